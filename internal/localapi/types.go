@@ -1,0 +1,166 @@
+// Package localapi is the contract between the agent (a service) and its local clients:
+// the tray and the `clinicpro` CLI. It is HTTP/JSON over a named pipe on Windows and a
+// unix socket on Linux; this file holds the wire types, shared by server and client.
+//
+// Patient data (the banner) travels only in response bodies on this local transport;
+// it never appears in a path or query string, so it cannot reach an access log.
+package localapi
+
+import (
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+)
+
+// Paths served by the agent. IDs in paths are opaque, random and carry no patient data.
+const (
+	PathStatus     = "/v1/status"             // GET → Status
+	PathLaunch     = "/v1/launch"             // POST LaunchRequest → Session
+	PathSessions   = "/v1/sessions/"          // {id}: DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
+	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/retry, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
+	PathQueue      = "/v1/queue"              // GET → []Item (everything not yet sent, plus recently sent)
+	PathUnassigned = "/v1/unassigned"         // GET → []Item in StateUnassigned
+	PathPause      = "/v1/pause"              // POST PauseRequest → Status
+	PathEvents     = "/v1/events"             // GET → newline-delimited JSON Events, until the client goes away
+	PathDiagnosis  = "/v1/diagnostics/bundle" // GET → application/zip, no patient data
+)
+
+// Banner is what identifies the patient on screen. It is shown only inside the
+// patient's own capture window: never in a title, a log line or a URL.
+type Banner struct {
+	Name      string `json:"name"`
+	NHI       string `json:"nhi"`
+	BirthDate string `json:"birthDate"` // YYYY-MM-DD as ALEX returns it
+}
+
+// LaunchRequest carries a Medtech toolbar launch: either the whole URL that Windows
+// handed to the tray (clinicpro://launch?... or http://127.0.0.1:port/launch?...), or
+// its two parameters.
+type LaunchRequest struct {
+	URL       string `json:"url,omitempty"`
+	Context   string `json:"context,omitempty"`
+	Signature string `json:"signature,omitempty"`
+}
+
+// Session is one launch: the patient Medtech had open when the GP clicked our icon.
+// PatientSelected is false when Medtech launched with no patient in the palette; the
+// tray then shows "No patient selected".
+type Session struct {
+	ID              string    `json:"id"`
+	PatientSelected bool      `json:"patientSelected"`
+	Banner          Banner    `json:"banner"`
+	ProviderID      string    `json:"providerId,omitempty"`
+	Facility        string    `json:"facility"`
+	Opened          time.Time `json:"opened"`
+}
+
+// ItemState is where an item is on its way to Medtech.
+type ItemState string
+
+const (
+	StateStaged     ItemState = "staged"     // in a capture window, waiting for Save
+	StateUnassigned ItemState = "unassigned" // from a watched folder, no patient: a GP must assign or reject
+	StateQueued     ItemState = "queued"     // committed to the durable queue, waiting to upload
+	StateUploading  ItemState = "uploading"
+	StateSent       ItemState = "sent"     // stored in ALEX and read back
+	StateParked     ItemState = "parked"   // permanent failure; Reason says what to do; retry or discard
+	StateRejected   ItemState = "rejected" // moved to the Rejected folder by a person
+)
+
+// Laterality values offered in the capture window (SNOMED CT coded by the relay).
+const (
+	LateralityNone      = ""
+	LateralityRight     = "right"
+	LateralityLeft      = "left"
+	LateralityBilateral = "bilateral"
+	LateralityNA        = "not-applicable"
+)
+
+// Item is one image or document.
+type Item struct {
+	ID          string    `json:"id"`
+	State       ItemState `json:"state"`
+	SessionID   string    `json:"sessionId,omitempty"`
+	Source      string    `json:"source"`             // where it came from: "capture", "drop", or the watched folder's label
+	FileName    string    `json:"fileName"`           // base name of the original file (may contain an NHI: show only in the patient's window)
+	Title       string    `json:"title,omitempty"`    // becomes the attachment title in Medtech
+	Rotation    int       `json:"rotation,omitempty"` // extra clockwise quarter turns the GP asked for: 0, 90, 180, 270
+	Laterality  string    `json:"laterality,omitempty"`
+	BodySite    string    `json:"bodySite,omitempty"`
+	Size        int64     `json:"size"`
+	Attempts    int       `json:"attempts,omitempty"`
+	Reason      string    `json:"reason,omitempty"` // why parked or unassigned: a sentence a person can act on
+	Correlation string    `json:"correlationId,omitempty"`
+	Added       time.Time `json:"added"`
+	Updated     time.Time `json:"updated"`
+}
+
+// SaveRequest sends a capture window's staged items to Medtech with the GP's edits.
+type SaveRequest struct {
+	Items []ItemEdit `json:"items"`
+}
+
+// ItemEdit is what the GP set on one item before saving.
+type ItemEdit struct {
+	ID         string `json:"id"`
+	Title      string `json:"title,omitempty"`
+	Rotation   int    `json:"rotation,omitempty"`
+	Laterality string `json:"laterality,omitempty"`
+	BodySite   string `json:"bodySite,omitempty"`
+}
+
+// AssignRequest routes an Unassigned item to the patient of an open session.
+type AssignRequest struct {
+	SessionID string `json:"sessionId"`
+}
+
+// PauseRequest pauses or resumes uploads (the queue keeps accepting items).
+type PauseRequest struct {
+	Paused bool `json:"paused"`
+}
+
+// Counts summarises the queue for the tray icon and `clinicpro status`.
+type Counts struct {
+	Queued     int `json:"queued"`
+	Uploading  int `json:"uploading"`
+	Parked     int `json:"parked"`
+	Unassigned int `json:"unassigned"`
+	SentToday  int `json:"sentToday"`
+}
+
+// Status is the agent's state at a glance.
+type Status struct {
+	Version    string        `json:"version"`
+	Relay      string        `json:"relay"`    // relay base URL
+	Facility   string        `json:"facility"` // HPI facility id of this connector
+	Enrolled   bool          `json:"enrolled"`
+	Paused     bool          `json:"paused"`
+	Counts     Counts        `json:"counts"`
+	LastUpload time.Time     `json:"lastUpload,omitempty"`
+	Health     health.Report `json:"health"`
+}
+
+// EventType names what changed.
+type EventType string
+
+const (
+	EventStatus EventType = "status" // Status is set
+	EventItem   EventType = "item"   // Item is set
+	EventLaunch EventType = "launch" // Session is set: a launch arrived through the loopback web URL
+)
+
+// Event is one line of the event stream.
+type Event struct {
+	Type    EventType `json:"type"`
+	Status  *Status   `json:"status,omitempty"`
+	Item    *Item     `json:"item,omitempty"`
+	Session *Session  `json:"session,omitempty"`
+}
+
+// Error is the body of every non-2xx answer: a sentence a person can act on, and a
+// correlation id to quote to support when the failure came from the relay or ALEX.
+type Error struct {
+	Error       string `json:"error"` // short machine code, e.g. "not_enrolled"
+	Message     string `json:"message"`
+	Correlation string `json:"correlationId,omitempty"`
+}
