@@ -1,0 +1,183 @@
+// Package api is the wire contract between clinicpro-relay and its agents: paths,
+// request and response bodies, error codes and the document upload format. The
+// server (internal/relay) and the agent's client (internal/relay/client) share it so
+// the two cannot drift apart.
+//
+// Patient identifiers travel only in request and response bodies, never in a path or
+// query string, so they cannot reach an access log or a reverse proxy's log. That is
+// why patient lookup is POST /v1/patients/lookup with a JSON body, not the
+// GET /v1/patients?nhi= the first sketch of the API had.
+package api
+
+import "time"
+
+// Paths served by the relay's public listener.
+const (
+	PathEnrol    = "/v1/enrol"           // POST EnrolRequest → EnrolResponse (no auth: the code is the credential)
+	PathToken    = "/oauth2/token"       // POST RFC 6749 client-credentials grant, form encoded
+	PathLaunch   = "/v1/launch"          // POST LaunchRequest → Launch
+	PathLookup   = "/v1/patients/lookup" // POST LookupRequest → Patient
+	PathDocument = "/v1/documents"       // POST multipart (see below) → Document; GET /v1/documents/{id} → Document
+	PathHealth   = "/v1/health"          // GET → Health (connector scoped)
+	PathHealthz  = "/healthz"            // GET, no auth, no detail: the process is up
+	PathReadyz   = "/readyz"             // GET, no auth, no detail: the registry answers
+)
+
+// HeaderCorrelation carries the correlation id in both directions. A client may set
+// it; the relay keeps a well-formed one and otherwise makes its own. It is forwarded
+// to ALEX as mt-correlationid so Medtech support can trace a request.
+const HeaderCorrelation = "X-Correlation-Id"
+
+// Document upload format (POST /v1/documents): multipart/form-data with exactly two
+// parts, in this order, so the relay can validate everything about the request before
+// it reads a single byte of the file and can stream the file without holding it:
+//
+//  1. name="metadata", Content-Type application/json: a DocumentMetadata, at most
+//     MaxMetadataBytes.
+//  2. name="file": the TIFF or PDF bytes. The relay sniffs the type from the bytes;
+//     DocumentMetadata.ContentType must agree with what it finds.
+//
+// Any other part, order or an extra part is refused with 400 before ALEX is called.
+const (
+	PartMetadata     = "metadata"
+	PartFile         = "file"
+	MaxMetadataBytes = 16 << 10
+	// MaxJSONBytes bounds every JSON request body.
+	MaxJSONBytes = 16 << 10
+)
+
+// Content types ALEX accepts for the Inbox Scan folder.
+const (
+	ContentTypeTIFF = "image/tiff"
+	ContentTypePDF  = "application/pdf"
+)
+
+// EnrolRequest exchanges a one-time enrolment code for credentials.
+type EnrolRequest struct {
+	Code string `json:"code"`
+}
+
+// EnrolResponse holds the connector's credentials. The secret is shown once: the
+// relay keeps only its hash.
+type EnrolResponse struct {
+	ClientID     string `json:"clientId"`
+	ClientSecret string `json:"clientSecret"`
+	Facility     string `json:"facility"`
+	TokenURL     string `json:"tokenUrl"` // path relative to the relay URL, normally PathToken
+}
+
+// TokenResponse is the RFC 6749 section 5.1 access token response.
+type TokenResponse struct {
+	AccessToken string `json:"access_token"`
+	TokenType   string `json:"token_type"`
+	ExpiresIn   int    `json:"expires_in"`
+}
+
+// TokenError is the RFC 6749 section 5.2 error response of the token endpoint, with
+// our message and correlation id added so a person can act on it.
+type TokenError struct {
+	Error       string `json:"error"` // invalid_request, invalid_client, unsupported_grant_type, ...
+	Description string `json:"error_description,omitempty"`
+	Correlation string `json:"correlationId,omitempty"`
+}
+
+// LaunchRequest is the context and signature from a Medtech toolbar launch.
+type LaunchRequest struct {
+	Context   string `json:"context"`
+	Signature string `json:"signature"`
+}
+
+// Patient is the banner: what a person needs to confirm it is the right patient, and
+// the opaque ALEX id documents are filed against.
+type Patient struct {
+	ID        string `json:"id"` // ALEX Patient id, opaque, differs per facility
+	NHI       string `json:"nhi"`
+	Name      string `json:"name"`
+	BirthDate string `json:"birthDate"` // YYYY-MM-DD as ALEX returns it
+}
+
+// Launch is a decoded toolbar launch. Patient is nil when Medtech had no patient
+// selected.
+type Launch struct {
+	Patient    *Patient  `json:"patient,omitempty"`
+	ProviderID string    `json:"providerId,omitempty"`
+	Facility   string    `json:"facility"`
+	Created    time.Time `json:"created,omitzero"`
+}
+
+// LookupRequest finds a patient by NHI in the connector's facility.
+type LookupRequest struct {
+	NHI string `json:"nhi"`
+}
+
+// DocumentMetadata describes one upload. Exactly one of PatientID and NHI is set.
+type DocumentMetadata struct {
+	// IdempotencyKey names this document for good: replaying it returns the first
+	// result and never writes to ALEX twice. 8 to 64 characters of [A-Za-z0-9._:-].
+	IdempotencyKey string `json:"idempotencyKey"`
+	PatientID      string `json:"patientId,omitempty"`
+	NHI            string `json:"nhi,omitempty"`
+	Title          string `json:"title"`
+	Description    string `json:"description,omitempty"`
+	Laterality     string `json:"laterality,omitempty"` // right, left, bilateral, not-applicable
+	BodySite       string `json:"bodySite,omitempty"`
+	ClinicalDate   string `json:"clinicalDate,omitempty"` // RFC 3339; defaults to the time of upload
+	ProviderID     string `json:"providerId,omitempty"`
+	ContentType    string `json:"contentType"` // image/tiff or application/pdf; checked against the bytes
+	Size           int64  `json:"size"`        // exact byte count of the file part
+}
+
+// Document is what the relay reports about a document it wrote.
+type Document struct {
+	ID             string    `json:"id"` // ALEX DocumentReference id
+	IdempotencyKey string    `json:"idempotencyKey"`
+	Replayed       bool      `json:"replayed,omitempty"` // true when this key was already stored
+	ContentType    string    `json:"contentType"`
+	Size           int64     `json:"size"`
+	SHA256         string    `json:"sha256"` // hex of the bytes as received
+	Created        time.Time `json:"created"`
+	Correlation    string    `json:"correlationId"` // of the request that wrote it
+}
+
+// Health is the connector-scoped health: the relay, its ALEX token, ALEX itself and
+// this connector's facility (503 from ALEX means the practice's Hybrid Connection
+// Manager is offline).
+type Health struct {
+	State       string        `json:"state"` // health.State values
+	Summary     string        `json:"summary"`
+	Checks      []HealthCheck `json:"checks"`
+	LastSuccess time.Time     `json:"lastSuccess,omitzero"` // last ALEX call for this facility that worked
+	At          time.Time     `json:"at"`
+}
+
+// HealthCheck is one named check in Health. Names: relay, alex.token, alex.reachable,
+// facility.reachable.
+type HealthCheck struct {
+	Name   string `json:"name"`
+	State  string `json:"state"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
+}
+
+// Error is every non-2xx body of the /v1 API.
+type Error struct {
+	Code        string `json:"error"`   // one of the Code* constants
+	Message     string `json:"message"` // one sentence: what happened and what to do
+	Correlation string `json:"correlationId"`
+}
+
+// Error codes. The HTTP status says whether to retry; the code says why.
+const (
+	CodeInvalidRequest   = "invalid_request"        // 400: fix the request, do not retry
+	CodeUnauthorized     = "unauthorized"           // 401: token missing, expired or revoked
+	CodeForbidden        = "forbidden"              // 403: e.g. another facility's launch
+	CodeNotFound         = "not_found"              // 404
+	CodeConflict         = "conflict"               // 409: idempotency key reused for different bytes
+	CodeTooLarge         = "too_large"              // 413
+	CodeUnsupportedMedia = "unsupported_media_type" // 415
+	CodeRateLimited      = "rate_limited"           // 429, with Retry-After
+	CodeFacilityOffline  = "facility_offline"       // 503: ALEX says the practice is unreachable
+	CodeUpstream         = "upstream_unavailable"   // 502/503/504: ALEX failed; safe to retry
+	CodeAmbiguous        = "ambiguous"              // 502: ALEX may or may not have stored it; retry with the same key
+	CodeInternal         = "internal"               // 500
+)
