@@ -1,0 +1,285 @@
+// Package config is the agent's one configuration file (TOML, comments allowed) and
+// the per-OS places where the agent keeps its files. Secrets never live here: the
+// enrolment secret is stored separately by the agent.
+package config
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Byte budget limits. ALEX accepts up to 8 MB; we aim under 1 MB so the Inbox Scan
+// folder and legacy referral forms stay quick.
+const (
+	DefaultByteBudget = 1_000_000
+	MaxByteBudget     = 8 * 1024 * 1024
+	MinByteBudget     = 50_000
+
+	DefaultStabilityWindow = time.Second
+	DefaultScanInterval    = 30 * time.Second
+	DefaultHCMService      = "HybridConnectionManager"
+)
+
+// Config is the whole configuration file.
+type Config struct {
+	// RelayURL is the base URL of clinicpro-relay. Empty until the agent is enrolled.
+	RelayURL string `toml:"relay_url"`
+	// ByteBudget is the largest file sent to Medtech, in bytes.
+	ByteBudget int64 `toml:"byte_budget"`
+	// StabilityWindow is how long a file's size and modification time must stay
+	// unchanged before it is taken: scanners and phone sync write files in pieces.
+	StabilityWindow Duration `toml:"stability_window"`
+	// ScanInterval is how often every folder is scanned in full, whatever fsnotify
+	// says; poll-only folders are scanned this often too.
+	ScanInterval Duration    `toml:"scan_interval"`
+	ClinicHours  ClinicHours `toml:"clinic_hours"`
+	HCM          HCM         `toml:"hcm"`
+	Folders      []Folder    `toml:"folder"`
+}
+
+// Folder is one watched folder and what to do with the files that arrive in it.
+type Folder struct {
+	Path  string `toml:"path"`
+	Label string `toml:"label"` // shown in the tray as the item's source; defaults to the folder's base name
+	// Routing decides which patient a file belongs to.
+	Routing Routing `toml:"routing"`
+	Format  Format  `toml:"format"`
+	// PollOnly skips file-system notifications, which SMB shares deliver unreliably.
+	PollOnly     bool         `toml:"poll_only"`
+	SourceAction SourceAction `toml:"source_action"`
+}
+
+// HCM holds the Hybrid Connection Manager monitor's settings; the HCM monitor reads them.
+type HCM struct {
+	// Host is true on the one PC in the practice that runs HCM.
+	Host        bool     `toml:"host"`
+	ServiceName string   `toml:"service_name"`
+	Recovery    Recovery `toml:"recovery"`
+	// KeepAwake stops the PC sleeping during clinic hours, so Medtech stays reachable.
+	KeepAwake bool `toml:"keep_awake"`
+}
+
+// Parse decodes and validates a configuration file's contents, filling defaults.
+// Errors name the line and say how to fix it.
+func Parse(data []byte) (*Config, error) {
+	c := &Config{}
+	md, err := toml.NewDecoder(bytes.NewReader(data)).Decode(c)
+	if err != nil {
+		var pe toml.ParseError
+		if errors.As(err, &pe) {
+			return nil, &Error{Line: pe.Position.Line, Msg: pe.Message, Fix: fixFor(pe)}
+		}
+		// Type mismatches come as plain errors whose text carries the line.
+		e := &Error{Msg: err.Error(), Fix: "Correct the value's type: text in quotes, numbers and true/false without."}
+		if m := lineInErr.FindStringSubmatch(err.Error()); m != nil {
+			e.Line, _ = strconv.Atoi(m[1])
+			e.Msg = strings.TrimPrefix(m[2], " ")
+		}
+		return nil, e
+	}
+	if und := md.Undecoded(); len(und) > 0 {
+		k := und[0]
+		return nil, &Error{
+			Line: lineOfKey(data, k[len(k)-1], 0),
+			Msg:  fmt.Sprintf("unknown setting %q", k.String()),
+			Fix:  "Check the spelling against the example configuration, or remove the line.",
+		}
+	}
+	c.applyDefaults()
+	if err := c.validate(data); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Load reads and parses the configuration file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("the configuration file %s does not exist: run `clinicpro` once to create an example, or reinstall", path)
+		}
+		return nil, fmt.Errorf("cannot read the configuration file %s: %w", path, err)
+	}
+	c, err := Parse(data)
+	if err != nil {
+		var ce *Error
+		if errors.As(err, &ce) {
+			ce.File = path
+		}
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *Config) applyDefaults() {
+	if c.ByteBudget == 0 {
+		c.ByteBudget = DefaultByteBudget
+	}
+	if c.StabilityWindow == 0 {
+		c.StabilityWindow = Duration(DefaultStabilityWindow)
+	}
+	if c.ScanInterval == 0 {
+		c.ScanInterval = Duration(DefaultScanInterval)
+	}
+	if c.HCM.ServiceName == "" {
+		c.HCM.ServiceName = DefaultHCMService
+	}
+	if c.HCM.Recovery == "" {
+		c.HCM.Recovery = RecoveryRestart
+	}
+	for i := range c.Folders {
+		f := &c.Folders[i]
+		if f.Routing == "" {
+			f.Routing = RoutingNHI
+		}
+		if f.Format == "" {
+			f.Format = FormatAuto
+		}
+		if f.SourceAction == "" {
+			f.SourceAction = ActionMove
+		}
+		if f.Label == "" && f.Path != "" {
+			f.Label = filepath.Base(filepath.Clean(f.Path))
+		}
+	}
+}
+
+func (c *Config) validate(data []byte) error {
+	if c.RelayURL != "" {
+		u, err := url.Parse(c.RelayURL)
+		ok := err == nil && u.Host != "" && (u.Scheme == "https" || u.Scheme == "http" && isLoopback(u.Hostname()))
+		if !ok {
+			return &Error{Line: lineOfKey(data, "relay_url", 0), Msg: "relay_url is not a usable address",
+				Fix: "Use the https:// address given at enrolment, e.g. relay_url = \"https://relay.clinicpro.co.nz\"."}
+		}
+	}
+	if c.ByteBudget < MinByteBudget || c.ByteBudget > MaxByteBudget {
+		return &Error{Line: lineOfKey(data, "byte_budget", 0),
+			Msg: fmt.Sprintf("byte_budget %d is out of range", c.ByteBudget),
+			Fix: fmt.Sprintf("Use a number of bytes between %d and %d; the default is %d.", MinByteBudget, MaxByteBudget, DefaultByteBudget)}
+	}
+	if c.StabilityWindow.D() < 100*time.Millisecond || c.StabilityWindow.D() > 10*time.Minute {
+		return &Error{Line: lineOfKey(data, "stability_window", 0), Msg: "stability_window is out of range",
+			Fix: "Use a duration between \"100ms\" and \"10m\"; the default is \"1s\"."}
+	}
+	if c.ScanInterval.D() < time.Second || c.ScanInterval.D() > time.Hour {
+		return &Error{Line: lineOfKey(data, "scan_interval", 0), Msg: "scan_interval is out of range",
+			Fix: "Use a duration between \"1s\" and \"1h\"; the default is \"30s\"."}
+	}
+	if err := c.ClinicHours.validate(); err != nil {
+		err.Line = lineOfKey(data, "clinic_hours", 0)
+		return err
+	}
+	seen := map[string]int{}
+	for i, f := range c.Folders {
+		line := lineOfTable(data, "folder", i)
+		if strings.TrimSpace(f.Path) == "" {
+			return &Error{Line: line, Msg: "a [[folder]] has no path",
+				Fix: "Add path = 'C:\\Scans' (single quotes keep backslashes as they are), or remove the [[folder]] block."}
+		}
+		if !filepath.IsAbs(f.Path) && !isWindowsAbs(f.Path) {
+			return &Error{Line: line, Msg: fmt.Sprintf("folder path %q is not a full path", f.Path),
+				Fix: "Give the whole path, starting with a drive letter or \\\\server\\share."}
+		}
+		key := strings.ToLower(filepath.Clean(f.Path))
+		if j, dup := seen[key]; dup {
+			return &Error{Line: line, Msg: fmt.Sprintf("folder %q is listed twice (see line %d)", f.Path, lineOfTable(data, "folder", j)),
+				Fix: "Keep one [[folder]] block per folder."}
+		}
+		seen[key] = i
+	}
+	return nil
+}
+
+func isLoopback(host string) bool {
+	return host == "127.0.0.1" || host == "localhost" || host == "::1"
+}
+
+// isWindowsAbs accepts C:\x and \\server\share on any OS, so a Windows config file
+// can be checked on Linux (tests, support tooling).
+func isWindowsAbs(p string) bool {
+	if strings.HasPrefix(p, `\\`) {
+		return true
+	}
+	return len(p) >= 3 && p[1] == ':' && (p[2] == '\\' || p[2] == '/') &&
+		(p[0] >= 'A' && p[0] <= 'Z' || p[0] >= 'a' && p[0] <= 'z')
+}
+
+// Error is an invalid configuration: where, what, and how to fix it.
+type Error struct {
+	File string
+	Line int // 1-based; 0 when unknown
+	Msg  string
+	Fix  string
+}
+
+func (e *Error) Error() string {
+	where := "configuration"
+	if e.File != "" {
+		where = e.File
+	}
+	if e.Line > 0 {
+		where = fmt.Sprintf("%s line %d", where, e.Line)
+	}
+	s := fmt.Sprintf("%s: %s", where, e.Msg)
+	if e.Fix != "" {
+		s += ". " + e.Fix
+	}
+	return s
+}
+
+func fixFor(pe toml.ParseError) string {
+	if strings.Contains(pe.Message, ". Use ") { // our own value errors carry their fix
+		return ""
+	}
+	if pe.Usage != "" {
+		return strings.TrimSpace(strings.SplitN(strings.TrimSpace(pe.Usage), "\n", 2)[0])
+	}
+	return "Check the line against the example configuration; text values need quotes."
+}
+
+var lineInErr = regexp.MustCompile(`^toml: line (\d+)[^:]*:(.*)$`)
+
+// lineOfKey finds the nth line (0-based) that assigns key; 0 if none. toml.MetaData
+// does not expose key positions, and a config file is small.
+func lineOfKey(data []byte, key string, nth int) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		l = strings.TrimSpace(l)
+		if strings.HasPrefix(l, "#") {
+			continue
+		}
+		name, _, ok := strings.Cut(l, "=")
+		if ok && strings.Trim(strings.TrimSpace(name), `"'`) == key ||
+			strings.Trim(l, "[] ") == key {
+			if nth == 0 {
+				return i + 1
+			}
+			nth--
+		}
+	}
+	return 0
+}
+
+// lineOfTable finds the header line of the nth [[name]] block; 0 if none.
+func lineOfTable(data []byte, name string, nth int) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if strings.ReplaceAll(strings.TrimSpace(l), " ", "") == "[["+name+"]]" {
+			if nth == 0 {
+				return i + 1
+			}
+			nth--
+		}
+	}
+	return 0
+}

@@ -1,0 +1,186 @@
+package config
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestExampleParsesWithDefaults(t *testing.T) {
+	c, err := Parse([]byte(Example))
+	if err != nil {
+		t.Fatalf("example config does not parse: %v", err)
+	}
+	if c.ByteBudget != DefaultByteBudget || c.StabilityWindow.D() != time.Second || c.HCM.ServiceName != DefaultHCMService {
+		t.Fatalf("unexpected values: %+v", c)
+	}
+	if len(c.ClinicHours.Days) != 5 || c.ClinicHours.Open != 7*60+30 {
+		t.Fatalf("clinic hours: %+v", c.ClinicHours)
+	}
+}
+
+func TestExampleFoldersParseWhenUncommented(t *testing.T) {
+	var b strings.Builder
+	for _, l := range strings.Split(Example, "\n") {
+		if strings.HasPrefix(l, "# [[folder]]") || strings.HasPrefix(l, "# path") || strings.HasPrefix(l, "# label") ||
+			strings.HasPrefix(l, "# routing =") || strings.HasPrefix(l, "# format =") || strings.HasPrefix(l, "# poll_only =") ||
+			strings.HasPrefix(l, "# source_action =") {
+			l = strings.TrimPrefix(l, "# ")
+		}
+		b.WriteString(l + "\n")
+	}
+	c, err := Parse([]byte(b.String()))
+	if err != nil {
+		t.Fatalf("uncommented example: %v", err)
+	}
+	if len(c.Folders) != 2 {
+		t.Fatalf("got %d folders", len(c.Folders))
+	}
+	cam, scan := c.Folders[0], c.Folders[1]
+	if cam.Routing != RoutingSession || cam.SourceAction != ActionMove || cam.Label != "Camera" {
+		t.Errorf("camera folder: %+v", cam)
+	}
+	if !scan.PollOnly || scan.Format != FormatAuto || scan.Path != `\\fileserver\scans\referrals` {
+		t.Errorf("scanner folder: %+v", scan)
+	}
+}
+
+func TestFolderDefaults(t *testing.T) {
+	c, err := Parse([]byte("[[folder]]\npath = '/srv/scans'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := c.Folders[0]
+	if f.Routing != RoutingNHI || f.Format != FormatAuto || f.SourceAction != ActionMove || f.Label != "scans" {
+		t.Fatalf("defaults: %+v", f)
+	}
+}
+
+func TestInvalidConfigNamesLineAndFix(t *testing.T) {
+	cases := []struct {
+		name, in string
+		line     int
+		want     string
+	}{
+		{"syntax", "byte_budget = 1000000\nrelay_url = https://x\n", 2, "line 2"},
+		{"bad routing", "\n[[folder]]\npath = '/a'\nrouting = \"guess\"\n", 4, `"nhi", "session", "unassigned"`},
+		{"bad action", "[[folder]]\npath = '/a'\nsource_action = 'shred'\n", 3, `"move"`},
+		{"bad duration", "stability_window = \"soon\"\n", 1, `"1s"`},
+		{"budget too big", "# c\nbyte_budget = 9000000\n", 2, "between"},
+		{"unknown key", "relay_url = \"https://r.example\"\nbyte_budgt = 5\n", 2, "unknown setting"},
+		{"no path", "[[folder]]\nlabel = 'x'\n", 1, "no path"},
+		{"relative path", "[[folder]]\npath = 'scans'\n", 1, "full path"},
+		{"duplicate", "[[folder]]\npath = '/a'\n[[folder]]\npath = '/a/'\n", 3, "listed twice"},
+		{"plain http relay", "relay_url = \"http://relay.example\"\n", 1, "https://"},
+		{"bad clock", "[clinic_hours]\nopen = \"7am\"\n", 2, "HH:MM"},
+		{"close before open", "[clinic_hours]\nopen = \"18:00\"\nclose = \"08:00\"\n", 1, "HH:MM"},
+		{"wrong type", "byte_budget = \"big\"\n", 1, ""},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.in))
+			var ce *Error
+			if !errors.As(err, &ce) {
+				t.Fatalf("want *Error, got %v", err)
+			}
+			if ce.Line != tc.line {
+				t.Errorf("line = %d, want %d (%v)", ce.Line, tc.line, err)
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q does not contain %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestWindowsPathsAcceptedOnAnyOS(t *testing.T) {
+	c, err := Parse([]byte("[[folder]]\npath = 'C:\\Scans'\n[[folder]]\npath = '\\\\srv\\share'\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Folders[0].Path != `C:\Scans` {
+		t.Fatalf("path %q", c.Folders[0].Path)
+	}
+}
+
+func TestLoadAndWriteExample(t *testing.T) {
+	dir := t.TempDir()
+	p := DefaultPaths(dir)
+	if _, err := Load(p.ConfigFile); err == nil || !strings.Contains(err.Error(), "does not exist") {
+		t.Fatalf("missing file: %v", err)
+	}
+	if err := WriteExample(p.ConfigFile); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(p.ConfigFile); err != nil {
+		t.Fatal(err)
+	}
+	// An existing file is never overwritten.
+	if err := os.WriteFile(p.ConfigFile, []byte("byte_budget = 2000000\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteExample(p.ConfigFile); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(p.ConfigFile)
+	if err != nil || c.ByteBudget != 2_000_000 {
+		t.Fatalf("overwritten or unreadable: %v %+v", err, c)
+	}
+	os.WriteFile(p.ConfigFile, []byte("byte_budget = 1\n"), 0o644)
+	if _, err := Load(p.ConfigFile); err == nil || !strings.Contains(err.Error(), p.ConfigFile+" line 1") {
+		t.Fatalf("error should name file and line: %v", err)
+	}
+	if p.QueueDB() != filepath.Join(dir, "queue.db") || p.SpoolDir() != filepath.Join(dir, "spool") {
+		t.Fatalf("paths: %+v", p)
+	}
+}
+
+func TestClinicHours(t *testing.T) {
+	c, err := Parse([]byte("[clinic_hours]\ndays = [\"mon\", \"Tuesday\"]\nopen = \"08:00\"\nclose = \"17:30\"\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := c.ClinicHours
+	mon := time.Date(2026, 11, 23, 8, 0, 0, 0, time.UTC) // a Monday
+	for _, tc := range []struct {
+		t    time.Time
+		want bool
+	}{
+		{mon, true},
+		{mon.Add(-time.Minute), false},
+		{mon.Add(9*time.Hour + 29*time.Minute), true},
+		{mon.Add(9*time.Hour + 30*time.Minute), false},
+		{mon.Add(24 * time.Hour), true},
+		{mon.Add(48 * time.Hour), false},
+	} {
+		if got := h.Contains(tc.t); got != tc.want {
+			t.Errorf("Contains(%v) = %v", tc.t, got)
+		}
+	}
+}
+
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(Example))
+	f.Add([]byte("[[folder]]\npath = '/a'\nrouting = 'nhi'\n"))
+	f.Add([]byte("byte_budget = \n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			if c != nil {
+				t.Fatal("config returned with error")
+			}
+			return
+		}
+		if c.ByteBudget < MinByteBudget || c.ByteBudget > MaxByteBudget {
+			t.Fatalf("accepted budget %d", c.ByteBudget)
+		}
+		for _, fo := range c.Folders {
+			if fo.Routing == "" || fo.SourceAction == "" || fo.Format == "" {
+				t.Fatalf("folder without defaults: %+v", fo)
+			}
+		}
+	})
+}

@@ -1,0 +1,88 @@
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+)
+
+// Example is the commented configuration written on first run and by the installer.
+// It must always parse (a test checks).
+const Example = `# ClinicPro Images agent configuration.
+# Lines starting with # are comments. Text values go in quotes; Windows paths are
+# easiest in single quotes, which keep backslashes as they are: 'C:\Scans'.
+# After editing, restart the service: clinicpro service stop, then clinicpro service start.
+# Secrets are not kept here: use "clinicpro enrol" to connect this PC to the relay.
+
+# The relay's address, given at enrolment.
+# relay_url = "https://relay.clinicpro.co.nz"
+
+# Largest file sent to Medtech, in bytes (Medtech's own limit is 8 MB).
+byte_budget = 1000000
+
+# A file is taken once its size and time have not changed for this long.
+stability_window = "1s"
+
+# Every folder is scanned in full this often, even when Windows reports no change.
+scan_interval = "30s"
+
+# Opening hours, used to keep the HCM PC awake and to decide when to raise alerts.
+[clinic_hours]
+days = ["mon", "tue", "wed", "thu", "fri"]
+open = "07:30"
+close = "18:30"
+
+# Azure Hybrid Connection Manager: set host = true only on the PC that runs it.
+[hcm]
+host = false
+service_name = "HybridConnectionManager"
+# "restart" restarts HCM when it stops; "report" only tells you.
+recovery = "restart"
+keep_awake = true
+
+# Watched folders: copy a block per folder and remove the leading "# ".
+#
+# routing:       "nhi"        the NHI in the file name (ZZZ0016 knee.jpg) or a folder name (ZZZ0016\knee.jpg)
+#                "session"    the patient open in the ClinicPro window when the file arrives
+#                "unassigned" always wait for a GP to choose the patient
+#                Files without a valid NHI always wait in Unassigned: nothing is guessed.
+# format:        "auto" (TIFF for photos, PDF stays PDF), "tiff" or "pdf"
+# poll_only:     true for network shares (\\server\share), where change notices are unreliable
+# source_action: after Medtech confirms, "move" the original to a Sent subfolder (default),
+#                "leave" it where it is (it will not be sent again), or "delete" it.
+#
+# [[folder]]
+# path = 'C:\Users\Public\Pictures\Camera Roll'
+# label = "Camera"
+# routing = "session"
+# format = "auto"
+# poll_only = false
+# source_action = "move"
+#
+# [[folder]]
+# path = '\\fileserver\scans\referrals'
+# label = "Scanner"
+# routing = "nhi"
+# poll_only = true
+`
+
+// WriteExample writes Example to path, creating its folder, unless a file is already
+// there: an existing configuration is never overwritten.
+func WriteExample(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("cannot create the configuration folder: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, os.ErrExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("cannot write the example configuration: %w", err)
+	}
+	if _, err := f.WriteString(Example); err != nil {
+		f.Close()
+		return fmt.Errorf("cannot write the example configuration: %w", err)
+	}
+	return f.Close()
+}
