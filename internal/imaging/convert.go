@@ -1,0 +1,443 @@
+// Package imaging turns whatever a camera, phone or scanner produced into one
+// upright, metadata-free TIFF or PDF under a byte budget, for Medtech's Inbox
+// Scan. Photos become JPEG-in-TIFF (or DCTDecode PDF); documents become
+// grayscale or bilevel Deflate TIFF (or Flate PDF); valid PDFs pass through.
+package imaging
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/jpeg"
+	"io"
+	"math"
+)
+
+// Format is the container the caller wants.
+type Format int
+
+const (
+	FormatAuto Format = iota // TIFF for images, PDF passes through as PDF
+	FormatTIFF
+	FormatPDF
+)
+
+// Options tune a conversion; the zero value is the product default.
+type Options struct {
+	Budget        int64  // largest output in bytes; default 1,000,000 (under "1 MB" by either definition)
+	MaxPixels     int64  // decompression-bomb limit, checked before decoding; default 100 MP
+	MaxInputBytes int64  // largest input accepted; default 200 MB
+	Format        Format // container
+	Rotate        int    // extra clockwise quarter turns the GP asked for, after EXIF orientation
+	Treat         Kind   // KindAuto detects photo vs document; KindPhoto or KindDocument force it
+	// Photos: the long edge starts at the largest integer fraction of the
+	// source not above MaxLongEdge (default 2560: 2016 px for a 12 MP phone,
+	// plenty for a clinical photo on screen) and steps down until the JPEG
+	// fits at GoodQuality (default 70) or better; MaxQuality (default 85) is
+	// tried first. Below MinLongEdge (default 800) or MinQuality (default 40)
+	// the item is refused rather than sent blurred.
+	MaxLongEdge int
+	MinLongEdge int
+	MaxQuality  int
+	GoodQuality int
+	MinQuality  int
+	DPI         int // resolution written to the file; default: the image printed at A4 size
+}
+
+const (
+	// documentMaxLongEdge is A4 at 300 dpi: scans keep their full resolution
+	// because small text needs it and bilevel Deflate makes it cheap.
+	documentMaxLongEdge = 3508
+	// documentMinLongEdge is A4 at about 100 dpi, the least that keeps 10 pt text legible.
+	documentMinLongEdge = 1200
+	a4LongInches        = 11.69
+)
+
+func (o Options) withDefaults() Options {
+	def := func(v *int64, d int64) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	defi := func(v *int, d int) {
+		if *v <= 0 {
+			*v = d
+		}
+	}
+	def(&o.Budget, 1_000_000)
+	def(&o.MaxPixels, 100_000_000)
+	def(&o.MaxInputBytes, 200<<20)
+	defi(&o.MaxLongEdge, 2560)
+	defi(&o.MinLongEdge, 800)
+	defi(&o.MaxQuality, 85)
+	defi(&o.GoodQuality, 70)
+	defi(&o.MinQuality, 40)
+	o.MaxQuality = min(o.MaxQuality, 100)
+	o.MinQuality = min(o.MinQuality, o.MaxQuality)
+	o.GoodQuality = max(o.MinQuality, min(o.GoodQuality, o.MaxQuality))
+	return o
+}
+
+// Result is one converted item.
+type Result struct {
+	Data          []byte
+	ContentType   string // "image/tiff" or "application/pdf"
+	Ext           string // ".tif" or ".pdf"
+	Width, Height int    // of the first page, upright
+	Pages         int
+	Kind          Kind   // KindPhoto, KindDocument or KindPDFPassthrough (of the first page)
+	Quality       int    // JPEG quality of the first page; 0 when lossless
+	Encoding      string // "jpeg", "gray-deflate", "bilevel-deflate" or "pdf-passthrough"
+	Source        Type   // what the (first) input was
+}
+
+// ReadLimited reads r whole, refusing more than limit bytes (0: the default
+// MaxInputBytes) before they are all in memory.
+func ReadLimited(r io.Reader, limit int64) ([]byte, error) {
+	if limit <= 0 {
+		limit = Options{}.withDefaults().MaxInputBytes
+	}
+	b, err := io.ReadAll(io.LimitReader(r, limit+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, errTooLarge(int64(len(b)), limit)
+	}
+	return b, nil
+}
+
+// Convert turns one input file into one upright, metadata-free output under
+// opt.Budget. The same bytes and options always give the same output bytes
+// (the upload idempotency key depends on it). Errors are *Error values.
+func Convert(ctx context.Context, b []byte, opt Options) (Result, error) {
+	opt = opt.withDefaults()
+	if int64(len(b)) > opt.MaxInputBytes {
+		return Result{}, errTooLarge(int64(len(b)), opt.MaxInputBytes)
+	}
+	t, err := Sniff(b)
+	if err != nil {
+		return Result{}, err
+	}
+	if t == TypePDF {
+		return passPDF(b, opt)
+	}
+	s, err := prepare(ctx, t, b, opt)
+	if err != nil {
+		return Result{}, err
+	}
+	p, err := fitPage(ctx, s, opt, pageBudget(opt, 1))
+	if err != nil {
+		return Result{}, err
+	}
+	return assemble([]*fitted{p}, t, opt)
+}
+
+// ConvertMany joins several inputs (the pages of one scanned letter) into one
+// multi-page TIFF, or PDF with FormatPDF, under opt.Budget in total. Each page
+// gets an equal share of the budget so the result does not depend on order.
+func ConvertMany(ctx context.Context, inputs [][]byte, opt Options) (Result, error) {
+	opt = opt.withDefaults()
+	if len(inputs) == 0 {
+		return Result{}, errEmpty()
+	}
+	if len(inputs) == 1 {
+		return Convert(ctx, inputs[0], opt)
+	}
+	budget := pageBudget(opt, len(inputs))
+	var pages []*fitted
+	var first Type
+	for i, b := range inputs {
+		if int64(len(b)) > opt.MaxInputBytes {
+			return Result{}, pageErr(i, errTooLarge(int64(len(b)), opt.MaxInputBytes))
+		}
+		t, err := Sniff(b)
+		if err != nil {
+			return Result{}, pageErr(i, err)
+		}
+		if t == TypePDF {
+			return Result{}, pageErr(i, newErr(ErrUnsupported, nil, "A PDF cannot be joined with other pages here; send it on its own."))
+		}
+		if i == 0 {
+			first = t
+		}
+		s, err := prepare(ctx, t, b, opt)
+		if err != nil {
+			return Result{}, pageErr(i, err)
+		}
+		p, err := fitPage(ctx, s, opt, budget)
+		if err != nil {
+			return Result{}, pageErr(i, err)
+		}
+		pages = append(pages, p)
+	}
+	return assemble(pages, first, opt)
+}
+
+// pageErr prefixes the page number so the GP knows which scan to redo.
+func pageErr(i int, err error) error {
+	if e, ok := err.(*Error); ok {
+		return &Error{Kind: e.Kind, Msg: fmt.Sprintf("Page %d: %s", i+1, e.Msg), Err: e.Err}
+	}
+	return err
+}
+
+// pageBudget leaves room for the container: a TIFF IFD is ~300 bytes, a PDF
+// page ~400 bytes plus ~300 for the file.
+func pageBudget(opt Options, n int) int {
+	return int((opt.Budget - 1024 - 512*int64(n)) / int64(n))
+}
+
+// Thumbnail decodes b and returns it upright with its long edge at most
+// maxEdge, for the tray's preview; it shares Convert's front door checks.
+func Thumbnail(b []byte, maxEdge int) (image.Image, error) {
+	opt := Options{}.withDefaults()
+	if int64(len(b)) > opt.MaxInputBytes {
+		return nil, errTooLarge(int64(len(b)), opt.MaxInputBytes)
+	}
+	t, err := Sniff(b)
+	if err != nil {
+		return nil, err
+	}
+	if t == TypePDF || t == TypeHEIC {
+		return nil, newErr(ErrUnsupported, nil, "No preview is available for a %s file.", t)
+	}
+	opt.Treat = KindPhoto // skip detection
+	s, err := prepare(context.Background(), t, b, opt)
+	if err != nil {
+		return nil, err
+	}
+	w, h := fitInside(s.img.Bounds().Dx(), s.img.Bounds().Dy(), max(1, maxEdge))
+	return applyTransform(resize(s.img, w, h), s.orient), nil
+}
+
+func fitInside(w, h, edge int) (int, int) {
+	if max(w, h) <= edge {
+		return w, h
+	}
+	if w >= h {
+		return edge, max(1, int(math.Round(float64(h)*float64(edge)/float64(w))))
+	}
+	return max(1, int(math.Round(float64(w)*float64(edge)/float64(h)))), edge
+}
+
+// source is a decoded input ready for fitting.
+type source struct {
+	img    image.Image // normalized: *image.YCbCr, *image.Gray or *image.RGBA
+	orient transform
+	doc    bool
+}
+
+func prepare(ctx context.Context, t Type, b []byte, opt Options) (*source, error) {
+	if t == TypeHEIC {
+		return nil, errHEIC()
+	}
+	cfg, err := decodeConfig(t, b)
+	if err != nil {
+		return nil, err
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > opt.MaxPixels {
+		return nil, errTooManyPixels(cfg.Width, cfg.Height, opt.MaxPixels)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := decodePixels(t, b)
+	if err != nil {
+		return nil, err
+	}
+	s := &source{img: normalize(m), orient: uprightTransform(orientation(t, b), opt.Rotate)}
+	switch opt.Treat {
+	case KindDocument:
+		s.doc = true
+	case KindPhoto:
+	default:
+		s.doc = looksLikeDocument(s.img)
+	}
+	return s, ctx.Err()
+}
+
+// fitted is one page chosen by the budget search.
+type fitted struct {
+	pg       *page
+	kind     Kind
+	quality  int
+	encoding string
+	w, h     int
+}
+
+// ladder lists the long edges to try, largest first: integer fractions of the
+// source (the box shrink is then the whole scaling step, the fastest and
+// sharpest path), with 0.8x steps filling gaps wider than that so a photo
+// that just misses one size does not drop to two thirds of it.
+func ladder(long, maxEdge, minEdge int) []int {
+	if long <= minEdge {
+		return []int{long}
+	}
+	var out []int
+	for k := 1; long/k >= minEdge; k++ {
+		e := long / k
+		if e > maxEdge {
+			continue
+		}
+		for len(out) > 0 && e < out[len(out)-1]*8/10 {
+			out = append(out, out[len(out)-1]*8/10)
+		}
+		out = append(out, e)
+	}
+	if len(out) == 0 { // maxEdge below every fraction that stays above minEdge
+		out = append(out, min(long, maxEdge))
+	}
+	return out
+}
+
+// scaledTo returns the source scaled so its long edge is e, using a pure box
+// shrink when e is an integer fraction of the source.
+func scaledTo(m image.Image, e int) image.Image {
+	w, h := m.Bounds().Dx(), m.Bounds().Dy()
+	long := max(w, h)
+	if e >= long {
+		return m
+	}
+	if k := long / e; long/k == e {
+		return boxShrink(m, k)
+	}
+	tw, th := fitInside(w, h, e)
+	return resize(m, tw, th)
+}
+
+func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, error) {
+	b := s.img.Bounds()
+	long := max(b.Dx(), b.Dy())
+	dpi := func(m image.Image) int {
+		if opt.DPI > 0 {
+			return opt.DPI
+		}
+		e := max(m.Bounds().Dx(), m.Bounds().Dy())
+		return max(72, min(600, int(math.Round(float64(e)/a4LongInches))))
+	}
+	pdf := opt.Format == FormatPDF
+	if s.doc {
+		for _, e := range ladder(long, max(documentMaxLongEdge, opt.MaxLongEdge), max(documentMinLongEdge, opt.MinLongEdge)) {
+			if err := ctx.Err(); err != nil {
+				return nil, err
+			}
+			g := toGray(applyTransform(toGray(scaledTo(s.img, e)), s.orient))
+			if p := deflatePage(g, 8, dpi(g), pdf); p.size() <= budget {
+				return &fitted{pg: p, kind: KindDocument, encoding: "gray-deflate", w: p.w, h: p.h}, nil
+			}
+			if p := deflatePage(bilevel(g), 1, dpi(g), pdf); p.size() <= budget {
+				return &fitted{pg: p, kind: KindDocument, encoding: "bilevel-deflate", w: p.w, h: p.h}, nil
+			}
+		}
+		return nil, errUnreadable(fmt.Sprintf("a document page needs more than %s even in black and white", humanBytes(int64(budget))))
+	}
+	var fallback *fitted
+	for _, e := range ladder(long, opt.MaxLongEdge, opt.MinLongEdge) {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		m := applyTransform(scaledTo(s.img, e), s.orient)
+		q, j, err := searchQuality(ctx, m, opt.MinQuality, opt.MaxQuality, budget)
+		if err != nil {
+			return nil, err
+		}
+		if j == nil {
+			continue
+		}
+		p, err := jpegPage(j, dpi(m))
+		if err != nil {
+			return nil, err
+		}
+		f := &fitted{pg: p, kind: KindPhoto, quality: q, encoding: "jpeg", w: p.w, h: p.h}
+		if q >= opt.GoodQuality {
+			return f, nil
+		}
+		if fallback == nil {
+			fallback = f
+		}
+	}
+	if fallback != nil {
+		return fallback, nil
+	}
+	return nil, errUnreadable(fmt.Sprintf("a photo needs more than %s at %d px and JPEG quality %d", humanBytes(int64(budget)), min(long, opt.MinLongEdge), opt.MinQuality))
+}
+
+// searchQuality returns the highest JPEG quality in [lo, hi] whose encoding
+// fits the budget, trying hi first because most photos fit at once. It
+// returns a nil slice when even lo is too big.
+func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, error) {
+	enc := func(q int) []byte {
+		var buf bytes.Buffer
+		buf.Grow(budget / 2)
+		jpeg.Encode(&buf, m, &jpeg.Options{Quality: q}) // writes to memory: cannot fail
+		return buf.Bytes()
+	}
+	if j := enc(hi); len(j) <= budget {
+		return hi, j, nil
+	}
+	bestQ, best := 0, []byte(nil)
+	hi--
+	for lo <= hi {
+		if err := ctx.Err(); err != nil {
+			return 0, nil, err
+		}
+		mid := (lo + hi) / 2
+		if j := enc(mid); len(j) <= budget {
+			bestQ, best = mid, j
+			lo = mid + 1
+		} else {
+			hi = mid - 1
+		}
+	}
+	return bestQ, best, nil
+}
+
+func assemble(pages []*fitted, src Type, opt Options) (Result, error) {
+	pgs := make([]*page, len(pages))
+	for i, p := range pages {
+		pgs[i] = p.pg
+	}
+	r := Result{Width: pages[0].w, Height: pages[0].h, Pages: len(pages), Kind: pages[0].kind,
+		Quality: pages[0].quality, Encoding: pages[0].encoding, Source: src}
+	var decoded []image.Image
+	var err error
+	if opt.Format == FormatPDF {
+		r.Data, r.ContentType, r.Ext = writePDF(pgs), "application/pdf", ".pdf"
+		decoded, err = decodeOwnPDF(r.Data)
+	} else {
+		r.Data, r.ContentType, r.Ext = writeTIFF(pgs), "image/tiff", ".tif"
+		decoded, err = decodeOwnTIFF(r.Data)
+	}
+	if err == nil && len(decoded) != len(pgs) {
+		err = fmt.Errorf("%d pages written, %d read back", len(pgs), len(decoded))
+	}
+	for i := 0; err == nil && i < len(decoded); i++ {
+		if b := decoded[i].Bounds(); b.Dx() != pgs[i].w || b.Dy() != pgs[i].h {
+			err = fmt.Errorf("page %d read back at the wrong size", i+1)
+		}
+	}
+	if err != nil { // a bug in our writer, never the user's file
+		return Result{}, fmt.Errorf("imaging: output failed its read-back check: %w", err)
+	}
+	if int64(len(r.Data)) > opt.Budget {
+		return Result{}, fmt.Errorf("imaging: output of %d bytes exceeds budget %d after container overhead", len(r.Data), opt.Budget)
+	}
+	return r, nil
+}
+
+func passPDF(b []byte, opt Options) (Result, error) {
+	n, err := pdfPageCount(b)
+	if err != nil {
+		if err == io.ErrUnexpectedEOF {
+			return Result{}, errTruncated(TypePDF, err)
+		}
+		return Result{}, errCorrupt(TypePDF, err)
+	}
+	if int64(len(b)) > opt.Budget {
+		return Result{}, errPDFOverBudget(int64(len(b)), opt.Budget)
+	}
+	return Result{Data: b, ContentType: "application/pdf", Ext: ".pdf", Pages: n, Kind: KindPDFPassthrough,
+		Encoding: "pdf-passthrough", Source: TypePDF}, nil
+}

@@ -1,0 +1,139 @@
+package imaging
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/color"
+	"image/draw"
+	"image/gif"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"strings"
+
+	"golang.org/x/image/bmp"
+	"golang.org/x/image/tiff"
+	"golang.org/x/image/webp"
+)
+
+// decodeConfig reads only the header so size limits are enforced before a
+// single pixel buffer is allocated (a 1 kB PNG can claim 50,000 x 50,000).
+func decodeConfig(t Type, b []byte) (image.Config, error) {
+	r := bytes.NewReader(b)
+	var cfg image.Config
+	var err error
+	switch t {
+	case TypeJPEG:
+		cfg, err = jpeg.DecodeConfig(r)
+	case TypePNG:
+		cfg, err = png.DecodeConfig(r)
+	case TypeGIF:
+		cfg, err = gif.DecodeConfig(r)
+	case TypeBMP:
+		cfg, err = bmp.DecodeConfig(r)
+	case TypeTIFF:
+		cfg, err = tiff.DecodeConfig(r)
+	case TypeWebP:
+		cfg, err = webp.DecodeConfig(r)
+	default:
+		return cfg, errUnsupported("a " + t.String() + " file")
+	}
+	if err != nil {
+		return cfg, decodeErr(t, err)
+	}
+	if cfg.Width <= 0 || cfg.Height <= 0 {
+		return cfg, errCorrupt(t, errors.New("zero image dimension"))
+	}
+	return cfg, nil
+}
+
+func decodePixels(t Type, b []byte) (image.Image, error) {
+	r := bytes.NewReader(b)
+	var m image.Image
+	var err error
+	switch t {
+	case TypeJPEG:
+		m, err = jpeg.Decode(r)
+	case TypePNG:
+		m, err = png.Decode(r)
+	case TypeGIF:
+		m, err = gif.Decode(r) // first frame only: a GIF animation is not a clinical image
+	case TypeBMP:
+		m, err = bmp.Decode(r)
+	case TypeTIFF:
+		m, err = tiff.Decode(r)
+	case TypeWebP:
+		m, err = webp.Decode(r)
+	default:
+		return nil, errUnsupported("a " + t.String() + " file")
+	}
+	if err != nil {
+		return nil, decodeErr(t, err)
+	}
+	return m, nil
+}
+
+// decodeErr turns a decoder's error into one a person can act on. Decoders
+// report truncation as io.ErrUnexpectedEOF (sometimes wrapped, sometimes only
+// in the text), and unsupported variants as their own error types.
+func decodeErr(t Type, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "unexpected EOF") {
+		return errTruncated(t, err)
+	}
+	var ju jpeg.UnsupportedError
+	var tu tiff.UnsupportedError
+	var pu png.UnsupportedError
+	if errors.As(err, &ju) || errors.As(err, &tu) || errors.As(err, &pu) || strings.Contains(err.Error(), "unsupported") {
+		return newErr(ErrUnsupported, err, "This %s file uses a variant that cannot be read here (%s); save it again as a standard JPEG or PNG and try again.", t, strings.TrimPrefix(err.Error(), strings.ToLower(t.String())+": "))
+	}
+	return errCorrupt(t, err)
+}
+
+// normalize reduces every decoded image to one of the three layouts the
+// scaler and encoders handle quickly: *image.YCbCr (JPEG and lossy WebP, kept
+// in YCbCr so the box shrink runs on planes), *image.Gray, or *image.RGBA with
+// any transparency flattened onto white (a transparent PNG would otherwise
+// turn black in JPEG).
+func normalize(m image.Image) image.Image {
+	switch s := m.(type) {
+	case *image.YCbCr:
+		return s
+	case *image.Gray:
+		return s
+	case *image.Gray16:
+		g := image.NewGray(s.Bounds())
+		draw.Draw(g, g.Rect, s, s.Rect.Min, draw.Src)
+		return g
+	case *image.NYCbCrA:
+		if opaque(s) {
+			return &s.YCbCr
+		}
+	case *image.RGBA:
+		if opaque(s) {
+			return s
+		}
+	}
+	if p, ok := m.(*image.Paletted); ok && grayPalette(p.Palette) {
+		g := image.NewGray(p.Bounds())
+		draw.Draw(g, g.Rect, p, p.Rect.Min, draw.Src)
+		return g
+	}
+	b := m.Bounds()
+	dst := image.NewRGBA(image.Rect(0, 0, b.Dx(), b.Dy()))
+	draw.Draw(dst, dst.Rect, image.White, image.Point{}, draw.Src)
+	draw.Draw(dst, dst.Rect, m, b.Min, draw.Over)
+	return dst
+}
+
+func opaque(m interface{ Opaque() bool }) bool { return m.Opaque() }
+
+func grayPalette(p color.Palette) bool {
+	for _, c := range p {
+		r, g, b, a := c.RGBA()
+		if r != g || g != b || a != 0xffff {
+			return false
+		}
+	}
+	return true
+}
