@@ -9,13 +9,19 @@ package alex
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	_ "time/tzdata" // Pacific/Auckland must load on Windows hosts without zoneinfo.
 
+	"golang.org/x/oauth2"
+
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 )
 
@@ -75,16 +81,21 @@ type Config struct {
 	// ScanType is DocumentReference.type; default LOINC 72170-4 "Photographic image",
 	// the code CP aligned to Medtech's v1.33 requirements (unconfirmed for PDFs).
 	ScanTypeSystem, ScanTypeCode, ScanTypeDisplay string
+	// LaunchBaseURL is where /vendorforms/api/getlaunchcontextstring lives; default the
+	// BaseURL without its /FHIR segment, as that endpoint is not a FHIR resource
+	// (unconfirmed: set it if Medtech's host differs).
+	LaunchBaseURL string
 	// Now is the clock (tests); default time.Now.
 	Now func() time.Time
 }
 
 // Client calls ALEX. It is safe for concurrent use.
 type Client struct {
-	cfg Config
+	cfg     Config
+	http    *http.Client
+	tokens  *tokens
+	refBase string
 }
-
-var errNotImplemented = errors.New("alex: not implemented yet")
 
 // New checks cfg and returns a Client. Tokens are fetched lazily, cached and refreshed
 // before expiry; a call that gets 401 is repeated once with a fresh token.
@@ -92,63 +103,284 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("alex: base URL, token URL, client id and client secret are required: check the relay's ALEX configuration")
 	}
+	if _, err := url.Parse(cfg.BaseURL); err != nil {
+		return nil, fmt.Errorf("alex: the ALEX base URL is not a URL: fix the relay's configuration")
+	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
-	return &Client{cfg: cfg}, nil
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 60 * time.Second
+	}
+	if cfg.MaxBytes <= 0 {
+		cfg.MaxBytes = DefaultMaxBytes
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if cfg.ScanTypeCode == "" {
+		cfg.ScanTypeSystem, cfg.ScanTypeCode, cfg.ScanTypeDisplay = "http://loinc.org", "72170-4", "Photographic image"
+	}
+	hc := cfg.HTTPClient
+	if hc == nil {
+		hc = &http.Client{}
+	} else {
+		// The per-call context deadline is the one timeout; a client-wide one would cut
+		// a large upload short without saying so.
+		copied := *hc
+		copied.Timeout = 0
+		hc = &copied
+	}
+	root := stripFHIR(cfg.BaseURL)
+	if cfg.ReferenceBase == "" {
+		cfg.ReferenceBase = root + "/fhir"
+	}
+	if cfg.LaunchBaseURL == "" {
+		cfg.LaunchBaseURL = root
+	}
+	cfg.LaunchBaseURL = strings.TrimRight(cfg.LaunchBaseURL, "/")
+	c := &Client{cfg: cfg, http: hc, refBase: strings.TrimRight(cfg.ReferenceBase, "/")}
+	c.tokens = &tokens{http: hc, now: cfg.Now}
+	c.tokens.cc.ClientID = cfg.ClientID
+	c.tokens.cc.ClientSecret = cfg.ClientSecret
+	c.tokens.cc.TokenURL = cfg.TokenURL
+	c.tokens.cc.AuthStyle = oauth2.AuthStyleInParams // Entra documents the form fields
+	if cfg.Scope != "" {
+		c.tokens.cc.Scopes = []string{cfg.Scope}
+	}
+	return c, nil
 }
 
+// stripFHIR removes a trailing /FHIR (any case) from a base URL.
+func stripFHIR(base string) string {
+	if i := strings.LastIndex(strings.ToLower(base), "/fhir"); i >= 0 && i == len(base)-len("/fhir") {
+		return base[:i]
+	}
+	return base
+}
+
+// ReferenceBase is the absolute base used in subject/author references.
+func (c *Client) ReferenceBase() string { return c.refBase }
+
 // FindPatientByNHI searches Patient?identifier=<NHI system>|<nhi>. No match gives
-// ErrPatientNotFound.
+// ErrPatientNotFound (inside a *CallError).
 func (c *Client) FindPatientByNHI(ctx context.Context, facility string, n nhi.NHI) (Patient, CallInfo, error) {
-	return Patient{}, CallInfo{}, errNotImplemented
+	const op = "search Patient by NHI"
+	q := url.Values{"identifier": {fhir.NHISystem + "|" + string(n)}}
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("Patient", q)})
+	if err != nil {
+		return Patient{}, info, err
+	}
+	sr, err := ParseSearch(res.body, "Patient")
+	if err != nil {
+		return Patient{}, info, c.wrap(op, facility, info, err)
+	}
+	if len(sr.Resources) == 0 {
+		return Patient{}, info, c.wrap(op, facility, info, ErrPatientNotFound)
+	}
+	p, err := toPatient(sr.Resources[0])
+	if err != nil {
+		return Patient{}, info, c.wrap(op, facility, info, err)
+	}
+	return p, info, nil
+}
+
+// wrap makes a *CallError for a failure found after a successful HTTP exchange.
+func (c *Client) wrap(op, facility string, info CallInfo, err error) error {
+	return &CallError{Op: op, Facility: facility, Correlation: info.Correlation, Status: info.Status, Err: err}
 }
 
 // ReadPatient reads Patient/{id}.
 func (c *Client) ReadPatient(ctx context.Context, facility, id string) (Patient, CallInfo, error) {
-	return Patient{}, CallInfo{}, errNotImplemented
+	const op = "read Patient"
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("Patient/"+url.PathEscape(id), nil)})
+	if err != nil {
+		return Patient{}, info, err
+	}
+	p, err := toPatient(res.body)
+	if err != nil {
+		return Patient{}, info, c.wrap(op, facility, info, err)
+	}
+	return p, info, nil
 }
 
 // CreateScanDocument posts d as a DocumentReference for the Inbox Scan folder. It
 // refuses (ErrContentType, ErrTooLarge, ErrInvalidDocument) before calling when d is
 // not TIFF or PDF, does not match its declared type, is too large or lacks required
-// fields. A failure after the body was sent is Ambiguous: look the document up with
+// fields. The base64 body is streamed from d, so memory does not grow with the file.
+// A failure for which Ambiguous is true may have stored the document: look it up with
 // FindDocumentsByIdentifier before writing it again.
 func (c *Client) CreateScanDocument(ctx context.Context, facility string, d ScanDocument) (Created, CallInfo, error) {
-	return Created{}, CallInfo{}, errNotImplemented
+	const op = "create DocumentReference"
+	info := CallInfo{Correlation: correlationFrom(ctx)}
+	ctx = WithCorrelation(ctx, info.Correlation)
+	if err := c.checkScan(d); err != nil {
+		return Created{}, info, &CallError{Op: op, Facility: facility, Correlation: info.Correlation, Write: true, Err: err}
+	}
+	body, err := c.scanBody(d)
+	if err != nil {
+		return Created{}, info, &CallError{Op: op, Facility: facility, Correlation: info.Correlation, Write: true, Err: err}
+	}
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodPost, url: c.fhirURL("DocumentReference", nil), body: body})
+	if err != nil {
+		return Created{}, info, err
+	}
+	return created(res, "DocumentReference"), info, nil
+}
+
+// created reads the new id from Location, else from the body.
+func created(res response, typ string) Created {
+	cr := Created{Location: res.header.Get("Location"), ETag: res.header.Get("ETag")}
+	cr.ID, cr.VersionID = idFromLocation(cr.Location, typ)
+	if cr.ID == "" {
+		var b struct {
+			ID   string     `json:"id"`
+			Meta *fhir.Meta `json:"meta"`
+		}
+		if json.Unmarshal(res.body, &b) == nil {
+			cr.ID = b.ID
+			if b.Meta != nil && cr.VersionID == "" {
+				cr.VersionID = b.Meta.VersionID
+			}
+		}
+	}
+	return cr
 }
 
 // ReadDocumentReference reads DocumentReference/{id} (read-back after a create).
 func (c *Client) ReadDocumentReference(ctx context.Context, facility, id string) (DocumentReference, CallInfo, error) {
-	return DocumentReference{}, CallInfo{}, errNotImplemented
+	const op = "read DocumentReference"
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("DocumentReference/"+url.PathEscape(id), nil)})
+	if err != nil {
+		return DocumentReference{}, info, err
+	}
+	d, err := toDocumentReference(res.body)
+	if err != nil {
+		return DocumentReference{}, info, c.wrap(op, facility, info, err)
+	}
+	return d, info, nil
 }
 
 // FindDocumentsByIdentifier searches DocumentReference?identifier=<key>. It returns
 // ErrNotSupported unless Config.IdentifierSearch is set. An empty result is not an
 // error.
 func (c *Client) FindDocumentsByIdentifier(ctx context.Context, facility, identifier string) ([]DocumentReference, CallInfo, error) {
-	return nil, CallInfo{}, errNotImplemented
+	const op = "search DocumentReference by identifier"
+	if !c.cfg.IdentifierSearch {
+		info := CallInfo{Correlation: correlationFrom(ctx)}
+		return nil, info, c.wrap(op, facility, info, ErrNotSupported)
+	}
+	v := identifier
+	if c.cfg.IdentifierSystem != "" {
+		v = c.cfg.IdentifierSystem + "|" + identifier
+	}
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("DocumentReference", url.Values{"identifier": {v}})})
+	if err != nil {
+		return nil, info, err
+	}
+	sr, err := ParseSearch(res.body, "DocumentReference")
+	if err != nil {
+		return nil, info, c.wrap(op, facility, info, err)
+	}
+	var out []DocumentReference
+	for _, raw := range sr.Resources {
+		d, err := toDocumentReference(raw)
+		if err != nil {
+			return nil, info, c.wrap(op, facility, info, err)
+		}
+		out = append(out, d)
+	}
+	return out, info, nil
 }
 
 // CreateMedia posts m as a Media (Inbox Media folder).
 func (c *Client) CreateMedia(ctx context.Context, facility string, m Media) (Created, CallInfo, error) {
-	return Created{}, CallInfo{}, errNotImplemented
+	const op = "create Media"
+	at := m.Created
+	if at.IsZero() {
+		at = c.cfg.Now()
+	}
+	fm := fhir.Media{
+		ResourceType:    "Media",
+		Status:          "completed",
+		Type:            &fhir.CodeableConcept{Coding: []fhir.Coding{{System: fhir.MediaTypeSystem, Code: "image", Display: "Image"}}},
+		Subject:         &fhir.Reference{Reference: c.refBase + "/Patient/" + m.PatientID},
+		CreatedDateTime: fhirDateTime(at),
+		Content:         fhir.Attachment{ContentType: m.ContentType, Data: m.Data, Title: m.Title},
+	}
+	// An empty identifier is sent as such: ALEX's own 400 is the authority on it.
+	if m.Identifier != "" {
+		fm.Identifier = []fhir.Identifier{{System: c.cfg.IdentifierSystem, Value: m.Identifier}}
+	}
+	if m.ProviderID != "" {
+		fm.Operator = &fhir.Reference{Reference: c.refBase + "/Practitioner/" + m.ProviderID}
+	}
+	body, err := jsonBody(fm)
+	if err != nil {
+		info := CallInfo{Correlation: correlationFrom(ctx)}
+		return Created{}, info, c.wrap(op, facility, info, err)
+	}
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodPost, url: c.fhirURL("Media", nil), body: body})
+	if err != nil {
+		return Created{}, info, err
+	}
+	return created(res, "Media"), info, nil
 }
 
 // SearchMediaByNHI searches Media?patient.identifier=<NHI system>|<nhi>, the only
-// Media search shape ALEX accepts.
+// Media search shape ALEX accepts (patient= and subject= give 403).
 func (c *Client) SearchMediaByNHI(ctx context.Context, facility string, n nhi.NHI) ([]MediaSummary, CallInfo, error) {
-	return nil, CallInfo{}, errNotImplemented
+	const op = "search Media by NHI"
+	q := url.Values{"patient.identifier": {fhir.NHISystem + "|" + string(n)}}
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("Media", q)})
+	if err != nil {
+		return nil, info, err
+	}
+	sr, err := ParseSearch(res.body, "Media")
+	if err != nil {
+		return nil, info, c.wrap(op, facility, info, err)
+	}
+	var out []MediaSummary
+	for _, raw := range sr.Resources {
+		m, err := toMediaSummary(raw)
+		if err != nil {
+			return nil, info, c.wrap(op, facility, info, err)
+		}
+		out = append(out, m)
+	}
+	return out, info, nil
 }
 
 // ResolveLaunch decodes an Evolution toolbar launch through
 // /vendorforms/api/getlaunchcontextstring/{context}/{signature}. ALEX checks the
 // signature; we never verify it locally.
 func (c *Client) ResolveLaunch(ctx context.Context, facility, launchContext, signature string) (LaunchContext, CallInfo, error) {
-	return LaunchContext{}, CallInfo{}, errNotImplemented
+	const op = "resolve launch context"
+	if launchContext == "" || signature == "" {
+		info := CallInfo{Correlation: correlationFrom(ctx)}
+		return LaunchContext{}, info, c.wrap(op, facility, info, errLaunch)
+	}
+	u := c.cfg.LaunchBaseURL + "/vendorforms/api/getlaunchcontextstring/" + url.PathEscape(launchContext) + "/" + url.PathEscape(signature)
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: u})
+	if err != nil {
+		return LaunchContext{}, info, err
+	}
+	lc, err := ParseLaunchContext(res.body)
+	if err != nil {
+		return LaunchContext{}, info, c.wrap(op, facility, info, err)
+	}
+	return lc, info, nil
 }
 
 // Ping checks that ALEX answers for facility with GET Location, which (unlike
 // metadata) has to reach the practice's database, so an offline HCM shows as
 // *FacilityOfflineError.
 func (c *Client) Ping(ctx context.Context, facility string) (CallInfo, error) {
-	return CallInfo{}, errNotImplemented
+	const op = "read Location"
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("Location", nil)})
+	if err != nil {
+		return info, err
+	}
+	if _, err := ParseSearch(res.body, "Location"); err != nil {
+		return info, c.wrap(op, facility, info, err)
+	}
+	return info, nil
 }
