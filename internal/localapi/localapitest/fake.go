@@ -1,0 +1,378 @@
+// Package localapitest offers an in-memory localapi.Service and a behaviour suite
+// that any Service (the fake, the HTTP client in front of it, the real agent) must
+// pass. The tray's tests use Fake in place of an agent.
+package localapitest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+// Launch tokens the Fake accepts: a launch verifies when Signature is "sig:"+Context.
+// Context ContextPatient opens the canonical test patient; ContextNoPatient opens a
+// session with no patient selected.
+const (
+	ContextPatient   = "ctx-patient"
+	ContextNoPatient = "ctx-none"
+	TestNHI          = "ZZZ0016"
+	TestName         = "TESTING, Fake"
+	TestFacility     = "F2N060-E"
+)
+
+// SignatureFor returns the signature the Fake accepts for a launch context.
+func SignatureFor(context string) string { return "sig:" + context }
+
+// Fake is an in-memory Service with the agent's state rules.
+type Fake struct {
+	Hub *localapi.Hub
+
+	mu       sync.Mutex
+	paused   bool
+	sessions map[string]localapi.Session
+	items    map[string]*fakeItem
+}
+
+type fakeItem struct {
+	localapi.Item
+	data []byte
+}
+
+var _ localapi.Service = (*Fake)(nil)
+
+// NewFake returns an empty, enrolled Fake.
+func NewFake() *Fake {
+	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, items: map[string]*fakeItem{}}
+}
+
+func newID() string {
+	b := make([]byte, 9)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// AddUnassigned puts a file in the Unassigned list, as a watched folder would.
+func (f *Fake) AddUnassigned(fileName string, data []byte, reason string) localapi.Item {
+	now := time.Now().UTC()
+	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateUnassigned, Source: "Scans", FileName: fileName,
+		Size: int64(len(data)), Reason: reason, Added: now, Updated: now}, data: data}
+	f.mu.Lock()
+	f.items[it.ID] = it
+	f.mu.Unlock()
+	f.publishItem(it.Item)
+	return it.Item
+}
+
+// Park marks an item as permanently failed, as the uploader does on a 4xx.
+func (f *Fake) Park(itemID, reason string) {
+	f.mu.Lock()
+	it := f.items[itemID]
+	it.State, it.Reason, it.Updated = localapi.StateParked, reason, time.Now().UTC()
+	cp := it.Item
+	f.mu.Unlock()
+	f.publishItem(cp)
+}
+
+func (f *Fake) publishItem(it localapi.Item) {
+	f.Hub.Publish(localapi.Event{Type: localapi.EventItem, Item: &it})
+}
+
+func (f *Fake) statusLocked() localapi.Status {
+	st := localapi.Status{Version: "test", Relay: "http://127.0.0.1:1", Facility: TestFacility, Enrolled: true, Paused: f.paused}
+	for _, it := range f.items {
+		switch it.State {
+		case localapi.StateQueued:
+			st.Counts.Queued++
+		case localapi.StateUploading:
+			st.Counts.Uploading++
+		case localapi.StateParked:
+			st.Counts.Parked++
+		case localapi.StateUnassigned:
+			st.Counts.Unassigned++
+		case localapi.StateSent:
+			st.Counts.SentToday++
+		}
+	}
+	st.Health = health.Aggregate(time.Now().UTC(), []health.Check{{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers."}})
+	return st
+}
+
+func (f *Fake) Status(ctx context.Context) (localapi.Status, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.statusLocked(), nil
+}
+
+func (f *Fake) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi.Session, error) {
+	if req.URL != "" {
+		u, err := url.Parse(req.URL)
+		if err != nil {
+			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, "That is not a Medtech launch link.")
+		}
+		req.Context, req.Signature = u.Query().Get("context"), u.Query().Get("signature")
+	}
+	if req.Context == "" || req.Signature != SignatureFor(req.Context) {
+		return localapi.Session{}, localapi.ErrLaunch
+	}
+	s := localapi.Session{ID: newID(), Facility: TestFacility, Opened: time.Now().UTC()}
+	if req.Context == ContextPatient {
+		s.PatientSelected = true
+		s.Banner = localapi.Banner{Name: TestName, NHI: TestNHI, BirthDate: "1970-01-01"}
+		s.ProviderID = "prov-1"
+	}
+	f.mu.Lock()
+	f.sessions[s.ID] = s
+	f.mu.Unlock()
+	return s, nil
+}
+
+func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if _, ok := f.sessions[sessionID]; !ok {
+		return localapi.ErrNotFound
+	}
+	delete(f.sessions, sessionID)
+	for id, it := range f.items {
+		if it.SessionID == sessionID && it.State == localapi.StateStaged {
+			if it.Source == "capture" || it.Source == "drop" {
+				delete(f.items, id)
+			} else {
+				it.State, it.SessionID = localapi.StateUnassigned, ""
+			}
+		}
+	}
+	return nil
+}
+
+func (f *Fake) AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (localapi.Item, error) {
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return localapi.Item{}, err
+	}
+	f.mu.Lock()
+	s, ok := f.sessions[sessionID]
+	if !ok {
+		f.mu.Unlock()
+		return localapi.Item{}, localapi.ErrNotFound
+	}
+	if !s.PatientSelected {
+		f.mu.Unlock()
+		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "No patient is selected in Medtech; open the patient and click the ClinicPro icon again.")
+	}
+	now := time.Now().UTC()
+	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: "drop",
+		FileName: fileName, Size: int64(len(data)), Added: now, Updated: now}, data: data}
+	f.items[it.ID] = it
+	cp := it.Item
+	f.mu.Unlock()
+	f.publishItem(cp)
+	return cp, nil
+}
+
+func (f *Fake) Save(ctx context.Context, sessionID string, req localapi.SaveRequest) ([]localapi.Item, error) {
+	f.mu.Lock()
+	if _, ok := f.sessions[sessionID]; !ok {
+		f.mu.Unlock()
+		return nil, localapi.ErrNotFound
+	}
+	for _, e := range req.Items {
+		it, ok := f.items[e.ID]
+		if !ok || it.SessionID != sessionID || it.State != localapi.StateStaged {
+			f.mu.Unlock()
+			return nil, localapi.NewError(localapi.CodeConflict, "An item in this save is no longer staged in this window; refresh and try again.")
+		}
+		if e.Rotation%90 != 0 || e.Rotation < 0 || e.Rotation >= 360 {
+			f.mu.Unlock()
+			return nil, localapi.NewError(localapi.CodeBadRequest, "Rotation must be 0, 90, 180 or 270.")
+		}
+	}
+	var out []localapi.Item
+	now := time.Now().UTC()
+	for _, e := range req.Items {
+		it := f.items[e.ID]
+		it.Title, it.Rotation, it.Laterality, it.BodySite = e.Title, e.Rotation, e.Laterality, e.BodySite
+		it.State, it.Updated = localapi.StateQueued, now
+		out = append(out, it.Item)
+	}
+	f.mu.Unlock()
+	for _, it := range out {
+		f.publishItem(it)
+	}
+	return out, nil
+}
+
+func (f *Fake) Remove(ctx context.Context, itemID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[itemID]
+	if !ok {
+		return localapi.ErrNotFound
+	}
+	if it.State != localapi.StateStaged {
+		return localapi.ErrConflict
+	}
+	delete(f.items, itemID)
+	return nil
+}
+
+func (f *Fake) Item(ctx context.Context, itemID string) (localapi.Item, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	it, ok := f.items[itemID]
+	if !ok {
+		return localapi.Item{}, localapi.ErrNotFound
+	}
+	return it.Item, nil
+}
+
+// Thumbnail returns a small grey JPEG whatever the item holds.
+func (f *Fake) Thumbnail(ctx context.Context, itemID string) ([]byte, error) {
+	if _, err := f.Item(ctx, itemID); err != nil {
+		return nil, err
+	}
+	return f.thumb()
+}
+
+func (f *Fake) thumb() ([]byte, error) {
+	img := image.NewGray(image.Rect(0, 0, 16, 12))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	img.Set(0, 0, color.Gray{Y: 0})
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, nil); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}
+
+func (f *Fake) listWhere(keep func(localapi.ItemState) bool) []localapi.Item {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []localapi.Item
+	for _, it := range f.items {
+		if keep(it.State) {
+			out = append(out, it.Item)
+		}
+	}
+	slices.SortFunc(out, func(a, b localapi.Item) int { return a.Added.Compare(b.Added) })
+	return out
+}
+
+func (f *Fake) Queue(ctx context.Context) ([]localapi.Item, error) {
+	return f.listWhere(func(s localapi.ItemState) bool {
+		return s == localapi.StateQueued || s == localapi.StateUploading || s == localapi.StateParked || s == localapi.StateSent
+	}), nil
+}
+
+func (f *Fake) Unassigned(ctx context.Context) ([]localapi.Item, error) {
+	return f.listWhere(func(s localapi.ItemState) bool { return s == localapi.StateUnassigned }), nil
+}
+
+// transition moves an item from one of from to to, under the lock.
+func (f *Fake) transition(itemID string, to localapi.ItemState, from ...localapi.ItemState) (localapi.Item, error) {
+	f.mu.Lock()
+	it, ok := f.items[itemID]
+	if !ok {
+		f.mu.Unlock()
+		return localapi.Item{}, localapi.ErrNotFound
+	}
+	if !slices.Contains(from, it.State) {
+		f.mu.Unlock()
+		return localapi.Item{}, localapi.ErrConflict
+	}
+	it.State, it.Updated = to, time.Now().UTC()
+	if to == localapi.StateQueued {
+		it.Reason = ""
+	}
+	cp := it.Item
+	f.mu.Unlock()
+	f.publishItem(cp)
+	return cp, nil
+}
+
+func (f *Fake) Assign(ctx context.Context, itemID, sessionID string) (localapi.Item, error) {
+	f.mu.Lock()
+	s, ok := f.sessions[sessionID]
+	if it, found := f.items[itemID]; ok && found && s.PatientSelected && it.State == localapi.StateUnassigned {
+		it.SessionID = sessionID
+	}
+	f.mu.Unlock()
+	if !ok {
+		return localapi.Item{}, localapi.ErrNotFound
+	}
+	if !s.PatientSelected {
+		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "No patient is selected in Medtech; open the patient and click the ClinicPro icon again.")
+	}
+	return f.transition(itemID, localapi.StateQueued, localapi.StateUnassigned)
+}
+
+func (f *Fake) Reject(ctx context.Context, itemID string) (localapi.Item, error) {
+	return f.transition(itemID, localapi.StateRejected, localapi.StateUnassigned)
+}
+
+func (f *Fake) Retry(ctx context.Context, itemID string) (localapi.Item, error) {
+	return f.transition(itemID, localapi.StateQueued, localapi.StateParked)
+}
+
+func (f *Fake) Discard(ctx context.Context, itemID string) (localapi.Item, error) {
+	return f.transition(itemID, localapi.StateRejected, localapi.StateParked)
+}
+
+func (f *Fake) Pause(ctx context.Context, paused bool) (localapi.Status, error) {
+	f.mu.Lock()
+	f.paused = paused
+	st := f.statusLocked()
+	f.mu.Unlock()
+	f.Hub.Publish(localapi.Event{Type: localapi.EventStatus, Status: &st})
+	return st, nil
+}
+
+func (f *Fake) Events(ctx context.Context) (<-chan localapi.Event, error) {
+	return f.Hub.Subscribe(ctx), nil
+}
+
+func (f *Fake) DiagnosticsBundle(ctx context.Context, w io.Writer) error {
+	st, _ := f.Status(ctx)
+	zw := zip.NewWriter(w)
+	fw, err := zw.Create("status.json")
+	if err != nil {
+		return err
+	}
+	if err := json.NewEncoder(fw).Encode(st); err != nil {
+		return err
+	}
+	return zw.Close()
+}
+
+// OpenWebLaunch is a localapi.LaunchOpener over the Fake: it resolves the launch and
+// announces it on the event stream as the agent does.
+func (f *Fake) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (bool, error) {
+	s, err := f.Launch(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	n := f.Hub.Subscribers()
+	f.Hub.Publish(localapi.Event{Type: localapi.EventLaunch, Session: &s})
+	return n > 0, nil
+}
+
+// Contains reports whether s mentions the test patient; tests use it to prove an
+// answer or a log carries no identifier.
+func Contains(s string) bool { return strings.Contains(s, TestNHI) || strings.Contains(s, "TESTING") }

@@ -1,0 +1,357 @@
+package localapitest
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"errors"
+	"image/jpeg"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+// Harness is a Service under test plus the hooks the suite needs to create states
+// that only the agent's own machinery (watched folders, the uploader) can reach.
+type Harness struct {
+	Svc localapi.Service
+	// Launches the Service accepts and refuses.
+	Patient, NoPatient, Tampered localapi.LaunchRequest
+	// AddUnassigned makes an item appear in Unassigned, as a watched folder would.
+	AddUnassigned func(t *testing.T, fileName string, data []byte) localapi.Item
+	// Park drives a queued item to parked, as a permanent upload failure would.
+	Park func(t *testing.T, itemID string)
+}
+
+// FakeHarness returns a Harness around f; wrap Svc to test a transport.
+func FakeHarness(f *Fake) Harness {
+	return Harness{
+		Svc:       f,
+		Patient:   localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient)},
+		NoPatient: localapi.LaunchRequest{Context: ContextNoPatient, Signature: SignatureFor(ContextNoPatient)},
+		Tampered:  localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient) + "x"},
+		AddUnassigned: func(t *testing.T, name string, data []byte) localapi.Item {
+			return f.AddUnassigned(name, data, "No NHI in the file name or folder.")
+		},
+		Park: func(t *testing.T, id string) { f.Park(id, "Medtech refused the file: it is not a supported image.") },
+	}
+}
+
+// Run is the behaviour every Service keeps, whether called directly or over the pipe.
+func Run(t *testing.T, setup func(t *testing.T) Harness) {
+	ctx := func(t *testing.T) context.Context {
+		c, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		t.Cleanup(cancel)
+		return c
+	}
+	open := func(t *testing.T, h Harness) localapi.Session {
+		s, err := h.Svc.Launch(ctx(t), h.Patient)
+		if err != nil {
+			t.Fatalf("Launch: %v", err)
+		}
+		return s
+	}
+	stage := func(t *testing.T, h Harness, s localapi.Session, name string) localapi.Item {
+		it, err := h.Svc.AddFile(ctx(t), s.ID, name, bytes.NewReader(jpegBytes(t)))
+		if err != nil {
+			t.Fatalf("AddFile: %v", err)
+		}
+		return it
+	}
+
+	t.Run("LaunchOpensSessionWithBanner", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		if s.ID == "" || !s.PatientSelected || s.Banner.NHI != TestNHI || s.Facility == "" {
+			t.Fatalf("session = %+v, want the test patient selected", s)
+		}
+	})
+	t.Run("LaunchWithoutPatient", func(t *testing.T) {
+		h := setup(t)
+		s, err := h.Svc.Launch(ctx(t), h.NoPatient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.PatientSelected || s.Banner.NHI != "" {
+			t.Fatalf("session = %+v, want no patient", s)
+		}
+		if _, err := h.Svc.AddFile(ctx(t), s.ID, "a.jpg", bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrConflict) {
+			t.Fatalf("AddFile without patient: err = %v, want conflict", err)
+		}
+	})
+	t.Run("TamperedLaunchRefused", func(t *testing.T) {
+		h := setup(t)
+		_, err := h.Svc.Launch(ctx(t), h.Tampered)
+		if !errors.Is(err, localapi.ErrLaunch) {
+			t.Fatalf("err = %v, want ErrLaunch", err)
+		}
+		if Contains(err.Error()) {
+			t.Fatal("error text names the patient")
+		}
+	})
+	t.Run("StageSaveQueue", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a, b := stage(t, h, s, "knee.jpg"), stage(t, h, s, "elbow.jpg")
+		if a.State != localapi.StateStaged || a.SessionID != s.ID || a.FileName != "knee.jpg" || a.Size == 0 {
+			t.Fatalf("staged item = %+v", a)
+		}
+		got, err := h.Svc.Item(ctx(t), a.ID)
+		if err != nil || got.ID != a.ID {
+			t.Fatalf("Item = %+v, %v", got, err)
+		}
+		th, err := h.Svc.Thumbnail(ctx(t), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := jpeg.Decode(bytes.NewReader(th)); err != nil {
+			t.Fatalf("thumbnail is not a JPEG: %v", err)
+		}
+		saved, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{
+			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "knee"},
+			{ID: b.ID},
+		}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(saved) != 2 {
+			t.Fatalf("saved %d items, want 2", len(saved))
+		}
+		for _, it := range saved {
+			if it.State != localapi.StateQueued && it.State != localapi.StateUploading && it.State != localapi.StateSent {
+				t.Fatalf("saved item state = %s", it.State)
+			}
+			if it.ID == a.ID && (it.Title != "Left knee wound" || it.Rotation != 90 || it.Laterality != localapi.LateralityLeft) {
+				t.Fatalf("edits lost: %+v", it)
+			}
+		}
+		q, err := h.Svc.Queue(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasIDs(q, a.ID, b.ID) {
+			t.Fatalf("queue %v lacks the saved items", ids(q))
+		}
+		if _, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID}}}); !errors.Is(err, localapi.ErrConflict) {
+			t.Fatalf("second save: err = %v, want conflict", err)
+		}
+	})
+	t.Run("SaveRejectsBadRotation", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a := stage(t, h, s, "a.jpg")
+		_, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID, Rotation: 45}}})
+		if !errors.Is(err, localapi.ErrBadRequest) {
+			t.Fatalf("err = %v, want bad request", err)
+		}
+		if it, _ := h.Svc.Item(ctx(t), a.ID); it.State != localapi.StateStaged {
+			t.Fatalf("a refused save changed the item: %+v", it)
+		}
+	})
+	t.Run("RemoveAndCloseDropStaged", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a, b := stage(t, h, s, "a.jpg"), stage(t, h, s, "b.jpg")
+		if err := h.Svc.Remove(ctx(t), a.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Svc.Item(ctx(t), a.ID); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("removed item: err = %v, want not found", err)
+		}
+		if err := h.Svc.CloseSession(ctx(t), s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Svc.Item(ctx(t), b.ID); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("dropped item after close: err = %v, want not found", err)
+		}
+		if _, err := h.Svc.AddFile(ctx(t), s.ID, "c.jpg", bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("AddFile to closed session: err = %v, want not found", err)
+		}
+		if err := h.Svc.CloseSession(ctx(t), s.ID); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("second close: err = %v, want not found", err)
+		}
+	})
+	t.Run("UnknownIDs", func(t *testing.T) {
+		h := setup(t)
+		for name, err := range map[string]error{
+			"Item":    second(h.Svc.Item(ctx(t), "nope")),
+			"Retry":   second(h.Svc.Retry(ctx(t), "nope")),
+			"Discard": second(h.Svc.Discard(ctx(t), "nope")),
+			"Reject":  second(h.Svc.Reject(ctx(t), "nope")),
+			"Remove":  h.Svc.Remove(ctx(t), "nope"),
+		} {
+			if !errors.Is(err, localapi.ErrNotFound) {
+				t.Errorf("%s: err = %v, want not found", name, err)
+			}
+		}
+	})
+	t.Run("UnassignedAssignReject", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		u1 := h.AddUnassigned(t, "scan-001.pdf", []byte("%PDF-1.4\n%%EOF\n"))
+		u2 := h.AddUnassigned(t, "scan-002.pdf", []byte("%PDF-1.4\n%%EOF\n"))
+		list, err := h.Svc.Unassigned(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !hasIDs(list, u1.ID, u2.ID) || list[0].Reason == "" {
+			t.Fatalf("unassigned = %+v", list)
+		}
+		it, err := h.Svc.Assign(ctx(t), u1.ID, s.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if it.State == localapi.StateUnassigned || it.State == localapi.StateRejected {
+			t.Fatalf("assigned item state = %s", it.State)
+		}
+		it, err = h.Svc.Reject(ctx(t), u2.ID)
+		if err != nil || it.State != localapi.StateRejected {
+			t.Fatalf("Reject = %+v, %v", it, err)
+		}
+		list, _ = h.Svc.Unassigned(ctx(t))
+		if hasIDs(list, u1.ID) || hasIDs(list, u2.ID) {
+			t.Fatalf("unassigned still lists handled items: %v", ids(list))
+		}
+		if _, err := h.Svc.Assign(ctx(t), u2.ID, s.ID); !errors.Is(err, localapi.ErrConflict) {
+			t.Fatalf("assigning a rejected item: err = %v, want conflict", err)
+		}
+	})
+	t.Run("ParkedRetryDiscard", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a, b := stage(t, h, s, "a.jpg"), stage(t, h, s, "b.jpg")
+		if _, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID}, {ID: b.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+		h.Park(t, a.ID)
+		h.Park(t, b.ID)
+		it, err := h.Svc.Item(ctx(t), a.ID)
+		if err != nil || it.State != localapi.StateParked || it.Reason == "" {
+			t.Fatalf("parked item = %+v, %v", it, err)
+		}
+		st, _ := h.Svc.Status(ctx(t))
+		if st.Counts.Parked < 2 {
+			t.Fatalf("status counts %+v, want 2 parked", st.Counts)
+		}
+		if it, err = h.Svc.Retry(ctx(t), a.ID); err != nil || it.State == localapi.StateParked {
+			t.Fatalf("Retry = %+v, %v", it, err)
+		}
+		if it, err = h.Svc.Discard(ctx(t), b.ID); err != nil || it.State != localapi.StateRejected {
+			t.Fatalf("Discard = %+v, %v", it, err)
+		}
+		if _, err := h.Svc.Discard(ctx(t), b.ID); !errors.Is(err, localapi.ErrConflict) {
+			t.Fatalf("second discard: err = %v, want conflict", err)
+		}
+	})
+	t.Run("PauseAndEvents", func(t *testing.T) {
+		h := setup(t)
+		c, cancel := context.WithCancel(ctx(t))
+		ch, err := h.Svc.Events(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.Svc.Pause(ctx(t), true)
+		if err != nil || !st.Paused {
+			t.Fatalf("Pause = %+v, %v", st, err)
+		}
+		if e := waitEvent(t, ch, func(e localapi.Event) bool { return e.Type == localapi.EventStatus && e.Status.Paused }); e.Status == nil {
+			t.Fatal("no status event")
+		}
+		s := open(t, h)
+		a := stage(t, h, s, "a.jpg")
+		waitEvent(t, ch, func(e localapi.Event) bool { return e.Type == localapi.EventItem && e.Item.ID == a.ID })
+		if st, _ := h.Svc.Status(ctx(t)); !st.Paused {
+			t.Fatal("status forgot the pause")
+		}
+		if st, _ = h.Svc.Pause(ctx(t), false); st.Paused {
+			t.Fatal("resume did not resume")
+		}
+		cancel()
+		deadline := time.After(30 * time.Second)
+		for {
+			select {
+			case _, ok := <-ch:
+				if !ok {
+					return
+				}
+			case <-deadline:
+				t.Fatal("event channel not closed after its context ended")
+			}
+		}
+	})
+	t.Run("DiagnosticsBundleIsZipWithoutPatientData", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		stage(t, h, s, "ZZZ0016 knee.jpg")
+		var b bytes.Buffer
+		if err := h.Svc.DiagnosticsBundle(ctx(t), &b); err != nil {
+			t.Fatal(err)
+		}
+		zr, err := zip.NewReader(bytes.NewReader(b.Bytes()), int64(b.Len()))
+		if err != nil || len(zr.File) == 0 {
+			t.Fatalf("bundle is not a non-empty zip: %v", err)
+		}
+		for _, f := range zr.File {
+			rc, _ := f.Open()
+			var body bytes.Buffer
+			_, _ = body.ReadFrom(rc)
+			rc.Close()
+			if Contains(body.String()) {
+				t.Fatalf("%s in the bundle names the test patient", f.Name)
+			}
+		}
+	})
+}
+
+func second[T any](_ T, err error) error { return err }
+
+func waitEvent(t *testing.T, ch <-chan localapi.Event, match func(localapi.Event) bool) localapi.Event {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for {
+		select {
+		case e, ok := <-ch:
+			if !ok {
+				t.Fatal("event stream closed early")
+			}
+			if match(e) {
+				return e
+			}
+		case <-deadline:
+			t.Fatal("expected event never arrived")
+		}
+	}
+}
+
+func ids(items []localapi.Item) []string {
+	var out []string
+	for _, it := range items {
+		out = append(out, it.ID)
+	}
+	return out
+}
+
+func hasIDs(items []localapi.Item, want ...string) bool {
+	have := map[string]bool{}
+	for _, it := range items {
+		have[it.ID] = true
+	}
+	for _, w := range want {
+		if !have[w] {
+			return false
+		}
+	}
+	return true
+}
+
+// JPEG returns a small valid JPEG for tests.
+func JPEG(t testing.TB) []byte { return jpegBytes(t) }
+
+func jpegBytes(t testing.TB) []byte {
+	th, err := NewFake().thumb()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return th
+}
