@@ -1,0 +1,5 @@
+//go:build !windows
+
+package hcm
+
+func runAsService() bool { return false }
