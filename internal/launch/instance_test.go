@@ -1,0 +1,198 @@
+package launch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The test binary doubles as a "second tray process" so hand-off is tested across
+// real processes, as Windows starts them.
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("LAUNCH_TEST_SECOND_INSTANCE"); addr != "" {
+		os.Exit(secondInstance(addr, os.Args[len(os.Args)-1]))
+	}
+	os.Exit(m.Run())
+}
+
+func secondInstance(addr, url string) int {
+	in, err := Claim(addr)
+	if err == nil {
+		in.Close()
+		fmt.Println("claimed")
+		return 3
+	}
+	if !errors.Is(err, ErrRunning) {
+		fmt.Println(err)
+		return 4
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := Handoff(ctx, addr, url); err != nil {
+		fmt.Println(err)
+		return 5
+	}
+	return 0
+}
+
+func sockAddr(t *testing.T) string {
+	t.Helper()
+	// Unix socket paths are limited to ~100 bytes; t.TempDir can be longer.
+	d, err := os.MkdirTemp("", "lt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return filepath.Join(d, "tray.sock")
+}
+
+func claim(t *testing.T, addr string) *Instance {
+	t.Helper()
+	in, err := Claim(addr)
+	if err != nil {
+		t.Fatalf("Claim: %v", err)
+	}
+	t.Cleanup(func() { in.Close() })
+	return in
+}
+
+func receive(t *testing.T, in *Instance) string {
+	t.Helper()
+	select {
+	case u := <-in.URLs():
+		return u
+	case <-time.After(time.Minute):
+		t.Fatal("no URL handed over")
+		return ""
+	}
+}
+
+func TestSecondProcessHandsOff(t *testing.T) {
+	addr := sockAddr(t)
+	in := claim(t, addr)
+	const url = "clinicpro://launch?context=ab+c/d==&signature=s"
+	cmd := exec.Command(os.Args[0], "-test.run=^$", url)
+	cmd.Env = append(os.Environ(), "LAUNCH_TEST_SECOND_INSTANCE="+addr)
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("second instance: %v: %s", err, out)
+	}
+	if got := receive(t, in); got != url {
+		t.Fatalf("handed over %q, want %q", got, url)
+	}
+}
+
+func TestSecondClaimIsRefused(t *testing.T) {
+	addr := sockAddr(t)
+	claim(t, addr)
+	if _, err := Claim(addr); !errors.Is(err, ErrRunning) {
+		t.Fatalf("second Claim = %v, want ErrRunning", err)
+	}
+}
+
+func TestOpenBringsToFront(t *testing.T) {
+	addr := sockAddr(t)
+	in := claim(t, addr)
+	if err := Handoff(context.Background(), addr, Open); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, in); got != Open {
+		t.Fatalf("got %q, want Open", got)
+	}
+}
+
+func TestStaleSocketIsTakenOver(t *testing.T) {
+	addr := sockAddr(t)
+	// A crashed tray leaves its socket file behind with nobody listening.
+	ln, err := net.Listen("unix", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln.(*net.UnixListener).SetUnlinkOnClose(false)
+	ln.Close()
+	if _, err := os.Stat(addr); err != nil {
+		t.Fatalf("stale socket not left behind: %v", err)
+	}
+	in := claim(t, addr)
+	if err := Handoff(context.Background(), addr, "clinicpro://launch?context=c&signature=s"); err != nil {
+		t.Fatal(err)
+	}
+	receive(t, in)
+}
+
+func TestRegularFileIsNotDeleted(t *testing.T) {
+	addr := sockAddr(t)
+	if err := os.WriteFile(addr, []byte("a user's file"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Claim(addr); err == nil {
+		t.Fatal("claimed over a regular file")
+	}
+	if b, err := os.ReadFile(addr); err != nil || string(b) != "a user's file" {
+		t.Fatalf("file changed: %q %v", b, err)
+	}
+}
+
+func TestGarbageIsRefused(t *testing.T) {
+	addr := sockAddr(t)
+	in := claim(t, addr)
+	for _, msg := range []string{"https://example.org/launch?context=c&signature=s\n", strings.Repeat("x", MaxURLLength+10)} {
+		c, err := net.Dial("unix", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fmt.Fprint(c, msg)
+		c.(*net.UnixConn).CloseWrite()
+		reply := make([]byte, 16)
+		n, _ := c.Read(reply)
+		c.Close()
+		if strings.TrimSpace(string(reply[:n])) == "ok" {
+			t.Fatalf("accepted %.40q", msg)
+		}
+	}
+	if err := Handoff(context.Background(), addr, "https://example.org/"); !errors.Is(err, ErrNotLaunch) {
+		t.Fatalf("Handoff of a foreign URL = %v, want ErrNotLaunch", err)
+	}
+	// Still serving, and nothing was delivered.
+	if err := Handoff(context.Background(), addr, Open); err != nil {
+		t.Fatal(err)
+	}
+	if got := receive(t, in); got != Open {
+		t.Fatalf("delivered %q before Open", got)
+	}
+}
+
+func TestCloseReleasesTheClaim(t *testing.T) {
+	addr := sockAddr(t)
+	in, err := Claim(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	in.Close()
+	if _, ok := <-in.URLs(); ok {
+		t.Fatal("URLs not closed")
+	}
+	if err := Handoff(context.Background(), addr, Open); err == nil {
+		t.Fatal("hand-off succeeded after Close")
+	}
+	claim(t, addr)
+}
+
+func TestSocketIsPrivate(t *testing.T) {
+	addr := sockAddr(t)
+	claim(t, addr)
+	fi, err := os.Stat(addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		t.Fatalf("socket mode %v lets other users hand over launches", fi.Mode().Perm())
+	}
+}
