@@ -1,0 +1,121 @@
+package queue
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+// Patient says whose record an item belongs to. Either NHI (from a file or folder
+// name) or PatientID (from a launch) identifies the patient; SessionID records the
+// launch it came through. Stored in the database because uploads need it; never
+// logged.
+type Patient struct {
+	NHI       string
+	PatientID string
+	SessionID string
+}
+
+// Known reports whether the patient is identified.
+func (p Patient) Known() bool { return p.NHI != "" || p.PatientID != "" }
+
+// key is the stable identity used in the idempotency key. The patient id from ALEX
+// wins because it is what the relay writes into the DocumentReference subject.
+func (p Patient) key() string {
+	if p.PatientID != "" {
+		return "id:" + p.PatientID
+	}
+	return "nhi:" + p.NHI
+}
+
+// Meta is what the GP set on an item in the capture window.
+type Meta struct {
+	Title      string
+	Rotation   int // extra clockwise degrees: 0, 90, 180, 270
+	Laterality string
+	BodySite   string
+}
+
+// Item is one row of the queue.
+type Item struct {
+	ID           string
+	State        localapi.ItemState
+	Source       string              // "capture", "drop", or the watched folder's label
+	SourcePath   string              // the original file; empty when the spool copy is the only one
+	SourceAction config.SourceAction // what to do with SourcePath once sent
+	Format       config.Format
+	FileName     string // base name of the original
+	Size         int64
+	SHA256       string // hex, of the original bytes
+	Patient      Patient
+	Facility     string
+	// IdempotencyKey is derived from content, patient and facility; empty while the
+	// patient is unknown. The relay puts it in DocumentReference.identifier so a
+	// retry never creates a second document.
+	IdempotencyKey string
+	Meta           Meta
+	Attempts       int
+	NextAttempt    time.Time
+	Reason         string // last error or why parked/unassigned: redacted, a sentence
+	Correlation    string
+	DocumentID     string // ALEX DocumentReference id once sent
+	Added          time.Time
+	Updated        time.Time
+	Sent           time.Time
+	// SpoolPath is the agent's own copy, present until the item is sent or rejected.
+	SpoolPath string
+}
+
+// API converts the item to the local API's wire type.
+func (it Item) API() localapi.Item {
+	return localapi.Item{
+		ID:          it.ID,
+		State:       it.State,
+		SessionID:   it.Patient.SessionID,
+		Source:      it.Source,
+		FileName:    it.FileName,
+		Title:       it.Meta.Title,
+		Rotation:    it.Meta.Rotation,
+		Laterality:  it.Meta.Laterality,
+		BodySite:    it.Meta.BodySite,
+		Size:        it.Size,
+		Attempts:    it.Attempts,
+		Reason:      it.Reason,
+		Correlation: it.Correlation,
+		Added:       it.Added,
+		Updated:     it.Updated,
+	}
+}
+
+// IdempotencyKey derives the key for content (hex SHA-256) sent to one patient at one
+// facility. Versioned so the derivation can change without colliding with old keys.
+func IdempotencyKey(contentSHA256 string, p Patient, facility string) string {
+	h := sha256.Sum256(fmt.Appendf(nil, "clinicpro-idem-v1\x00%s\x00%s\x00%s", facility, p.key(), contentSHA256))
+	return hex.EncodeToString(h[:16])
+}
+
+// transitions lists every allowed state change. Anything else is a bug or a race
+// between two people acting on the same item, and is refused.
+var transitions = map[localapi.ItemState][]localapi.ItemState{
+	localapi.StateStaged:     {localapi.StateQueued, localapi.StateUnassigned, localapi.StateRejected},
+	localapi.StateUnassigned: {localapi.StateQueued, localapi.StateStaged, localapi.StateRejected},
+	localapi.StateQueued:     {localapi.StateUploading, localapi.StateParked},
+	localapi.StateUploading:  {localapi.StateSent, localapi.StateQueued, localapi.StateParked},
+	localapi.StateParked:     {localapi.StateQueued, localapi.StateRejected},
+	localapi.StateSent:       nil,
+	localapi.StateRejected:   nil,
+}
+
+// CanTransition reports whether an item may move from one state to another.
+func CanTransition(from, to localapi.ItemState) bool {
+	for _, s := range transitions[from] {
+		if s == to {
+			return true
+		}
+	}
+	return false
+}
