@@ -28,7 +28,7 @@ func (t transform) then(u transform) transform { // u applied after t
 	}
 }
 
-func (t transform) identity() bool { return t == transform{1, 0, 0, 1} }
+func (t transform) identity() bool  { return t == transform{1, 0, 0, 1} }
 func (t transform) swapsAxes() bool { return t[0] == 0 }
 
 // uprightTransform combines the stored EXIF orientation with the GP's extra
