@@ -384,3 +384,23 @@ func (c *Client) Ping(ctx context.Context, facility string) (CallInfo, error) {
 	}
 	return info, nil
 }
+
+// Get performs an arbitrary GET below the FHIR base (e.g. "Patient?identifier=...")
+// with the usual token, headers and error types, and returns the 2xx body. It exists
+// for diagnostics (clinicpro doctor, the contract tests); product code uses the typed
+// methods above.
+func (c *Client) Get(ctx context.Context, facility, pathAndQuery string) ([]byte, CallInfo, error) {
+	res, info, err := c.do(ctx, facility, request{op: "GET " + resourceOf(pathAndQuery), method: http.MethodGet,
+		url: c.cfg.BaseURL + "/" + strings.TrimLeft(pathAndQuery, "/")})
+	return res.body, info, err
+}
+
+// resourceOf names the resource type of a relative path without its id or query, so
+// an operation name never carries an identifier.
+func resourceOf(p string) string {
+	p = strings.TrimLeft(p, "/")
+	if i := strings.IndexAny(p, "/?"); i >= 0 {
+		p = p[:i]
+	}
+	return p
+}

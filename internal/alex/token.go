@@ -35,8 +35,8 @@ func (t *tokens) valid(tok *oauth2.Token) bool {
 	}
 	margin := refreshMargin
 	// Short-lived tokens (tests, odd tenants) refresh at 90% of their life instead.
-	if life := tok.Expiry.Sub(t.now()); life < 2*refreshMargin && tok.ExpiresIn > 0 {
-		margin = time.Duration(tok.ExpiresIn) * time.Second / 10
+	if life := time.Duration(tok.ExpiresIn) * time.Second; life > 0 && life < 2*refreshMargin {
+		margin = life / 10
 	}
 	return t.now().Add(margin).Before(tok.Expiry)
 }
@@ -63,6 +63,13 @@ func (t *tokens) get(ctx context.Context, stale string) (string, error) {
 			return "", ctx.Err()
 		}
 		return "", &TransportError{Err: unwrapURL(err)}
+	}
+	if !tok.Expiry.IsZero() {
+		// oauth2 stamps expiry with the wall clock; restate it on ours (a test clock,
+		// or the same wall clock) and keep the lifetime for the refresh margin.
+		life := time.Until(tok.Expiry).Round(time.Second)
+		tok.Expiry = t.now().Add(life)
+		tok.ExpiresIn = int64(life / time.Second)
 	}
 	t.tok = tok
 	return tok.AccessToken, nil
