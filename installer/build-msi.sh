@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Builds the ClinicPro Images MSI from already cross-compiled Windows binaries.
+#
+#   installer/build-msi.sh            uses bin/windows, writes dist/ClinicProImages-<version>-x64.msi
+#   WINBIN=dir DIST=dir TOOLBAR_ICON=file.png MSI_VERSION=a.b.c installer/build-msi.sh
+#
+# Prints the path of the MSI on its last line of stdout. wixl (Debian's msitools) cannot express
+# everything the package needs, so the database is patched afterwards with msibuild; anything
+# that re-signs must happen after this script, because a patch would break a signature.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+WINBIN=${WINBIN:-bin/windows}
+DIST=${DIST:-dist}
+
+die() { echo "build-msi: $*" >&2; exit 1; }
+
+for tool in wixl msibuild; do
+	command -v "$tool" >/dev/null || die "$tool is not installed; install Debian's msitools (apt-get install msitools)."
+done
+
+# Only these two are shipped. alexsim is a development sandbox and must never reach a practice.
+exes=(clinicpro.exe clinicpro-tray.exe)
+missing=()
+for exe in "${exes[@]}"; do
+	[[ -s $WINBIN/$exe ]] || missing+=("$WINBIN/$exe")
+done
+((${#missing[@]} == 0)) || die "missing ${missing[*]}; run 'make windows' first (the tray needs the mingw cross-compiler), no installer is built without every binary."
+
+# The Medtech toolbar icon: an explicit TOOLBAR_ICON, else assets/medtech-toolbar.png, else the
+# single PNG under assets/ whose name mentions "toolbar".
+icon=${TOOLBAR_ICON:-}
+if [[ -z $icon ]]; then
+	if [[ -f assets/medtech-toolbar.png ]]; then
+		icon=assets/medtech-toolbar.png
+	else
+		mapfile -t found < <(find assets -iname '*toolbar*.png' 2>/dev/null | sort)
+		((${#found[@]} == 1)) || die "expected one Medtech toolbar icon PNG under assets/ (assets/medtech-toolbar.png), found ${#found[@]}; set TOOLBAR_ICON=path/to/icon.png to choose."
+		icon=${found[0]}
+	fi
+fi
+[[ -f $icon ]] || die "toolbar icon $icon does not exist; set TOOLBAR_ICON to the Medtech toolbar PNG."
+[[ $(head -c 8 "$icon" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || die "toolbar icon $icon is not a PNG; MT Icon Loader needs a PNG."
+
+version=${MSI_VERSION:-$("$root/installer/version.sh")}
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "MSI version '$version' is not numeric MAJOR.MINOR.BUILD."
+gitversion=$(git describe --tags --always --dirty 2>/dev/null || echo "$version")
+
+# wixl resolves sources relative to the working directory only, so stage everything together.
+stage=$(mktemp -d)
+trap 'rm -rf "$stage"' EXIT
+for exe in "${exes[@]}"; do cp "$WINBIN/$exe" "$stage/"; done
+cp "$icon" "$stage/toolbar.png"
+cp installer/clinicpro.wxs "$stage/"
+
+(cd "$stage" && wixl -a x64 \
+	-D Version="$version" -D GitVersion="$gitversion" -D BinDir=. -D ToolbarIcon=toolbar.png \
+	-o product.msi clinicpro.wxs) || die "wixl failed on installer/clinicpro.wxs (messages above)."
+
+upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinicpro.wxs | head -1)
+[[ -n $upgrade_code ]] || die "no UpgradeCode in installer/clinicpro.wxs."
+
+# What wixl cannot write:
+#  - component conditions, so a rollout value is written only when given on the command line
+#    (an upgrade without RELAYURL must not blank the agent's relay), and the Permanent attribute
+#    (64-bit 256 + registry key path 4 + permanent 16 = 276), so a value the agent has not
+#    consumed yet survives an upgrade;
+#  - SecureCustomProperties: without it msiexec drops public properties on the way to the
+#    elevated server process, and a GPO/Intune install would silently ignore RELAYURL;
+#  - MsiHiddenProperties, so the enrolment code stays out of verbose install logs;
+#  - an Upgrade row that also replaces the same version, so rebuilding one commit and
+#    reinstalling replaces the product rather than adding a second entry to Programs and Features;
+#  - RemoveExistingProducts inside the install transaction (wixl puts it before), so an upgrade
+#    whose new agent fails to start rolls back to the old version instead of leaving nothing.
+rollout=(RELAYURL ENROLCODE WATCHFOLDERS HCMHOST)
+secure="WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;$(IFS=';'; echo "${rollout[*]}");REMOVEDATA"
+msibuild "$stage/product.msi" \
+	-q "UPDATE Component SET Condition='RELAYURL', Attributes=276 WHERE Component='RolloutRelayUrl'" \
+	-q "UPDATE Component SET Condition='ENROLCODE', Attributes=276 WHERE Component='RolloutEnrolCode'" \
+	-q "UPDATE Component SET Condition='WATCHFOLDERS', Attributes=276 WHERE Component='RolloutWatchFolders'" \
+	-q "UPDATE Component SET Condition='HCMHOST', Attributes=276 WHERE Component='RolloutHcmHost'" \
+	-q "UPDATE Property SET Value='$secure' WHERE Property='SecureCustomProperties'" \
+	-q "INSERT INTO Property (Property, Value) VALUES ('MsiHiddenProperties', 'ENROLCODE')" \
+	-q "DELETE FROM Upgrade WHERE ActionProperty='WIX_UPGRADE_DETECTED'" \
+	-q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$version', 513, 'WIX_UPGRADE_DETECTED')" \
+	-q "UPDATE InstallExecuteSequence SET Sequence=1510 WHERE Action='RemoveExistingProducts'" \
+	|| die "msibuild could not patch the MSI tables."
+
+mkdir -p "$DIST"
+out="$DIST/ClinicProImages-$version-x64.msi"
+mv "$stage/product.msi" "$out"
+echo "built $out ($gitversion)" >&2
+echo "$out"

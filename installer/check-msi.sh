@@ -1,0 +1,169 @@
+#!/usr/bin/env bash
+# Checks a built ClinicPro Images MSI, table by table, so a broken installer cannot land.
+#
+#   installer/check-msi.sh dist/ClinicProImages-<version>-x64.msi
+#
+# Reads the database with msiinfo (msitools) and reports every problem it finds, not only the
+# first; exits 1 if there was any. What each check protects is said beside it; docs/rollout.md
+# describes the install that these tables produce.
+set -euo pipefail
+
+msi=${1:?usage: check-msi.sh FILE.msi}
+[[ -f $msi ]] || { echo "check-msi: $msi does not exist; build it with 'make msi'." >&2; exit 1; }
+command -v msiinfo >/dev/null || { echo "check-msi: msiinfo is not installed; apt-get install msitools." >&2; exit 1; }
+
+failures=0
+fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
+ok() { [[ -n ${VERBOSE:-} ]] && echo "ok: $*" >&2; return 0; }
+
+tables=$(msiinfo tables "$msi" | tr -d '\r')
+# rows TABLE: the table's rows, tab-separated, without msiinfo's three header lines.
+rows() {
+	if grep -qx "$1" <<<"$tables"; then
+		msiinfo export "$msi" "$1" | tr -d '\r' | tail -n +4
+	fi
+}
+# has TABLE REGEX WHY: some row of TABLE matches the extended regex (fields joined by tabs).
+has() {
+	if rows "$1" | grep -qE -- "$2"; then ok "$3"; else fail "$3 (no $1 row matching /$2/)"; fi
+}
+T=$'\t'
+# fields TABLE: rows with fields split by \037, because read collapses runs of tabs (empty columns).
+fields() { rows "$1" | tr '\t' '\037'; }
+U=$'\037'
+
+# --- Files: both binaries in Program Files\ClinicPro, the toolbar icon where MT Icon Loader expects it.
+has Directory "^INSTALLDIR${T}ProgramFiles64Folder${T}ClinicPro\$" "binaries install to Program Files (64-bit)\\ClinicPro"
+for exe in clinicpro.exe clinicpro-tray.exe; do
+	comp=$(rows File | awk -F'\t' -v n="$exe" '$3 == n || $3 ~ "\\|" n "$" {print $2}')
+	if [[ -z $comp ]]; then
+		fail "File table has no $exe"
+	else
+		has Component "^${comp}${T}[^${T}]*${T}INSTALLDIR${T}" "$exe is installed into INSTALLDIR"
+	fi
+done
+if rows File | awk -F'\t' '{print tolower($3)}' | grep -q alexsim; then
+	fail "alexsim is in the MSI; it is a development sandbox and must never reach a practice"
+fi
+icon_comp=$(rows File | awk -F'\t' 'tolower($3) ~ /\.png$/ {print $2}' | head -1)
+if [[ -z $icon_comp ]]; then
+	fail "File table has no toolbar icon PNG"
+else
+	has Component "^${icon_comp}${T}[^${T}]*${T}TOOLBARDIR${T}" "toolbar icon is installed into TOOLBARDIR"
+fi
+# The folder's name is the label Medtech shows on the toolbar.
+has Directory "^TOOLBARDIR${T}TOOLBARROOT${T}([^|${T}]*\\|)?ClinicPro Images\$" "toolbar icon folder is named 'ClinicPro Images'"
+has Directory "^TOOLBARROOT${T}DATADIR${T}([^|${T}]*\\|)?Toolbar Icon\$" "toolbar icon sits in ...\\Toolbar Icon\\"
+has Directory "^DATADIR${T}CommonAppDataFolder${T}ClinicPro\$" "data lives in %ProgramData%\\ClinicPro"
+# Every file is 64-bit and in a component of the one feature, or msiexec would skip it silently.
+while IFS=$U read -r file comp _; do
+	has FeatureComponents "^[^${T}]+${T}${comp}\$" "file $file belongs to a feature"
+done < <(fields File)
+
+# --- The agent service: LocalSystem, automatic, started on install, stopped and removed on uninstall.
+svc=$(fields ServiceInstall | awk -F'\037' '$2 == "ClinicProAgent"')
+if [[ -z $svc ]]; then
+	fail "ServiceInstall has no ClinicProAgent service"
+else
+	IFS=$U read -r _ name display type start errctl _ _ account _ args comp _ <<<"$svc"
+	[[ $display == "ClinicPro Agent" ]] || fail "service display name is '$display', want 'ClinicPro Agent'"
+	(( (type & 0x10) != 0 )) || fail "service type $type is not an own-process service"
+	[[ $start == 2 ]] || fail "service start type $start is not automatic (2)"
+	[[ $account == LocalSystem ]] || fail "service account is '$account', want LocalSystem"
+	[[ $args == "service run" ]] || fail "service arguments are '$args', want 'service run'"
+	exe_comp=$(rows File | awk -F'\t' '$3 == "clinicpro.exe" {print $2}')
+	[[ $comp == "$exe_comp" ]] || fail "service is in component '$comp', not clinicpro.exe's component '$exe_comp'"
+fi
+ctl=$(rows ServiceControl | awk -F'\t' '$2 == "ClinicProAgent" {print $3}')
+if [[ -z $ctl ]]; then
+	fail "ServiceControl has no ClinicProAgent row"
+else
+	# msidbServiceControlEvent: 1 start on install, 2 stop on install, 32 stop on uninstall, 128 delete on uninstall.
+	for bit in 1 2 32 128; do
+		(( (ctl & bit) != 0 )) || fail "ServiceControl event $ctl lacks flag $bit (start on install, stop for upgrade/uninstall, delete on uninstall)"
+	done
+fi
+
+# --- Registry: the clinicpro: URL scheme machine-wide, the tray at every log-on, rollout values.
+reg() { # KEY NAME VALUE-REGEX WHY   (Root 2 = HKLM)
+	if rows Registry | awk -F'\t' -v k="$1" -v n="$2" -v v="$3" '
+		{ key = $3; sub(/\\$/, "", key) }
+		$2 == 2 && tolower(key) == tolower(k) && $4 == n && $5 ~ v { found = 1 }
+		END { exit !found }'; then ok "$4"; else fail "$4 (no HKLM Registry row $1 [$2] ~ /$3/)"; fi
+}
+reg 'Software\Classes\clinicpro' '' '^URL:' "clinicpro: scheme has a description"
+reg 'Software\Classes\clinicpro' 'URL Protocol' '^$' "clinicpro: is marked as a URL protocol"
+reg 'Software\Classes\clinicpro\shell\open\command' '' '^"\[INSTALLDIR\]clinicpro-tray\.exe" "%1"$' "clinicpro: opens the tray with the URL"
+reg 'Software\Microsoft\Windows\CurrentVersion\Run' 'ClinicPro Images' '^"\[INSTALLDIR\]clinicpro-tray\.exe"' "tray starts at every user's log-on"
+for pair in RelayURL:RELAYURL EnrolCode:ENROLCODE WatchFolders:WATCHFOLDERS HCMHost:HCMHOST; do
+	name=${pair%%:*} prop=${pair#*:}
+	reg 'Software\ClinicPro\Rollout' "$name" "^\\[$prop\\]\$" "$prop is handed to the agent as Rollout\\$name"
+	comp=$(rows Registry | awk -F'\t' -v n="$name" '$4 == n && $3 ~ /Rollout/ {print $6}')
+	# Unconditioned, an upgrade without the property would overwrite the value with nothing.
+	if [[ -n $comp ]]; then
+		has Component "^${comp}${T}[^${T}]*${T}[^${T}]*${T}[0-9]+${T}${prop}${T}" "Rollout\\$name is written only when $prop is given"
+		# Permanent (16): an upgrade must not take back a value the agent has not consumed yet.
+		attr=$(rows Component | awk -F'\t' -v c="$comp" '$1 == c {print $4}')
+		(( (attr & 16) != 0 )) || fail "Rollout\\$name's component is not permanent; an upgrade would remove an enrolment the agent has not used yet"
+	fi
+done
+# Every HKLM row must be in a 64-bit component, or Windows redirects it to WOW6432Node.
+while IFS=$U read -r id root key name value comp; do
+	attr=$(rows Component | awk -F'\t' -v c="$comp" '$1 == c {print $4}')
+	(( (attr & 256) != 0 )) || fail "registry row $id ($key) is in 32-bit component $comp and would land in WOW6432Node"
+done < <(fields Registry)
+
+# --- Properties: silent-rollout properties survive elevation; the enrolment code stays out of logs.
+secure=$(rows Property | awk -F'\t' '$1 == "SecureCustomProperties" {print $2}')
+for p in RELAYURL ENROLCODE WATCHFOLDERS HCMHOST REMOVEDATA WIX_UPGRADE_DETECTED WIX_DOWNGRADE_DETECTED; do
+	[[ ";$secure;" == *";$p;"* ]] || fail "SecureCustomProperties lacks $p; msiexec would drop it on the way to the elevated install"
+done
+hidden=$(rows Property | awk -F'\t' '$1 == "MsiHiddenProperties" {print $2}')
+[[ ";$hidden;" == *";ENROLCODE;"* ]] || fail "MsiHiddenProperties lacks ENROLCODE; the enrolment code would appear in verbose install logs"
+version=$(rows Property | awk -F'\t' '$1 == "ProductVersion" {print $2}')
+[[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || fail "ProductVersion '$version' is not numeric MAJOR.MINOR.BUILD"
+has Property "^ALLUSERS${T}1\$" "per-machine install (ALLUSERS=1)"
+upgrade_code=$(rows Property | awk -F'\t' '$1 == "UpgradeCode" {print $2}')
+[[ -n $upgrade_code ]] || fail "Property table has no UpgradeCode"
+
+# --- Upgrade: later MSIs replace earlier ones (keeping ProgramData), older ones refuse to install.
+has Upgrade "^\\${upgrade_code}${T}${T}${version//./\\.}${T}[^${T}]*${T}[0-9]+${T}[^${T}]*${T}WIX_UPGRADE_DETECTED\$" "older and same versions are upgraded"
+has Upgrade "^\\${upgrade_code}${T}${version//./\\.}${T}${T}[^${T}]*${T}[0-9]+${T}[^${T}]*${T}WIX_DOWNGRADE_DETECTED\$" "newer installed versions are detected"
+has LaunchCondition "^NOT WIX_DOWNGRADE_DETECTED${T}" "downgrades are refused"
+
+# --- Sequence: the actions exist and deferred custom actions run inside the install script.
+seq() { rows InstallExecuteSequence | awk -F'\t' -v a="$1" '$1 == a {print $3}'; }
+for a in FindRelatedProducts RemoveExistingProducts InstallInitialize StopServices DeleteServices InstallServices StartServices InstallFinalize WriteRegistryValues InstallFiles; do
+	[[ -n $(seq "$a") ]] || fail "InstallExecuteSequence lacks $a"
+done
+init=$(seq InstallInitialize) final=$(seq InstallFinalize)
+rep=$(seq RemoveExistingProducts)
+[[ -n $rep && -n $init ]] && (( rep > init )) || fail "RemoveExistingProducts ($rep) is not after InstallInitialize ($init): a failed upgrade would not roll back to the old version"
+while IFS=$U read -r action type _; do
+	(( (type & 1024) != 0 )) || continue # msidbCustomActionTypeInScript
+	s=$(seq "$action")
+	if [[ -z $s ]]; then
+		fail "deferred custom action $action is never scheduled"
+	elif (( s <= init || s >= final )); then
+		fail "deferred custom action $action at $s is outside InstallInitialize..InstallFinalize ($init..$final); msiexec would abort"
+	fi
+	(( (type & 2048) != 0 )) || fail "deferred custom action $action impersonates the user; it needs SYSTEM rights"
+done < <(fields CustomAction)
+recovery=$(seq AgentRecovery)
+[[ -n $recovery ]] && (( recovery > $(seq InstallServices) && recovery < $(seq StartServices) )) \
+	|| fail "AgentRecovery (service failure recovery) is not between InstallServices and StartServices"
+has CustomAction "^AgentRecovery${T}[0-9]+${T}SCEXE${T}failure ClinicProAgent .*actions= restart/" "service restarts on failure"
+for a in RemoveData RemoveSettings; do
+	has InstallExecuteSequence "^${a}${T}.*REMOVEDATA=\"1\".*NOT UPGRADINGPRODUCTCODE" "$a runs only on an explicit REMOVEDATA=1 uninstall, never during an upgrade"
+done
+
+# --- Summary information: a 64-bit package.
+if ! msiinfo suminfo "$msi" | tr -d '\r' | grep -qE '^Template: x64;'; then
+	fail "summary information Template is not x64; Windows would install to Program Files (x86)"
+fi
+
+if ((failures > 0)); then
+	echo "check-msi: $msi has $failures problem(s); see FAIL lines above." >&2
+	exit 1
+fi
+echo "check-msi: $msi passed (version $version)"
