@@ -9,7 +9,7 @@ WINBIN := $(BIN)/windows
 NOCGO_CMDS := clinicpro clinicpro-relay alexsim
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test test-go test-windows windows lint bench demo clean
+.PHONY: help build test test-go test-windows windows lint bench demo clean msi sign test-msi
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,7 +19,7 @@ build: ## build every binary for this OS into bin/
 	for c in $(NOCGO_CMDS); do CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c || exit 1; done
 	if [ -d cmd/clinicpro-tray ]; then $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clinicpro-tray ./cmd/clinicpro-tray; fi
 
-test: test-go windows ## all tests: Go tests with -race, then Windows cross-builds
+test: test-go windows test-msi ## all tests: Go tests with -race, then Windows cross-builds, then the MSI
 	@echo "all tests passed"
 
 test-go: ## Go unit, integration and end-to-end tests (race detector on)
@@ -39,5 +39,14 @@ lint: ## gofmt, go vet, staticcheck
 bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+msi: ## build dist/ClinicProImages-<version>-x64.msi from bin/windows (run `make windows` first)
+	installer/build-msi.sh
+
+sign: ## sign the exes, build the MSI around them, sign the MSI (SIGN_PFX+SIGN_PASS or SIGN_CERT+SIGN_KEY)
+	installer/sign.sh
+
+test-msi: ## sign with a throwaway certificate, verify the signatures, check the MSI's tables
+	installer/test-msi.sh
+
 clean:
-	rm -rf $(BIN) out
+	rm -rf $(BIN) out dist
