@@ -1,0 +1,228 @@
+package checks
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+)
+
+func TestAgentNotAnswering(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ping := func(ctx context.Context) error {
+		var d net.Dialer
+		c, err := d.DialContext(ctx, "tcp", addr)
+		if err == nil {
+			c.Close()
+		}
+		return err
+	}
+	if c := Agent(context.Background(), ping); c.State != health.OK {
+		t.Fatalf("listening agent: %+v", c)
+	}
+	ln.Close()
+	c := Agent(context.Background(), ping)
+	if c.State != health.Offline || !c.Critical || c.Fix != FixAgent {
+		t.Fatalf("stopped agent: %+v", c)
+	}
+}
+
+func TestDisk(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if c := Disk(ctx, dir, 1); c.State != health.OK {
+		t.Fatalf("1 byte needed: %+v", c)
+	}
+	c := Disk(ctx, dir, math.MaxUint64)
+	if c.State != health.Degraded || c.Fix != FixDisk || !strings.Contains(c.Detail, "free on the spool drive") {
+		t.Fatalf("disk full: %+v", c)
+	}
+	if c := Disk(ctx, filepath.Join(dir, "missing"), 1); c.State != health.Unknown || c.Fix != FixDiskUnread {
+		t.Fatalf("missing spool: %+v", c)
+	}
+}
+
+func TestFolder(t *testing.T) {
+	dir := t.TempDir()
+	if c := Folder("scanner", dir); c.State != health.OK || c.Name != "folder.scanner" {
+		t.Fatalf("readable: %+v", c)
+	}
+	gone := filepath.Join(dir, "ZZZ0016 TESTING")
+	c := Folder("scanner", gone)
+	if c.State != health.Degraded || c.Fix != FixFolderGone {
+		t.Fatalf("missing: %+v", c)
+	}
+	if strings.Contains(c.Detail, "ZZZ0016") {
+		t.Fatalf("NHI in detail: %q", c.Detail)
+	}
+	file := filepath.Join(dir, "file.txt")
+	os.WriteFile(file, []byte("x"), 0o600)
+	if c := Folder("scanner", file); c.Fix != FixFolderNotDir {
+		t.Fatalf("file: %+v", c)
+	}
+	if runtime.GOOS != "windows" && os.Geteuid() != 0 {
+		locked := filepath.Join(dir, "locked")
+		os.Mkdir(locked, 0o000)
+		defer os.Chmod(locked, 0o700)
+		if c := Folder("scanner", locked); c.Fix != FixFolderDenied {
+			t.Fatalf("unreadable: %+v", c)
+		}
+	}
+}
+
+func TestQueue(t *testing.T) {
+	now := time.Date(2026, 11, 27, 10, 0, 0, 0, time.UTC)
+	cs := Queue(now, QueueState{Queued: 3, OldestQueued: now.Add(-time.Minute)}, QueueLimits{})
+	if cs[0].State != health.OK || cs[1].State != health.OK {
+		t.Fatalf("healthy: %+v", cs)
+	}
+	cs = Queue(now, QueueState{Queued: 3, Parked: 2, OldestQueued: now.Add(-2 * time.Hour)}, QueueLimits{})
+	if cs[0].State != health.Degraded || cs[0].Fix != FixBacklog || !strings.Contains(cs[0].Detail, "2h0m0s") {
+		t.Fatalf("old backlog: %+v", cs[0])
+	}
+	if cs[1].State != health.Degraded || cs[1].Fix != FixParked || !strings.Contains(cs[1].Detail, "2 images") {
+		t.Fatalf("parked: %+v", cs[1])
+	}
+	if cs := Queue(now, QueueState{Queued: 51}, QueueLimits{}); cs[0].State != health.Degraded {
+		t.Fatalf("long backlog: %+v", cs[0])
+	}
+}
+
+// relayStub is a real HTTP relay endpoint for the client: a token endpoint and
+// /v1/health, each answering what the test sets.
+type relayStub struct {
+	tokenStatus  int
+	healthStatus int
+	health       api.Health
+}
+
+func (s *relayStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	switch r.URL.Path {
+	case api.PathToken:
+		if s.tokenStatus != 0 {
+			w.WriteHeader(s.tokenStatus)
+			w.Write([]byte(`{"error":"invalid_client"}`))
+			return
+		}
+		w.Write([]byte(`{"access_token":"t","token_type":"Bearer","expires_in":3600}`))
+	case api.PathHealth:
+		if s.healthStatus != 0 {
+			w.WriteHeader(s.healthStatus)
+			if s.health.State == "" {
+				w.Write([]byte(`{"error":"upstream_unavailable","message":"boom","correlationId":"c1"}`))
+				return
+			}
+		}
+		json.NewEncoder(w).Encode(s.health)
+	default:
+		http.NotFound(w, r)
+	}
+}
+
+func relayChecks(t *testing.T, stub *relayStub) map[string]health.Check {
+	t.Helper()
+	srv := httptest.NewServer(stub)
+	defer srv.Close()
+	c, err := client.New(srv.URL, client.Credentials{ClientID: "conn-1", Secret: "s3cret", Facility: "F2N060-E"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]health.Check{}
+	for _, ch := range Relay(context.Background(), c) {
+		out[ch.Name] = ch
+	}
+	return out
+}
+
+func healthy() api.Health {
+	return api.Health{State: "ok", Checks: []api.HealthCheck{
+		{Name: "relay", State: "ok"}, {Name: "alex.token", State: "ok"}, {Name: "alex.reachable", State: "ok"}, {Name: "facility.reachable", State: "ok"},
+	}}
+}
+
+func TestRelayChecks(t *testing.T) {
+	cs := relayChecks(t, &relayStub{health: healthy()})
+	for _, n := range []string{NameRelay, NameCredentials, NameALEXToken, NameFacility} {
+		if cs[n].State != health.OK {
+			t.Errorf("healthy relay: %s = %+v", n, cs[n])
+		}
+	}
+
+	offline := healthy()
+	offline.State = "offline"
+	offline.Checks[3] = api.HealthCheck{Name: "facility.reachable", State: "offline", Detail: "ALEX answered 503"}
+	cs = relayChecks(t, &relayStub{healthStatus: 503, health: offline})
+	if c := cs[NameFacility]; c.State != health.Offline || c.Fix != FixFacility || !c.Critical {
+		t.Fatalf("facility offline: %+v", c)
+	}
+	if r := health.Aggregate(time.Now(), relayChecksSlice(cs)); r.State != health.Offline || !strings.HasSuffix(r.Summary, FixFacility) {
+		t.Fatalf("aggregate: %+v", r)
+	}
+
+	noToken := healthy()
+	noToken.Checks[1] = api.HealthCheck{Name: "alex.token", State: "offline"}
+	if c := relayChecks(t, &relayStub{health: noToken})[NameALEXToken]; c.State != health.Offline || c.Fix != FixALEXToken {
+		t.Fatalf("alex token: %+v", c)
+	}
+
+	cs = relayChecks(t, &relayStub{tokenStatus: 401})
+	if c := cs[NameCredentials]; c.State != health.Offline || c.Fix != FixCredentials {
+		t.Fatalf("revoked: %+v", c)
+	}
+	if cs[NameRelay].State != health.OK || cs[NameFacility].State != health.Unknown {
+		t.Fatalf("revoked, others: %+v", cs)
+	}
+
+	if c := relayChecks(t, &relayStub{healthStatus: 500})[NameRelay]; c.State != health.Offline || c.Fix != FixRelayDown {
+		t.Fatalf("relay 500: %+v", c)
+	}
+}
+
+func TestRelayUnreachable(t *testing.T) {
+	ln, _ := net.Listen("tcp", "127.0.0.1:0")
+	url := "http://" + ln.Addr().String()
+	ln.Close()
+	c, err := client.New(url, client.Credentials{ClientID: "a", Secret: "b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cs := Relay(ctx, c)
+	if cs[0].State != health.Offline || cs[0].Fix != FixRelay {
+		t.Fatalf("unreachable: %+v", cs[0])
+	}
+	for _, c := range cs[1:] {
+		if c.State != health.Unknown {
+			t.Fatalf("dependent check not unknown: %+v", c)
+		}
+	}
+	if r := health.Aggregate(time.Now(), cs); !strings.Contains(r.Summary, FixRelay) {
+		t.Fatalf("summary: %q", r.Summary)
+	}
+}
+
+func relayChecksSlice(m map[string]health.Check) []health.Check {
+	var out []health.Check
+	for _, n := range []string{NameRelay, NameCredentials, NameALEXToken, NameFacility} {
+		out = append(out, m[n])
+	}
+	return out
+}
