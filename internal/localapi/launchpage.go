@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/redact"
 )
 
@@ -25,12 +26,15 @@ func NewLaunchPage(open LaunchOpener, log *slog.Logger) http.Handler {
 	}
 	m := http.NewServeMux()
 	m.HandleFunc("GET /launch", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		req := LaunchRequest{Context: q.Get("context"), Signature: q.Get("signature")}
-		if req.Context == "" || req.Signature == "" {
+		// launch.Parse, not r.URL.Query(): Evolution leaves '+' unencoded in the
+		// signature and form decoding would turn it into a space. Rebuilding from Host
+		// also refuses a request whose Host is not loopback (DNS rebinding).
+		l, err := launch.Parse("http://" + r.Host + r.URL.RequestURI())
+		if err != nil {
 			writePage(w, http.StatusBadRequest, pageIncomplete)
 			return
 		}
+		req := LaunchRequest{Context: l.Context, Signature: l.Signature}
 		notified, err := open(r.Context(), req)
 		switch {
 		case err == nil && notified:

@@ -335,7 +335,7 @@ func FuzzLaunchPage(f *testing.F) {
 	f.Add("context=%ZZ&signature=")
 	f.Add("context=a&context=b&signature=sig:a")
 	f.Fuzz(func(t *testing.T, query string) {
-		req := httptest.NewRequest("GET", "/launch", nil)
+		req := httptest.NewRequest("GET", "http://127.0.0.1:8123/launch", nil)
 		req.URL.RawQuery = query
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -367,4 +367,36 @@ func FuzzHandlerBodies(f *testing.F) {
 			t.Fatalf("status %d for %q", w.Code, body)
 		}
 	})
+}
+
+func TestLaunchPageKeepsPlusAndRefusesForeignHost(t *testing.T) {
+	f := localapitest.NewFake()
+	h := localapi.NewLaunchPage(f.OpenWebLaunch, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ch, _ := f.Events(ctx)
+
+	// Evolution leaves '+' unencoded; it must reach the relay as '+', not a space.
+	req := httptest.NewRequest("GET", "http://127.0.0.1:8123/launch?context=ab+c/d=&signature=sig:ab+c/d=", nil)
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusOK {
+		t.Fatalf("status %d: %s", w.Code, w.Body)
+	}
+	select {
+	case e := <-ch:
+		if e.Type != localapi.EventLaunch {
+			t.Fatalf("event = %+v", e)
+		}
+	case <-ctx.Done():
+		t.Fatal("no launch event")
+	}
+
+	// A page that rebinds its own host name to 127.0.0.1 arrives with a foreign Host.
+	req = httptest.NewRequest("GET", "http://evil.example:8123/launch?context=a&signature=sig:a", nil)
+	w = httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusBadRequest {
+		t.Fatalf("foreign Host: status %d, want 400", w.Code)
+	}
 }
