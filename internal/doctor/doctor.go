@@ -1,0 +1,130 @@
+// Package doctor runs health checks live and presents them to practice IT: ✓/✗
+// lines with the fix for `clinicpro doctor`, JSON for RMM tools, an exit code, and
+// the diagnostics bundle for support.
+package doctor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+)
+
+// Probe is one group of checks to run. Name and Title label the Unknown result
+// that stands in when the probe does not finish in time.
+type Probe struct {
+	Name  string
+	Title string
+	Run   func(ctx context.Context) []health.Check
+}
+
+// Run runs every probe at once, each bounded by timeout, and aggregates the results
+// in probe order. A probe that overruns is reported as Unknown rather than holding
+// up the rest.
+func Run(ctx context.Context, now time.Time, timeout time.Duration, probes ...Probe) health.Report {
+	results := make([][]health.Check, len(probes))
+	var wg sync.WaitGroup
+	for i, p := range probes {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			pctx, cancel := context.WithTimeout(ctx, timeout)
+			defer cancel()
+			done := make(chan []health.Check, 1)
+			go func() { done <- p.Run(pctx) }()
+			select {
+			case cs := <-done:
+				results[i] = cs
+			case <-pctx.Done():
+				results[i] = []health.Check{{Name: p.Name, Title: p.Title, State: health.Unknown,
+					Detail: fmt.Sprintf("Did not finish within %s.", timeout),
+					Fix:    "Run `clinicpro doctor` again; if this repeats, send a diagnostics bundle to ClinicPro support."}}
+			}
+		}()
+	}
+	wg.Wait()
+	var all []health.Check
+	for _, cs := range results {
+		all = append(all, cs...)
+	}
+	for i := range all {
+		if all[i].Since.IsZero() {
+			all[i].Since = now
+		}
+	}
+	return health.Aggregate(now, all)
+}
+
+// ExitCode is 0 when nothing failed, 1 when something is degraded and 2 when the
+// practice is offline to Medtech; checks that could not run do not count.
+func ExitCode(r health.Report) int {
+	code := 0
+	for _, c := range r.Checks {
+		switch c.State {
+		case health.Offline:
+			if c.Critical {
+				return 2
+			}
+			code = 1
+		case health.Degraded:
+			code = 1
+		}
+	}
+	return code
+}
+
+// mark is the symbol in front of a check.
+func mark(s health.State) string {
+	switch s {
+	case health.OK:
+		return "✓"
+	case health.Unknown:
+		return "?"
+	}
+	return "✗"
+}
+
+// Render writes one line per check, the fix indented under each failure, and the
+// overall state last. Times are shown in loc (the PC's local time).
+func Render(w io.Writer, r health.Report, loc *time.Location) error {
+	if loc == nil {
+		loc = time.Local
+	}
+	var b strings.Builder
+	for _, c := range r.Checks {
+		title := c.Title
+		if title == "" {
+			title = c.Name
+		}
+		fmt.Fprintf(&b, "%s %s: %s", mark(c.State), title, strings.TrimSuffix(c.Detail, "."))
+		if !c.Since.IsZero() && !c.Since.Equal(r.At) {
+			fmt.Fprintf(&b, " (since %s)", since(c.Since.In(loc), r.At.In(loc)))
+		}
+		b.WriteString("\n")
+		if c.State != health.OK && c.Fix != "" {
+			fmt.Fprintf(&b, "    Fix: %s\n", c.Fix)
+		}
+	}
+	fmt.Fprintf(&b, "\nOverall: %s. %s\n", r.State, r.Summary)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func since(t, now time.Time) string {
+	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
+		return t.Format("15:04")
+	}
+	return t.Format("2 Jan 15:04")
+}
+
+// WriteJSON writes the report as indented JSON (the --json form for RMM tools).
+func WriteJSON(w io.Writer, r health.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
