@@ -1,0 +1,339 @@
+package upload
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/queue"
+)
+
+// Options configure an Uploader. Queue, Converter and Relay are required.
+type Options struct {
+	Queue     *queue.Queue
+	Converter Converter
+	Relay     Relay
+	// ByteBudget is passed to the converter; config.DefaultByteBudget when zero.
+	ByteBudget int64
+	// RejectedDir receives discarded items that have no source file of their own.
+	RejectedDir string
+	Backoff     Backoff
+	Breaker     BreakerPolicy
+	Now         func() time.Time // time.Now when nil
+	Log         *slog.Logger     // must be a redacting logger in production
+
+	// crash, when set, is called between steps; a non-nil error makes the uploader
+	// stop at once as if the process died there. Tests use it.
+	crash func(step string) error
+}
+
+// Uploader drains the queue. Create with New, start with Run.
+type Uploader struct {
+	opt     Options
+	q       *queue.Queue
+	now     func() time.Time
+	log     *slog.Logger
+	breaker *Breaker
+
+	mu        sync.Mutex
+	paused    bool
+	holdUntil time.Time // a 429's Retry-After holds every upload, not just one item
+	lastErr   string
+	lastSent  time.Time
+	poke      chan struct{}
+	rnd       *rand.Rand
+}
+
+// New creates an Uploader.
+func New(opt Options) *Uploader {
+	if opt.ByteBudget == 0 {
+		opt.ByteBudget = config.DefaultByteBudget
+	}
+	u := &Uploader{opt: opt, q: opt.Queue, now: opt.Now, log: opt.Log, poke: make(chan struct{}, 1),
+		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
+	if u.now == nil {
+		u.now = time.Now
+	}
+	if u.log == nil {
+		u.log = slog.New(slog.DiscardHandler)
+	}
+	u.breaker = NewBreaker(opt.Breaker)
+	return u
+}
+
+// Pause stops starting new uploads (the queue keeps accepting items); an upload in
+// progress finishes.
+func (u *Uploader) Pause(paused bool) {
+	u.mu.Lock()
+	u.paused = paused
+	u.mu.Unlock()
+	u.wake()
+}
+
+// Paused reports whether uploads are paused.
+func (u *Uploader) Paused() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.paused
+}
+
+func (u *Uploader) wake() {
+	select {
+	case u.poke <- struct{}{}:
+	default:
+	}
+}
+
+// Health reports the connection to Medtech as the uploader sees it.
+func (u *Uploader) Health() health.Check {
+	c := health.Check{Name: "upload.relay", Title: "Sending to Medtech", Critical: true}
+	st := u.breaker.State()
+	u.mu.Lock()
+	last := u.lastErr
+	u.mu.Unlock()
+	c.Since = st.Since
+	switch {
+	case st.Open:
+		c.State = health.Offline
+		c.Detail = "Uploads are paused because Medtech cannot be reached: " + last
+		c.Fix = "Check the internet connection and that the PC running the Hybrid Connection Manager is awake; uploads resume by themselves."
+	case st.Failures > 0:
+		c.State = health.Degraded
+		c.Detail = "The last upload attempt failed and will be retried: " + last
+	default:
+		c.State = health.OK
+		c.Detail = "Uploads are working."
+	}
+	return c
+}
+
+// Run drains the queue until ctx ends; it returns nil then. Items it was working on
+// when stopped go back to the queue.
+func (u *Uploader) Run(ctx context.Context) error {
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		wait, err := u.step(ctx)
+		if errors.Is(err, errCrashed) {
+			return err
+		}
+		if err != nil && ctx.Err() == nil {
+			u.log.Error("upload step failed", "err", err)
+			wait = time.Second
+		}
+		if wait <= 0 {
+			continue
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-timer.C:
+		case <-u.q.Wake():
+		case <-u.poke:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// idle is the longest the loop sleeps with nothing due; a queue change wakes it sooner.
+const idle = time.Minute
+
+// step uploads at most one item and says how long to wait before the next step.
+func (u *Uploader) step(ctx context.Context) (time.Duration, error) {
+	now := u.now()
+	u.mu.Lock()
+	paused, hold := u.paused, u.holdUntil
+	u.mu.Unlock()
+	if paused {
+		return idle, nil
+	}
+	if now.Before(hold) {
+		return hold.Sub(now), nil
+	}
+	if ok, until := u.breaker.Allow(now); !ok {
+		return until.Sub(now), nil
+	}
+	it, err := u.q.Claim(ctx)
+	if errors.Is(err, queue.ErrEmpty) {
+		due, ok, err := u.q.NextDue(ctx)
+		if err != nil || !ok {
+			return idle, err
+		}
+		return min(max(due.Sub(now), 10*time.Millisecond), idle), nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	return 0, u.process(ctx, it)
+}
+
+var errCrashed = errors.New("crashed (test)")
+
+func (u *Uploader) crashAt(step string) error {
+	if u.opt.crash != nil && u.opt.crash(step) != nil {
+		return errCrashed
+	}
+	return nil
+}
+
+// process takes one claimed (uploading) item as far as it can go.
+func (u *Uploader) process(ctx context.Context, it queue.Item) error {
+	if err := u.crashAt("claimed"); err != nil {
+		return err
+	}
+	conv, err := u.opt.Converter.Convert(ctx, ConvertRequest{
+		Path: it.SpoolPath, FileName: it.FileName, Format: it.Format,
+		ByteBudget: u.opt.ByteBudget, Rotation: it.Meta.Rotation,
+	})
+	if ctx.Err() != nil {
+		return u.release(it)
+	}
+	if err != nil {
+		if temporary(err) {
+			return u.retryLater(ctx, it, err, 0)
+		}
+		_, perr := u.q.Park(ctx, it.ID, err.Error())
+		u.log.Warn("item parked: conversion failed", "item", it.ID, "correlation", it.Correlation, "err", err)
+		return perr
+	}
+	if err := u.crashAt("converted"); err != nil {
+		return err
+	}
+	title := it.Meta.Title
+	if title == "" {
+		title = conv.FileName
+	}
+	rec, err := u.opt.Relay.Upload(ctx, Document{
+		IdempotencyKey: it.IdempotencyKey, Correlation: it.Correlation, Facility: it.Facility,
+		Patient: it.Patient, Title: title, Laterality: it.Meta.Laterality, BodySite: it.Meta.BodySite,
+		FileName: conv.FileName, ContentType: conv.ContentType, Data: conv.Data, Created: it.Added,
+	})
+	if cerr := u.crashAt("uploaded"); cerr != nil {
+		return cerr // the ambiguous write: stored, but we never heard
+	}
+	if err != nil {
+		return u.failed(ctx, it, err)
+	}
+	got, err := u.opt.Relay.ReadBack(ctx, rec.DocumentID, it.Correlation)
+	if err != nil {
+		return u.failed(ctx, it, err)
+	}
+	if got.ContentType != conv.ContentType || sha256.Sum256(got.Data) != sha256.Sum256(conv.Data) {
+		u.breaker.Success(u.now())
+		_, perr := u.q.Park(ctx, it.ID, fmt.Sprintf(
+			"Medtech stored the file but reading it back gave different content (document %s): check it in the patient's inbox, then discard or retry.", rec.DocumentID))
+		return perr
+	}
+	u.breaker.Success(u.now())
+	if err := u.crashAt("verified"); err != nil {
+		return err
+	}
+	note := ""
+	if err := u.applySourceAction(it); err != nil {
+		// The image is safely in Medtech; a source we could not move is only untidy,
+		// and the queue remembers it was sent, so it is not sent again.
+		note = "Sent, but the original could not be tidied away: " + err.Error()
+		u.log.Warn("source action failed after upload", "item", it.ID, "err", err)
+	}
+	if err := u.crashAt("source-done"); err != nil {
+		return err
+	}
+	if _, err := u.q.MarkSent(ctx, it.ID, rec.DocumentID); err != nil {
+		return err
+	}
+	if note != "" {
+		u.log.Info("item sent", "item", it.ID, "correlation", it.Correlation, "note", note)
+	} else {
+		u.log.Info("item sent", "item", it.ID, "correlation", it.Correlation)
+	}
+	u.mu.Lock()
+	u.lastSent = u.now()
+	u.mu.Unlock()
+	return nil
+}
+
+// failed handles an error from the relay.
+func (u *Uploader) failed(ctx context.Context, it queue.Item, err error) error {
+	if ctx.Err() != nil {
+		return u.release(it)
+	}
+	cl, after := classify(err)
+	u.mu.Lock()
+	u.lastErr = err.Error()
+	u.mu.Unlock()
+	switch cl {
+	case permanent:
+		u.breaker.Success(u.now()) // the far side answered: it is up
+		_, perr := u.q.Park(ctx, it.ID, parkReason(err))
+		u.log.Warn("item parked: refused", "item", it.ID, "correlation", it.Correlation, "err", err)
+		return perr
+	case outage:
+		u.breaker.Failure(u.now())
+		u.log.Warn("upload failed, Medtech unreachable", "item", it.ID, "correlation", it.Correlation, "err", err)
+		// Due again at once: the breaker, not the item's backoff, decides when to
+		// try, so the whole queue resumes as soon as a probe succeeds.
+		next := u.now()
+		if after > 0 {
+			next = next.Add(after)
+		}
+		_, qerr := u.q.Requeue(ctx, it.ID, next, err.Error())
+		return qerr
+	default:
+		if after > 0 {
+			u.mu.Lock()
+			u.holdUntil = u.now().Add(after)
+			u.mu.Unlock()
+		}
+		return u.retryLater(ctx, it, err, after)
+	}
+}
+
+func (u *Uploader) retryLater(ctx context.Context, it queue.Item, err error, after time.Duration) error {
+	u.mu.Lock()
+	d := u.opt.Backoff.Delay(it.Attempts, u.rnd.Float64())
+	u.mu.Unlock()
+	d = max(d, after)
+	u.log.Info("upload will be retried", "item", it.ID, "correlation", it.Correlation, "in", d.Round(time.Millisecond), "err", err)
+	_, qerr := u.q.Requeue(ctx, it.ID, u.now().Add(d), err.Error())
+	return qerr
+}
+
+// release puts an item back untouched when we are stopping mid-way.
+func (u *Uploader) release(it queue.Item) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := u.q.Release(ctx, it.ID)
+	return err
+}
+
+func parkReason(err error) string {
+	var sc interface{ StatusCode() int }
+	status := 0
+	if errors.As(err, &sc) {
+		status = sc.StatusCode()
+	}
+	msg := err.Error()
+	switch status {
+	case 403:
+		return "Medtech refused the upload (not permitted): " + msg + " Ask ClinicPro support to check this practice's Medtech access, then retry."
+	case 413:
+		return "The file is too large for Medtech: lower the byte budget or discard it."
+	}
+	return fmt.Sprintf("Medtech refused the file (HTTP %d): %s Check the file, then retry or discard it.", status, msg)
+}
