@@ -1,0 +1,509 @@
+package viewmodel
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"sync"
+
+	"github.com/clinicpro/medtech-images/internal/launch"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+// Phase is where a capture window is with its launch.
+type Phase int
+
+const (
+	PhaseNoLaunch     Phase = iota // opened from the tray without a Medtech launch
+	PhaseOpening                   // the launch is being resolved by the agent
+	PhaseNoPatient                 // Medtech launched with no patient in the palette
+	PhasePatient                   // the banner is shown; items can be added and saved
+	PhaseLaunchFailed              // the agent, relay or ALEX refused or could not resolve the launch
+)
+
+// ItemStatus is an item's progress as the capture window shows it.
+type ItemStatus int
+
+const (
+	ItemStaged    ItemStatus = iota // editable, waiting for Save
+	ItemSaving                      // Save sent to the agent, no answer yet
+	ItemQueued                      // in the agent's durable queue
+	ItemUploading                   // on its way to Medtech
+	ItemSent                        // stored in Medtech and read back
+	ItemParked                      // Medtech refused it; Message says why; Retry re-queues
+	ItemFailed                      // the agent did not take the save; Retry saves again
+)
+
+// Label is the short progress word under a thumbnail.
+func (s ItemStatus) Label() string {
+	switch s {
+	case ItemSaving:
+		return "Saving…"
+	case ItemQueued:
+		return "Waiting to upload"
+	case ItemUploading:
+		return "Uploading…"
+	case ItemSent:
+		return "Saved"
+	case ItemParked:
+		return "Not saved"
+	case ItemFailed:
+		return "Not saved"
+	}
+	return ""
+}
+
+// Lateralities offered in the window, in the order shown, with their labels. The
+// relay maps the localapi values to SNOMED CT codes.
+var Lateralities = []struct{ Value, Label string }{
+	{localapi.LateralityNone, "Laterality"},
+	{localapi.LateralityRight, "Right"},
+	{localapi.LateralityLeft, "Left"},
+	{localapi.LateralityBilateral, "Bilateral"},
+	{localapi.LateralityNA, "Not applicable"},
+}
+
+// LateralityLabel returns the label for a localapi laterality value.
+func LateralityLabel(v string) string {
+	for _, l := range Lateralities {
+		if l.Value == v {
+			return l.Label
+		}
+	}
+	return Lateralities[0].Label
+}
+
+// LateralityValue returns the localapi value for a label shown in the window.
+func LateralityValue(label string) string {
+	for _, l := range Lateralities {
+		if l.Label == label {
+			return l.Value
+		}
+	}
+	return localapi.LateralityNone
+}
+
+// CaptureItem is one thumbnail in the window with the GP's edits.
+type CaptureItem struct {
+	ID         string
+	FileName   string
+	Source     string // "drop", "capture" or the watched folder's label
+	Title      string
+	Rotation   int // clockwise degrees: 0, 90, 180, 270
+	Laterality string
+	BodySite   string
+	Status     ItemStatus
+	Message    string // why it was not saved, when Status is ItemParked or ItemFailed
+}
+
+// SourceLabel says where an item came from, shown under its thumbnail.
+func (it CaptureItem) SourceLabel() string {
+	switch it.Source {
+	case "drop":
+		return "Added here"
+	case "capture":
+		return "Camera"
+	case "":
+		return ""
+	}
+	return "From " + it.Source
+}
+
+// Editable reports whether the GP may still change or remove the item.
+func (it CaptureItem) Editable() bool { return it.Status == ItemStaged || it.Status == ItemFailed }
+
+// CaptureView is everything the capture window draws.
+type CaptureView struct {
+	Phase   Phase
+	Heading string          // TextNoLaunch, TextNoPatient, TextOpening or the launch error; empty with a patient
+	Banner  localapi.Banner // set in PhasePatient only
+	Items   []CaptureItem
+	Summary string // progress, TextSaved, or the error sentence
+	Error   bool   // Summary is an error the GP must act on
+	// CanSave: there are staged items and nothing is in flight. CanRetry: a save was
+	// refused or an item parked.
+	CanSave, CanRetry bool
+	// CanAdd: the window has a patient, so files may be added.
+	CanAdd bool
+}
+
+// Capture is one capture window: one launch, one patient, its items.
+type Capture struct {
+	agent    localapi.Service
+	onChange func()
+
+	mu        sync.Mutex
+	phase     Phase
+	launchErr string
+	session   localapi.Session
+	items     []*CaptureItem
+	saveErr   string
+	saving    bool
+}
+
+// NewCapture returns a window model in PhaseNoLaunch. onChange is called (without
+// locks held, from any goroutine) whenever the view changed.
+func NewCapture(agent localapi.Service, onChange func()) *Capture {
+	if onChange == nil {
+		onChange = func() {}
+	}
+	return &Capture{agent: agent, onChange: onChange}
+}
+
+func (c *Capture) changed() { c.onChange() }
+
+// Launch resolves a toolbar launch URL through the agent.
+func (c *Capture) Launch(ctx context.Context, rawURL string) error {
+	l, err := launch.Parse(rawURL)
+	if err != nil {
+		c.mu.Lock()
+		c.phase, c.launchErr = PhaseLaunchFailed, err.Error()
+		c.mu.Unlock()
+		c.changed()
+		return err
+	}
+	c.mu.Lock()
+	c.phase = PhaseOpening
+	c.mu.Unlock()
+	c.changed()
+	s, err := c.agent.Launch(ctx, localapi.LaunchRequest{Context: l.Context, Signature: l.Signature})
+	if err != nil {
+		c.mu.Lock()
+		c.phase, c.launchErr = PhaseLaunchFailed, Sentence(err)
+		c.mu.Unlock()
+		c.changed()
+		return err
+	}
+	c.Adopt(s)
+	return nil
+}
+
+// Adopt shows a session the agent already opened (a launch through the loopback web
+// URL arrives as an event with its session).
+func (c *Capture) Adopt(s localapi.Session) {
+	c.mu.Lock()
+	c.session, c.launchErr = s, ""
+	if s.PatientSelected {
+		c.phase = PhasePatient
+	} else {
+		c.phase = PhaseNoPatient
+	}
+	c.mu.Unlock()
+	c.changed()
+}
+
+// Session returns the window's session; ok is false before a launch resolved.
+func (c *Capture) Session() (s localapi.Session, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.session, c.session.ID != ""
+}
+
+// HasPatient reports whether items can be assigned to this window's patient.
+func (c *Capture) HasPatient() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.phase == PhasePatient
+}
+
+// Add stages a file (dropped, picked, or from the camera) in the window's session.
+func (c *Capture) Add(ctx context.Context, fileName string, r io.Reader) error {
+	c.mu.Lock()
+	id, ok := c.session.ID, c.phase == PhasePatient
+	c.mu.Unlock()
+	if !ok {
+		return errors.New(TextNoPatient)
+	}
+	it, err := c.agent.AddFile(ctx, id, fileName, r)
+	if err != nil {
+		c.mu.Lock()
+		c.saveErr = Sentence(err)
+		c.mu.Unlock()
+		c.changed()
+		return err
+	}
+	c.mu.Lock()
+	c.saveErr = ""
+	c.mu.Unlock()
+	c.HandleItem(it)
+	return nil
+}
+
+func (c *Capture) find(id string) *CaptureItem {
+	for _, it := range c.items {
+		if it.ID == id {
+			return it
+		}
+	}
+	return nil
+}
+
+// edit applies f to an editable item and reports the change.
+func (c *Capture) edit(id string, f func(*CaptureItem)) {
+	c.mu.Lock()
+	it := c.find(id)
+	if it == nil || !it.Editable() {
+		c.mu.Unlock()
+		return
+	}
+	f(it)
+	c.mu.Unlock()
+	c.changed()
+}
+
+// Rotate turns an item a quarter turn clockwise.
+func (c *Capture) Rotate(id string) {
+	c.edit(id, func(it *CaptureItem) { it.Rotation = (it.Rotation + 90) % 360 })
+}
+
+// SetTitle sets the attachment title Medtech shows.
+func (c *Capture) SetTitle(id, title string) { c.edit(id, func(it *CaptureItem) { it.Title = title }) }
+
+// SetLaterality sets one of the localapi laterality values.
+func (c *Capture) SetLaterality(id, v string) {
+	c.edit(id, func(it *CaptureItem) { it.Laterality = v })
+}
+
+// SetBodySite sets the free-text body site.
+func (c *Capture) SetBodySite(id, site string) {
+	c.edit(id, func(it *CaptureItem) { it.BodySite = site })
+}
+
+// Remove takes a staged item out of the window (the agent decides where it goes).
+func (c *Capture) Remove(ctx context.Context, id string) error {
+	c.mu.Lock()
+	it := c.find(id)
+	ok := it != nil && it.Editable()
+	c.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	if err := c.agent.Remove(ctx, id); err != nil && !errors.Is(err, localapi.ErrNotFound) {
+		c.mu.Lock()
+		c.saveErr = Sentence(err)
+		c.mu.Unlock()
+		c.changed()
+		return err
+	}
+	c.mu.Lock()
+	c.items = slices.DeleteFunc(c.items, func(it *CaptureItem) bool { return it.ID == id })
+	c.mu.Unlock()
+	c.changed()
+	return nil
+}
+
+// Save sends every staged item with its edits to the agent's queue. Progress then
+// arrives as item events (HandleItem).
+func (c *Capture) Save(ctx context.Context) error {
+	c.mu.Lock()
+	if c.phase != PhasePatient || c.saving {
+		c.mu.Unlock()
+		return nil
+	}
+	var req localapi.SaveRequest
+	for _, it := range c.items {
+		if it.Editable() {
+			req.Items = append(req.Items, localapi.ItemEdit{ID: it.ID, Title: it.Title, Rotation: it.Rotation,
+				Laterality: it.Laterality, BodySite: it.BodySite})
+			it.Status, it.Message = ItemSaving, ""
+		}
+	}
+	if len(req.Items) == 0 {
+		c.mu.Unlock()
+		return nil
+	}
+	c.saving, c.saveErr = true, ""
+	sid := c.session.ID
+	c.mu.Unlock()
+	c.changed()
+
+	saved, err := c.agent.Save(ctx, sid, req)
+
+	c.mu.Lock()
+	c.saving = false
+	if err != nil {
+		c.saveErr = Sentence(err)
+		for _, e := range req.Items {
+			if it := c.find(e.ID); it != nil && it.Status == ItemSaving {
+				it.Status, it.Message = ItemFailed, c.saveErr
+			}
+		}
+	} else {
+		for _, s := range saved {
+			if it := c.find(s.ID); it != nil {
+				c.applyLocked(it, s)
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.changed()
+	return err
+}
+
+// Retry saves again what the agent did not take, and re-queues parked items.
+func (c *Capture) Retry(ctx context.Context) error {
+	c.mu.Lock()
+	var parked []string
+	failed := false
+	for _, it := range c.items {
+		switch it.Status {
+		case ItemParked:
+			parked = append(parked, it.ID)
+		case ItemFailed:
+			failed = true
+		}
+	}
+	c.mu.Unlock()
+	var firstErr error
+	for _, id := range parked {
+		it, err := c.agent.Retry(ctx, id)
+		if err != nil {
+			c.mu.Lock()
+			c.saveErr = Sentence(err)
+			c.mu.Unlock()
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		c.HandleItem(it)
+	}
+	if failed {
+		if err := c.Save(ctx); err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	c.changed()
+	return firstErr
+}
+
+// HandleItem applies an item from the event stream or an agent answer: new items
+// routed to this session (a watched folder, the Camera Roll) appear, known ones move on.
+func (c *Capture) HandleItem(in localapi.Item) {
+	c.mu.Lock()
+	if c.session.ID == "" || in.SessionID != c.session.ID {
+		c.mu.Unlock()
+		return
+	}
+	it := c.find(in.ID)
+	if it == nil {
+		if in.State != localapi.StateStaged {
+			c.mu.Unlock()
+			return
+		}
+		it = &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Title: in.Title,
+			Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite}
+		c.items = append(c.items, it)
+	}
+	c.applyLocked(it, in)
+	c.mu.Unlock()
+	c.changed()
+}
+
+func (c *Capture) applyLocked(it *CaptureItem, in localapi.Item) {
+	switch in.State {
+	case localapi.StateStaged:
+		if in.Source != "" {
+			it.Source = in.Source
+		}
+		// A stale staged event must not undo a save already in flight.
+		if it.Status != ItemStaged && it.Status != ItemFailed {
+			return
+		}
+	case localapi.StateQueued:
+		if it.Status == ItemSent {
+			return
+		}
+		it.Status, it.Message = ItemQueued, ""
+	case localapi.StateUploading:
+		if it.Status == ItemSent {
+			return
+		}
+		it.Status = ItemUploading
+	case localapi.StateSent:
+		it.Status, it.Message = ItemSent, ""
+	case localapi.StateParked:
+		it.Status, it.Message = ItemParked, in.Reason
+		if it.Message == "" {
+			it.Message = "Medtech did not accept this image: use Retry, or Copy diagnostics in Status for support."
+		}
+		if in.Correlation != "" {
+			it.Message += " (Reference " + in.Correlation + ")"
+		}
+	case localapi.StateUnassigned, localapi.StateRejected:
+		// Gone from this window (removed elsewhere, or the session closed).
+		c.items = slices.DeleteFunc(c.items, func(x *CaptureItem) bool { return x.ID == it.ID })
+	}
+}
+
+// View returns a snapshot for drawing.
+func (c *Capture) View() CaptureView {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	v := CaptureView{Phase: c.phase}
+	switch c.phase {
+	case PhaseNoLaunch:
+		v.Heading = TextNoLaunch
+	case PhaseOpening:
+		v.Heading = TextOpening
+	case PhaseNoPatient:
+		v.Heading = TextNoPatient
+	case PhaseLaunchFailed:
+		v.Heading, v.Error = c.launchErr, true
+	case PhasePatient:
+		v.Banner, v.CanAdd = c.session.Banner, true
+	}
+	var staged, inFlight, sent, parked, failed int
+	var firstParked string
+	for _, it := range c.items {
+		v.Items = append(v.Items, *it)
+		switch it.Status {
+		case ItemStaged:
+			staged++
+		case ItemSaving, ItemQueued, ItemUploading:
+			inFlight++
+		case ItemSent:
+			sent++
+		case ItemParked:
+			parked++
+			if firstParked == "" {
+				firstParked = it.Message
+			}
+		case ItemFailed:
+			failed++
+		}
+	}
+	total := len(c.items)
+	switch {
+	case c.saveErr != "":
+		v.Summary, v.Error = c.saveErr, true
+	case parked > 0:
+		v.Summary, v.Error = firstParked, true
+		if parked > 1 {
+			v.Summary = fmt.Sprintf("%d images were not saved. %s", parked, firstParked)
+		}
+	case inFlight > 0:
+		v.Summary = fmt.Sprintf("Saving to Medtech: %d of %d saved", sent, sent+inFlight)
+	case sent > 0 && staged == 0 && failed == 0:
+		v.Summary = TextSaved
+	case total == 0 && c.phase == PhasePatient:
+		v.Summary = "Drop photos or scans here, or use Add files or Camera."
+	}
+	v.CanSave = c.phase == PhasePatient && !c.saving && staged+failed > 0
+	v.CanRetry = !c.saving && (parked > 0 || failed > 0)
+	return v
+}
+
+// Close ends the window's session: the agent drops unsaved captures and returns
+// watched-folder items to Unassigned.
+func (c *Capture) Close(ctx context.Context) error {
+	c.mu.Lock()
+	id := c.session.ID
+	c.mu.Unlock()
+	if id == "" {
+		return nil
+	}
+	return c.agent.CloseSession(ctx, id)
+}
