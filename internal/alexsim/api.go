@@ -86,9 +86,15 @@ func forbidden(w http.ResponseWriter) {
 	outcome(w, http.StatusForbidden, "forbidden", "Authorization failed.")
 }
 
+// gatewayError is API Management's own (non-FHIR) error body, field order as observed.
+type gatewayError struct {
+	StatusCode int    `json:"statusCode"`
+	Message    string `json:"message"`
+}
+
 // notExposed is API Management's answer for a path ALEX does not expose.
 func notExposed(w http.ResponseWriter) {
-	writeJSON(w, http.StatusNotFound, map[string]any{"statusCode": 404, "message": "Resource not found"})
+	writeJSON(w, http.StatusNotFound, gatewayError{404, "Resource not found"})
 }
 
 func writeFHIR(w http.ResponseWriter, status int, v any) {
