@@ -179,5 +179,6 @@ const (
 	CodeFacilityOffline  = "facility_offline"       // 503: ALEX says the practice is unreachable
 	CodeUpstream         = "upstream_unavailable"   // 502/503/504: ALEX failed; safe to retry
 	CodeAmbiguous        = "ambiguous"              // 502: ALEX may or may not have stored it; retry with the same key
+	CodeUnresolved       = "unresolved"             // 409: an earlier attempt may have been stored and ALEX cannot be searched to check; a person must look
 	CodeInternal         = "internal"               // 500
 )

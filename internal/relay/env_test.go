@@ -1,0 +1,216 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/relay/ledger"
+	"github.com/clinicpro/medtech-images/internal/relay/registry"
+	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+)
+
+// syncBuffer collects log output from concurrent handlers.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// env is a real relay on a loopback port, with its SQLite file in a temp dir, calling
+// alexsim through the real ALEX client.
+type env struct {
+	t     *testing.T
+	sim   *alexsim.Server
+	url   string
+	reg   *registry.Registry
+	led   *ledger.Ledger
+	aud   *audit.Log
+	srv   *Server
+	logs  *syncBuffer
+	alexc *alex.Client
+}
+
+func start(t *testing.T, cfg Config) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	dir := t.TempDir()
+	db, err := sqlitedb.Open(filepath.Join(dir, "relay.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	reg, err := registry.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	led, err := ledger.New(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	aud, err := audit.New(db, []byte("0123456789abcdef-test-key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ac, err := alex.New(alex.Config{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
+		ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true, Timeout: 30 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	logs := &syncBuffer{}
+	cfg.Logger = slog.New(redact.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	cfg.SpoolDir = filepath.Join(dir, "spool")
+	srv, err := New(cfg, reg, led, aud, ac)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = hs.Serve(ln) }()
+	t.Cleanup(func() { hs.Close() })
+	e := &env{t: t, sim: sim, url: "http://" + ln.Addr().String(), reg: reg, led: led, aud: aud, srv: srv, logs: logs, alexc: ac}
+	// Every test's full log output must be free of patient data.
+	t.Cleanup(func() { e.assertNoPatientData(logs.String()) })
+	return e
+}
+
+// assertNoPatientData greps text for every seeded patient's NHI, names, birth date
+// and ALEX ids.
+func (e *env) assertNoPatientData(text string) {
+	e.t.Helper()
+	if text == "" {
+		e.t.Error("no log output captured: the leak check would prove nothing")
+		return
+	}
+	for _, p := range alexsim.TestPatients {
+		leaks := []string{p.NHI, strings.ToLower(p.NHI), p.Family, p.BirthDate,
+			e.sim.PatientID(alexsim.DefaultFacility, p.NHI), e.sim.PatientID(alexsim.LocalFacility, p.NHI)}
+		if p.Given != "Test" { // "Test" is an ordinary word
+			leaks = append(leaks, p.Given)
+		}
+		for _, l := range leaks {
+			if l != "" && strings.Contains(text, l) {
+				e.t.Errorf("relay log contains patient data (a seeded patient's %s)", describe(p, l))
+			}
+		}
+	}
+}
+
+// describe names which field leaked without printing it into the test output.
+func describe(p alexsim.TestPatient, l string) string {
+	switch l {
+	case p.NHI, strings.ToLower(p.NHI):
+		return "NHI"
+	case p.Family:
+		return "family name"
+	case p.Given:
+		return "given name"
+	case p.BirthDate:
+		return "birth date"
+	}
+	return "patient id"
+}
+
+// connector adds and enrols a connector for facility and returns a client for it.
+func (e *env) connector(facility string) (*client.Client, client.Credentials) {
+	e.t.Helper()
+	_, code, err := e.reg.Add(context.Background(), facility, "test practice")
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	creds, err := client.Enrol(context.Background(), e.url, code)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if creds.Facility != facility || creds.ClientID == "" || creds.Secret == "" {
+		e.t.Fatalf("enrolment returned %+v", creds)
+	}
+	c, err := client.New(e.url, creds)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return c, creds
+}
+
+// documents returns what ALEX stored.
+func (e *env) documents() []alexsim.Document { return e.sim.Documents() }
+
+// alexWrites counts POSTs ALEX received.
+func (e *env) alexWrites() int {
+	n := 0
+	for _, r := range e.sim.Requests() {
+		if r.Method == http.MethodPost {
+			n++
+		}
+	}
+	return n
+}
+
+func tiff(n int) []byte {
+	b := bytes.Repeat([]byte{0xA5}, n)
+	copy(b, "II*\x00\x08\x00\x00\x00")
+	return b
+}
+
+func pdf(n int) []byte {
+	b := bytes.Repeat([]byte(" "), n)
+	copy(b, "%PDF-1.7\n")
+	return b
+}
+
+func doc(key string, body []byte) client.DocumentUpload {
+	ct := alex.Sniff(body)
+	if ct == "" {
+		ct = "image/jpeg"
+	}
+	return client.DocumentUpload{IdempotencyKey: key, NHI: "ZZZ0016", Title: "Left knee", Laterality: "left", BodySite: "knee",
+		ContentType: ct, Size: int64(len(body)), Body: bytes.NewReader(body), ClinicalDate: time.Date(2026, 11, 27, 9, 30, 0, 0, time.UTC)}
+}
+
+func wantKind(t *testing.T, err error, k client.Kind, code string) *client.Error {
+	t.Helper()
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		t.Fatalf("got %v, want a *client.Error", err)
+	}
+	if ce.Kind != k || (code != "" && ce.Code != code) {
+		t.Fatalf("got %s %q (%v), want %s %q", ce.Kind, ce.Code, err, k, code)
+	}
+	if ce.Message == "" || ce.Correlation == "" {
+		t.Fatalf("error lacks a message or correlation id: %+v", ce)
+	}
+	return ce
+}

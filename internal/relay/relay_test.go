@@ -1,0 +1,572 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/textproto"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+)
+
+func TestFullRun(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+
+	lctx, sig, err := e.sim.MintLaunch(alexsim.DefaultFacility, "ZZZ0016", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := c.Launch(ctx, lctx, sig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.Patient == nil || l.Patient.NHI != "ZZZ0016" || l.Patient.Name != "TESTING, Test" || l.Patient.BirthDate != "1970-01-01" ||
+		l.Patient.ID != e.sim.PatientID(alexsim.DefaultFacility, "ZZZ0016") || l.Facility != alexsim.DefaultFacility ||
+		l.ProviderID != alexsim.ProviderID(alexsim.DefaultFacility) {
+		t.Fatal("launch returned the wrong banner, facility or provider")
+	}
+	// No patient selected in Evolution.
+	lctx, sig, _ = e.sim.MintLaunch(alexsim.DefaultFacility, "", "")
+	if l, err := c.Launch(ctx, lctx, sig); err != nil || l.Patient != nil {
+		t.Fatalf("launch without patient: %v, patient present %v", err, l.Patient != nil)
+	}
+
+	p, err := c.LookupPatient(ctx, "zzz00ac")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.ID != e.sim.PatientID(alexsim.DefaultFacility, "ZZZ00AC") || p.NHI != "ZZZ00AC" {
+		t.Fatal("lookup found the wrong patient")
+	}
+	_, err = c.LookupPatient(ctx, "ZZZ0024") // valid, seeded
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	body := tiff(900 << 10)
+	res, err := c.UploadDocument(ctx, doc("item-0001-aaaa", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.ID == "" || res.Replayed || res.Correlation == "" {
+		t.Fatalf("upload result %+v", res)
+	}
+	docs := e.documents()
+	if len(docs) != 1 || docs[0].ID != res.ID || docs[0].Size != len(body) || docs[0].ContentType != api.ContentTypeTIFF ||
+		docs[0].PatientID != e.sim.PatientID(alexsim.DefaultFacility, "ZZZ0016") || docs[0].Facility != alexsim.DefaultFacility {
+		t.Fatalf("ALEX holds %+v", docs)
+	}
+	stored, _, _ := e.sim.Content(res.ID)
+	if !bytes.Equal(stored, body) {
+		t.Fatal("ALEX stored different bytes")
+	}
+
+	// A replay writes nothing and answers with the first result.
+	again, err := c.UploadDocument(ctx, doc("item-0001-aaaa", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !again.Replayed || again.ID != res.ID || again.Correlation != res.Correlation {
+		t.Fatalf("replay = %+v, first = %+v", again, res)
+	}
+	if n := len(e.documents()); n != 1 {
+		t.Fatalf("replay wrote again: %d documents", n)
+	}
+	// The same key for other bytes is a bug in the agent, refused.
+	_, err = c.UploadDocument(ctx, doc("item-0001-aaaa", pdf(1000)))
+	wantKind(t, err, client.Permanent, api.CodeConflict)
+
+	// A PDF by patient id.
+	pd := doc("item-0002-bbbb", pdf(5000))
+	pd.NHI, pd.PatientID = "", e.sim.PatientID(alexsim.DefaultFacility, "ZBN77VL")
+	pres, err := c.UploadDocument(ctx, pd)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	d, err := c.ReadDocument(ctx, res.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.ID != res.ID || d.Size != int64(len(body)) || d.ContentType != api.ContentTypeTIFF || d.IdempotencyKey != "item-0001-aaaa" {
+		t.Fatalf("read back %+v", d)
+	}
+
+	h, err := c.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.State != "ok" || len(h.Checks) != 4 || h.LastSuccess.IsZero() {
+		t.Fatalf("health %+v", h)
+	}
+
+	// Another practice cannot read this one's documents by id.
+	other, _ := e.connector(alexsim.LocalFacility)
+	_, err = other.ReadDocument(ctx, pres.ID)
+	wantKind(t, err, client.Permanent, api.CodeNotFound)
+
+	// The audit trail has the operations, with patients only as keyed hashes.
+	recs, err := e.aud.Recent(ctx, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ops := map[string]int{}
+	for _, r := range recs {
+		ops[r.Operation+"/"+r.Outcome]++
+		if r.PatientHash != "" && len(r.PatientHash) != 24 {
+			t.Fatalf("audit patient hash %q is not a keyed hash", r.PatientHash)
+		}
+		for _, tp := range alexsim.TestPatients {
+			if r.PatientHash == tp.NHI || r.PatientHash == e.sim.PatientID(alexsim.DefaultFacility, tp.NHI) {
+				t.Fatal("audit row holds a patient identifier in clear")
+			}
+		}
+	}
+	for _, want := range []string{"enrol/ok", "token/ok", "launch/ok", "lookup/ok", "upload/ok", "upload/replayed", "upload/conflict", "read/ok", "read/not_found"} {
+		if ops[want] == 0 {
+			t.Errorf("no audit row for %s (have %v)", want, ops)
+		}
+	}
+	var upRow bool
+	for _, r := range recs {
+		if r.Operation == "upload" && r.Outcome == "ok" && r.ALEXID == res.ID {
+			upRow = r.BytesIn == int64(len(body)) && r.PatientHash == e.aud.PatientHash("ZZZ0016") && r.Correlation == res.Correlation
+		}
+	}
+	if !upRow {
+		t.Error("the upload's audit row lacks its size, patient hash or correlation id")
+	}
+}
+
+func TestCrossFacilityLaunchRefused(t *testing.T) {
+	e := start(t, Config{})
+	c, _ := e.connector(alexsim.DefaultFacility)
+	// A launch from the other facility's Evolution, replayed through this connector.
+	lctx, sig, err := e.sim.MintLaunch(alexsim.LocalFacility, "ZZZ0016", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = c.Launch(context.Background(), lctx, sig)
+	ce := wantKind(t, err, client.Permanent, api.CodeForbidden)
+	if ce.Status != http.StatusForbidden || !strings.Contains(ce.Message, alexsim.LocalFacility) {
+		t.Fatalf("refusal %+v", ce)
+	}
+	for _, r := range e.sim.Requests() {
+		if strings.Contains(r.Path, "Patient") {
+			t.Fatal("the relay read a patient of another facility")
+		}
+	}
+}
+
+func TestRevokedAndExpiredCredentials(t *testing.T) {
+	e := start(t, Config{TokenTTL: time.Hour})
+	ctx := context.Background()
+	now := time.Now()
+	e.reg.SetClock(func() time.Time { return now })
+	c, creds := e.connector(alexsim.DefaultFacility)
+	if _, err := c.LookupPatient(ctx, "ZZZ0016"); err != nil {
+		t.Fatal(err)
+	}
+	// The relay's token expires; the client's cached one is refused once, then the
+	// client fetches a new one.
+	now = now.Add(2 * time.Hour)
+	_, err := c.LookupPatient(ctx, "ZZZ0016")
+	wantKind(t, err, client.Retryable, api.CodeUnauthorized)
+	if _, err := c.LookupPatient(ctx, "ZZZ0016"); err != nil {
+		t.Fatalf("after a fresh token: %v", err)
+	}
+
+	if err := e.reg.Revoke(ctx, creds.ClientID); err != nil {
+		t.Fatal(err)
+	}
+	before := len(e.sim.Requests())
+	_, err = c.LookupPatient(ctx, "ZZZ0016")
+	wantKind(t, err, client.Retryable, api.CodeUnauthorized)
+	_, err = c.UploadDocument(ctx, doc("item-revoked-1", tiff(1000)))
+	ce := wantKind(t, err, client.Permanent, "invalid_client")
+	if !strings.Contains(ce.Message, "enrol") {
+		t.Fatalf("revoked message does not say what to do: %q", ce.Message)
+	}
+	if len(e.sim.Requests()) != before || len(e.documents()) != 0 {
+		t.Fatal("a revoked connector reached ALEX")
+	}
+
+	// An expired enrolment code.
+	_, code, _ := e.reg.Add(ctx, alexsim.DefaultFacility, "late")
+	now = now.Add(73 * time.Hour)
+	_, err = client.Enrol(ctx, e.url, code)
+	ce = wantKind(t, err, client.Permanent, api.CodeInvalidRequest)
+	if !strings.Contains(ce.Message, "expired") {
+		t.Fatalf("expired code message %q", ce.Message)
+	}
+}
+
+func TestAmbiguousWriteStoredOnce(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	e.sim.SetFaults(alexsim.Faults{DropWrites: 1})
+	body := tiff(20000)
+	_, err := c.UploadDocument(ctx, doc("item-ambiguous-1", body))
+	wantKind(t, err, client.Ambiguous, api.CodeAmbiguous)
+	if n := len(e.documents()); n != 1 {
+		t.Fatalf("the dropped write should be stored by ALEX: %d documents", n)
+	}
+	res, err := c.UploadDocument(ctx, doc("item-ambiguous-1", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	docs := e.documents()
+	if len(docs) != 1 || res.ID != docs[0].ID || !res.Replayed {
+		t.Fatalf("retry after ambiguity: %+v; ALEX holds %d", res, len(docs))
+	}
+	// And a replay after that is answered from the ledger without ALEX.
+	before := len(e.sim.Requests())
+	if _, err := c.UploadDocument(ctx, doc("item-ambiguous-1", body)); err != nil {
+		t.Fatal(err)
+	}
+	if len(e.sim.Requests()) != before {
+		t.Fatal("a settled replay called ALEX")
+	}
+}
+
+func TestAmbiguousWriteNotStoredIsWrittenOnRetry(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	// 500 from ALEX on the write: ambiguous by the ALEX client's rules, but nothing
+	// stored. The retry looks, finds nothing, writes once.
+	e.sim.SetFaults(alexsim.Faults{ServerErrors: 1})
+	_, err := c.UploadDocument(ctx, doc("item-ambiguous-2", tiff(3000)))
+	if client.KindOf(err) == client.Permanent || err == nil {
+		t.Fatalf("a 500 from ALEX must not be permanent: %v", err)
+	}
+	if _, err := c.UploadDocument(ctx, doc("item-ambiguous-2", tiff(3000))); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(e.documents()); n != 1 {
+		t.Fatalf("%d documents, want 1", n)
+	}
+}
+
+func TestFacilityOffline(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	e.sim.SetFaults(alexsim.Faults{Offline: []string{alexsim.DefaultFacility}})
+	_, err := c.UploadDocument(ctx, doc("item-offline-1", tiff(1000)))
+	ce := wantKind(t, err, client.Retryable, api.CodeFacilityOffline)
+	if !client.IsFacilityOffline(err) || !strings.Contains(ce.Message, "Hybrid Connection Manager") {
+		t.Fatalf("offline error %+v", ce)
+	}
+	h, err := c.Health(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fac string
+	for _, ch := range h.Checks {
+		if ch.Name == "facility.reachable" {
+			fac = ch.State
+		}
+	}
+	if h.State != "offline" || fac != "offline" {
+		t.Fatalf("health while offline: %+v", h)
+	}
+	// Back online, the same item goes through.
+	e.sim.SetFaults(alexsim.Faults{})
+	if _, err := c.UploadDocument(ctx, doc("item-offline-1", tiff(1000))); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRateLimit(t *testing.T) {
+	e := start(t, Config{Rate: 0.001, Burst: 2})
+	c, _ := e.connector(alexsim.DefaultFacility)
+	ctx := context.Background()
+	for i := 0; i < 2; i++ {
+		if _, err := c.LookupPatient(ctx, "ZZZ0016"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := c.LookupPatient(ctx, "ZZZ0016")
+	ce := wantKind(t, err, client.Retryable, api.CodeRateLimited)
+	if ce.RetryAfter <= 0 {
+		t.Fatal("429 without Retry-After")
+	}
+}
+
+// TestStandardOAuth2Clients checks the token endpoint with both client
+// authentication styles a standard library uses, and the RFC's error answers.
+func TestStandardOAuth2Clients(t *testing.T) {
+	e := start(t, Config{})
+	_, creds := e.connector(alexsim.DefaultFacility)
+	for _, style := range []oauth2.AuthStyle{oauth2.AuthStyleInHeader, oauth2.AuthStyleInParams} {
+		cc := clientcredentials.Config{ClientID: creds.ClientID, ClientSecret: creds.Secret, TokenURL: e.url + api.PathToken, AuthStyle: style}
+		tok, err := cc.Token(context.Background())
+		if err != nil {
+			t.Fatalf("style %d: %v", style, err)
+		}
+		if tok.TokenType != "Bearer" || tok.AccessToken == "" || time.Until(tok.Expiry) < time.Minute {
+			t.Fatalf("style %d: token %+v", style, tok)
+		}
+		// The token works against the API.
+		req, _ := http.NewRequest(http.MethodGet, e.url+api.PathHealth, nil)
+		tok.SetAuthHeader(req)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("health with a standard token: %d", resp.StatusCode)
+		}
+	}
+	post := func(ct, body string, basic bool) (int, api.TokenError) {
+		req, _ := http.NewRequest(http.MethodPost, e.url+api.PathToken, strings.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		if basic {
+			req.SetBasicAuth(url.QueryEscape(creds.ClientID), url.QueryEscape(creds.Secret))
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var te api.TokenError
+		_ = json.NewDecoder(resp.Body).Decode(&te)
+		return resp.StatusCode, te
+	}
+	form := "application/x-www-form-urlencoded"
+	cases := []struct {
+		name, ct, body string
+		basic          bool
+		status         int
+		code           string
+	}{
+		{"wrong grant", form, "grant_type=password", true, 400, "unsupported_grant_type"},
+		{"json body", "application/json", `{"grant_type":"client_credentials"}`, true, 400, "invalid_request"},
+		{"no client auth", form, "grant_type=client_credentials", false, 401, "invalid_client"},
+		{"wrong secret", form, "grant_type=client_credentials&client_id=" + creds.ClientID + "&client_secret=nope", false, 401, "invalid_client"},
+		{"two auth methods", form, "grant_type=client_credentials&client_secret=x", true, 400, "invalid_request"},
+	}
+	for _, tc := range cases {
+		st, te := post(tc.ct, tc.body, tc.basic)
+		if st != tc.status || te.Error != tc.code || te.Description == "" {
+			t.Errorf("%s: %d %+v, want %d %s", tc.name, st, te, tc.status, tc.code)
+		}
+	}
+}
+
+// rawUpload sends a hand-built upload so malformed requests can be tried.
+func rawUpload(t *testing.T, e *env, token, contentType string, body io.Reader) (int, api.Error) {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodPost, e.url+api.PathDocument, body)
+	req.Header.Set("Content-Type", contentType)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var ae api.Error
+	_ = json.NewDecoder(resp.Body).Decode(&ae)
+	return resp.StatusCode, ae
+}
+
+type part struct {
+	name string
+	body []byte
+}
+
+func multipartBody(parts ...part) (string, *bytes.Buffer) {
+	var b bytes.Buffer
+	mw := multipart.NewWriter(&b)
+	for _, p := range parts {
+		h := textproto.MIMEHeader{}
+		h.Set("Content-Disposition", `form-data; name="`+p.name+`"`)
+		w, _ := mw.CreatePart(h)
+		w.Write(p.body)
+	}
+	mw.Close()
+	return mw.FormDataContentType(), &b
+}
+
+func metaJSON(mut func(m map[string]any)) []byte {
+	m := map[string]any{"idempotencyKey": "item-bad-input-1", "nhi": "ZZZ0016", "title": "Knee", "contentType": "image/tiff", "size": 1000}
+	if mut != nil {
+		mut(m)
+	}
+	b, _ := json.Marshal(m)
+	return b
+}
+
+func TestBadInputIsRefusedBeforeALEX(t *testing.T) {
+	e := start(t, Config{})
+	_, creds := e.connector(alexsim.DefaultFacility)
+	cc := clientcredentials.Config{ClientID: creds.ClientID, ClientSecret: creds.Secret, TokenURL: e.url + api.PathToken}
+	tok, err := cc.Token(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := tiff(1000)
+	type tc struct {
+		name   string
+		ct     string
+		body   func() io.Reader
+		status int
+		code   string
+	}
+	mp := func(parts ...part) (string, func() io.Reader) {
+		ct, b := multipartBody(parts...)
+		raw := b.Bytes()
+		return ct, func() io.Reader { return bytes.NewReader(raw) }
+	}
+	var cases []tc
+	add := func(name string, status int, code string, parts ...part) {
+		ct, body := mp(parts...)
+		cases = append(cases, tc{name, ct, body, status, code})
+	}
+	add("malformed metadata", 400, api.CodeInvalidRequest, part{"metadata", []byte(`{"idempotencyKey":`)}, part{"file", good})
+	add("unknown field", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["patientName"] = "x" })}, part{"file", good})
+	add("invalid NHI", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["nhi"] = "ZZZ0017" })}, part{"file", good})
+	add("both patient id and NHI", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["patientId"] = "abc" })}, part{"file", good})
+	add("bad key", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["idempotencyKey"] = "x" })}, part{"file", good})
+	add("bad laterality", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["laterality"] = "up" })}, part{"file", good})
+	add("bad date", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(func(m map[string]any) { m["clinicalDate"] = "yesterday" })}, part{"file", good})
+	add("jpeg declared", 415, api.CodeUnsupportedMedia, part{"metadata", metaJSON(func(m map[string]any) { m["contentType"] = "image/jpeg" })}, part{"file", good})
+	add("jpeg bytes", 415, api.CodeUnsupportedMedia, part{"metadata", metaJSON(nil)}, part{"file", append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, good[4:]...)})
+	add("pdf bytes declared tiff", 415, api.CodeUnsupportedMedia, part{"metadata", metaJSON(nil)}, part{"file", pdf(1000)})
+	add("size mismatch", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(nil)}, part{"file", good[:999]})
+	add("file first", 400, api.CodeInvalidRequest, part{"file", good}, part{"metadata", metaJSON(nil)})
+	add("extra part", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(nil)}, part{"file", good}, part{"file", good})
+	add("declared oversize", 413, api.CodeTooLarge, part{"metadata", metaJSON(func(m map[string]any) { m["size"] = 2 << 20 })}, part{"file", good})
+	big := tiff(3 << 20)
+	add("actual oversize", 413, api.CodeTooLarge, part{"metadata", metaJSON(func(m map[string]any) { m["size"] = len(big) })}, part{"file", big})
+	add("no file", 400, api.CodeInvalidRequest, part{"metadata", metaJSON(nil)})
+	cases = append(cases,
+		tc{"json body", "application/json", func() io.Reader { return strings.NewReader(`{}`) }, 415, api.CodeUnsupportedMedia},
+		tc{"no boundary", "multipart/form-data", func() io.Reader { return strings.NewReader(`x`) }, 415, api.CodeUnsupportedMedia},
+		tc{"garbage multipart", "multipart/form-data; boundary=zz", func() io.Reader { return strings.NewReader("not multipart") }, 400, api.CodeInvalidRequest},
+	)
+	for _, c := range cases {
+		st, ae := rawUpload(t, e, tok.AccessToken, c.ct, c.body())
+		if st != c.status || ae.Code != c.code || ae.Message == "" || ae.Correlation == "" {
+			t.Errorf("%s: %d %+v, want %d %s", c.name, st, ae, c.status, c.code)
+		}
+	}
+
+	// JSON endpoints.
+	jsonCases := []struct {
+		name, path, ct, body string
+		status               int
+		code                 string
+	}{
+		{"lookup malformed", api.PathLookup, "application/json", `{"nhi":`, 400, api.CodeInvalidRequest},
+		{"lookup unknown field", api.PathLookup, "application/json", `{"nhi":"ZZZ0016","dob":"x"}`, 400, api.CodeInvalidRequest},
+		{"lookup trailing data", api.PathLookup, "application/json", `{"nhi":"ZZZ0016"} {}`, 400, api.CodeInvalidRequest},
+		{"lookup invalid NHI", api.PathLookup, "application/json", `{"nhi":"ZZZ0044"}`, 400, api.CodeInvalidRequest},
+		{"lookup form", api.PathLookup, "application/x-www-form-urlencoded", `nhi=ZZZ0016`, 415, api.CodeUnsupportedMedia},
+		{"lookup oversize", api.PathLookup, "application/json", `{"nhi":"` + strings.Repeat("Z", 20000) + `"}`, 413, api.CodeTooLarge},
+		{"launch empty", api.PathLaunch, "application/json", `{"context":"","signature":""}`, 400, api.CodeInvalidRequest},
+		{"enrol malformed", api.PathEnrol, "application/json", `[`, 400, api.CodeInvalidRequest},
+		{"enrol unknown code", api.PathEnrol, "application/json", `{"code":"AAAAA-BBBBB"}`, 400, api.CodeInvalidRequest},
+	}
+	for _, c := range jsonCases {
+		req, _ := http.NewRequest(http.MethodPost, e.url+c.path, strings.NewReader(c.body))
+		req.Header.Set("Content-Type", c.ct)
+		req.Header.Set("Authorization", "Bearer "+tok.AccessToken)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ae api.Error
+		_ = json.NewDecoder(resp.Body).Decode(&ae)
+		resp.Body.Close()
+		if resp.StatusCode != c.status || ae.Code != c.code || ae.Message == "" {
+			t.Errorf("%s: %d %+v, want %d %s", c.name, resp.StatusCode, ae, c.status, c.code)
+		}
+	}
+	if n := len(e.sim.Requests()); n != 0 {
+		t.Fatalf("bad input reached ALEX %d times: %+v", n, e.sim.Requests())
+	}
+
+	// No token, bad token.
+	for _, auth := range []string{"", "Bearer nope"} {
+		req, _ := http.NewRequest(http.MethodGet, e.url+api.PathHealth, nil)
+		if auth != "" {
+			req.Header.Set("Authorization", auth)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" {
+			t.Errorf("auth %q: %d", auth, resp.StatusCode)
+		}
+	}
+}
+
+func TestUnauthenticatedProbes(t *testing.T) {
+	e := start(t, Config{})
+	for _, p := range []string{api.PathHealthz, api.PathReadyz} {
+		resp, err := http.Get(e.url + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || strings.Contains(string(b), "F2N060") {
+			t.Errorf("%s: %d %s", p, resp.StatusCode, b)
+		}
+	}
+	resp, err := http.Get(e.url + "/v1/patients?nhi=ZZZ0016")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("the query-string lookup must not exist: %d", resp.StatusCode)
+	}
+}
+
+func TestListenPolicy(t *testing.T) {
+	for _, tc := range []struct {
+		p  ListenPolicy
+		ok bool
+	}{
+		{ListenPolicy{Addr: "127.0.0.1:8443"}, true},
+		{ListenPolicy{Addr: "[::1]:8443"}, true},
+		{ListenPolicy{Addr: "localhost:8443"}, true},
+		{ListenPolicy{Addr: "0.0.0.0:8443"}, false},
+		{ListenPolicy{Addr: ":8443"}, false},
+		{ListenPolicy{Addr: "203.0.113.5:443"}, false},
+		{ListenPolicy{Addr: "203.0.113.5:443", CertFile: "c", KeyFile: "k"}, true},
+		{ListenPolicy{Addr: "0.0.0.0:8080", AllowInsecurePublic: true}, true},
+		{ListenPolicy{Addr: "127.0.0.1:8443", CertFile: "c"}, false},
+	} {
+		if err := tc.p.Check(); (err == nil) != tc.ok {
+			t.Errorf("%+v: %v", tc.p, err)
+		}
+	}
+}
+
+func TestConfigRefusesUploadLimitAboveALEX(t *testing.T) {
+	if _, err := New(Config{MaxUpload: 9 << 20, SpoolDir: t.TempDir()}, nil, nil, nil, nil); err == nil {
+		t.Fatal("a 9 MiB limit was accepted")
+	}
+}

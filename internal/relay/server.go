@@ -1,0 +1,317 @@
+// Package relay is clinicpro-relay's HTTP server: the only component that calls
+// Medtech ALEX, on behalf of connectors (practice installs) that each hold their own
+// OAuth2 client credentials and are bound to one HPI facility. The wire contract is
+// in internal/relay/api; storage in registry, ledger and audit.
+package relay
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"regexp"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/time/rate"
+
+	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/nhi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
+	"github.com/clinicpro/medtech-images/internal/relay/ledger"
+	"github.com/clinicpro/medtech-images/internal/relay/registry"
+)
+
+// ALEX is what the relay needs from Medtech's API. *alex.Client satisfies it; tests
+// use the real client against alexsim.
+type ALEX interface {
+	ResolveLaunch(ctx context.Context, facility, launchContext, signature string) (alex.LaunchContext, alex.CallInfo, error)
+	ReadPatient(ctx context.Context, facility, id string) (alex.Patient, alex.CallInfo, error)
+	FindPatientByNHI(ctx context.Context, facility string, n nhi.NHI) (alex.Patient, alex.CallInfo, error)
+	CreateScanDocument(ctx context.Context, facility string, d alex.ScanDocument) (alex.Created, alex.CallInfo, error)
+	ReadDocumentReference(ctx context.Context, facility, id string) (alex.DocumentReference, alex.CallInfo, error)
+	FindDocumentsByIdentifier(ctx context.Context, facility, identifier string) ([]alex.DocumentReference, alex.CallInfo, error)
+	Ping(ctx context.Context, facility string) (alex.CallInfo, error)
+}
+
+var _ ALEX = (*alex.Client)(nil)
+
+// Limits and defaults.
+const (
+	DefaultMaxUpload = 1 << 20
+	// MaxUploadCeiling is ALEX's own payload limit: configuring more would only move
+	// the refusal to ALEX.
+	MaxUploadCeiling      = 8_000_000
+	DefaultTokenTTL       = 15 * time.Minute
+	DefaultRate           = 10 // requests per second per connector
+	DefaultBurst          = 40
+	DefaultFacilityConc   = 4
+	DefaultHealthCacheFor = 15 * time.Second
+)
+
+// Config tunes the server. Zero values take the defaults above.
+type Config struct {
+	MaxUpload           int64         // largest document accepted, bytes
+	TokenTTL            time.Duration // lifetime of access tokens
+	Rate                float64       // requests per second per connector
+	Burst               int
+	FacilityConcurrency int    // ALEX calls in flight per facility
+	SpoolDir            string // where uploads are spooled while they stream to ALEX; required
+	HealthCacheFor      time.Duration
+	Logger              *slog.Logger // must already redact (redact.NewHandler); nil discards
+	Metrics             prometheus.Registerer
+}
+
+// Server serves the public API. Make one with New.
+type Server struct {
+	cfg    Config
+	reg    *registry.Registry
+	ledger *ledger.Ledger
+	audit  *audit.Log
+	alex   ALEX
+	log    *slog.Logger
+	m      *metrics
+
+	limMu    sync.Mutex
+	limiters map[string]*rate.Limiter
+	enrolLim *rate.Limiter
+
+	semMu sync.Mutex
+	sems  map[string]chan struct{}
+
+	keys keyLocks
+
+	healthMu sync.Mutex
+	health   map[string]cachedHealth
+}
+
+// New returns a server. reg, led, aud and a are required.
+func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log, a ALEX) (*Server, error) {
+	if cfg.MaxUpload == 0 {
+		cfg.MaxUpload = DefaultMaxUpload
+	}
+	if cfg.MaxUpload < 0 || cfg.MaxUpload > MaxUploadCeiling {
+		return nil, fmt.Errorf("max upload %d bytes is outside 1..%d (ALEX's limit): fix max_upload_bytes", cfg.MaxUpload, MaxUploadCeiling)
+	}
+	if cfg.TokenTTL <= 0 {
+		cfg.TokenTTL = DefaultTokenTTL
+	}
+	if cfg.Rate <= 0 {
+		cfg.Rate = DefaultRate
+	}
+	if cfg.Burst <= 0 {
+		cfg.Burst = DefaultBurst
+	}
+	if cfg.FacilityConcurrency <= 0 {
+		cfg.FacilityConcurrency = DefaultFacilityConc
+	}
+	if cfg.HealthCacheFor <= 0 {
+		cfg.HealthCacheFor = DefaultHealthCacheFor
+	}
+	if cfg.SpoolDir == "" {
+		return nil, errors.New("no spool directory configured: set data_dir in the relay configuration")
+	}
+	if err := os.MkdirAll(cfg.SpoolDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the spool directory: %w", err)
+	}
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		return nil, err
+	}
+	return &Server{
+		cfg: cfg, reg: reg, ledger: led, audit: aud, alex: a, log: log, m: m,
+		limiters: map[string]*rate.Limiter{},
+		// Enrolment codes are 50 bits and expire in 72 h; a global limit on guesses
+		// makes guessing one hopeless even before it expires.
+		enrolLim: rate.NewLimiter(2, 10),
+		sems:     map[string]chan struct{}{},
+		keys:     keyLocks{m: map[string]*keyLock{}},
+		health:   map[string]cachedHealth{},
+	}, nil
+}
+
+// Handler returns the public API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+api.PathEnrol, s.wrap("enrol", s.handleEnrol))
+	mux.HandleFunc("POST "+api.PathToken, s.wrap("token", s.handleToken))
+	mux.HandleFunc("POST "+api.PathLaunch, s.wrap("launch", s.authed(s.handleLaunch)))
+	mux.HandleFunc("POST "+api.PathLookup, s.wrap("lookup", s.authed(s.handleLookup)))
+	mux.HandleFunc("POST "+api.PathDocument, s.wrap("upload", s.authed(s.handleUpload)))
+	mux.HandleFunc("GET "+api.PathDocument+"/{id}", s.wrap("read", s.authed(s.handleRead)))
+	mux.HandleFunc("GET "+api.PathHealth, s.wrap("health", s.authed(s.handleHealth)))
+	mux.HandleFunc("GET "+api.PathHealthz, func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET "+api.PathReadyz, s.handleReady)
+	mux.HandleFunc("/", s.wrap("unknown", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
+		return fail(http.StatusNotFound, api.CodeNotFound, "No such relay endpoint: check the relay URL and that the agent is up to date.")
+	}))
+	return mux
+}
+
+func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
+	if err := s.reg.Ping(r.Context()); err != nil {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+}
+
+// reqCtx is what the middleware knows about a request, filled in as it is handled
+// and used for the log line, the audit row and the metrics.
+type reqCtx struct {
+	corr      string
+	op        string
+	start     time.Time
+	connector registry.Connector
+	outcome   string
+	bytesIn   int64
+	bytesOut  int64
+	alexID    string
+	patient   string // identifier to hash into the audit row; never logged
+	noAudit   bool
+}
+
+type handlerFunc func(http.ResponseWriter, *http.Request, *reqCtx) *apiError
+
+var corrRe = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+
+func newCorrelation() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	n      int64
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.n += int64(n)
+	return n, err
+}
+
+// wrap gives every request a correlation id, turns an *apiError into the JSON error
+// shape, and records the log line, audit row and metrics.
+func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		rc := &reqCtx{op: op, start: time.Now(), corr: r.Header.Get(api.HeaderCorrelation)}
+		if !corrRe.MatchString(rc.corr) {
+			rc.corr = newCorrelation()
+		}
+		w.Header().Set(api.HeaderCorrelation, rc.corr)
+		sw := &statusWriter{ResponseWriter: w}
+		s.m.inflight.Inc()
+		defer s.m.inflight.Dec()
+		ctx := alex.WithCorrelation(r.Context(), rc.corr)
+		if e := h(sw, r.WithContext(ctx), rc); e != nil {
+			rc.outcome = e.code
+			writeError(sw, rc.corr, e)
+		} else if rc.outcome == "" {
+			rc.outcome = "ok"
+		}
+		dur := time.Since(rc.start)
+		s.m.requests.WithLabelValues(op, fmt.Sprint(sw.status)).Inc()
+		s.m.duration.WithLabelValues(op).Observe(dur.Seconds())
+		level := slog.LevelInfo
+		if sw.status >= 500 {
+			level = slog.LevelWarn
+		}
+		s.log.LogAttrs(ctx, level, "request", slog.String("op", op), slog.Int("status", sw.status),
+			slog.String("outcome", rc.outcome), slog.Duration("duration", dur), slog.String("correlation_id", rc.corr),
+			slog.String("connector", rc.connector.ID), slog.String("facility", rc.connector.Facility),
+			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID))
+		if rc.noAudit || op == "unknown" {
+			return
+		}
+		// The audit row must not be lost because the client went away.
+		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		defer cancel()
+		if err := s.audit.Add(actx, audit.Record{At: rc.start, Connector: rc.connector.ID, Facility: rc.connector.Facility,
+			Operation: op, Outcome: rc.outcome, Status: sw.status, BytesIn: rc.bytesIn, BytesOut: sw.n, Duration: dur,
+			Correlation: rc.corr, ALEXID: rc.alexID, PatientHash: s.audit.PatientHash(rc.patient)}); err != nil {
+			s.log.Error("audit write failed", "err", err, "correlation_id", rc.corr)
+		}
+	}
+}
+
+// facilitySlot bounds the ALEX calls in flight for one facility, so one busy practice
+// cannot use up the relay's share of ALEX (or its HCM) for everyone.
+func (s *Server) facilitySlot(ctx context.Context, facility string) (func(), *apiError) {
+	s.semMu.Lock()
+	sem, ok := s.sems[facility]
+	if !ok {
+		sem = make(chan struct{}, s.cfg.FacilityConcurrency)
+		s.sems[facility] = sem
+	}
+	s.semMu.Unlock()
+	select {
+	case sem <- struct{}{}:
+		return func() { <-sem }, nil
+	case <-ctx.Done():
+		return nil, fail(http.StatusServiceUnavailable, api.CodeUpstream, "The relay is busy with this practice's other uploads: it will be retried.")
+	}
+}
+
+// keyLocks serialises requests for one idempotency key, so a replay that arrives
+// while the first attempt is still writing waits for its result instead of writing
+// again.
+type keyLocks struct {
+	mu sync.Mutex
+	m  map[string]*keyLock
+}
+
+type keyLock struct {
+	ch   chan struct{}
+	refs int
+}
+
+func (k *keyLocks) lock(ctx context.Context, key string) (func(), error) {
+	k.mu.Lock()
+	l, ok := k.m[key]
+	if !ok {
+		l = &keyLock{ch: make(chan struct{}, 1)}
+		k.m[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	release := func() {
+		k.mu.Lock()
+		l.refs--
+		if l.refs == 0 {
+			delete(k.m, key)
+		}
+		k.mu.Unlock()
+	}
+	select {
+	case l.ch <- struct{}{}:
+		return func() { <-l.ch; release() }, nil
+	case <-ctx.Done():
+		release()
+		return nil, ctx.Err()
+	}
+}

@@ -1,0 +1,311 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"os"
+	"regexp"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/nhi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/ledger"
+)
+
+var (
+	keyRe    = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
+	fhirIDRe = regexp.MustCompile(`^[A-Za-z0-9.-]{1,64}$`)
+	laterals = map[string]alex.Laterality{"": alex.LateralityNone, "not-applicable": alex.LateralityNone, "right": alex.LateralityRight, "left": alex.LateralityLeft, "bilateral": alex.LateralityBilateral}
+	formData = "multipart/form-data"
+)
+
+// upload is a validated DocumentMetadata.
+type upload struct {
+	meta       api.DocumentMetadata
+	nhi        nhi.NHI
+	date       time.Time
+	laterality alex.Laterality
+}
+
+// parseMetadata decodes and checks the metadata part. Every check that does not need
+// ALEX happens here, before a byte of the file is read.
+func parseMetadata(b []byte, maxUpload int64) (upload, *apiError) {
+	var u upload
+	if e := decodeStrict(bytes.NewReader(b), &u.meta); e != nil {
+		return upload{}, e
+	}
+	m := &u.meta
+	switch {
+	case !keyRe.MatchString(m.IdempotencyKey):
+		return upload{}, badRequest("The idempotency key must be 8 to 64 letters, digits or . _ : - characters: this is a bug in the agent.")
+	case (m.PatientID == "") == (m.NHI == ""):
+		return upload{}, badRequest("Give exactly one of patientId and nhi: this is a bug in the agent.")
+	case m.PatientID != "" && !fhirIDRe.MatchString(m.PatientID):
+		return upload{}, badRequest("The patient id is not a Medtech patient id: choose the patient again.")
+	case m.ProviderID != "" && !fhirIDRe.MatchString(m.ProviderID):
+		return upload{}, badRequest("The provider id is not a Medtech provider id: launch again from the Medtech toolbar.")
+	case strings.TrimSpace(m.Title) == "" || !utf8.ValidString(m.Title) || utf8.RuneCountInString(m.Title) > 200:
+		return upload{}, badRequest("The title must be 1 to 200 characters: give the image a title.")
+	case !utf8.ValidString(m.Description) || utf8.RuneCountInString(m.Description) > 2000:
+		return upload{}, badRequest("The description must be at most 2000 characters: shorten it.")
+	case !utf8.ValidString(m.BodySite) || utf8.RuneCountInString(m.BodySite) > 100:
+		return upload{}, badRequest("The body site must be at most 100 characters: shorten it.")
+	case m.ContentType != api.ContentTypeTIFF && m.ContentType != api.ContentTypePDF:
+		return upload{}, fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Medtech's scan folder accepts only TIFF images and PDF documents: convert the file first.")
+	case m.Size <= 0:
+		return upload{}, badRequest("The document is empty: capture or pick the file again.")
+	case m.Size > maxUpload:
+		return upload{}, fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+			fmt.Sprintf("The document is %d bytes, over this relay's limit of %d: convert it with a smaller size budget.", m.Size, maxUpload))
+	}
+	lat, ok := laterals[m.Laterality]
+	if !ok {
+		return upload{}, badRequest("Laterality must be right, left, bilateral or not-applicable: pick one of those.")
+	}
+	u.laterality = lat
+	if m.NHI != "" {
+		n, err := nhi.Parse(m.NHI)
+		if err != nil {
+			return upload{}, badRequest("The NHI is not valid: " + err.Error() + ".")
+		}
+		u.nhi = n
+	}
+	if m.ClinicalDate != "" {
+		t, err := time.Parse(time.RFC3339, m.ClinicalDate)
+		if err != nil {
+			return upload{}, badRequest("The clinical date must be an RFC 3339 date-time such as 2026-11-27T09:30:00+13:00.")
+		}
+		u.date = t
+	}
+	return u, nil
+}
+
+func sha256Hex(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// handleUpload files a document in the patient's Inbox Scan folder. The request is
+// read as a stream (metadata part, then file part, see api) into a spool file, so
+// memory per upload stays a few tens of KiB whatever the size, and the bytes can be
+// sent to ALEX again after an ambiguous failure without asking the agent for them.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
+	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt != formData || params["boundary"] == "" {
+		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Documents are uploaded as multipart/form-data with a metadata part and then a file part.")
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+api.MaxMetadataBytes+64<<10)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		return badRequest("The upload is not a readable multipart body: this is a bug in the agent.")
+	}
+	tooLarge := func() *apiError {
+		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+			fmt.Sprintf("The upload is over this relay's limit of %d bytes: convert it with a smaller size budget.", s.cfg.MaxUpload))
+	}
+	readErr := func(err error) *apiError {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return tooLarge()
+		}
+		return badRequest("The upload was cut off or malformed: it will be retried.")
+	}
+
+	p, err := mr.NextPart()
+	if err != nil {
+		return readErr(err)
+	}
+	if p.FormName() != api.PartMetadata {
+		return badRequest("The first part of an upload must be the metadata: this is a bug in the agent.")
+	}
+	metaJSON, err := io.ReadAll(io.LimitReader(p, api.MaxMetadataBytes+1))
+	if err != nil {
+		return readErr(err)
+	}
+	if len(metaJSON) > api.MaxMetadataBytes {
+		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "The upload's metadata is over 16 KiB: shorten the title and description.")
+	}
+	u, e := parseMetadata(metaJSON, s.cfg.MaxUpload)
+	if e != nil {
+		return e
+	}
+	if u.nhi != "" {
+		rc.patient = string(u.nhi)
+	} else {
+		rc.patient = u.meta.PatientID
+	}
+
+	p, err = mr.NextPart()
+	if err != nil {
+		return readErr(err)
+	}
+	if p.FormName() != api.PartFile {
+		return badRequest("The second part of an upload must be the file: this is a bug in the agent.")
+	}
+	f, err := os.CreateTemp(s.cfg.SpoolDir, "upload-*")
+	if err != nil {
+		return s.internal(rc, err)
+	}
+	defer func() { f.Close(); os.Remove(f.Name()) }()
+	h := sha256.New()
+	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(p, u.meta.Size+1))
+	rc.bytesIn = n
+	if err != nil {
+		return readErr(err)
+	}
+	if n != u.meta.Size {
+		return badRequest(fmt.Sprintf("The file part is not the %d bytes the metadata declares: this is a bug in the agent.", u.meta.Size))
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		if err != nil {
+			return readErr(err)
+		}
+		return badRequest("An upload has exactly two parts, metadata and file: this is a bug in the agent.")
+	}
+	s.m.uploadBytes.Add(float64(n))
+	head := make([]byte, 8)
+	k, _ := f.ReadAt(head, 0)
+	switch got := alex.Sniff(head[:k]); {
+	case got == "":
+		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file is neither TIFF nor PDF: convert it before sending.")
+	case got != u.meta.ContentType:
+		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file's bytes are "+got+" but the upload says "+u.meta.ContentType+": this is a bug in the agent.")
+	}
+	sum := hex.EncodeToString(h.Sum(nil))
+	return s.store(w, r.Context(), rc, u, f, sum)
+}
+
+// store writes the spooled document to ALEX at most once per idempotency key.
+func (s *Server) store(w http.ResponseWriter, ctx context.Context, rc *reqCtx, u upload, f *os.File, sum string) *apiError {
+	c, key := rc.connector, u.meta.IdempotencyKey
+	unlock, err := s.keys.lock(ctx, c.ID+"\x00"+key)
+	if err != nil {
+		return fail(http.StatusServiceUnavailable, api.CodeUpstream, "The upload was cancelled while an earlier attempt with the same key was running: it will be retried.")
+	}
+	defer unlock()
+	entry := ledger.Entry{Connector: c.ID, Key: key, SHA256: sum, Size: u.meta.Size, ContentType: u.meta.ContentType, Correlation: rc.corr}
+	got, fresh, err := s.ledger.Claim(ctx, entry)
+	if err != nil {
+		return s.internal(rc, err)
+	}
+	// The identifier ALEX stores names the connector too, so two PCs of one practice
+	// can never find each other's documents by a colliding key.
+	identifier := c.ID + ":" + key
+	if !fresh {
+		if got.SHA256 != sum {
+			return fail(http.StatusConflict, api.CodeConflict, "This idempotency key was already used for a different file: this is a bug in the agent.")
+		}
+		if got.State == ledger.Done {
+			return s.answer(w, rc, got, true)
+		}
+		// Pending (the relay stopped mid-write) or Ambiguous: ALEX may hold it. Look
+		// before writing again.
+		done, found, e := s.lookup(ctx, rc, got, identifier)
+		if e != nil {
+			return e
+		}
+		if found {
+			return s.answer(w, rc, done, true)
+		}
+	}
+	fac := c.Facility
+	release, e := s.facilitySlot(ctx, fac)
+	if e != nil {
+		s.releaseClaim(rc, key)
+		return e
+	}
+	defer release()
+	patientID := u.meta.PatientID
+	if u.nhi != "" {
+		start := time.Now()
+		p, _, err := s.alex.FindPatientByNHI(ctx, fac, u.nhi)
+		s.alexCall("find_patient", start, err)
+		if err != nil {
+			s.releaseClaim(rc, key)
+			return fromALEX(err)
+		}
+		patientID = p.ID
+	}
+	doc := alex.ScanDocument{Identifier: identifier, PatientID: patientID, ProviderID: u.meta.ProviderID,
+		Title: u.meta.Title, Description: u.meta.Description, ContentType: u.meta.ContentType,
+		Content: f, Size: u.meta.Size, Date: u.date, Laterality: u.laterality, BodySite: u.meta.BodySite}
+	start := time.Now()
+	// The write must finish or fail on its own terms: an agent that hangs up mid-way
+	// must not turn a write ALEX is completing into an unknown one.
+	wctx := context.WithoutCancel(ctx)
+	created, _, err := s.alex.CreateScanDocument(wctx, fac, doc)
+	s.alexCall("create_document", start, err)
+	if err != nil {
+		if alex.Ambiguous(err) {
+			if merr := s.ledger.MarkAmbiguous(wctx, c.ID, key); merr != nil {
+				s.log.Error("ledger update failed", "err", merr, "correlation_id", rc.corr)
+			}
+			return fail(http.StatusBadGateway, api.CodeAmbiguous,
+				"Medtech may or may not have stored the document: it will be retried with the same key, which never stores it twice.")
+		}
+		s.releaseClaim(rc, key)
+		return fromALEX(err)
+	}
+	if err := s.ledger.Complete(wctx, c.ID, key, created.ID); err != nil {
+		return s.internal(rc, err)
+	}
+	entry.State, entry.DocID, entry.Created = ledger.Done, created.ID, time.Now().UTC()
+	return s.answer(w, rc, entry, false)
+}
+
+// lookup resolves an earlier attempt whose outcome is unknown by searching ALEX for
+// its identifier. found means ALEX has it, now recorded as Done in the ledger.
+func (s *Server) lookup(ctx context.Context, rc *reqCtx, e ledger.Entry, identifier string) (ledger.Entry, bool, *apiError) {
+	fac := rc.connector.Facility
+	release, ae := s.facilitySlot(ctx, fac)
+	if ae != nil {
+		return e, false, ae
+	}
+	defer release()
+	start := time.Now()
+	docs, _, err := s.alex.FindDocumentsByIdentifier(ctx, fac, identifier)
+	s.alexCall("find_document", start, err)
+	switch {
+	case errors.Is(err, alex.ErrNotSupported):
+		return e, false, fail(http.StatusConflict, api.CodeUnresolved,
+			"An earlier attempt to send this document may have reached Medtech and the relay cannot check: look in the patient's Inbox Scan folder, then discard or resend this item.")
+	case err != nil:
+		return e, false, fromALEX(err)
+	case len(docs) == 0:
+		return e, false, nil
+	}
+	if err := s.ledger.Complete(context.WithoutCancel(ctx), e.Connector, e.Key, docs[0].ID); err != nil {
+		return e, false, s.internal(rc, err)
+	}
+	e.State, e.DocID = ledger.Done, docs[0].ID
+	s.log.Info("earlier ambiguous write found in ALEX", "correlation_id", rc.corr, "alex_id", docs[0].ID)
+	return e, true, nil
+}
+
+func (s *Server) releaseClaim(rc *reqCtx, key string) {
+	if err := s.ledger.Release(context.Background(), rc.connector.ID, key); err != nil {
+		s.log.Error("ledger release failed", "err", err, "correlation_id", rc.corr)
+	}
+}
+
+func (s *Server) answer(w http.ResponseWriter, rc *reqCtx, e ledger.Entry, replayed bool) *apiError {
+	rc.alexID = e.DocID
+	status := http.StatusCreated
+	if replayed {
+		rc.outcome = "replayed"
+		status = http.StatusOK
+	}
+	writeJSON(w, status, api.Document{ID: e.DocID, IdempotencyKey: e.Key, Replayed: replayed, ContentType: e.ContentType,
+		Size: e.Size, SHA256: e.SHA256, Created: e.Created, Correlation: e.Correlation})
+	return nil
+}
