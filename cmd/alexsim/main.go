@@ -1,0 +1,104 @@
+// Command alexsim runs the ALEX sandbox (internal/alexsim) on a loopback port for
+// development and the demo, and mints toolbar launch URLs for its test patients. It is
+// a dev tool: never shipped in the MSI.
+//
+//	alexsim [serve] [-port 8089] [-client-id ...] [-client-secret ...] [-launch ZZZ0016]
+//	alexsim launch [-url http://127.0.0.1:8089] [-facility F2N060-E] [-nhi ZZZ0016 | -no-patient]
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/redact"
+)
+
+func main() {
+	args := os.Args[1:]
+	cmd := "serve"
+	if len(args) > 0 && (args[0] == "serve" || args[0] == "launch") {
+		cmd, args = args[0], args[1:]
+	}
+	var err error
+	switch cmd {
+	case "launch":
+		err = launch(args, os.Stdout)
+	default:
+		err = serve(args)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "alexsim:", err)
+		os.Exit(1)
+	}
+}
+
+func serve(args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ExitOnError)
+	port := fs.Int("port", 8089, "TCP port on 127.0.0.1 (0 picks a free one)")
+	id := fs.String("client-id", alexsim.DefaultClientID, "OAuth2 client id the token endpoint accepts")
+	secret := fs.String("client-secret", alexsim.DefaultClientSecret, "OAuth2 client secret the token endpoint accepts")
+	scope := fs.String("scope", "", "scope the token endpoint requires (empty accepts any)")
+	ttl := fs.Duration("token-ttl", 3599*time.Second, "lifetime of issued tokens")
+	nhi := fs.String("launch", "", "print a launch URL for this test patient NHI at start")
+	_ = fs.Parse(args)
+
+	log := slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	srv, err := alexsim.Start(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
+		alexsim.Options{ClientID: *id, ClientSecret: *secret, Scope: *scope, TokenTTL: *ttl})
+	if err != nil {
+		return fmt.Errorf("cannot listen on port %d: %w (choose another with -port)", *port, err)
+	}
+	log.Info("ALEX sandbox listening", "fhir_base", srv.BaseURL, "token_url", srv.TokenURL,
+		"facility", alexsim.DefaultFacility, "admin", srv.URL+"/_sim/")
+	if *nhi != "" {
+		c, sig, err := srv.MintLaunch(alexsim.DefaultFacility, *nhi, "")
+		if err != nil {
+			return err
+		}
+		// A dev tool printing a Z-range test NHI's launch URL to its own terminal.
+		fmt.Println(alexsim.LaunchURL(c, sig))
+	}
+	<-ctx.Done()
+	return srv.Close()
+}
+
+// launch asks a running sandbox to mint a launch, because only it knows its secret.
+func launch(args []string, out io.Writer) error {
+	fs := flag.NewFlagSet("launch", flag.ExitOnError)
+	base := fs.String("url", "http://127.0.0.1:8089", "root URL of the running alexsim")
+	facility := fs.String("facility", alexsim.DefaultFacility, "HPI facility id")
+	nhi := fs.String("nhi", "ZZZ0016", "test patient NHI")
+	none := fs.Bool("no-patient", false, "launch with no patient selected")
+	provider := fs.String("provider", "", "provider id (default: the facility's test practitioner)")
+	_ = fs.Parse(args)
+	if *none {
+		*nhi = ""
+	}
+	body, _ := json.Marshal(map[string]string{"facility": *facility, "nhi": *nhi, "provider": *provider})
+	resp, err := http.Post(*base+"/_sim/launch", "application/json", bytes.NewReader(body))
+	if err != nil {
+		return fmt.Errorf("no alexsim answering at %s: start it with 'alexsim serve' (%w)", *base, err)
+	}
+	defer resp.Body.Close()
+	var r struct{ URL, Error string }
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("alexsim refused the launch (%d %s): check the facility and that the NHI is a seeded test patient", resp.StatusCode, r.Error)
+	}
+	_, err = fmt.Fprintln(out, r.URL)
+	return err
+}
