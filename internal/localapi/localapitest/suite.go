@@ -5,7 +5,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"image"
 	"image/jpeg"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -53,7 +56,8 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		return s
 	}
 	stage := func(t *testing.T, h Harness, s localapi.Session, name string) localapi.Item {
-		it, err := h.Svc.AddFile(ctx(t), s.ID, name, bytes.NewReader(jpegBytes(t)))
+		// Distinct content per file: the agent refuses the same photo twice for one patient.
+		it, err := h.Svc.AddFile(ctx(t), s.ID, name, bytes.NewReader(UniqueJPEG(t)))
 		if err != nil {
 			t.Fatalf("AddFile: %v", err)
 		}
@@ -347,6 +351,24 @@ func hasIDs(items []localapi.Item, want ...string) bool {
 
 // JPEG returns a small valid JPEG for tests.
 func JPEG(t testing.TB) []byte { return jpegBytes(t) }
+
+var unique atomic.Int64
+
+// UniqueJPEG returns a small valid JPEG whose bytes differ from every other call's.
+func UniqueJPEG(t testing.TB) []byte {
+	n := unique.Add(1)
+	img := image.NewGray(image.Rect(0, 0, 16, 12))
+	for i := range img.Pix {
+		img.Pix[i] = byte(n * 7)
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 90}); err != nil {
+		t.Fatal(err)
+	}
+	// A comment segment makes the bytes unique even where pixels repeat.
+	out := append([]byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x0A}, []byte(fmt.Sprintf("%08d", n%1e8))...)
+	return append(out, b.Bytes()[2:]...)
+}
 
 func jpegBytes(t testing.TB) []byte {
 	th, err := NewFake().thumb()

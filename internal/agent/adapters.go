@@ -1,0 +1,139 @@
+package agent
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/imaging"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/upload"
+)
+
+// ImagingConverter is the uploader's Converter backed by internal/imaging.
+type ImagingConverter struct{}
+
+func (ImagingConverter) Convert(ctx context.Context, req upload.ConvertRequest) (upload.Converted, error) {
+	b, err := readSpool(req.Path)
+	if err != nil {
+		return upload.Converted{}, err
+	}
+	f := imaging.FormatAuto
+	switch req.Format {
+	case config.FormatTIFF:
+		f = imaging.FormatTIFF
+	case config.FormatPDF:
+		f = imaging.FormatPDF
+	}
+	res, err := imaging.Convert(ctx, b, imaging.Options{Budget: req.ByteBudget, Format: f, Rotate: req.Rotation / 90})
+	if err != nil {
+		return upload.Converted{}, err
+	}
+	return upload.Converted{Data: res.Data, ContentType: res.ContentType, FileName: titleFrom(req.FileName) + res.Ext}, nil
+}
+
+func readSpool(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return imaging.ReadLimited(f, 0)
+}
+
+// titleFrom makes the default attachment title from a file name without the NHI
+// that routed it: the title shows in Medtech lists where the patient is already known.
+func titleFrom(name string) string {
+	stem := strings.TrimSuffix(name, filepath.Ext(name))
+	stem = strings.ReplaceAll(redact.String(stem), redact.Mask, "")
+	stem = strings.Trim(stem, " _-.")
+	if stem == "" {
+		return "Image"
+	}
+	return stem
+}
+
+// RelayUploads is the uploader's Relay backed by the relay client.
+//
+// The relay's read-back reports the SHA-256 and type of what ALEX holds rather than
+// the bytes, while the uploader verifies by comparing bytes; so this adapter keeps
+// what it sent until the read-back and hands it over only when the relay's hash
+// matches. A read-back with no remembered upload (the process restarted in between)
+// fails as retryable, and the retry's upload is a replay under the same key.
+type RelayUploads struct {
+	C *client.Client
+
+	mu   sync.Mutex
+	sent map[string][]byte // document id → bytes we sent
+}
+
+func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
+	ctx = client.WithCorrelation(ctx, d.Correlation)
+	res, err := r.C.UploadDocument(ctx, client.DocumentUpload{
+		IdempotencyKey: d.IdempotencyKey, PatientID: d.Patient.PatientID, NHI: nhiIfNoID(d),
+		Title: d.Title, Laterality: d.Laterality, BodySite: d.BodySite,
+		ContentType: d.ContentType, Size: int64(len(d.Data)), Body: bytes.NewReader(d.Data),
+	})
+	if err != nil {
+		return upload.Receipt{}, uploadError(err)
+	}
+	r.mu.Lock()
+	if r.sent == nil {
+		r.sent = map[string][]byte{}
+	}
+	r.sent[res.ID] = d.Data
+	r.mu.Unlock()
+	return upload.Receipt{DocumentID: res.ID}, nil
+}
+
+// nhiIfNoID: the relay wants exactly one of patient id and NHI; the id from a launch
+// is the more precise.
+func nhiIfNoID(d upload.Document) string {
+	if d.Patient.PatientID != "" {
+		return ""
+	}
+	return d.Patient.NHI
+}
+
+func (r *RelayUploads) ReadBack(ctx context.Context, documentID, correlation string) (upload.Stored, error) {
+	ctx = client.WithCorrelation(ctx, correlation)
+	doc, err := r.C.ReadDocument(ctx, documentID)
+	if err != nil {
+		return upload.Stored{}, uploadError(err)
+	}
+	r.mu.Lock()
+	data, ok := r.sent[documentID]
+	delete(r.sent, documentID)
+	r.mu.Unlock()
+	if !ok {
+		return upload.Stored{}, &upload.Error{Status: 0, Msg: "The upload is being confirmed again after a restart."}
+	}
+	sum := sha256.Sum256(data)
+	if !strings.EqualFold(doc.SHA256, hex.EncodeToString(sum[:])) {
+		// Different bytes: give the uploader something that cannot match.
+		return upload.Stored{ContentType: doc.ContentType}, nil
+	}
+	return upload.Stored{ContentType: doc.ContentType, Data: data}, nil
+}
+
+// uploadError carries the relay client's status and Retry-After to the uploader's
+// classifier.
+func uploadError(err error) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		status := ce.Status
+		if ce.Kind == client.Ambiguous {
+			status = 0 // retried with the same key, like any unanswered request
+		}
+		return &upload.Error{Status: status, After: ce.RetryAfter, Msg: ce.Error()}
+	}
+	return &upload.Error{Msg: err.Error()}
+}

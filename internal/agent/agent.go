@@ -1,0 +1,260 @@
+// Package agent is the ClinicPro agent: it composes the durable queue, watched-folder
+// ingest, the relay client and health into the localapi.Service that the tray and the
+// CLI use. cmd/clinicpro only wires it to a transport and to the OS service manager.
+package agent
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/doctor"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/upload"
+	"github.com/clinicpro/medtech-images/internal/watch"
+)
+
+// Relay is the part of the relay client the agent itself calls; the uploader uses
+// the full client. An interface so tests can stand in a failing relay.
+type Relay interface {
+	Launch(ctx context.Context, launchContext, signature string) (client.Launch, error)
+	Health(ctx context.Context) (client.Health, error)
+}
+
+// Options configure an Agent.
+type Options struct {
+	Paths  config.Paths
+	Config *config.Config
+	// Relay is nil when the PC is not enrolled: the agent still takes files in and
+	// queues them, and says how to enrol.
+	Relay    Relay
+	RelayURL string
+	Facility string
+	// Log must not be nil in production; New wraps it in the redacting handler.
+	Log *slog.Logger
+	Now func() time.Time
+	// SessionIdle ends a capture session nobody has touched for this long; 12 h
+	// when zero (a GP may leave a window open all day).
+	SessionIdle time.Duration
+	// HealthInterval is how often the relay's health is polled; 30 s when zero.
+	HealthInterval time.Duration
+	// Checks are other health sources (the HCM monitor), called for every Status.
+	Checks []func() []health.Check
+
+	// Converter and Uploads feed the uploader; with Uploads nil (not enrolled)
+	// items are taken and queued but wait.
+	Converter upload.Converter
+	Uploads   upload.Relay
+	Backoff   upload.Backoff
+	Breaker   upload.BreakerPolicy
+	// WatchOpener overrides the watcher's exclusive-open test (tests); nil: the OS's.
+	WatchOpener watch.Opener
+	// PollInterval is how often poll-only folders are scanned; 5 s when zero.
+	PollInterval time.Duration
+}
+
+// Agent implements localapi.Service.
+type Agent struct {
+	opt  Options
+	q    *queue.Queue
+	up   *upload.Uploader
+	w    *watch.Watcher
+	hub  *localapi.Hub
+	log  *slog.Logger
+	logs *doctor.Ring
+
+	mu       sync.Mutex
+	sessions map[string]*session
+
+	paused  atomic.Bool
+	polled  sync.Mutex
+	polls   []health.Check // relay, disk and backlog checks from the last health poll
+	tracker health.Tracker
+
+	statusDirty chan struct{}
+}
+
+var _ localapi.Service = (*Agent)(nil)
+
+// New opens the queue in opt.Paths and returns a ready Agent; call Run to start its
+// background work and Close when done.
+func New(ctx context.Context, opt Options) (*Agent, error) {
+	if opt.Config == nil {
+		return nil, errors.New("agent: no configuration")
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.SessionIdle <= 0 {
+		opt.SessionIdle = 12 * time.Hour
+	}
+	if opt.HealthInterval <= 0 {
+		opt.HealthInterval = 30 * time.Second
+	}
+	logs := doctor.NewRing(300)
+	base := opt.Log
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
+	}
+	// Every line goes through redaction, and a copy is kept for the diagnostics bundle.
+	log := slog.New(redact.NewHandler(teeHandler{base.Handler(), slog.NewTextHandler(logs, nil)}))
+	a := &Agent{
+		opt: opt, hub: localapi.NewHub(256), log: log, logs: logs,
+		sessions:    map[string]*session{},
+		statusDirty: make(chan struct{}, 1),
+	}
+	q, err := queue.Open(ctx, opt.Paths.QueueDB(), opt.Paths.SpoolDir(), queue.Options{Now: opt.Now, OnChange: a.itemChanged})
+	if err != nil {
+		return nil, err
+	}
+	a.q = q
+	conv := opt.Converter
+	if conv == nil {
+		conv = ImagingConverter{}
+	}
+	a.up = upload.New(upload.Options{
+		Queue: q, Converter: conv, Relay: opt.Uploads, ByteBudget: opt.Config.ByteBudget,
+		RejectedDir: opt.Paths.RejectedDir(), Backoff: opt.Backoff, Breaker: opt.Breaker,
+		Now: opt.Now, Log: log.With("component", "upload"),
+	})
+	a.w = watch.New(watch.Options{
+		Folders: opt.Config.Folders, StabilityWindow: opt.Config.StabilityWindow.D(),
+		ScanInterval: opt.Config.ScanInterval.D(), PollInterval: opt.PollInterval,
+		Handle: a.HandleFile, Opener: opt.WatchOpener, Log: log.With("component", "watch"),
+	})
+	if _, err := os.Stat(a.pauseFile()); err == nil {
+		a.paused.Store(true)
+		a.up.Pause(true)
+	}
+	if opt.Relay == nil {
+		a.polls = []health.Check{notEnrolledCheck()}
+	}
+	return a, nil
+}
+
+// Items is the durable queue, for the uploader and the folder watcher to share.
+func (a *Agent) Items() *queue.Queue { return a.q }
+
+// Log is the agent's redacting logger, for the components cmd/clinicpro wires in.
+func (a *Agent) Log() *slog.Logger { return a.log }
+
+// Paused reports whether uploads are paused; the uploader checks it before each item.
+func (a *Agent) Paused() bool { return a.paused.Load() }
+
+// Close closes the queue.
+func (a *Agent) Close() error { return a.q.Close() }
+
+// Run watches the folders, drains the queue (when enrolled) and does the agent's own
+// housekeeping (health polls, session expiry, status events) until ctx ends.
+func (a *Agent) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	run := func(f func(context.Context)) {
+		wg.Add(1)
+		go func() { defer wg.Done(); f(ctx) }()
+	}
+	run(a.runHealth)
+	run(a.runStatusEvents)
+	run(func(ctx context.Context) {
+		if err := a.w.Run(ctx); err != nil {
+			a.log.Error("the folder watcher stopped", "err", err)
+		}
+	})
+	if a.opt.Uploads != nil {
+		run(func(ctx context.Context) {
+			if err := a.up.Run(ctx); err != nil {
+				a.log.Error("the uploader stopped", "err", err)
+			}
+		})
+	}
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			wg.Wait()
+			return nil
+		case <-t.C:
+			a.expireSessions(ctx)
+		}
+	}
+}
+
+func (a *Agent) pauseFile() string { return filepath.Join(a.opt.Paths.DataDir, "paused") }
+
+// itemChanged turns every committed queue change into an event, and marks the
+// status (counts) stale.
+func (a *Agent) itemChanged(it queue.Item) {
+	api := it.API()
+	a.hub.Publish(localapi.Event{Type: localapi.EventItem, Item: &api})
+	a.markStatus()
+}
+
+func (a *Agent) markStatus() {
+	select {
+	case a.statusDirty <- struct{}{}:
+	default:
+	}
+}
+
+// runStatusEvents coalesces bursts of changes (a folder of 300 scans) into at most a
+// few Status events a second, since each one costs queue queries.
+func (a *Agent) runStatusEvents(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.statusDirty:
+		}
+		if a.hub.Subscribers() > 0 {
+			if st, err := a.Status(ctx); err == nil {
+				a.hub.Publish(localapi.Event{Type: localapi.EventStatus, Status: &st})
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// Events streams item, status and launch events.
+func (a *Agent) Events(ctx context.Context) (<-chan localapi.Event, error) {
+	return a.hub.Subscribe(ctx), nil
+}
+
+// Pause stops or resumes uploads; it survives a restart so a practice that paused
+// for a Medtech outage is not surprised.
+func (a *Agent) Pause(ctx context.Context, paused bool) (localapi.Status, error) {
+	var err error
+	if paused {
+		err = os.WriteFile(a.pauseFile(), []byte("paused by a user\n"), 0o644)
+	} else {
+		err = os.Remove(a.pauseFile())
+		if errors.Is(err, os.ErrNotExist) {
+			err = nil
+		}
+	}
+	if err != nil {
+		a.log.Warn("could not record the pause on disk; it lasts until the agent restarts", "err", err)
+	}
+	a.paused.Store(paused)
+	a.up.Pause(paused)
+	a.log.Info("uploads paused", "paused", paused)
+	st, err := a.Status(ctx)
+	if err != nil {
+		return st, err
+	}
+	a.hub.Publish(localapi.Event{Type: localapi.EventStatus, Status: &st})
+	return st, nil
+}

@@ -1,0 +1,427 @@
+package agent_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/agent"
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/upload"
+	"github.com/clinicpro/medtech-images/internal/watch"
+)
+
+// fakeRelay accepts launches signed as the localapitest fake does, so the shared
+// suite's launch requests work against the agent too.
+type fakeRelay struct{}
+
+func (fakeRelay) Launch(ctx context.Context, c, sig string) (client.Launch, error) {
+	if sig != localapitest.SignatureFor(c) {
+		return client.Launch{}, &client.Error{Kind: client.Permanent, Status: 403, Code: api.CodeForbidden,
+			Message: "Medtech did not accept this launch: click the ClinicPro icon in Medtech again.", Correlation: "corr-1"}
+	}
+	l := client.Launch{Facility: localapitest.TestFacility, ProviderID: "prov-1"}
+	if c == localapitest.ContextPatient {
+		l.Patient = &client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: localapitest.TestNHI, Name: localapitest.TestName, BirthDate: "1970-01-01"}
+	}
+	return l, nil
+}
+
+func (fakeRelay) Health(ctx context.Context) (client.Health, error) {
+	return client.Health{State: "ok", Checks: []api.HealthCheck{{Name: "alex.token", State: "ok"}, {Name: "facility.reachable", State: "ok"}}}, nil
+}
+
+// refusingUploads is a relay that refuses every document, so saved items end up
+// parked: the suite needs parked items and this reaches them through the real uploader.
+type refusingUploads struct{}
+
+func (refusingUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
+	return upload.Receipt{}, &upload.Error{Status: 400, Msg: "Medtech refused the file: it is not a supported image."}
+}
+
+func (refusingUploads) ReadBack(ctx context.Context, id, corr string) (upload.Stored, error) {
+	return upload.Stored{}, errors.New("never called")
+}
+
+// logSink collects the agent's log so tests can prove no identifier reaches it.
+type logSink struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *logSink) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *logSink) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+type env struct {
+	a       *agent.Agent
+	dir     string
+	inbox   string // watched folder, routing "unassigned"
+	byNHI   string // watched folder, routing "nhi"
+	session string // watched folder, routing "session"
+	logs    *logSink
+	cancel  context.CancelFunc
+	done    chan struct{}
+}
+
+type envOpt struct {
+	relay   agent.Relay
+	uploads upload.Relay
+	noRun   bool
+	dir     string
+}
+
+func newEnv(t *testing.T, o envOpt) *env {
+	t.Helper()
+	e := &env{dir: o.dir, logs: &logSink{}}
+	if e.dir == "" {
+		e.dir = t.TempDir()
+	}
+	e.inbox = filepath.Join(e.dir, "watch", "Scans")
+	e.byNHI = filepath.Join(e.dir, "watch", "ByNHI")
+	e.session = filepath.Join(e.dir, "watch", "Camera")
+	for _, d := range []string{e.inbox, e.byNHI, e.session} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg, err := config.Parse([]byte(`stability_window = "100ms"
+scan_interval = "1s"
+[[folder]]
+path = '` + e.inbox + `'
+label = "Scans"
+routing = "unassigned"
+[[folder]]
+path = '` + e.byNHI + `'
+label = "ByNHI"
+routing = "nhi"
+[[folder]]
+path = '` + e.session + `'
+label = "Camera"
+routing = "session"
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	a, err := agent.New(context.Background(), agent.Options{
+		Paths: config.DefaultPaths(e.dir), Config: cfg, Relay: o.relay, Uploads: o.uploads,
+		RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility, Log: log,
+		Backoff: upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Breaker: upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
+		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.a = a
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan struct{})
+	if o.noRun {
+		close(e.done)
+	} else {
+		go func() { defer close(e.done); a.Run(ctx) }()
+	}
+	t.Cleanup(func() {
+		e.stop()
+		if s := e.logs.String(); localapitest.Contains(s) {
+			t.Errorf("the agent's log names the test patient:\n%s", s)
+		}
+	})
+	return e
+}
+
+func (e *env) stop() {
+	e.cancel()
+	<-e.done
+	e.a.Close()
+}
+
+// waitFor polls cond (no fixed sleeps: the machine is shared and slow).
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) harness(t *testing.T) localapitest.Harness {
+	h := localapitest.FakeHarness(localapitest.NewFake())
+	h.Svc = e.a
+	h.AddUnassigned = func(t *testing.T, name string, data []byte) localapi.Item {
+		p := filepath.Join(e.inbox, name)
+		if err := os.WriteFile(p, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.a.HandleFile(context.Background(), watch.File{Folder: e.folder("Scans"), Path: p, Rel: name}); err != nil {
+			t.Fatal(err)
+		}
+		items, _ := e.a.Unassigned(context.Background())
+		for _, it := range items {
+			if it.FileName == name {
+				return it
+			}
+		}
+		t.Fatalf("%s did not reach Unassigned", name)
+		return localapi.Item{}
+	}
+	h.Park = func(t *testing.T, id string) {
+		waitFor(t, "the refusing relay to park the item", func() bool {
+			it, err := e.a.Item(context.Background(), id)
+			return err == nil && it.State == localapi.StateParked
+		})
+	}
+	return h
+}
+
+func (e *env) folder(label string) config.Folder {
+	for _, f := range []config.Folder{
+		{Path: e.inbox, Label: "Scans", Routing: config.RoutingUnassigned, SourceAction: config.ActionMove, Format: config.FormatAuto},
+		{Path: e.byNHI, Label: "ByNHI", Routing: config.RoutingNHI, SourceAction: config.ActionMove, Format: config.FormatAuto},
+		{Path: e.session, Label: "Camera", Routing: config.RoutingSession, SourceAction: config.ActionMove, Format: config.FormatAuto},
+	} {
+		if f.Label == label {
+			return f
+		}
+	}
+	panic(label)
+}
+
+func TestSuiteDirect(t *testing.T) {
+	localapitest.Run(t, func(t *testing.T) localapitest.Harness {
+		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}})
+		return e.harness(t)
+	})
+}
+
+func TestSuiteOverTheWire(t *testing.T) {
+	localapitest.Run(t, func(t *testing.T) localapitest.Harness {
+		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}})
+		h := e.harness(t)
+		srv := httptest.NewServer(localapi.NewHandler(e.a, e.a.Log()))
+		t.Cleanup(srv.Close)
+		addr := strings.TrimPrefix(srv.URL, "http://")
+		c := localapi.NewClient(func(ctx context.Context) (netConn, error) { return dialTCP(ctx, addr) })
+		t.Cleanup(c.Close)
+		h.Svc = c
+		return h
+	})
+}
+
+func TestWatchedFoldersRoute(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	ctx := context.Background()
+	jpg := localapitest.JPEG(t)
+	write := func(dir, name string) {
+		if err := os.WriteFile(filepath.Join(dir, name), jpg, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	find := func(name string) func() bool {
+		return func() bool {
+			for _, list := range [][]localapi.Item{must(e.a.Queue(ctx)), must(e.a.Unassigned(ctx))} {
+				for _, it := range list {
+					if it.FileName == name {
+						return true
+					}
+				}
+			}
+			return false
+		}
+	}
+	state := func(name string) localapi.Item {
+		for _, list := range [][]localapi.Item{must(e.a.Queue(ctx)), must(e.a.Unassigned(ctx))} {
+			for _, it := range list {
+				if it.FileName == name {
+					return it
+				}
+			}
+		}
+		t.Fatalf("%s not found", name)
+		return localapi.Item{}
+	}
+
+	// An NHI in the name routes to that patient; none, or a mistyped one, waits.
+	write(e.byNHI, "ZZZ0016 knee.jpg")
+	write(e.byNHI, "elbow.jpg")
+	write(e.byNHI, "ZZZ0017 typo.jpg")
+	for _, n := range []string{"ZZZ0016 knee.jpg", "elbow.jpg", "ZZZ0017 typo.jpg"} {
+		waitFor(t, n+" to be taken", find(n))
+	}
+	if it := state("ZZZ0016 knee.jpg"); it.State != localapi.StateQueued {
+		t.Errorf("NHI-named file is %s, want queued (not enrolled: it waits)", it.State)
+	}
+	if it := state("elbow.jpg"); it.State != localapi.StateUnassigned || it.Reason != watch.ReasonNoNHI {
+		t.Errorf("file without NHI: %+v", it)
+	}
+	if it := state("ZZZ0017 typo.jpg"); it.State != localapi.StateUnassigned || it.Reason != watch.ReasonBadNHI {
+		t.Errorf("file with a mistyped NHI: %+v", it)
+	}
+
+	// A "session" folder waits without a window, and stages into the open one.
+	write(e.session, "before.jpg")
+	waitFor(t, "before.jpg", find("before.jpg"))
+	if it := state("before.jpg"); it.State != localapi.StateUnassigned || it.Reason != agent.ReasonNoWindow {
+		t.Errorf("session-folder file without a window: %+v", it)
+	}
+	s, err := e.a.Launch(ctx, localapi.LaunchRequest{Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := e.a.Events(ctx)
+	write(e.session, "during.jpg")
+	var staged localapi.Item
+	waitFor(t, "during.jpg staged in the window", func() bool {
+		select {
+		case ev := <-ch:
+			if ev.Type == localapi.EventItem && ev.Item.FileName == "during.jpg" && ev.Item.State == localapi.StateStaged {
+				staged = *ev.Item
+				return true
+			}
+		default:
+		}
+		return false
+	})
+	if staged.SessionID != s.ID {
+		t.Fatalf("staged in session %q, want %q", staged.SessionID, s.ID)
+	}
+	// Closing the window unsaved returns a watched file to Unassigned (its original
+	// is still in the folder), it does not drop it.
+	if err := e.a.CloseSession(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := e.a.Item(ctx, staged.ID); it.State != localapi.StateUnassigned {
+		t.Fatalf("after close: %+v, want unassigned", it)
+	}
+	// Reject moves the original to Rejected beside it; nothing is deleted.
+	if _, err := e.a.Reject(ctx, staged.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(e.session, upload.RejectedDir, "during.jpg")); err != nil {
+		t.Fatalf("rejected original not in Rejected: %v", err)
+	}
+}
+
+func TestWebLaunchReachesTray(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	srv := httptest.NewServer(localapi.NewLaunchPage(e.a.OpenWebLaunch, e.a.Log()))
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ch, _ := e.a.Events(ctx)
+	resp, err := http.Get(srv.URL + "/launch?context=" + localapitest.ContextPatient + "&signature=" + localapitest.SignatureFor(localapitest.ContextPatient))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "has opened") || localapitest.Contains(string(body)) {
+		t.Fatalf("page: %d %s", resp.StatusCode, body)
+	}
+	for {
+		select {
+		case ev := <-ch:
+			if ev.Type == localapi.EventLaunch {
+				if ev.Session.Banner.NHI != localapitest.TestNHI {
+					t.Fatalf("launch event = %+v", ev.Session)
+				}
+				// The tray can use the session it was handed.
+				if _, err := e.a.AddFile(ctx, ev.Session.ID, "a.jpg", bytes.NewReader(localapitest.JPEG(t))); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+		case <-ctx.Done():
+			t.Fatal("no launch event")
+		}
+	}
+}
+
+func TestTamperedLaunchCarriesRelaySentenceAndCorrelation(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	_, err := e.a.Launch(context.Background(), localapi.LaunchRequest{URL: "clinicpro://launch?context=x&signature=forged"})
+	var ae *localapi.APIError
+	if !errors.As(err, &ae) || ae.Code != localapi.CodeLaunch || ae.Correlation != "corr-1" || !strings.Contains(ae.Message, "Medtech did not accept") {
+		t.Fatalf("err = %#v", err)
+	}
+}
+
+func TestNotEnrolled(t *testing.T) {
+	e := newEnv(t, envOpt{})
+	ctx := context.Background()
+	if _, err := e.a.Launch(ctx, localapi.LaunchRequest{Context: "c", Signature: "s"}); !errors.Is(err, localapi.ErrNotEnrolled) {
+		t.Fatalf("Launch: err = %v, want not enrolled", err)
+	}
+	st, err := e.a.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Enrolled || st.Health.State != "offline" || !strings.Contains(st.Health.Summary, "clinicpro enrol") {
+		t.Fatalf("status = %+v", st)
+	}
+}
+
+func TestAddFileRefusesNonImages(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	ctx := context.Background()
+	s, _ := e.a.Launch(ctx, localapi.LaunchRequest{Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)})
+	for name, body := range map[string][]byte{
+		"notes.jpg": []byte("just some text pretending to be a photo"),
+		"empty.jpg": nil,
+		"doc.docx":  []byte("PK\x03\x04 office document"),
+	} {
+		if _, err := e.a.AddFile(ctx, s.ID, name, bytes.NewReader(body)); !errors.Is(err, localapi.ErrBadRequest) {
+			t.Errorf("%s: err = %v, want bad request", name, err)
+		}
+	}
+}
+
+func TestPauseSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, envOpt{dir: dir, noRun: true})
+	if _, err := e.a.Pause(context.Background(), true); err != nil {
+		t.Fatal(err)
+	}
+	e.a.Close()
+	e2 := newEnv(t, envOpt{dir: dir, noRun: true})
+	if !e2.a.Paused() {
+		t.Fatal("pause forgotten across a restart")
+	}
+	st, _ := e2.a.Pause(context.Background(), false)
+	if st.Paused || e2.a.Paused() {
+		t.Fatal("resume did not resume")
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

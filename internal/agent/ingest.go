@@ -1,0 +1,64 @@
+package agent
+
+import (
+	"context"
+	"errors"
+
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/watch"
+)
+
+// ReasonNoWindow is why a file from a "session" folder waits in Unassigned.
+const ReasonNoWindow = "No ClinicPro capture window was open when the file arrived: choose the patient in ClinicPro."
+
+// HandleFile is the watcher's Handler: it routes a complete file and commits it to
+// the queue (copying it into the spool) before anything else happens. Returning an
+// error makes the watcher offer the file again later; the queue recognises a file it
+// already holds, so offering twice never queues twice.
+func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
+	n := queue.New{
+		Source: f.Folder.Label, SourcePath: f.Path, SourceAction: f.Folder.SourceAction,
+		Format: f.Folder.Format, Facility: a.opt.Facility,
+	}
+	r := watch.RouteFile(f.Folder, f.Rel)
+	switch {
+	case r.NHI != "":
+		n.State, n.Patient = localapi.StateQueued, queue.Patient{NHI: r.NHI.String()}
+	case r.Session:
+		if s := a.currentSession(); s != nil {
+			n.State, n.Patient, n.Facility = localapi.StateStaged, s.patient(), s.Facility
+		} else {
+			n.State, n.Reason = localapi.StateUnassigned, ReasonNoWindow
+		}
+	default:
+		n.State, n.Reason = localapi.StateUnassigned, r.Reason
+	}
+	it, err := a.q.Add(ctx, n)
+	switch {
+	case errors.Is(err, queue.ErrDuplicate):
+		return nil
+	case errors.Is(err, queue.ErrTooLarge):
+		// Retrying cannot help; the file stays where it is for a person to move.
+		a.log.Warn("file too large to take", "folder", f.Folder.Label, "err", err)
+		return nil
+	case err != nil:
+		return err
+	}
+	a.log.Info("file taken", "item", it.ID, "folder", f.Folder.Label, "state", string(it.State))
+	return nil
+}
+
+// currentSession is the most recently used open session with a patient: the capture
+// window a GP is working in. Nil when none is open, so nothing is guessed.
+func (a *Agent) currentSession() *session {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	var best *session
+	for _, s := range a.sessions {
+		if s.PatientSelected && (best == nil || s.lastUsed.After(best.lastUsed)) {
+			best = s
+		}
+	}
+	return best
+}

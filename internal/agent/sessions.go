@@ -1,0 +1,321 @@
+package agent
+
+import (
+	"bufio"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/imaging"
+	"github.com/clinicpro/medtech-images/internal/launch"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+)
+
+// session is one launch. The ALEX patient id stays here, in memory, and in queue
+// rows; it is never sent to the tray.
+type session struct {
+	localapi.Session
+	patientID string
+	lastUsed  time.Time
+}
+
+func (s *session) patient() queue.Patient {
+	return queue.Patient{NHI: s.Banner.NHI, PatientID: s.patientID, SessionID: s.ID}
+}
+
+func newSessionID() string {
+	b := make([]byte, 16)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+var errNoPatient = localapi.NewError(localapi.CodeConflict,
+	"No patient is selected in Medtech: open the patient in Medtech and click the ClinicPro icon again.")
+
+// Launch resolves a toolbar launch through the relay and opens a session.
+func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi.Session, error) {
+	if req.URL != "" {
+		l, err := launch.Parse(req.URL)
+		if err != nil {
+			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, err.Error())
+		}
+		req.Context, req.Signature = l.Context, l.Signature
+	}
+	if req.Context == "" || req.Signature == "" {
+		return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, launch.ErrIncomplete.Error())
+	}
+	if a.opt.Relay == nil {
+		return localapi.Session{}, localapi.ErrNotEnrolled
+	}
+	l, err := a.opt.Relay.Launch(ctx, req.Context, req.Signature)
+	if err != nil {
+		a.log.Warn("launch refused", "err", err)
+		return localapi.Session{}, relayError(err, localapi.CodeLaunch)
+	}
+	now := a.opt.Now().UTC()
+	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now}, lastUsed: now}
+	if s.Facility == "" {
+		s.Facility = a.opt.Facility
+	}
+	if l.Patient != nil {
+		s.PatientSelected = true
+		s.Banner = localapi.Banner{Name: l.Patient.Name, NHI: l.Patient.NHI, BirthDate: l.Patient.BirthDate}
+		s.patientID = l.Patient.ID
+	}
+	a.mu.Lock()
+	a.sessions[s.ID] = s
+	a.mu.Unlock()
+	a.log.Info("session opened", "patientSelected", s.PatientSelected)
+	return s.Session, nil
+}
+
+// OpenWebLaunch is the localapi.LaunchOpener for the loopback launch page: the
+// session goes to the running tray as an EventLaunch.
+func (a *Agent) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (bool, error) {
+	s, err := a.Launch(ctx, req)
+	if err != nil {
+		return false, err
+	}
+	trays := a.hub.Subscribers()
+	a.hub.Publish(localapi.Event{Type: localapi.EventLaunch, Session: &s})
+	return trays > 0, nil
+}
+
+// relayError turns a relay client failure into the local API's answer. A refusal
+// (4xx) gets refused, anything that may pass is "unavailable"; the relay's sentence
+// and correlation id travel on so practice IT can quote them.
+func relayError(err error, refused string) error {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		code := localapi.CodeUnavailable
+		if ce.Kind == client.Permanent {
+			code = refused
+		}
+		msg := ce.Message
+		if msg == "" {
+			msg = localapi.ErrUnavailable.Message
+		}
+		return &localapi.APIError{Code: code, Message: redact.String(msg), Correlation: ce.Correlation}
+	}
+	return localapi.ErrUnavailable
+}
+
+// use returns the open session id, refreshing its idle timer.
+func (a *Agent) use(id string) (*session, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[id]
+	if !ok {
+		return nil, localapi.NewError(localapi.CodeNotFound, "That capture window's session has ended: click the ClinicPro icon in Medtech again.")
+	}
+	s.lastUsed = a.opt.Now()
+	return s, nil
+}
+
+// CloseSession ends a session; see releaseStaged for where its staged items go.
+func (a *Agent) CloseSession(ctx context.Context, sessionID string) error {
+	a.mu.Lock()
+	_, ok := a.sessions[sessionID]
+	delete(a.sessions, sessionID)
+	a.mu.Unlock()
+	if !ok {
+		return localapi.ErrNotFound
+	}
+	return a.releaseStaged(ctx, sessionID)
+}
+
+// releaseStaged drops a closed session's unsaved captures (their only copy is in the
+// spool and the GP chose not to save them) and returns watched-folder files to
+// Unassigned, since their originals are still waiting in the folder.
+func (a *Agent) releaseStaged(ctx context.Context, sessionID string) error {
+	staged, err := a.q.List(ctx, localapi.StateStaged)
+	if err != nil {
+		return err
+	}
+	var first error
+	for _, it := range staged {
+		if it.Patient.SessionID != sessionID {
+			continue
+		}
+		if err := a.unstage(ctx, it); err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}
+
+func (a *Agent) unstage(ctx context.Context, it queue.Item) error {
+	if it.SourcePath == "" {
+		return a.q.Drop(ctx, it.ID)
+	}
+	_, err := a.q.Unstage(ctx, it.ID, "It was in a capture window that closed without saving: assign it to a patient or reject it.")
+	return err
+}
+
+func (a *Agent) expireSessions(ctx context.Context) {
+	cutoff := a.opt.Now().Add(-a.opt.SessionIdle)
+	a.mu.Lock()
+	var idle []string
+	for id, s := range a.sessions {
+		if s.lastUsed.Before(cutoff) {
+			idle = append(idle, id)
+			delete(a.sessions, id)
+		}
+	}
+	a.mu.Unlock()
+	for _, id := range idle {
+		if err := a.releaseStaged(ctx, id); err != nil {
+			a.log.Warn("releasing an idle session's items failed", "err", err)
+		}
+	}
+}
+
+// cleanName keeps only the base name a client sent: it is shown to the GP and kept
+// as the item's FileName, never used as a path.
+func cleanName(name string) string {
+	name = filepath.Base(strings.ReplaceAll(name, `\`, "/"))
+	if name == "." || name == "/" || name == "" {
+		return "capture"
+	}
+	return name
+}
+
+var (
+	errNotImage = localapi.NewError(localapi.CodeBadRequest,
+		"ClinicPro can send photos (JPEG, PNG, TIFF, WebP) and PDF documents only: choose another file.")
+	errHEIC = localapi.NewError(localapi.CodeBadRequest,
+		"HEIC photos cannot be sent yet: set the phone's camera to \"Most Compatible\" (JPEG) and take the photo again.")
+)
+
+// AddFile stages a dropped, picked or captured file in the session's window. Its
+// type is checked from its first bytes so a GP learns at once, not after Save, that
+// a file cannot be sent.
+func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (localapi.Item, error) {
+	s, err := a.use(sessionID)
+	if err != nil {
+		return localapi.Item{}, err
+	}
+	if !s.PatientSelected {
+		return localapi.Item{}, errNoPatient
+	}
+	br := bufio.NewReaderSize(r, 4096)
+	head, _ := br.Peek(512)
+	switch t, err := imaging.Sniff(head); {
+	case t == imaging.TypeHEIC:
+		return localapi.Item{}, errHEIC
+	case err != nil || t == imaging.TypeUnknown:
+		return localapi.Item{}, errNotImage
+	}
+	it, err := a.q.AddReader(ctx, queue.New{
+		Source: "drop", FileName: cleanName(fileName), Patient: s.patient(), Facility: s.Facility,
+		State: localapi.StateStaged,
+	}, br)
+	if errors.Is(err, queue.ErrDuplicate) {
+		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "This file is already in the queue for this patient.")
+	}
+	if err != nil {
+		return localapi.Item{}, queueError(err)
+	}
+	return it.API(), nil
+}
+
+var lateralities = map[string]bool{
+	localapi.LateralityNone: true, localapi.LateralityRight: true, localapi.LateralityLeft: true,
+	localapi.LateralityBilateral: true, localapi.LateralityNA: true,
+}
+
+// Save queues a session's staged items with the GP's edits. Everything is checked
+// before anything changes, so a refused Save leaves the window as it was.
+func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveRequest) ([]localapi.Item, error) {
+	if _, err := a.use(sessionID); err != nil {
+		return nil, err
+	}
+	if len(req.Items) == 0 {
+		return nil, localapi.NewError(localapi.CodeBadRequest, "Nothing to save: add a photo or document first.")
+	}
+	for _, e := range req.Items {
+		switch {
+		case e.Rotation != 0 && e.Rotation != 90 && e.Rotation != 180 && e.Rotation != 270:
+			return nil, localapi.NewError(localapi.CodeBadRequest, "Rotation must be 0, 90, 180 or 270 degrees.")
+		case !lateralities[e.Laterality]:
+			return nil, localapi.NewError(localapi.CodeBadRequest, "Laterality must be right, left, bilateral or not-applicable.")
+		case len(e.Title) > 200 || len(e.BodySite) > 100:
+			return nil, localapi.NewError(localapi.CodeBadRequest, "The title or body site is too long: keep it under 200 characters.")
+		}
+		it, err := a.q.Get(ctx, e.ID)
+		if err != nil {
+			return nil, queueError(err)
+		}
+		if it.State != localapi.StateStaged || it.Patient.SessionID != sessionID {
+			return nil, localapi.NewError(localapi.CodeConflict, "An item in this save is no longer waiting in this window: refresh and try again.")
+		}
+	}
+	out := make([]localapi.Item, 0, len(req.Items))
+	for _, e := range req.Items {
+		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: e.Title, Rotation: e.Rotation, Laterality: e.Laterality, BodySite: e.BodySite})
+		if err != nil {
+			return out, queueError(err)
+		}
+		out = append(out, it.API())
+	}
+	a.log.Info("items saved", "count", len(out))
+	return out, nil
+}
+
+// Remove takes a staged item out of its window.
+func (a *Agent) Remove(ctx context.Context, itemID string) error {
+	it, err := a.q.Get(ctx, itemID)
+	if err != nil {
+		return queueError(err)
+	}
+	if it.State != localapi.StateStaged {
+		return localapi.NewError(localapi.CodeConflict, "Only items waiting in a capture window can be removed; reject or discard it instead.")
+	}
+	return queueError(a.unstage(ctx, it))
+}
+
+// Assign gives an Unassigned item to an open session's patient and queues it.
+func (a *Agent) Assign(ctx context.Context, itemID, sessionID string) (localapi.Item, error) {
+	s, err := a.use(sessionID)
+	if err != nil {
+		return localapi.Item{}, err
+	}
+	if !s.PatientSelected {
+		return localapi.Item{}, errNoPatient
+	}
+	it, err := a.q.Assign(ctx, itemID, s.patient(), s.Facility)
+	if errors.Is(err, queue.ErrDuplicate) {
+		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "The same file is already queued or sent for this patient: reject this copy.")
+	}
+	if err != nil {
+		return localapi.Item{}, queueError(err)
+	}
+	a.log.Info("item assigned")
+	return it.API(), nil
+}
+
+// queueError maps the queue's errors onto local API answers.
+func queueError(err error) error {
+	var te *queue.TransitionError
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, queue.ErrNotFound):
+		return localapi.ErrNotFound
+	case errors.As(err, &te):
+		return localapi.NewError(localapi.CodeConflict, te.Error())
+	case errors.Is(err, queue.ErrDuplicate):
+		return localapi.NewError(localapi.CodeConflict, "This file is already in the queue.")
+	case errors.Is(err, queue.ErrTooLarge):
+		return localapi.NewError(localapi.CodeBadRequest, queue.ErrTooLarge.Error())
+	}
+	return err
+}
