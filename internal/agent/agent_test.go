@@ -129,8 +129,8 @@ routing = "session"
 	a, err := agent.New(context.Background(), agent.Options{
 		Paths: config.DefaultPaths(e.dir), Config: cfg, Relay: o.relay, Uploads: o.uploads,
 		RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility, Log: log,
-		Backoff: upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
-		Breaker: upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
+		Backoff:      upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Breaker:      upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
 		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second,
 	})
 	if err != nil {
