@@ -28,6 +28,7 @@ import (
 // the full client. An interface so tests can stand in a failing relay.
 type Relay interface {
 	Launch(ctx context.Context, launchContext, signature string) (client.Launch, error)
+	LookupPatient(ctx context.Context, nhi string) (client.Patient, error)
 	Health(ctx context.Context) (client.Health, error)
 }
 

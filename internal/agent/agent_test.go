@@ -41,6 +41,14 @@ func (fakeRelay) Launch(ctx context.Context, c, sig string) (client.Launch, erro
 	return l, nil
 }
 
+func (fakeRelay) LookupPatient(ctx context.Context, n string) (client.Patient, error) {
+	if n != localapitest.TestNHI {
+		return client.Patient{}, &client.Error{Kind: client.Permanent, Status: 404, Code: api.CodeNotFound,
+			Message: "No patient with that NHI number at this practice: check the number."}
+	}
+	return client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: n, Name: localapitest.TestName, BirthDate: "1970-01-01"}, nil
+}
+
 func (fakeRelay) Health(ctx context.Context) (client.Health, error) {
 	return client.Health{State: "ok", Checks: []api.HealthCheck{{Name: "alex.token", State: "ok"}, {Name: "facility.reachable", State: "ok"}}}, nil
 }

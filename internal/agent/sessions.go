@@ -14,6 +14,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -49,16 +50,30 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 		}
 		req.Context, req.Signature = l.Context, l.Signature
 	}
-	if req.Context == "" || req.Signature == "" {
+	if req.NHI == "" && (req.Context == "" || req.Signature == "") {
 		return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, launch.ErrIncomplete.Error())
 	}
 	if a.opt.Relay == nil {
 		return localapi.Session{}, localapi.ErrNotEnrolled
 	}
-	l, err := a.opt.Relay.Launch(ctx, req.Context, req.Signature)
-	if err != nil {
-		a.log.Warn("launch refused", "err", err)
-		return localapi.Session{}, relayError(err, localapi.CodeLaunch)
+	var l client.Launch
+	if req.NHI != "" {
+		n, err := nhi.Parse(req.NHI)
+		if err != nil {
+			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, "That is not a valid NHI number: check it and try again.")
+		}
+		p, err := a.opt.Relay.LookupPatient(ctx, n.String())
+		if err != nil {
+			a.log.Warn("patient lookup failed", "err", err)
+			return localapi.Session{}, relayError(err, localapi.CodeNotFound)
+		}
+		l = client.Launch{Patient: &p, Facility: a.opt.Facility}
+	} else {
+		var err error
+		if l, err = a.opt.Relay.Launch(ctx, req.Context, req.Signature); err != nil {
+			a.log.Warn("launch refused", "err", err)
+			return localapi.Session{}, relayError(err, localapi.CodeLaunch)
+		}
 	}
 	now := a.opt.Now().UTC()
 	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now}, lastUsed: now}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"image"
 	"image/jpeg"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -82,6 +83,23 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		}
 		if _, err := h.Svc.AddFile(ctx(t), s.ID, "a.jpg", bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrConflict) {
 			t.Fatalf("AddFile without patient: err = %v, want conflict", err)
+		}
+	})
+	t.Run("LaunchByNHI", func(t *testing.T) {
+		h := setup(t)
+		s, err := h.Svc.Launch(ctx(t), localapi.LaunchRequest{NHI: TestNHI})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !s.PatientSelected || s.Banner.NHI != TestNHI {
+			t.Fatalf("session = %+v, want the test patient", s)
+		}
+		_, err = h.Svc.Launch(ctx(t), localapi.LaunchRequest{NHI: "ZZZ0024"})
+		if !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("unknown NHI: err = %v, want not found", err)
+		}
+		if Contains(err.Error()) || strings.Contains(err.Error(), "ZZZ0024") {
+			t.Fatal("error text names the patient")
 		}
 	})
 	t.Run("TamperedLaunchRefused", func(t *testing.T) {
