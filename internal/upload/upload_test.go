@@ -1,0 +1,483 @@
+package upload
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
+)
+
+var zzz = queue.Patient{NHI: "ZZZ0016"}
+
+type env struct {
+	t      *testing.T
+	dir    string
+	in     string
+	relay  *fakeRelay
+	conv   *fakeConverter
+	q      *queue.Queue
+	u      *Uploader
+	cancel context.CancelFunc
+	done   chan error
+}
+
+func newEnv(t *testing.T) *env {
+	dir := t.TempDir()
+	e := &env{t: t, dir: dir, in: filepath.Join(dir, "Scans"), relay: newFakeRelay(t), conv: &fakeConverter{}}
+	os.MkdirAll(e.in, 0o755)
+	e.openQueue()
+	return e
+}
+
+func (e *env) openQueue() {
+	q, err := queue.Open(context.Background(), filepath.Join(e.dir, "data", "queue.db"), filepath.Join(e.dir, "data", "spool"), queue.Options{})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.q = q
+	e.t.Cleanup(func() { q.Close() })
+}
+
+func (e *env) options() Options {
+	return Options{
+		Queue: e.q, Converter: e.conv, Relay: httpRelay{e.relay.srv.URL},
+		RejectedDir: filepath.Join(e.dir, "data", "Rejected"),
+		Backoff:     Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
+		Breaker:     BreakerPolicy{Threshold: 2, Cooldown: 10 * time.Millisecond, MaxCooldown: 40 * time.Millisecond},
+	}
+}
+
+func (e *env) start(opt Options) {
+	e.u = New(opt)
+	ctx, cancel := context.WithCancel(context.Background())
+	e.cancel, e.done = cancel, make(chan error, 1)
+	go func() { e.done <- e.u.Run(ctx) }()
+	e.t.Cleanup(e.stop)
+}
+
+func (e *env) stop() {
+	if e.cancel != nil {
+		e.cancel()
+		<-e.done
+		e.cancel = nil
+	}
+}
+
+func (e *env) file(name, content string) string {
+	p := filepath.Join(e.in, name)
+	os.MkdirAll(filepath.Dir(p), 0o755)
+	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+func (e *env) add(path string, action config.SourceAction, p queue.Patient) queue.Item {
+	it, err := e.q.Add(context.Background(), queue.New{Source: "Scanner", SourcePath: path, SourceAction: action,
+		Patient: p, Facility: "F99669-C", State: localapi.StateQueued})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return it
+}
+
+// waitState polls until the item reaches want. The limit only stops a hung test.
+func (e *env) waitState(id string, want localapi.ItemState) queue.Item {
+	e.t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		it, err := e.q.Get(context.Background(), id)
+		if err == nil && it.State == want {
+			return it
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("item never became %s: %+v %v", want, it, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func exists(p string) bool { _, err := os.Stat(p); return err == nil }
+
+func TestSendsVerifiesAndAppliesSourceActions(t *testing.T) {
+	e := newEnv(t)
+	move := e.add(e.file("ZZZ0016 knee.jpg", "knee"), config.ActionMove, zzz)
+	leave := e.add(e.file("leave.jpg", "leave"), config.ActionLeave, zzz)
+	del := e.add(e.file("del.jpg", "del"), config.ActionDelete, zzz)
+	e.start(e.options())
+
+	m := e.waitState(move.ID, localapi.StateSent)
+	e.waitState(leave.ID, localapi.StateSent)
+	e.waitState(del.ID, localapi.StateSent)
+
+	docs := e.relay.stored()
+	if len(docs) != 3 {
+		t.Fatalf("relay holds %d documents", len(docs))
+	}
+	d := docs[m.DocumentID]
+	if string(d.Data) != "TIFF:knee" || d.ContentType != "image/tiff" || d.Key != move.IdempotencyKey || d.Title != "ZZZ0016 knee.tiff" {
+		t.Fatalf("stored %+v", d)
+	}
+	if exists(move.SourcePath) || !exists(filepath.Join(e.in, "Sent", "ZZZ0016 knee.jpg")) {
+		t.Fatal("moved source not in Sent")
+	}
+	if !exists(leave.SourcePath) {
+		t.Fatal("left source is gone")
+	}
+	if exists(del.SourcePath) {
+		t.Fatal("deleted source remains")
+	}
+	if exists(m.SpoolPath) {
+		t.Fatal("spool copy of a sent item remains")
+	}
+	if h := e.u.Health(); h.State != health.OK {
+		t.Fatalf("health %+v", h)
+	}
+	// The left source, seen again by the watcher, is not sent again.
+	if _, err := e.q.Add(context.Background(), queue.New{SourcePath: leave.SourcePath, Patient: zzz, Facility: "F99669-C",
+		State: localapi.StateQueued}); !errors.Is(err, queue.ErrDuplicate) {
+		t.Fatalf("left source re-added: %v", err)
+	}
+}
+
+func TestSentFolderNeverOverwrites(t *testing.T) {
+	e := newEnv(t)
+	e.file("Sent/a.jpg", "earlier")
+	it := e.add(e.file("a.jpg", "later"), config.ActionMove, zzz)
+	e.start(e.options())
+	e.waitState(it.ID, localapi.StateSent)
+	a, _ := os.ReadFile(filepath.Join(e.in, "Sent", "a.jpg"))
+	b, _ := os.ReadFile(filepath.Join(e.in, "Sent", "a (2).jpg"))
+	if string(a) != "earlier" || string(b) != "later" {
+		t.Fatalf("Sent holds %q and %q", a, b)
+	}
+}
+
+func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
+	e := newEnv(t)
+	e.relay.fail(fault{status: 422, message: "The document type is not accepted by this practice."})
+	a := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	e.start(e.options())
+	p := e.waitState(a.ID, localapi.StateParked)
+	if !strings.Contains(p.Reason, "HTTP 422") || !strings.Contains(p.Reason, "not accepted") || !exists(a.SourcePath) {
+		t.Fatalf("parked %+v", p)
+	}
+	if h := e.u.Health(); h.State != health.OK {
+		t.Fatalf("a refusal is not an outage: %+v", h)
+	}
+	if _, err := e.u.Retry(context.Background(), a.ID); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(a.ID, localapi.StateSent)
+
+	// Undecodable content parks with the converter's sentence and keeps the original.
+	b := e.add(e.file("b.jpg", "bad bytes"), config.ActionMove, zzz)
+	pb := e.waitState(b.ID, localapi.StateParked)
+	if !strings.Contains(pb.Reason, "not a picture") || !exists(b.SourcePath) {
+		t.Fatalf("parked %+v", pb)
+	}
+	r, err := e.u.Discard(context.Background(), b.ID)
+	if err != nil || r.State != localapi.StateRejected {
+		t.Fatalf("discard: %+v %v", r, err)
+	}
+	if exists(b.SourcePath) || !exists(filepath.Join(e.in, "Rejected", "b.jpg")) {
+		t.Fatal("discarded original not in Rejected")
+	}
+	if _, err := e.u.Discard(context.Background(), b.ID); err == nil {
+		t.Fatal("discarding twice must fail")
+	}
+}
+
+func TestDiscardCaptureKeepsItsOnlyCopy(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	it, err := e.q.AddReader(ctx, queue.New{Source: "capture", FileName: "IMG_0001.jpg", Patient: zzz, State: localapi.StateQueued},
+		strings.NewReader("bad capture"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.start(e.options())
+	e.waitState(it.ID, localapi.StateParked)
+	if _, err := e.u.Discard(ctx, it.ID); err != nil {
+		t.Fatal(err)
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.dir, "data", "Rejected"))
+	if len(ents) != 1 || !strings.HasSuffix(ents[0].Name(), "IMG_0001.jpg") {
+		t.Fatalf("Rejected holds %v", ents)
+	}
+}
+
+func TestOutageOpensBreakerAndResumes(t *testing.T) {
+	e := newEnv(t)
+	for i := 0; i < 6; i++ {
+		e.relay.fail(fault{status: 503, message: "Medtech cannot reach the practice."})
+	}
+	var items []queue.Item
+	for i := 0; i < 3; i++ {
+		items = append(items, e.add(e.file(fmt.Sprintf("%d.jpg", i), fmt.Sprint(i)), config.ActionMove, zzz))
+	}
+	opened := make(chan struct{})
+	var once sync.Once
+	opt := e.options()
+	e.start(opt)
+	go func() {
+		for {
+			if e.u.breaker.State().Open {
+				once.Do(func() { close(opened) })
+				return
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}()
+	for _, it := range items {
+		e.waitState(it.ID, localapi.StateSent)
+	}
+	select {
+	case <-opened:
+	default:
+		t.Fatal("six 503s in a row never opened the breaker")
+	}
+	if len(e.relay.stored()) != 3 {
+		t.Fatal("not exactly one document each")
+	}
+	if h := e.u.Health(); h.State != health.OK {
+		t.Fatalf("after recovery: %+v", h)
+	}
+}
+
+func TestBreakerHealthWhileOpen(t *testing.T) {
+	b := NewBreaker(BreakerPolicy{Threshold: 2, Cooldown: time.Second, MaxCooldown: 4 * time.Second})
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	b.Failure(t0)
+	if ok, _ := b.Allow(t0); !ok {
+		t.Fatal("one failure must not open")
+	}
+	b.Failure(t0)
+	ok, until := b.Allow(t0)
+	if ok || !until.Equal(t0.Add(time.Second)) {
+		t.Fatalf("open: %v %v", ok, until)
+	}
+	// The probe fails: longer wait, capped.
+	b.Failure(t0.Add(time.Second))
+	if _, until := b.Allow(t0.Add(time.Second)); !until.Equal(t0.Add(3 * time.Second)) {
+		t.Fatalf("first reopen until %v", until)
+	}
+	b.Failure(t0.Add(3 * time.Second))
+	b.Failure(t0.Add(7 * time.Second))
+	if _, until := b.Allow(t0.Add(7 * time.Second)); !until.Equal(t0.Add(11 * time.Second)) {
+		t.Fatalf("cooldown not capped: %v", until)
+	}
+	b.Success(t0.Add(11 * time.Second))
+	if st := b.State(); st.Open || st.Failures != 0 {
+		t.Fatalf("after success %+v", st)
+	}
+	u := New(Options{Breaker: BreakerPolicy{Threshold: 1, Cooldown: time.Hour}})
+	u.lastErr = "The relay answered HTTP 503."
+	u.breaker.Failure(time.Now())
+	if h := u.Health(); h.State != health.Offline || !h.Critical || h.Fix == "" || !strings.Contains(h.Detail, "503") {
+		t.Fatalf("health %+v", h)
+	}
+}
+
+func TestRetryAfterHonoured(t *testing.T) {
+	e := newEnv(t)
+	e.relay.fail(fault{status: 429, retryAfter: "1", message: "Slow down."})
+	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	started := time.Now()
+	e.start(e.options())
+	q := e.waitState(it.ID, localapi.StateQueued)
+	for q.Attempts == 0 {
+		q = e.waitState(it.ID, localapi.StateQueued)
+	}
+	if gap := q.NextAttempt.Sub(started); gap < time.Second {
+		t.Fatalf("next attempt only %v after the 429, Retry-After said 1s", gap)
+	}
+	e.waitState(it.ID, localapi.StateSent)
+}
+
+func TestAmbiguousWriteStoresOnce(t *testing.T) {
+	e := newEnv(t)
+	e.relay.fail(fault{status: 502, storeFirst: true}, fault{status: 504, storeFirst: true})
+	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	e.start(e.options())
+	e.waitState(it.ID, localapi.StateSent)
+	if n := len(e.relay.stored()); n != 1 {
+		t.Fatalf("%d documents after ambiguous writes", n)
+	}
+}
+
+func TestReadBackMismatchParks(t *testing.T) {
+	e := newEnv(t)
+	e.relay.corrupt = true
+	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	e.start(e.options())
+	p := e.waitState(it.ID, localapi.StateParked)
+	if !strings.Contains(p.Reason, "reading it back") || !exists(it.SourcePath) {
+		t.Fatalf("parked %+v", p)
+	}
+}
+
+func TestTemporaryConverterErrorRetries(t *testing.T) {
+	e := newEnv(t)
+	it := e.add(e.file("a.jpg", "busy"), config.ActionMove, zzz)
+	e.start(e.options())
+	s := e.waitState(it.ID, localapi.StateSent)
+	if s.Attempts != 1 {
+		t.Fatalf("attempts %d", s.Attempts)
+	}
+}
+
+func TestPause(t *testing.T) {
+	e := newEnv(t)
+	opt := e.options()
+	e.u = New(opt)
+	e.u.Pause(true)
+	// Drive the loop by hand: a paused uploader claims nothing.
+	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	wait, err := e.u.step(context.Background())
+	if err != nil || wait <= 0 {
+		t.Fatal(wait, err)
+	}
+	if got, _ := e.q.Get(context.Background(), it.ID); got.State != localapi.StateQueued {
+		t.Fatalf("paused uploader touched the item: %s", got.State)
+	}
+	e.u.Pause(false)
+	if _, err := e.u.step(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	e.waitState(it.ID, localapi.StateSent)
+}
+
+func TestBackoffDelay(t *testing.T) {
+	b := Backoff{Base: time.Second, Max: 10 * time.Second}
+	for _, c := range []struct {
+		attempts int
+		r        float64
+		want     time.Duration
+	}{
+		{0, 0, 500 * time.Millisecond},
+		{0, 0.999999999, time.Second - 1},
+		{1, 0, time.Second},
+		{3, 0.5, 6 * time.Second},
+		{10, 0, 5 * time.Second},
+		{1000, 0.5, 7500 * time.Millisecond},
+	} {
+		if got := b.Delay(c.attempts, c.r); got.Round(time.Millisecond) != c.want.Round(time.Millisecond) {
+			t.Errorf("Delay(%d, %v) = %v, want %v", c.attempts, c.r, got, c.want)
+		}
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for _, c := range []struct {
+		err   error
+		want  class
+		after time.Duration
+	}{
+		{&Error{Status: 400}, permanent, 0},
+		{&Error{Status: 403, Msg: "Practice Facility not found"}, permanent, 0},
+		{&Error{Status: 404}, permanent, 0},
+		{&Error{Status: 429, After: 3 * time.Second}, transient, 3 * time.Second},
+		{&Error{Status: 408}, transient, 0},
+		{&Error{Status: 401}, outage, 0},
+		{&Error{Status: 503, After: time.Second}, outage, time.Second},
+		{&Error{Status: 500}, outage, 0},
+		{&Error{}, outage, 0},
+		{fmt.Errorf("wrapped: %w", &Error{Status: 409}), permanent, 0},
+		{errors.New("connection reset"), outage, 0},
+		{context.DeadlineExceeded, outage, 0},
+	} {
+		got, after := classify(c.err)
+		if got != c.want || after != c.after {
+			t.Errorf("%v: got %v %v", c.err, got, after)
+		}
+	}
+}
+
+// TestCrashAtEveryStepLosesNothingAndDoublesNothing stops the uploader as if the
+// process died at each step between claiming and marking sent, many times, reopening
+// the queue each time; in the end every file is stored exactly once and every source
+// is in Sent.
+func TestCrashAtEveryStepLosesNothingAndDoublesNothing(t *testing.T) {
+	e := newEnv(t)
+	const n = 40
+	var items []queue.Item
+	for i := 0; i < n; i++ {
+		items = append(items, e.add(e.file(fmt.Sprintf("ZZZ0016 %02d.jpg", i), fmt.Sprintf("photo %d", i)), config.ActionMove, zzz))
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	steps := []string{"claimed", "converted", "uploaded", "verified", "source-done"}
+	crashes := 0
+	for round := 0; round < 200; round++ {
+		c, _ := e.q.Counts(context.Background(), time.Time{})
+		if c.Queued == 0 && c.Uploading == 0 {
+			break
+		}
+		target := steps[rnd.IntN(len(steps))]
+		after := rnd.IntN(3) // let a few items through first
+		var mu sync.Mutex
+		opt := e.options()
+		opt.crash = func(step string) error {
+			mu.Lock()
+			defer mu.Unlock()
+			if step != target {
+				return nil
+			}
+			if after > 0 {
+				after--
+				return nil
+			}
+			return errors.New("kill")
+		}
+		u := New(opt)
+		for {
+			wait, err := u.step(context.Background())
+			if errors.Is(err, errCrashed) {
+				crashes++
+				break
+			}
+			if err != nil {
+				t.Fatalf("round %d: %v", round, err)
+			}
+			if wait > 0 {
+				break // nothing due: everything got through before the crash point
+			}
+		}
+		// The process is gone: close the database and start again.
+		e.q.Close()
+		e.openQueue()
+	}
+	// Finally run to completion with no crashes.
+	e.start(e.options())
+	for _, it := range items {
+		e.waitState(it.ID, localapi.StateSent)
+	}
+	e.stop()
+	if crashes < 10 {
+		t.Fatalf("only %d crashes exercised", crashes)
+	}
+	docs := e.relay.stored()
+	if len(docs) != n {
+		t.Fatalf("relay holds %d documents for %d files", len(docs), n)
+	}
+	for _, it := range items {
+		if exists(it.SourcePath) || !exists(filepath.Join(e.in, "Sent", filepath.Base(it.SourcePath))) {
+			t.Fatalf("%s not accounted for in Sent", filepath.Base(it.SourcePath))
+		}
+	}
+	ents, _ := os.ReadDir(filepath.Join(e.in, "Sent"))
+	if len(ents) != n {
+		t.Fatalf("Sent holds %d files, want %d (a source moved twice?)", len(ents), n)
+	}
+}
