@@ -161,7 +161,7 @@ func stripFHIR(base string) string {
 func (c *Client) ReferenceBase() string { return c.refBase }
 
 // FindPatientByNHI searches Patient?identifier=<NHI system>|<nhi>. No match gives
-// ErrPatientNotFound (inside a *CallError).
+// ErrPatientNotFound and more than one ErrMultiplePatients (inside a *CallError).
 func (c *Client) FindPatientByNHI(ctx context.Context, facility string, n nhi.NHI) (Patient, CallInfo, error) {
 	const op = "search Patient by NHI"
 	q := url.Values{"identifier": {fhir.NHISystem + "|" + string(n)}}
@@ -173,8 +173,12 @@ func (c *Client) FindPatientByNHI(ctx context.Context, facility string, n nhi.NH
 	if err != nil {
 		return Patient{}, info, c.wrap(op, facility, info, err)
 	}
-	if len(sr.Resources) == 0 {
+	switch len(sr.Resources) {
+	case 0:
 		return Patient{}, info, c.wrap(op, facility, info, ErrPatientNotFound)
+	case 1:
+	default:
+		return Patient{}, info, c.wrap(op, facility, info, ErrMultiplePatients)
 	}
 	p, err := toPatient(sr.Resources[0])
 	if err != nil {

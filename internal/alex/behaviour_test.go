@@ -306,6 +306,13 @@ func TestLaunch(t *testing.T) {
 		t.Fatalf("no-patient launch = %+v, %v", got, err)
 	}
 
+	// The launching provider may author an upload in that facility.
+	if _, _, err := e.client.CreateScanDocument(ctx, alexsim.LocalFacility, alex.ScanDocument{Identifier: "by-prov-1",
+		PatientID: e.srv.PatientID(alexsim.LocalFacility, string(testNHI)), ProviderID: "prov-1",
+		ContentType: alex.ContentTypeTIFF, Data: tiff(32)}); err != nil {
+		t.Fatalf("upload authored by the launching provider: %v", err)
+	}
+
 	tampered := []byte(sig)
 	tampered[3] ^= 1
 	_, _, err = e.client.ResolveLaunch(ctx, alexsim.DefaultFacility, lc, string(tampered))
@@ -326,5 +333,26 @@ func TestIdentifierSearchIsOptional(t *testing.T) {
 	_, _, err := e.client.FindDocumentsByIdentifier(context.Background(), alexsim.DefaultFacility, "k")
 	if !errors.Is(err, alex.ErrNotSupported) || len(e.srv.Requests()) != 0 {
 		t.Fatalf("err = %v, want ErrNotSupported without a call", err)
+	}
+}
+
+func TestDuplicatePatientRecordsAreNotGuessed(t *testing.T) {
+	e := startSim(t, alexsim.Options{Patients: []alexsim.TestPatient{
+		{NHI: "ZZZ0016", Family: "TESTING", Given: "One", BirthDate: "1970-01-01"},
+		{NHI: "ZZZ0016", Family: "TESTING", Given: "Two", BirthDate: "1970-01-01"},
+	}}, nil)
+	_, _, err := e.client.FindPatientByNHI(context.Background(), alexsim.DefaultFacility, testNHI)
+	if !errors.Is(err, alex.ErrMultiplePatients) {
+		t.Fatalf("err = %v, want ErrMultiplePatients", err)
+	}
+}
+
+func TestUnknownAuthorIsRejectedBySandbox(t *testing.T) {
+	e := startSim(t, alexsim.Options{}, nil)
+	_, _, err := e.client.CreateScanDocument(context.Background(), alexsim.DefaultFacility, alex.ScanDocument{
+		Identifier: "k", PatientID: patientID(t, e), ProviderID: "nobody", ContentType: alex.ContentTypeTIFF, Data: tiff(32)})
+	var oo *alex.OperationOutcomeError
+	if !errors.As(err, &oo) || oo.Status != 400 || alex.Retryable(err) || alex.Ambiguous(err) {
+		t.Fatalf("err = %v, want a permanent 400", err)
 	}
 }

@@ -23,6 +23,9 @@ var (
 	ErrUnauthorized = errors.New("Medtech refused ClinicPro's credentials: check the ALEX client id, secret and scope")
 	// ErrPatientNotFound: a patient search found nobody.
 	ErrPatientNotFound = errors.New("no patient with that NHI in this practice's Medtech: check the NHI")
+	// ErrMultiplePatients: a patient search matched more than one record; guessing
+	// could file an image under the wrong patient.
+	ErrMultiplePatients = errors.New("Medtech has more than one patient with this NHI: ask practice staff to merge the records in Evolution, then try again")
 	// ErrNotSupported: the operation is switched off in Config.
 	ErrNotSupported = errors.New("this ALEX operation is not enabled in the configuration")
 	// ErrContentType: a scan document that is not TIFF or PDF, or whose bytes do not match

@@ -36,6 +36,9 @@ func (r *recorder) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	return http.NewResponseController(r.ResponseWriter).Hijack()
 }
 
+// maxRequests bounds the request log.
+const maxRequests = 10000
+
 // apiHandler serves one authenticated call for a facility ("" when the call needs none).
 type apiHandler func(w http.ResponseWriter, r *http.Request, facility string)
 
@@ -47,6 +50,10 @@ func (s *Sim) api(h apiHandler) http.HandlerFunc {
 		facility := r.Header.Get("mt-facilityid")
 		defer func() {
 			s.mu.Lock()
+			if len(s.requests) >= maxRequests {
+				// A long-running dev sandbox keeps the recent calls only.
+				s.requests = append(s.requests[:0], s.requests[len(s.requests)-maxRequests/2:]...)
+			}
 			s.requests = append(s.requests, Request{Method: r.Method, Path: r.URL.Path, Facility: facility,
 				Correlation: r.Header.Get("mt-correlationid"), AppID: r.Header.Get("mt-appid"),
 				ContentType: r.Header.Get("Content-Type"), Status: rec.status})
@@ -57,7 +64,7 @@ func (s *Sim) api(h apiHandler) http.HandlerFunc {
 			writeJSON(rec, http.StatusUnauthorized, map[string]any{"statusCode": 401, "message": "Unauthorized. Access token is missing or invalid."})
 			return
 		}
-		if s.injected(rec, facility) {
+		if s.injected(rec, r, facility) {
 			return
 		}
 		// metadata is served by the façade itself and the launch decode carries its

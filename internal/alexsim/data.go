@@ -3,6 +3,7 @@ package alexsim
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/fhir"
@@ -42,13 +43,18 @@ func opaqueID(parts ...string) string {
 	return hex.EncodeToString(h.Sum(nil)[:16])
 }
 
-func seed(facility string) []*patient {
+func seed(facility string, tps []TestPatient) []*patient {
 	var ps []*patient
-	for _, tp := range TestPatients {
+	used := map[string]bool{}
+	for i, tp := range tps {
 		id := uatIDs[facility+"/"+tp.NHI]
-		if id == "" {
+		if id == "" || used[id] {
 			id = opaqueID("patient", facility, tp.NHI)
 		}
+		if used[id] {
+			id = opaqueID("patient", facility, tp.NHI, fmt.Sprint(i))
+		}
+		used[id] = true
 		ps = append(ps, &patient{ID: id, NHI: tp.NHI, Family: tp.Family, Given: tp.Given, BirthDate: tp.BirthDate, Gender: "unknown"})
 	}
 	return ps

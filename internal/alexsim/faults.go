@@ -51,7 +51,7 @@ func (s *Sim) Faults() Faults {
 }
 
 // injected applies the faults to one call and reports whether it answered it.
-func (s *Sim) injected(w http.ResponseWriter, facility string) bool {
+func (s *Sim) injected(w http.ResponseWriter, r *http.Request, facility string) bool {
 	s.mu.Lock()
 	f := &s.faults
 	latency := time.Duration(f.LatencyMS) * time.Millisecond
@@ -72,7 +72,13 @@ func (s *Sim) injected(w http.ResponseWriter, facility string) bool {
 	}
 	s.mu.Unlock()
 	if latency > 0 {
-		time.Sleep(latency)
+		t := time.NewTimer(latency)
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			t.Stop()
+			return true // the client gave up; nobody reads an answer
+		}
 	}
 	switch status {
 	case 0:

@@ -96,8 +96,10 @@ func (s *Sim) patient(w http.ResponseWriter, facility, id, identifier string, no
 	default:
 		var found []any
 		if n := nhiParam(identifier); n != "" {
-			if p := s.findPatient(facility, n, ""); p != nil {
-				found = append(found, p.resource())
+			for _, p := range s.patients[facility] {
+				if p.NHI == n {
+					found = append(found, p.resource())
+				}
 			}
 		}
 		writeFHIR(w, http.StatusOK, searchset(found...))
@@ -289,7 +291,11 @@ func (s *Sim) validate(facility, kind string, body []byte, base string) (*stored
 	}
 	st.PatientID = p.ID
 	for _, a := range author {
-		if id, ok := refID(a.Reference, "Practitioner", base); !ok || id != ProviderID(facility) {
+		id, ok := refID(a.Reference, "Practitioner", base)
+		s.mu.Lock()
+		known := ok && s.providers[facility][id]
+		s.mu.Unlock()
+		if !known {
 			return nil, nil, reject("business-rule", "The practitioner referenced by author was not found.")
 		}
 	}

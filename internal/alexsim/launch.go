@@ -42,6 +42,11 @@ func (s *Sim) MintLaunch(facility, nhi, provider string) (launchContext, signatu
 			return "", "", ErrUnknownPatient
 		}
 	}
+	s.mu.Lock()
+	if s.providers[facility] != nil {
+		s.providers[facility][c.Provider] = true
+	}
+	s.mu.Unlock()
 	plain, _ := json.Marshal(c)
 	aead := s.aead()
 	nonce := make([]byte, aead.NonceSize())

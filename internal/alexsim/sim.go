@@ -43,6 +43,9 @@ type Options struct {
 	TokenTTL time.Duration
 	// Facilities mapped to the app; default DefaultFacility and LocalFacility.
 	Facilities []string
+	// Patients are seeded in every facility; default TestPatients. A repeated NHI makes
+	// a duplicate record, as a practice with unmerged patients has.
+	Patients []TestPatient
 	// LaunchSecret signs launch contexts; default random per Sim.
 	LaunchSecret []byte
 	// LaunchTTL bounds how long a minted launch context decodes; default 5 minutes.
@@ -66,6 +69,9 @@ type Sim struct {
 	seq      int
 	requests []Request
 	patients map[string][]*patient // facility -> patients
+	// providers are practitioner ids per facility: the seeded one plus any named in a
+	// minted launch, so an upload authored by the launching provider is accepted.
+	providers map[string]map[string]bool
 }
 
 // New returns a Sim seeded with test patients in every facility.
@@ -86,6 +92,9 @@ func New(opts Options) *Sim {
 		opts.LaunchSecret = make([]byte, 32)
 		_, _ = rand.Read(opts.LaunchSecret)
 	}
+	if opts.Patients == nil {
+		opts.Patients = TestPatients
+	}
 	if opts.LaunchTTL <= 0 {
 		opts.LaunchTTL = 5 * time.Minute
 	}
@@ -95,10 +104,12 @@ func New(opts Options) *Sim {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	s := &Sim{opts: opts, facilities: map[string]bool{}, tokens: map[string]time.Time{}, patients: map[string][]*patient{}}
+	s := &Sim{opts: opts, facilities: map[string]bool{}, tokens: map[string]time.Time{}, patients: map[string][]*patient{},
+		providers: map[string]map[string]bool{}}
 	for _, f := range opts.Facilities {
 		s.facilities[f] = true
-		s.patients[f] = seed(f)
+		s.patients[f] = seed(f, opts.Patients)
+		s.providers[f] = map[string]bool{ProviderID(f): true}
 	}
 	s.routes()
 	return s
