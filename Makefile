@@ -36,6 +36,10 @@ lint: ## gofmt, go vet, staticcheck
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
 
+.PHONY: alexsim
+alexsim: ## run the ALEX sandbox on 127.0.0.1:8089 (docs/alexsim.md); `go run ./cmd/alexsim launch` prints a launch URL
+	$(GO) run ./cmd/alexsim serve -port 8089 -launch ZZZ0016
+
 bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
