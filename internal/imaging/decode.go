@@ -69,9 +69,28 @@ func decodePixels(t Type, b []byte) (image.Image, error) {
 		return nil, errUnsupported("a " + t.String() + " file")
 	}
 	if err != nil {
+		if !endsProperly(t, b) {
+			return nil, errTruncated(t, err)
+		}
 		return nil, decodeErr(t, err)
 	}
 	return m, nil
+}
+
+// endsProperly reports whether b has the trailer its format requires.
+// Decoders describe a file cut short in many ways ("short Huffman data",
+// "not enough pixel data"), so the trailer is the reliable test.
+func endsProperly(t Type, b []byte) bool {
+	tail := b[max(0, len(b)-4096):]
+	switch t {
+	case TypeJPEG:
+		return bytes.Contains(tail, []byte{0xFF, 0xD9})
+	case TypePNG:
+		return bytes.Contains(tail, []byte("IEND"))
+	case TypeGIF:
+		return len(b) > 0 && b[len(b)-1] == 0x3B
+	}
+	return true
 }
 
 // decodeErr turns a decoder's error into one a person can act on. Decoders

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"regexp"
 	"strconv"
@@ -206,6 +205,9 @@ func decodeOwnPDF(b []byte) ([]image.Image, error) {
 	for _, m := range reImage.FindAllSubmatchIndex(b, -1) {
 		atoi := func(i int) int { v, _ := strconv.Atoi(string(b[m[2*i]:m[2*i+1]])); return v }
 		w, h, bpc, length := atoi(1), atoi(2), atoi(4), atoi(6)
+		if w <= 0 || h <= 0 || w*h > maxReadBackPixels {
+			return nil, errors.New("pdf: bad image size")
+		}
 		gray := string(b[m[6]:m[7]]) == "Gray"
 		data := b[m[1]:min(len(b), m[1]+length)]
 		if len(data) != length || !bytes.HasPrefix(b[m[1]+length:], []byte("\nendstream")) {
@@ -213,7 +215,7 @@ func decodeOwnPDF(b []byte) ([]image.Image, error) {
 		}
 		var img image.Image
 		if string(b[m[10]:m[11]]) == "DCT" {
-			img, err = jpeg.Decode(bytes.NewReader(data))
+			img, err = decodeJPEGSized(data, w, h)
 			if err != nil {
 				return nil, err
 			}
@@ -223,6 +225,9 @@ func decodeOwnPDF(b []byte) ([]image.Image, error) {
 		} else {
 			if !gray || (bpc != 1 && bpc != 8) {
 				return nil, errors.New("pdf: unexpected Flate image layout")
+			}
+			if uint64(len(data))*1032 < uint64((w*bpc+7)/8)*uint64(h) {
+				return nil, errors.New("pdf: image stream too small for its size")
 			}
 			g := image.NewGray(image.Rect(0, 0, w, h))
 			if err := inflateRows(g, 0, h, data, bpc); err != nil {

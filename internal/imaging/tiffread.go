@@ -53,6 +53,10 @@ func decodeOwnTIFF(b []byte) ([]image.Image, error) {
 	return pages, nil
 }
 
+// maxReadBackPixels bounds what the read-back check allocates; we never write
+// pages larger than A4 at 600 dpi.
+const maxReadBackPixels = 40_000_000
+
 func readIFD(b []byte, bo binary.ByteOrder, off uint32) (map[uint16][]uint32, uint32, error) {
 	if uint64(off)+2 > uint64(len(b)) {
 		return nil, 0, errors.New("tiff: IFD out of range")
@@ -113,7 +117,7 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 		return def
 	}
 	w, h := int(one(tagImageWidth, 0)), int(one(tagImageLength, 0))
-	if w <= 0 || h <= 0 || w > 1<<16 || h > 1<<16 {
+	if w <= 0 || h <= 0 || w > 1<<16 || h > 1<<16 || w*h > maxReadBackPixels {
 		return nil, errors.New("bad dimensions")
 	}
 	offs, counts := tags[tagStripOffsets], tags[tagStripByteCounts]
@@ -136,12 +140,9 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := jpeg.Decode(bytes.NewReader(s))
+		m, err := decodeJPEGSized(s, w, h)
 		if err != nil {
 			return nil, err
-		}
-		if m.Bounds().Dx() != w || m.Bounds().Dy() != h {
-			return nil, errors.New("JPEG size differs from TIFF size")
 		}
 		if one(tagPhotometric, 0) == photoYCbCr {
 			_, _, _, hs, vs, err := jpegSOF(s)
@@ -160,6 +161,15 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 		if rps <= 0 || (h+rps-1)/rps != len(offs) {
 			return nil, errors.New("strip count does not match rows")
 		}
+		// Deflate cannot expand more than ~1032:1, so strips that could not
+		// hold the page are refused before the page buffer is allocated.
+		var total uint64
+		for _, c := range counts {
+			total += uint64(c)
+		}
+		if total*1032 < uint64((w*bits+7)/8)*uint64(h) {
+			return nil, errors.New("strips too small for the page")
+		}
 		g := image.NewGray(image.Rect(0, 0, w, h))
 		for i := range offs {
 			s, err := strip(i)
@@ -173,6 +183,19 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 		return g, nil
 	}
 	return nil, errors.New("unsupported compression")
+}
+
+// decodeJPEGSized decodes j only if its frame is exactly w x h, checked
+// before the decoder allocates anything.
+func decodeJPEGSized(j []byte, w, h int) (image.Image, error) {
+	cfg, err := jpeg.DecodeConfig(bytes.NewReader(j))
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Width != w || cfg.Height != h {
+		return nil, errors.New("JPEG size differs from its container's")
+	}
+	return jpeg.Decode(bytes.NewReader(j))
 }
 
 // inflateRows decodes rows [y0, y1) of g from one zlib stream of packed rows.
