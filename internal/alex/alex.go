@@ -11,7 +11,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -103,8 +102,8 @@ func New(cfg Config) (*Client, error) {
 	if cfg.BaseURL == "" || cfg.TokenURL == "" || cfg.ClientID == "" || cfg.ClientSecret == "" {
 		return nil, errors.New("alex: base URL, token URL, client id and client secret are required: check the relay's ALEX configuration")
 	}
-	if _, err := url.Parse(cfg.BaseURL); err != nil {
-		return nil, fmt.Errorf("alex: the ALEX base URL is not a URL: fix the relay's configuration")
+	if u, err := url.Parse(cfg.BaseURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, errors.New("alex: the ALEX base URL must be an http(s) URL such as https://alexapiuat.medtechglobal.com/FHIR: fix the relay's configuration")
 	}
 	cfg.BaseURL = strings.TrimRight(cfg.BaseURL, "/")
 	if cfg.Timeout <= 0 {
@@ -187,6 +186,9 @@ func (c *Client) FindPatientByNHI(ctx context.Context, facility string, n nhi.NH
 	return p, info, nil
 }
 
+// errNoID guards reads: "Patient/" with no id would turn into a search.
+var errNoID = errors.New("no resource id was given to read: this is a bug in the caller")
+
 // wrap makes a *CallError for a failure found after a successful HTTP exchange.
 func (c *Client) wrap(op, facility string, info CallInfo, err error) error {
 	return &CallError{Op: op, Facility: facility, Correlation: info.Correlation, Status: info.Status, Err: err}
@@ -195,6 +197,10 @@ func (c *Client) wrap(op, facility string, info CallInfo, err error) error {
 // ReadPatient reads Patient/{id}.
 func (c *Client) ReadPatient(ctx context.Context, facility, id string) (Patient, CallInfo, error) {
 	const op = "read Patient"
+	if id == "" {
+		info := CallInfo{Correlation: correlationFrom(ctx)}
+		return Patient{}, info, c.wrap(op, facility, info, errNoID)
+	}
 	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("Patient/"+url.PathEscape(id), nil)})
 	if err != nil {
 		return Patient{}, info, err
@@ -252,6 +258,10 @@ func created(res response, typ string) Created {
 // ReadDocumentReference reads DocumentReference/{id} (read-back after a create).
 func (c *Client) ReadDocumentReference(ctx context.Context, facility, id string) (DocumentReference, CallInfo, error) {
 	const op = "read DocumentReference"
+	if id == "" {
+		info := CallInfo{Correlation: correlationFrom(ctx)}
+		return DocumentReference{}, info, c.wrap(op, facility, info, errNoID)
+	}
 	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("DocumentReference/"+url.PathEscape(id), nil)})
 	if err != nil {
 		return DocumentReference{}, info, err

@@ -210,8 +210,10 @@ func Retryable(err error) bool {
 
 // Ambiguous reports whether a failed write may nevertheless have been applied: the
 // request was sent and then the connection dropped, timed out, or ALEX answered a
-// gateway-style 5xx (500, 502, 504). 503 (facility offline) and 429 are not
-// ambiguous: ALEX refused before reaching the practice.
+// gateway-style 5xx (500, 502, 504), or a 2xx arrived but its body was lost (applied,
+// id unknown). 503 (facility offline) and 429 are not ambiguous: ALEX refused before
+// reaching the practice. Before repeating an ambiguous write, look it up by its
+// identifier.
 func Ambiguous(err error) bool {
 	var ce *CallError
 	if !errors.As(err, &ce) || !ce.Write {
@@ -220,8 +222,10 @@ func Ambiguous(err error) bool {
 	if ce.Status == 0 {
 		return ce.Sent
 	}
-	switch ce.Status {
-	case 500, 502, 504:
+	switch {
+	case ce.Status == 500, ce.Status == 502, ce.Status == 504:
+		return true
+	case ce.Status >= 200 && ce.Status < 300:
 		return true
 	}
 	return false
