@@ -1,0 +1,326 @@
+package ui
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/driver/desktop"
+
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/ui/viewmodel"
+)
+
+// Options are the tray's seams to the OS, replaced in tests.
+type Options struct {
+	// Do runs f where Fyne widgets may be touched (fyne.Do in production; tests run
+	// a queue on the test goroutine so widgets are never touched concurrently).
+	Do func(f func())
+	// Camera opens the camera app (SystemCamera by default).
+	Camera Camera
+	// Notify shows a best-effort notification (the Fyne app's by default).
+	Notify func(viewmodel.Notice)
+	// DiagnosticsDir is where Copy diagnostics writes its zip (the user's Desktop,
+	// where practice IT finds it, by default).
+	DiagnosticsDir string
+	// Log receives operational messages; never patient data (wrap it with redact).
+	Log *slog.Logger
+	// Now is the clock, for the offline notice.
+	Now func() time.Time
+}
+
+// App is the running tray: its windows, the tray menu, and the event stream.
+type App struct {
+	fa    fyne.App
+	agent localapi.Service
+	opt   Options
+
+	tray       *viewmodel.Tray
+	unassigned *viewmodel.Unassigned
+
+	menu                                    *fyne.Menu
+	miOpen, miUnassigned, miStatus, miPause *fyne.MenuItem
+
+	mu       sync.Mutex
+	captures []*CaptureWindow
+	unWin    *unassignedWindow
+	stWin    *statusWindow
+	refresh  bool // a Status refresh is wanted after item events
+	fetching bool
+}
+
+// New builds the tray app on a Fyne app and the agent's client.
+func New(fa fyne.App, agent localapi.Service, opt Options) *App {
+	if opt.Do == nil {
+		opt.Do = fyne.Do
+	}
+	if opt.Camera == nil {
+		opt.Camera = SystemCamera()
+	}
+	if opt.Notify == nil {
+		opt.Notify = func(n viewmodel.Notice) { fa.SendNotification(fyne.NewNotification(n.Title, n.Body)) }
+	}
+	if opt.DiagnosticsDir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			opt.DiagnosticsDir = filepath.Join(home, "Desktop")
+		} else {
+			opt.DiagnosticsDir = os.TempDir()
+		}
+	}
+	if opt.Log == nil {
+		opt.Log = slog.New(slog.DiscardHandler)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	a := &App{fa: fa, agent: agent, opt: opt, tray: viewmodel.NewTray()}
+	a.unassigned = viewmodel.NewUnassigned(agent, func() { a.opt.Do(a.refreshUnassigned) })
+	fa.SetIcon(appIcon)
+	a.miOpen = fyne.NewMenuItem("Open", a.ShowMain)
+	a.miUnassigned = fyne.NewMenuItem("Unassigned (0)", a.ShowUnassigned)
+	a.miStatus = fyne.NewMenuItem("Status", a.ShowStatus)
+	a.miPause = fyne.NewMenuItem("Pause uploads", a.TogglePause)
+	quit := fyne.NewMenuItem("Quit", a.Quit)
+	quit.IsQuit = true
+	a.menu = fyne.NewMenu("ClinicPro Images", a.miOpen, a.miUnassigned, a.miStatus, a.miPause, fyne.NewMenuItemSeparator(), quit)
+	return a
+}
+
+// Start follows the agent's event stream until ctx ends, and shows the tray icon.
+func (a *App) Start(ctx context.Context) {
+	a.applyTray()
+	go a.follow(ctx)
+	go func() {
+		t := time.NewTicker(30 * time.Second)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				a.notify(a.tray.Tick(a.opt.Now()))
+			}
+		}
+	}()
+}
+
+// TrayMenu is the tray's menu (exposed for tests: the test driver has no tray).
+func (a *App) TrayMenu() *fyne.Menu { return a.menu }
+
+// TrayIcon is the icon the tray currently shows, and its sentence.
+func (a *App) TrayIcon() (viewmodel.Icon, string) {
+	v := a.tray.View()
+	return v.Icon, v.Sentence
+}
+
+// follow keeps the event stream open, reconnecting with backoff; while it is down the
+// icon says the agent is not answering.
+func (a *App) follow(ctx context.Context) {
+	wait := 250 * time.Millisecond
+	for ctx.Err() == nil {
+		ch, err := a.agent.Events(ctx)
+		if err == nil {
+			a.fetchStatus(ctx)
+			wait = 250 * time.Millisecond
+			_ = a.unassigned.Refresh(ctx)
+			for e := range ch {
+				a.handle(ctx, e)
+			}
+		}
+		if ctx.Err() != nil {
+			return
+		}
+		a.tray.Disconnected(a.opt.Now())
+		a.opt.Do(a.applyTray)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		if wait < 5*time.Second {
+			wait *= 2
+		}
+	}
+}
+
+func (a *App) handle(ctx context.Context, e localapi.Event) {
+	switch e.Type {
+	case localapi.EventStatus:
+		if e.Status != nil {
+			a.setStatus(*e.Status)
+		}
+	case localapi.EventItem:
+		if e.Item == nil {
+			return
+		}
+		it := *e.Item
+		for _, c := range a.captureList() {
+			c.model.HandleItem(it)
+		}
+		a.unassigned.HandleItem(it)
+		a.notify(a.tray.HandleItem(it))
+		// Counts changed; the agent may not send a status for every item.
+		a.fetchStatusSoon(ctx)
+	case localapi.EventLaunch:
+		// A launch through the agent's loopback web page: the agent resolved it.
+		if e.Session != nil {
+			s := *e.Session
+			a.opt.Do(func() { a.newCapture().adopt(s) })
+		}
+	}
+}
+
+func (a *App) setStatus(st localapi.Status) {
+	a.notify(a.tray.SetStatus(st, a.opt.Now()))
+	a.opt.Do(func() {
+		a.applyTray()
+		a.mu.Lock()
+		sw := a.stWin
+		a.mu.Unlock()
+		if sw != nil {
+			sw.refresh()
+		}
+	})
+}
+
+func (a *App) fetchStatus(ctx context.Context) {
+	st, err := a.agent.Status(ctx)
+	if err != nil {
+		return
+	}
+	a.setStatus(st)
+}
+
+// fetchStatusSoon coalesces the status refreshes a burst of item events asks for.
+func (a *App) fetchStatusSoon(ctx context.Context) {
+	a.mu.Lock()
+	a.refresh = true
+	if a.fetching {
+		a.mu.Unlock()
+		return
+	}
+	a.fetching = true
+	a.mu.Unlock()
+	go func() {
+		for {
+			a.mu.Lock()
+			if !a.refresh {
+				a.fetching = false
+				a.mu.Unlock()
+				return
+			}
+			a.refresh = false
+			a.mu.Unlock()
+			a.fetchStatus(ctx)
+		}
+	}()
+}
+
+func (a *App) notify(ns []viewmodel.Notice) {
+	for _, n := range ns {
+		a.opt.Notify(n)
+	}
+}
+
+// applyTray shows the icon and menu labels for the tray's state.
+func (a *App) applyTray() {
+	v := a.tray.View()
+	a.miUnassigned.Label = v.Unassigned
+	a.miPause.Label = v.Pause
+	a.miPause.Disabled = !v.Connected
+	a.menu.Refresh()
+	if d, ok := a.fa.(desktop.App); ok {
+		d.SetSystemTrayMenu(a.menu)
+		d.SetSystemTrayIcon(trayIcons[v.Icon])
+	}
+}
+
+// Launch opens a capture window for a toolbar launch URL and resolves it.
+func (a *App) Launch(rawURL string) *CaptureWindow {
+	c := a.newCapture()
+	go func() { _ = c.model.Launch(context.Background(), rawURL) }()
+	return c
+}
+
+// ShowMain brings the latest capture window forward, or opens one that asks for a
+// launch from Medtech.
+func (a *App) ShowMain() {
+	if cs := a.captureList(); len(cs) > 0 {
+		cs[len(cs)-1].win.Show()
+		cs[len(cs)-1].win.RequestFocus()
+		return
+	}
+	a.newCapture()
+}
+
+// Captures lists open capture windows, oldest first.
+func (a *App) Captures() []*CaptureWindow { return a.captureList() }
+
+func (a *App) captureList() []*CaptureWindow {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return slices.Clone(a.captures)
+}
+
+func (a *App) newCapture() *CaptureWindow {
+	c := newCaptureWindow(a)
+	a.mu.Lock()
+	a.captures = append(a.captures, c)
+	a.mu.Unlock()
+	c.win.Show()
+	return c
+}
+
+func (a *App) forget(c *CaptureWindow) {
+	a.mu.Lock()
+	a.captures = slices.DeleteFunc(a.captures, func(x *CaptureWindow) bool { return x == c })
+	a.mu.Unlock()
+	a.refreshUnassigned()
+}
+
+// patientWindow is the capture window items are assigned to: the newest one that has
+// a patient (the GP confirms its banner before anything is filed).
+func (a *App) patientWindow() *CaptureWindow {
+	cs := a.captureList()
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].model.HasPatient() {
+			return cs[i]
+		}
+	}
+	return nil
+}
+
+// TogglePause pauses or resumes uploads in the agent.
+func (a *App) TogglePause() {
+	paused := a.tray.View().Paused
+	go func() {
+		st, err := a.agent.Pause(context.Background(), !paused)
+		if err != nil {
+			a.opt.Log.Warn("pause failed", "err", viewmodel.Sentence(err))
+			return
+		}
+		a.setStatus(st)
+	}()
+}
+
+// Quit closes every capture window's session and leaves.
+func (a *App) Quit() {
+	for _, c := range a.captureList() {
+		c.win.Close()
+	}
+	a.fa.Quit()
+}
+
+func (a *App) refreshUnassigned() {
+	a.mu.Lock()
+	w := a.unWin
+	a.mu.Unlock()
+	if w != nil {
+		w.refresh()
+	}
+}

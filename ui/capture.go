@@ -1,0 +1,427 @@
+package ui
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/ui/viewmodel"
+)
+
+// Extensions the agent converts; anything else is refused in the window with a
+// sentence instead of failing later in the queue.
+var acceptedExt = []string{".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".pdf"}
+
+// thumbSize is a card's picture: large enough to tell a wound from a rash, small
+// enough for five across a 1280 dp wide window at 150% scaling.
+var thumbSize = fyne.NewSize(200, 150)
+
+// CaptureWindow is one launch's window: banner, thumbnails, Save.
+type CaptureWindow struct {
+	app   *App
+	model *viewmodel.Capture
+	win   fyne.Window
+
+	heading  *widget.Label
+	name     *widget.Label
+	details  *widget.Label
+	banner   *fyne.Container
+	add      *widget.Button
+	camera   *widget.Button
+	grid     *fyne.Container
+	summary  *widget.Label
+	retry    *widget.Button
+	save     *widget.Button
+	cards    map[string]*itemCard
+	order    []string
+	closing  bool
+	lastView viewmodel.CaptureView
+}
+
+func newCaptureWindow(a *App) *CaptureWindow {
+	c := &CaptureWindow{app: a, cards: map[string]*itemCard{}}
+	c.model = viewmodel.NewCapture(a.agent, func() { a.opt.Do(c.refresh) })
+	c.win = a.fa.NewWindow(viewmodel.TitleCapture)
+	c.win.SetIcon(appIcon)
+
+	c.heading = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
+	c.heading.Wrapping = fyne.TextWrapWord
+	c.heading.SizeName = theme.SizeNameSubHeadingText
+	c.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	c.name.SizeName = theme.SizeNameSubHeadingText
+	c.details = widget.NewLabel("")
+	c.banner = container.NewVBox(c.name, c.details)
+	c.add = widget.NewButtonWithIcon("Add files…", theme.FolderOpenIcon(), c.pick)
+	c.camera = widget.NewButtonWithIcon("Camera", theme.MediaPhotoIcon(), c.openCamera)
+	c.grid = container.NewGridWrap(fyne.NewSize(thumbSize.Width+16, 0))
+	c.summary = widget.NewLabel("")
+	c.summary.Wrapping = fyne.TextWrapWord
+	c.retry = widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() {
+		go func() { _ = c.model.Retry(context.Background()) }()
+	})
+	c.save = widget.NewButtonWithIcon("Save to Medtech", theme.DocumentSaveIcon(), c.Save)
+	c.save.Importance = widget.HighImportance
+	closeBtn := widget.NewButton("Close", func() { c.win.Close() })
+
+	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
+		container.NewHBox(c.add, c.camera))
+	bottom := container.NewVBox(widget.NewSeparator(),
+		container.NewBorder(nil, nil, nil, container.NewHBox(c.retry, closeBtn, c.save), c.summary))
+	c.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(c.grid)))
+	// Fits a 1366x768 laptop at 125% and a 1920x1080 screen at 150%.
+	c.win.Resize(fyne.NewSize(820, 560))
+
+	c.win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { c.Drop(uris) })
+	c.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
+		switch k.Name {
+		case fyne.KeyReturn, fyne.KeyEnter:
+			c.Save()
+		case fyne.KeyEscape:
+			c.win.Close()
+		}
+	})
+	c.win.SetOnClosed(func() {
+		c.closing = true
+		a.forget(c)
+		go func() { _ = c.model.Close(context.Background()) }()
+	})
+	c.refresh()
+	return c
+}
+
+func (c *CaptureWindow) adopt(s localapi.Session) { c.model.Adopt(s) }
+
+// Window is the Fyne window (tests and screenshots drive it).
+func (c *CaptureWindow) Window() fyne.Window { return c.win }
+
+// Model is the window's view model.
+func (c *CaptureWindow) Model() *viewmodel.Capture { return c.model }
+
+// Save saves the staged items (the Save button, Enter).
+func (c *CaptureWindow) Save() {
+	if !c.model.View().CanSave {
+		return
+	}
+	go func() { _ = c.model.Save(context.Background()) }()
+}
+
+// Drop stages files dropped from Explorer.
+func (c *CaptureWindow) Drop(uris []fyne.URI) {
+	var paths []string
+	for _, u := range uris {
+		if u.Scheme() == "file" {
+			paths = append(paths, u.Path())
+		}
+	}
+	// One goroutine, in order: the thumbnails appear in the order the GP selected them.
+	go func() {
+		for _, p := range paths {
+			c.addPath(p)
+		}
+	}()
+}
+
+func (c *CaptureWindow) addPath(path string) {
+	name := filepath.Base(path)
+	if !accepted(name) {
+		c.app.opt.Do(func() {
+			c.notice(name + " is not a photo, scan or PDF: ClinicPro takes JPEG, PNG, TIFF, WebP and PDF files.")
+		})
+		return
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		c.app.opt.Do(func() {
+			c.notice(name + " could not be opened: check it is not still being copied, then add it again.")
+		})
+		return
+	}
+	defer f.Close()
+	c.addReader(name, f)
+}
+
+func (c *CaptureWindow) addReader(name string, r io.Reader) {
+	if err := c.model.Add(context.Background(), name, r); err != nil {
+		c.app.opt.Do(c.refresh)
+	}
+}
+
+func accepted(name string) bool {
+	ext := strings.ToLower(filepath.Ext(name))
+	for _, e := range acceptedExt {
+		if e == ext {
+			return true
+		}
+	}
+	return false
+}
+
+// notice shows a sentence in the summary line until the next change.
+func (c *CaptureWindow) notice(s string) {
+	c.summary.SetText(s)
+	c.summary.Importance = widget.DangerImportance
+	c.summary.Refresh()
+}
+
+func (c *CaptureWindow) pick() {
+	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
+		if err != nil || rc == nil {
+			return
+		}
+		name := rc.URI().Name()
+		if !accepted(name) {
+			rc.Close()
+			c.notice(name + " is not a photo, scan or PDF: ClinicPro takes JPEG, PNG, TIFF, WebP and PDF files.")
+			return
+		}
+		go func() {
+			defer rc.Close()
+			c.addReader(name, rc)
+		}()
+	}, c.win)
+	d.SetFilter(storage.NewExtensionFileFilter(acceptedExt))
+	d.Show()
+}
+
+func (c *CaptureWindow) openCamera() {
+	if err := c.app.opt.Camera.Open(); err != nil {
+		c.notice(upperFirst(err.Error()) + ".")
+		return
+	}
+	c.summary.SetText("Take the photos in Camera; they appear here within a few seconds.")
+	c.summary.Importance = widget.MediumImportance
+	c.summary.Refresh()
+}
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}
+
+// refresh draws the view model's snapshot. Cards are kept per item so typing in a
+// title is never interrupted by a redraw.
+func (c *CaptureWindow) refresh() {
+	if c.closing {
+		return
+	}
+	v := c.model.View()
+	c.lastView = v
+	if v.Phase == viewmodel.PhasePatient {
+		c.heading.Hide()
+		c.name.SetText(v.Banner.Name)
+		c.details.SetText("NHI " + v.Banner.NHI + "    Born " + viewmodel.BirthDate(v.Banner.BirthDate))
+		c.banner.Show()
+	} else {
+		c.banner.Hide()
+		c.heading.SetText(v.Heading)
+		c.heading.Importance = widget.MediumImportance
+		if v.Error {
+			c.heading.Importance = widget.DangerImportance
+		}
+		c.heading.Show()
+		c.heading.Refresh()
+	}
+	setEnabled(c.add, v.CanAdd)
+	setEnabled(c.camera, v.CanAdd)
+	setEnabled(c.save, v.CanSave)
+	if v.CanRetry {
+		c.retry.Show()
+	} else {
+		c.retry.Hide()
+	}
+	c.summary.SetText(v.Summary)
+	c.summary.Importance = widget.MediumImportance
+	if v.Error {
+		c.summary.Importance = widget.DangerImportance
+	} else if v.Summary == viewmodel.TextSaved {
+		c.summary.Importance = widget.SuccessImportance
+	}
+	c.summary.Refresh()
+
+	var ids []string
+	for _, it := range v.Items {
+		ids = append(ids, it.ID)
+		card, ok := c.cards[it.ID]
+		if !ok {
+			card = newItemCard(c, it)
+			c.cards[it.ID] = card
+		}
+		card.update(it)
+	}
+	if strings.Join(ids, ",") != strings.Join(c.order, ",") {
+		for id := range c.cards {
+			if !contains(ids, id) {
+				delete(c.cards, id)
+			}
+		}
+		objs := make([]fyne.CanvasObject, 0, len(ids))
+		for _, id := range ids {
+			objs = append(objs, c.cards[id].box)
+		}
+		c.grid.Objects = objs
+		c.grid.Refresh()
+		c.order = ids
+	}
+}
+
+func contains(s []string, v string) bool {
+	for _, x := range s {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+func setEnabled(w fyne.Disableable, on bool) {
+	if on {
+		w.Enable()
+	} else {
+		w.Disable()
+	}
+}
+
+// itemCard is one thumbnail with its edits.
+type itemCard struct {
+	c        *CaptureWindow
+	id       string
+	img      *canvas.Image
+	thumb    image.Image
+	shown    int // rotation currently drawn
+	source   *widget.Label
+	file     *widget.Label
+	title    *widget.Entry
+	lat      *widget.Select
+	site     *widget.Entry
+	rotate   *widget.Button
+	remove   *widget.Button
+	status   *widget.Label
+	box      fyne.CanvasObject
+	updating bool
+}
+
+func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
+	k := &itemCard{c: c, id: it.ID}
+	k.img = canvas.NewImageFromImage(image.NewNRGBA(image.Rect(0, 0, 4, 3)))
+	k.img.FillMode = canvas.ImageFillContain
+	k.img.SetMinSize(thumbSize)
+	k.source = widget.NewLabel("")
+	k.source.SizeName = theme.SizeNameCaptionText
+	k.file = widget.NewLabel(it.FileName)
+	k.file.Truncation = fyne.TextTruncateEllipsis
+	k.title = widget.NewEntry()
+	k.title.SetPlaceHolder("Title")
+	k.title.OnChanged = func(s string) {
+		if !k.updating {
+			c.model.SetTitle(k.id, s)
+		}
+	}
+	k.title.OnSubmitted = func(string) { c.Save() }
+	labels := make([]string, len(viewmodel.Lateralities))
+	for i, l := range viewmodel.Lateralities {
+		labels[i] = l.Label
+	}
+	k.lat = widget.NewSelect(labels, func(s string) {
+		if !k.updating {
+			c.model.SetLaterality(k.id, viewmodel.LateralityValue(s))
+		}
+	})
+	k.site = widget.NewEntry()
+	k.site.SetPlaceHolder("Body site")
+	k.site.OnChanged = func(s string) {
+		if !k.updating {
+			c.model.SetBodySite(k.id, s)
+		}
+	}
+	k.site.OnSubmitted = func(string) { c.Save() }
+	k.rotate = widget.NewButtonWithIcon("", theme.MediaReplayIcon(), func() { c.model.Rotate(k.id) })
+	k.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+		go func() { _ = c.model.Remove(context.Background(), k.id) }()
+	})
+	k.status = widget.NewLabel("")
+	k.status.Wrapping = fyne.TextWrapWord
+	k.box = widget.NewCard("", "", container.NewVBox(
+		k.img,
+		container.NewBorder(nil, nil, nil, container.NewHBox(k.rotate, k.remove), k.source),
+		k.file, k.title, k.lat, k.site, k.status))
+	go k.load()
+	return k
+}
+
+// load fetches the thumbnail off the UI goroutine.
+func (k *itemCard) load() {
+	b, err := k.c.app.agent.Thumbnail(context.Background(), k.id)
+	if err != nil {
+		return
+	}
+	img, err := decodeThumb(b)
+	if err != nil {
+		return
+	}
+	k.c.app.opt.Do(func() {
+		k.thumb = img
+		k.shown = -1
+		k.update(k.lastItem())
+	})
+}
+
+func (k *itemCard) lastItem() viewmodel.CaptureItem {
+	for _, it := range k.c.lastView.Items {
+		if it.ID == k.id {
+			return it
+		}
+	}
+	return viewmodel.CaptureItem{ID: k.id}
+}
+
+func (k *itemCard) update(it viewmodel.CaptureItem) {
+	k.updating = true
+	defer func() { k.updating = false }()
+	k.source.SetText(it.SourceLabel())
+	if k.title.Text != it.Title {
+		k.title.SetText(it.Title)
+	}
+	if k.site.Text != it.BodySite {
+		k.site.SetText(it.BodySite)
+	}
+	if l := viewmodel.LateralityLabel(it.Laterality); k.lat.Selected != l {
+		k.lat.SetSelected(l)
+	}
+	if k.thumb != nil && k.shown != it.Rotation {
+		k.img.Image = rotate(k.thumb, it.Rotation)
+		k.img.Refresh()
+		k.shown = it.Rotation
+	}
+	editable := it.Editable()
+	for _, w := range []fyne.Disableable{k.title, k.lat, k.site, k.rotate, k.remove} {
+		setEnabled(w, editable)
+	}
+	text := it.Status.Label()
+	if it.Message != "" {
+		text = fmt.Sprintf("%s: %s", text, it.Message)
+	}
+	k.status.SetText(text)
+	k.status.Importance = widget.MediumImportance
+	switch it.Status {
+	case viewmodel.ItemSent:
+		k.status.Importance = widget.SuccessImportance
+	case viewmodel.ItemParked, viewmodel.ItemFailed:
+		k.status.Importance = widget.DangerImportance
+	}
+	k.status.Refresh()
+}

@@ -1,0 +1,596 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/storage"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/ui/fakeagent"
+	"github.com/clinicpro/medtech-images/ui/viewmodel"
+)
+
+// mainQueue stands in for Fyne's main loop: work from background goroutines is
+// queued and run on the test goroutine, so widgets are never touched concurrently.
+type mainQueue struct {
+	mu  sync.Mutex
+	fns []func()
+}
+
+func (q *mainQueue) do(f func()) {
+	q.mu.Lock()
+	q.fns = append(q.fns, f)
+	q.mu.Unlock()
+}
+
+func (q *mainQueue) drain() {
+	for {
+		q.mu.Lock()
+		fns := q.fns
+		q.fns = nil
+		q.mu.Unlock()
+		if len(fns) == 0 {
+			return
+		}
+		for _, f := range fns {
+			f()
+		}
+	}
+}
+
+type fakeCamera struct {
+	mu     sync.Mutex
+	opened int
+	err    error
+}
+
+func (c *fakeCamera) Open() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.opened++
+	return c.err
+}
+
+type harness struct {
+	t       testing.TB
+	fa      fyne.App
+	agent   *fakeagent.Agent
+	app     *App
+	q       *mainQueue
+	camera  *fakeCamera
+	diag    string
+	mu      sync.Mutex
+	notices []viewmodel.Notice
+}
+
+func newHarness(t testing.TB, svc localapi.Service) *harness {
+	t.Helper()
+	h := &harness{t: t, fa: test.NewTempApp(t), q: &mainQueue{}, camera: &fakeCamera{}, diag: t.TempDir()}
+	if svc == nil {
+		h.agent = fakeagent.New()
+		svc = h.agent
+	}
+	h.app = New(h.fa, svc, Options{Do: h.q.do, Camera: h.camera, DiagnosticsDir: h.diag,
+		Notify: func(n viewmodel.Notice) {
+			h.mu.Lock()
+			h.notices = append(h.notices, n)
+			h.mu.Unlock()
+		}})
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	h.app.Start(ctx)
+	return h
+}
+
+// eventually drains the main queue and polls cond; the bound is generous for a
+// loaded 2-core machine and nothing sleeps a fixed time.
+func (h *harness) eventually(what string, cond func() bool) {
+	h.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		h.q.drain()
+		if cond() {
+			return
+		}
+		if time.Now().After(deadline) {
+			h.t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+}
+
+func (h *harness) launch(url string) *CaptureWindow {
+	h.t.Helper()
+	c := h.app.Launch(url)
+	h.eventually("launch resolved", func() bool {
+		p := c.model.View().Phase
+		return p != viewmodel.PhaseOpening && p != viewmodel.PhaseNoLaunch
+	})
+	return c
+}
+
+func (h *harness) patient() *CaptureWindow {
+	h.t.Helper()
+	c := h.launch(fakeagent.PatientURL)
+	h.eventually("banner", func() bool { return c.name.Visible() && c.name.Text == localapitest.TestName })
+	return c
+}
+
+func writeJPEG(t testing.TB, dir, name string) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 40, 30))
+	for i := range img.Pix {
+		img.Pix[i] = uint8(i)
+	}
+	img.Set(0, 0, color.White)
+	p := filepath.Join(dir, name)
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := jpeg.Encode(f, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+func (h *harness) drop(c *CaptureWindow, names ...string) {
+	h.t.Helper()
+	dir := h.t.TempDir()
+	var uris []fyne.URI
+	for _, n := range names {
+		uris = append(uris, storage.NewFileURI(writeJPEG(h.t, dir, n)))
+	}
+	want := len(c.model.View().Items) + len(names)
+	c.Drop(uris)
+	h.eventually("dropped cards", func() bool { return len(c.grid.Objects) == want })
+}
+
+func (h *harness) card(c *CaptureWindow, i int) *itemCard {
+	h.t.Helper()
+	return c.cards[c.order[i]]
+}
+
+func (h *harness) allTitles() []string {
+	var out []string
+	for _, w := range h.fa.Driver().AllWindows() {
+		if w.Title() == "" && w.Content() == nil {
+			continue // the test driver's own rendering window
+		}
+		out = append(out, w.Title())
+	}
+	return out
+}
+
+func TestOpenWithoutLaunchAsksForMedtech(t *testing.T) {
+	h := newHarness(t, nil)
+	h.app.ShowMain()
+	h.q.drain()
+	cs := h.app.Captures()
+	if len(cs) != 1 {
+		t.Fatalf("%d capture windows", len(cs))
+	}
+	c := cs[0]
+	if c.heading.Text != viewmodel.TextNoLaunch || !c.heading.Visible() || c.banner.Visible() {
+		t.Fatalf("heading %q visible %v", c.heading.Text, c.heading.Visible())
+	}
+	if !c.add.Disabled() || !c.camera.Disabled() || !c.save.Disabled() {
+		t.Fatal("adding or saving offered without a patient")
+	}
+	if c.win.Title() != viewmodel.TitleCapture {
+		t.Fatalf("title %q", c.win.Title())
+	}
+	// Open again brings the same window forward rather than opening another.
+	h.app.ShowMain()
+	if n := len(h.app.Captures()); n != 1 {
+		t.Fatalf("%d windows after a second Open", n)
+	}
+}
+
+func TestLaunchShowsTheBanner(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	if c.heading.Visible() {
+		t.Fatal("heading shown with a patient")
+	}
+	if !strings.Contains(c.details.Text, "NHI "+localapitest.TestNHI) || !strings.Contains(c.details.Text, "Born 1 Jan 1970") {
+		t.Fatalf("details %q", c.details.Text)
+	}
+	if c.add.Disabled() || c.camera.Disabled() {
+		t.Fatal("adding not offered with a patient")
+	}
+	for _, title := range h.allTitles() {
+		if localapitest.Contains(title) {
+			t.Fatalf("window title %q names the patient", title)
+		}
+	}
+}
+
+func TestLaunchStatesCopy(t *testing.T) {
+	for _, tc := range []struct {
+		name, url string
+		fail      error
+		want      string
+		danger    bool
+	}{
+		{"no patient", fakeagent.NoPatientURL, nil, viewmodel.TextNoPatient, false},
+		{"refused", fakeagent.RefusedURL, nil, localapi.ErrLaunch.Message, true},
+		{"relay down", fakeagent.PatientURL, localapi.ErrUnavailable, localapi.ErrUnavailable.Message, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			h.agent.FailLaunch(tc.fail)
+			c := h.launch(tc.url)
+			if c.heading.Text != tc.want || c.banner.Visible() {
+				t.Fatalf("heading %q", c.heading.Text)
+			}
+			if (c.heading.Importance == widget.DangerImportance) != tc.danger {
+				t.Fatalf("danger styling %v, want %v", c.heading.Importance, tc.danger)
+			}
+			if !c.add.Disabled() {
+				t.Fatal("adding offered")
+			}
+		})
+	}
+}
+
+func TestEachLaunchOpensItsOwnWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	h.patient()
+	h.launch(fakeagent.NoPatientURL)
+	if n := len(h.app.Captures()); n != 2 {
+		t.Fatalf("%d capture windows, want 2", n)
+	}
+}
+
+func TestWebLaunchEventOpensAWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	h.eventually("subscribed", func() bool { return h.agent.Hub.Subscribers() > 0 })
+	notified, err := h.agent.OpenWebLaunch(context.Background(), localapi.LaunchRequest{
+		Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)})
+	if err != nil || !notified {
+		t.Fatalf("web launch: %v %v", notified, err)
+	}
+	h.eventually("window with banner", func() bool {
+		cs := h.app.Captures()
+		return len(cs) == 1 && cs[0].name.Text == localapitest.TestName && cs[0].name.Visible()
+	})
+}
+
+func TestDropEditSaveToSaved(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "wound1.jpg", "wound2.jpg")
+	first := h.card(c, 0)
+	h.eventually("thumbnail", func() bool { return first.thumb != nil })
+	if first.source.Text != "Added here" || first.file.Text != "wound1.jpg" {
+		t.Fatalf("card source %q file %q", first.source.Text, first.file.Text)
+	}
+	test.Type(first.title, "Left shin wound")
+	first.lat.SetSelected("Left")
+	test.Type(first.site, "Shin")
+	test.Tap(first.rotate)
+	h.q.drain()
+	if b := first.img.Image.Bounds(); b.Dx() >= b.Dy() {
+		t.Fatalf("rotated thumbnail is %v, want portrait", b)
+	}
+	if c.save.Disabled() {
+		t.Fatal("Save disabled with staged items")
+	}
+	test.Tap(c.save)
+	h.eventually("saving", func() bool { return c.summary.Text == "Saving to Medtech: 0 of 2 saved" })
+	if !first.title.Disabled() || !first.remove.Disabled() {
+		t.Fatal("saved item still editable")
+	}
+	got, _ := h.agent.Item(context.Background(), first.id)
+	if got.Title != "Left shin wound" || got.Laterality != localapi.LateralityLeft || got.BodySite != "Shin" || got.Rotation != 90 {
+		t.Fatalf("agent got %+v", got)
+	}
+	for _, id := range c.order {
+		h.agent.Progress(id, localapi.StateUploading)
+		h.agent.Progress(id, localapi.StateSent)
+	}
+	h.eventually("saved", func() bool { return c.summary.Text == viewmodel.TextSaved })
+	if c.summary.Importance != widget.SuccessImportance || first.status.Text != "Saved" {
+		t.Fatalf("summary importance %v, card %q", c.summary.Importance, first.status.Text)
+	}
+}
+
+func TestSaveFailuresShowTheSentenceAndRetry(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		err  error
+		want string
+	}{
+		{"relay down", localapi.ErrUnavailable, localapi.ErrUnavailable.Message},
+		{"not enrolled", localapi.ErrNotEnrolled, localapi.ErrNotEnrolled.Message},
+		{"agent gone", context.DeadlineExceeded, "The ClinicPro agent is not answering"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newHarness(t, nil)
+			c := h.patient()
+			h.drop(c, "a.jpg")
+			h.agent.FailSave(tc.err)
+			test.Tap(c.save)
+			h.eventually("error", func() bool { return strings.HasPrefix(c.summary.Text, tc.want) })
+			if c.summary.Importance != widget.DangerImportance || !c.retry.Visible() {
+				t.Fatal("error not styled or Retry not offered")
+			}
+			h.agent.FailSave(nil)
+			test.Tap(c.retry)
+			h.eventually("queued", func() bool { return strings.HasPrefix(c.summary.Text, "Saving to Medtech") })
+			if c.retry.Visible() {
+				t.Fatal("Retry still offered")
+			}
+		})
+	}
+}
+
+func TestParkedItemCanBeRetried(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg")
+	test.Tap(c.save)
+	h.eventually("queued", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	const reason = "Medtech refused the file: it is larger than 8 MB. Retake the photo at a lower resolution."
+	h.agent.Park(c.order[0], reason)
+	h.eventually("parked", func() bool { return c.summary.Text == reason })
+	if !c.retry.Visible() || !strings.Contains(h.card(c, 0).status.Text, reason) {
+		t.Fatal("parked item without Retry or reason")
+	}
+	h.eventually("notice", func() bool {
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		return len(h.notices) == 1 && !localapitest.Contains(h.notices[0].Body)
+	})
+	test.Tap(c.retry)
+	h.eventually("re-queued", func() bool { return !c.retry.Visible() && strings.HasPrefix(c.summary.Text, "Saving") })
+}
+
+func TestKeyboardEnterSavesEscapeCloses(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg")
+	c.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyReturn})
+	h.eventually("saved by Enter", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	// Enter in a title field saves too (the field has the keyboard focus).
+	c2 := h.patient()
+	h.drop(c2, "b.jpg")
+	h.card(c2, 0).title.OnSubmitted("")
+	h.eventually("saved from the title", func() bool { return strings.HasPrefix(c2.summary.Text, "Saving") })
+
+	s, _ := c.model.Session()
+	c.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.eventually("closed", func() bool { return len(h.app.Captures()) == 1 })
+	h.eventually("session closed", func() bool {
+		_, err := h.agent.Save(context.Background(), s.ID, localapi.SaveRequest{})
+		return errors.Is(err, localapi.ErrNotFound)
+	})
+}
+
+func TestRemoveTakesTheCardAway(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg", "b.jpg")
+	id := c.order[0]
+	test.Tap(h.card(c, 0).remove)
+	h.eventually("removed", func() bool { return len(c.grid.Objects) == 1 && c.order[0] != id })
+}
+
+func TestDropRefusesOtherFiles(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	p := filepath.Join(t.TempDir(), "letter.docx")
+	os.WriteFile(p, []byte("x"), 0o600)
+	c.Drop([]fyne.URI{storage.NewFileURI(p)})
+	h.eventually("refusal", func() bool { return strings.HasPrefix(c.summary.Text, "letter.docx is not a photo") })
+	if len(c.grid.Objects) != 0 {
+		t.Fatal("refused file shown")
+	}
+}
+
+func TestCameraButton(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	test.Tap(c.camera)
+	if h.camera.opened != 1 || !strings.HasPrefix(c.summary.Text, "Take the photos in Camera") {
+		t.Fatalf("opened %d, summary %q", h.camera.opened, c.summary.Text)
+	}
+	h.camera.err = SystemCamera().Open() // off Windows: the explanation
+	if h.camera.err == nil {
+		t.Skip("a real camera app exists here")
+	}
+	test.Tap(c.camera)
+	if !strings.HasPrefix(c.summary.Text, "The Camera button opens the Windows Camera app") || c.summary.Importance != widget.DangerImportance {
+		t.Fatalf("summary %q", c.summary.Text)
+	}
+}
+
+func TestCameraRollPhotosArriveWithTheirSource(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	s, _ := c.model.Session()
+	if _, err := h.agent.Arrive(s.ID, "Camera Roll", "WIN_20261127_09_00.jpg", localapitest.JPEG(t)); err != nil {
+		t.Fatal(err)
+	}
+	h.eventually("arrival", func() bool { return len(c.order) == 1 && h.card(c, 0).source.Text == "From Camera Roll" })
+}
+
+func TestTrayIconAndMenu(t *testing.T) {
+	h := newHarness(t, nil)
+	h.eventually("connected", func() bool { icon, _ := h.app.TrayIcon(); return icon == viewmodel.IconOK })
+	menu := h.app.TrayMenu()
+	var labels []string
+	for _, it := range menu.Items {
+		labels = append(labels, it.Label)
+	}
+	if got := strings.Join(labels, "|"); got != "Open|Unassigned (0)|Status|Pause uploads||Quit" {
+		t.Fatalf("menu %q", got)
+	}
+	h.agent.SetCounts(localapi.Counts{Queued: 2})
+	h.eventually("uploading", func() bool { icon, _ := h.app.TrayIcon(); return icon == viewmodel.IconUploading })
+	h.agent.SetCounts(localapi.Counts{Unassigned: 2})
+	h.eventually("attention", func() bool {
+		icon, _ := h.app.TrayIcon()
+		return icon == viewmodel.IconAttention && menu.Items[1].Label == "Unassigned (2)"
+	})
+	menu.Items[3].Action() // Pause uploads
+	h.eventually("paused", func() bool { return menu.Items[3].Label == "Resume uploads" })
+	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{{Name: "hcm", Title: "Hybrid Connection Manager", State: health.Offline,
+		Critical: true, Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.", Fix: "Check that the PC running it is awake."}}))
+	h.eventually("offline", func() bool {
+		icon, sentence := h.app.TrayIcon()
+		return icon == viewmodel.IconOffline && strings.Contains(sentence, "Hybrid Connection Manager is offline")
+	})
+}
+
+// downAgent is an agent whose pipe does not answer.
+type downAgent struct{ *fakeagent.Agent }
+
+func (downAgent) Events(context.Context) (<-chan localapi.Event, error) {
+	return nil, errors.New("dial: connection refused")
+}
+
+func TestTrayWithoutAgentShowsOffline(t *testing.T) {
+	h := newHarness(t, downAgent{fakeagent.New()})
+	h.eventually("offline", func() bool {
+		icon, sentence := h.app.TrayIcon()
+		return icon == viewmodel.IconOffline && strings.Contains(sentence, "not answering")
+	})
+	if !h.app.TrayMenu().Items[3].Disabled {
+		t.Fatal("Pause offered without an agent")
+	}
+}
+
+func TestUnassignedAssignAfterConfirmation(t *testing.T) {
+	h := newHarness(t, nil)
+	first := h.agent.AddUnassigned("scan0001.pdf", []byte("%PDF-1.4"), "No NHI in the file name or folder.")
+	second := h.agent.AddUnassigned("scan0002.pdf", []byte("%PDF-1.4"), "No NHI in the file name or folder.")
+	h.app.ShowUnassigned()
+	u := h.app.unWin
+	h.eventually("listed", func() bool { return len(u.list.Objects) == 2 })
+	assign := findButton(t, u.list.Objects[0], "Assign to open patient")
+	if !assign.Disabled() || !strings.Contains(u.hint.Text, "click the ClinicPro icon") {
+		t.Fatal("assign offered with no patient window")
+	}
+
+	h.patient()
+	h.q.drain()
+	u.refresh()
+	assign = findButton(t, u.list.Objects[0], "Assign to open patient")
+	test.Tap(assign)
+	if u.confirm == nil {
+		t.Fatal("no confirmation")
+	}
+	overlay := u.win.Canvas().Overlays().Top()
+	text := allText(overlay)
+	for _, want := range []string{localapitest.TestName, "NHI " + localapitest.TestNHI, "Born 1 Jan 1970", "scan0001.pdf"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("confirmation lacks %q:\n%s", want, text)
+		}
+	}
+	test.Tap(findButton(t, overlay, "Assign"))
+	h.eventually("assigned", func() bool {
+		it, _ := h.agent.Item(context.Background(), first.ID)
+		return it.State == localapi.StateQueued && len(u.list.Objects) == 1
+	})
+	test.Tap(findButton(t, u.list.Objects[0], "Reject"))
+	h.eventually("rejected", func() bool {
+		it, _ := h.agent.Item(context.Background(), second.ID)
+		return it.State == localapi.StateRejected && len(u.list.Objects) == 0
+	})
+	if !strings.HasPrefix(u.hint.Text, "Nothing is waiting") {
+		t.Fatalf("hint %q", u.hint.Text)
+	}
+}
+
+func TestStatusWindowAndDiagnostics(t *testing.T) {
+	h := newHarness(t, nil)
+	h.agent.AddUnassigned("ZZZ0016 knee.jpg", []byte("x"), "")
+	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{
+		{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers."},
+		{Name: "hcm", Title: "Hybrid Connection Manager", State: health.Degraded, Detail: "HCM restarted twice in the last hour.", Fix: "Check the PC's network connection."},
+	}))
+	h.eventually("status", func() bool { _, s := h.app.TrayIcon(); return strings.Contains(s, "waiting to be assigned") })
+	h.app.ShowStatus()
+	s := h.app.stWin
+	text := allText(s.win.Content())
+	for _, want := range []string{"Hybrid Connection Manager: Needs attention", "Fix: Check the PC's network connection.", localapitest.TestFacility, "http://127.0.0.1:1", "ClinicPro relay: OK"} {
+		if !strings.Contains(text, want) {
+			t.Fatalf("status window lacks %q:\n%s", want, text)
+		}
+	}
+	test.Tap(s.copyBtn)
+	h.eventually("copied", func() bool { return strings.HasPrefix(s.copied.Text, "Saved ") })
+	files, _ := filepath.Glob(filepath.Join(h.diag, "ClinicPro diagnostics *.zip"))
+	if len(files) != 1 {
+		t.Fatalf("bundles %v", files)
+	}
+	if b, _ := os.ReadFile(files[0]); len(b) < 22 || string(b[:2]) != "PK" {
+		t.Fatal("bundle is not a zip")
+	}
+	clip := h.fa.Clipboard().Content()
+	if !strings.Contains(clip, localapitest.TestFacility) || !strings.Contains(clip, files[0]) || localapitest.Contains(clip) {
+		t.Fatalf("clipboard:\n%s", clip)
+	}
+}
+
+func TestNoIdentifierInAnyTitle(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "ZZZ0016 knee.jpg")
+	h.app.ShowUnassigned()
+	h.app.ShowStatus()
+	h.q.drain()
+	titles := h.allTitles()
+	if len(titles) < 3 {
+		t.Fatalf("titles %v", titles)
+	}
+	for _, title := range titles {
+		if localapitest.Contains(title) || !strings.HasPrefix(title, viewmodel.TitleMain) {
+			t.Fatalf("window title %q", title)
+		}
+	}
+}
+
+func findButton(t testing.TB, root fyne.CanvasObject, label string) *widget.Button {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(root) {
+		if b, ok := o.(*widget.Button); ok && b.Text == label {
+			return b
+		}
+	}
+	t.Fatalf("no button %q", label)
+	return nil
+}
+
+func allText(root fyne.CanvasObject) string {
+	var b strings.Builder
+	for _, o := range test.LaidOutObjects(root) {
+		switch w := o.(type) {
+		case *widget.Label:
+			b.WriteString(w.Text + "\n")
+		case *widget.Form:
+			for _, it := range w.Items {
+				b.WriteString(it.Text + "\n")
+			}
+		}
+	}
+	return b.String()
+}
