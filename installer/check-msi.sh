@@ -16,12 +16,16 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 ok() { [[ -n ${VERBOSE:-} ]] && echo "ok: $*" >&2; return 0; }
 
-tables=$(msiinfo tables "$msi" | tr -d '\r')
+# Export every table once; the checks below read the files many times.
+export_dir=$(mktemp -d)
+trap 'rm -rf "$export_dir"' EXIT
+while read -r table; do
+	[[ $table == _* ]] && continue
+	msiinfo export "$msi" "$table" | tr -d '\r' | tail -n +4 >"$export_dir/$table"
+done < <(msiinfo tables "$msi" | tr -d '\r')
 # rows TABLE: the table's rows, tab-separated, without msiinfo's three header lines.
 rows() {
-	if grep -qx "$1" <<<"$tables"; then
-		msiinfo export "$msi" "$1" | tr -d '\r' | tail -n +4
-	fi
+	if [[ -f $export_dir/$1 ]]; then cat "$export_dir/$1"; fi
 }
 # has TABLE REGEX WHY: some row of TABLE matches the extended regex (fields joined by tabs).
 has() {

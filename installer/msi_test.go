@@ -1,0 +1,294 @@
+package installer
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// needTools skips when the Debian packages that build MSIs are absent; CI installs them
+// (.ci/setup), so there the tests always run.
+func needTools(t *testing.T, tools ...string) {
+	t.Helper()
+	for _, tool := range tools {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s is not installed (apt-get install msitools osslsigncode); CI installs it", tool)
+		}
+	}
+}
+
+// run executes a command with a generous deadline (the machine is shared and slow) and returns
+// its combined output.
+func run(t *testing.T, env []string, name string, args ...string) (string, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	err := cmd.Run()
+	return out.String(), err
+}
+
+var (
+	shared     string // a directory TestMain removes at the end
+	fakesOnce  sync.Once
+	fakesDir   string
+	fakesError error
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "installer-test-")
+	if err != nil {
+		panic(err)
+	}
+	shared = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// fakeBinaries builds testdata/fakeagent for Windows once, as both shipped exes plus an
+// alexsim.exe that must not end up in the MSI. Callers must not modify the directory.
+func fakeBinaries(t *testing.T) string {
+	t.Helper()
+	fakesOnce.Do(func() {
+		dir := filepath.Join(shared, "bin")
+		exe := filepath.Join(dir, "clinicpro.exe")
+		if out, err := run(t, []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"},
+			"go", "build", "-o", exe, "./testdata/fakeagent"); err != nil {
+			fakesError = fmt.Errorf("building the fake agent: %v\n%s", err, out)
+			return
+		}
+		data, err := os.ReadFile(exe)
+		if err == nil {
+			for _, name := range []string{"clinicpro-tray.exe", "alexsim.exe"} {
+				if err = os.WriteFile(filepath.Join(dir, name), data, 0o755); err != nil {
+					break
+				}
+			}
+		}
+		fakesDir, fakesError = dir, err
+	})
+	if fakesError != nil {
+		t.Fatal(fakesError)
+	}
+	return fakesDir
+}
+
+func toolbarIcon(t *testing.T) string {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 32, 32))
+	for i := range 32 {
+		img.Set(i, i, color.RGBA{0, 120, 200, 255})
+	}
+	path := filepath.Join(t.TempDir(), "toolbar.png")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+type build struct {
+	winbin, icon, version string
+}
+
+// msi runs build-msi.sh and returns the MSI path, or the script's output and error.
+func (b build) msi(t *testing.T) (string, string, error) {
+	t.Helper()
+	dist := t.TempDir()
+	out, err := run(t, []string{"WINBIN=" + b.winbin, "TOOLBAR_ICON=" + b.icon, "DIST=" + dist, "MSI_VERSION=" + b.version},
+		"./build-msi.sh")
+	if err != nil {
+		return "", out, err
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	return lines[len(lines)-1], out, nil
+}
+
+func (b build) mustMSI(t *testing.T) string {
+	t.Helper()
+	path, out, err := b.msi(t)
+	if err != nil {
+		t.Fatalf("build-msi.sh: %v\n%s", err, out)
+	}
+	return path
+}
+
+func TestBuiltMSIPassesEveryCheck(t *testing.T) {
+	needTools(t, "wixl", "msibuild", "msiinfo")
+	b := build{fakeBinaries(t), toolbarIcon(t), "0.1.7"}
+	msi := b.mustMSI(t)
+	if filepath.Base(msi) != "ClinicProImages-0.1.7-x64.msi" {
+		t.Errorf("MSI is named %s, want ClinicProImages-0.1.7-x64.msi", filepath.Base(msi))
+	}
+	out, err := run(t, nil, "./check-msi.sh", msi)
+	if err != nil {
+		t.Fatalf("check-msi.sh rejected a freshly built MSI: %v\n%s", err, out)
+	}
+	// alexsim.exe sat beside the shipped binaries; it must not have been packaged.
+	files, err := run(t, nil, "msiinfo", "export", msi, "File")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToLower(files), "alexsim") {
+		t.Errorf("alexsim is in the MSI's File table:\n%s", files)
+	}
+}
+
+func TestBuildRefusesToPackageWithoutEveryPiece(t *testing.T) {
+	needTools(t, "wixl", "msibuild")
+	bins := fakeBinaries(t)
+	icon := toolbarIcon(t)
+
+	noTray := t.TempDir()
+	for _, name := range []string{"clinicpro.exe", "alexsim.exe"} {
+		data, err := os.ReadFile(filepath.Join(bins, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(noTray, name), data, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	notPNG := filepath.Join(t.TempDir(), "toolbar.png")
+	if err := os.WriteFile(notPNG, []byte("GIF89a not a png"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		b    build
+		want []string
+	}{
+		{"tray exe missing", build{noTray, icon, "0.1.7"}, []string{"clinicpro-tray.exe", "make windows"}},
+		{"icon missing", build{bins, filepath.Join(t.TempDir(), "absent.png"), "0.1.7"}, []string{"toolbar icon", "TOOLBAR_ICON"}},
+		{"icon not a PNG", build{bins, notPNG, "0.1.7"}, []string{"not a PNG"}},
+		{"version not numeric", build{bins, icon, "0.1.7-dirty"}, []string{"not numeric"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path, out, err := tc.b.msi(t)
+			if err == nil {
+				t.Fatalf("build-msi.sh succeeded (%s); it must refuse", path)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("error output does not mention %q:\n%s", w, out)
+				}
+			}
+		})
+	}
+}
+
+// TestCheckCatchesBrokenMSI breaks one thing at a time in a good MSI and expects check-msi.sh to
+// name it: a checker that passes everything would let a broken installer land.
+func TestCheckCatchesBrokenMSI(t *testing.T) {
+	needTools(t, "wixl", "msibuild", "msiinfo")
+	good := build{fakeBinaries(t), toolbarIcon(t), "0.1.7"}.mustMSI(t)
+	data, err := os.ReadFile(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name  string
+		query string
+		want  string
+	}{
+		{"no service", "DELETE FROM ServiceInstall", "no ClinicProAgent service"},
+		{"service as a user account", "UPDATE ServiceInstall SET StartName='.\\\\gp' WHERE Name='ClinicProAgent'", "want LocalSystem"},
+		{"service on demand", "UPDATE ServiceInstall SET StartType=3 WHERE Name='ClinicProAgent'", "not automatic"},
+		{"service never started", "UPDATE ServiceControl SET Event=162 WHERE Name='ClinicProAgent'", "lacks flag 1"},
+		{"no URL scheme command", "DELETE FROM Registry WHERE `Key`='Software\\Classes\\clinicpro\\shell\\open\\command'", "opens the tray with the URL"},
+		{"no Run key", "DELETE FROM Registry WHERE Name='ClinicPro Images'", "log-on"},
+		{"properties not secure", "UPDATE Property SET Value='WIX_UPGRADE_DETECTED' WHERE Property='SecureCustomProperties'", "lacks ENROLCODE"},
+		{"enrol code logged", "DELETE FROM Property WHERE Property='MsiHiddenProperties'", "MsiHiddenProperties"},
+		{"rollout value unconditional", "UPDATE Component SET Condition='' WHERE Component='RolloutEnrolCode'", "only when ENROLCODE is given"},
+		{"no upgrade", "DELETE FROM Upgrade", "older and same versions are upgraded"},
+		{"deferred action outside the script", "UPDATE InstallExecuteSequence SET Sequence=6700 WHERE Action='AgentRecovery'", "outside InstallInitialize"},
+		{"upgrade outside the transaction", "UPDATE InstallExecuteSequence SET Sequence=1401 WHERE Action='RemoveExistingProducts'", "roll back"},
+		{"data removed on upgrade", "UPDATE InstallExecuteSequence SET Condition='REMOVE=\"ALL\" AND REMOVEDATA=\"1\"' WHERE Action='RemoveData'", "never during an upgrade"},
+		{"tray not shipped", "DELETE FROM File WHERE FileName='clinicpro-tray.exe'", "no clinicpro-tray.exe"},
+		{"icon folder renamed", "UPDATE Directory SET DefaultDir='Images' WHERE Directory='TOOLBARDIR'", "'ClinicPro Images'"},
+		{"alexsim shipped", "INSERT INTO File (File, Component_, FileName, FileSize, Attributes, Sequence) VALUES ('Sim', 'AgentExe', 'alexsim.exe', 1, 512, 9)", "alexsim is in the MSI"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			broken := filepath.Join(t.TempDir(), "broken.msi")
+			if err := os.WriteFile(broken, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if out, err := run(t, nil, "msibuild", broken, "-q", tc.query); err != nil {
+				t.Fatalf("msibuild -q %q: %v\n%s", tc.query, err, out)
+			}
+			out, err := run(t, nil, "./check-msi.sh", broken)
+			if err == nil {
+				t.Fatalf("check-msi.sh passed an MSI with %s:\n%s", tc.name, out)
+			}
+			if !strings.Contains(out, tc.want) {
+				t.Errorf("check-msi.sh failed, but without naming the problem (want %q):\n%s", tc.want, out)
+			}
+		})
+	}
+}
+
+// TestVersionRule runs version.sh in a scratch repository: BUILD counts commits, MAJOR.MINOR
+// follow the newest v-tag, and a tag Windows Installer cannot express is refused.
+func TestVersionRule(t *testing.T) {
+	needTools(t, "git")
+	repo := t.TempDir()
+	if err := os.Mkdir(filepath.Join(repo, "installer"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	script, err := os.ReadFile("version.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "installer", "version.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) {
+		t.Helper()
+		env := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null"}
+		if out, err := run(t, env, "git", append([]string{"-C", repo}, args...)...); err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+	}
+	version := func() (string, error) {
+		out, err := run(t, nil, filepath.Join(repo, "installer", "version.sh"))
+		return strings.TrimSpace(out), err
+	}
+	git("init", "-q")
+	for range 3 {
+		git("commit", "-q", "--allow-empty", "-m", "c")
+	}
+	if v, err := version(); err != nil || v != "0.1.3" {
+		t.Errorf("untagged, 3 commits: got %q (%v), want 0.1.3", v, err)
+	}
+	git("tag", "v1.2.0")
+	git("commit", "-q", "--allow-empty", "-m", "c")
+	if v, err := version(); err != nil || v != "1.2.4" {
+		t.Errorf("after v1.2.0, 4 commits: got %q (%v), want 1.2.4", v, err)
+	}
+	git("tag", "v300.0")
+	if v, err := version(); err == nil {
+		t.Errorf("tag v300.0 gave %q; a major version above 255 must be refused", v)
+	}
+}

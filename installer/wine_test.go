@@ -1,0 +1,250 @@
+package installer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// wine runs Windows commands in a private Wine prefix prepared by .ci/wine/setup.sh (which
+// adds the shim Go 1.26 binaries need under Wine 8).
+type wine struct {
+	t      *testing.T
+	env    []string
+	driveC string
+}
+
+func newWine(t *testing.T) *wine {
+	t.Helper()
+	needTools(t, "wixl", "msibuild", "wine", "wineserver", "x86_64-w64-mingw32-gcc")
+	if testing.Short() {
+		t.Skip("installs the MSI under Wine; skipped with -short")
+	}
+	setup, err := filepath.Abs("../.ci/wine/setup.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(setup); err != nil {
+		t.Skipf("no %s to prepare a Wine prefix", setup)
+	}
+	prefix := filepath.Join(t.TempDir(), "prefix")
+	w := &wine{t: t, driveC: filepath.Join(prefix, "drive_c"), env: []string{
+		"WINEPREFIX=" + prefix, "WINEDEBUG=-all", "WINEDLLOVERRIDES=mscoree,mshtml=;bcryptprimitives=n",
+	}}
+	if out, err := run(t, w.env, setup); err != nil {
+		t.Fatalf("preparing the Wine prefix: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { run(t, w.env, "wineserver", "-k") })
+	return w
+}
+
+func (w *wine) run(args ...string) (string, error) {
+	w.t.Helper()
+	out, err := run(w.t, w.env, "wine", args...)
+	return strings.ReplaceAll(out, "\r", ""), err
+}
+
+// msiexec runs msiexec /qn with a verbose log; on failure it logs the log's tail unless the
+// failure is expected.
+func (w *wine) msiexec(args ...string) error {
+	w.t.Helper()
+	err := w.msiexecQuiet(args...)
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(w.driveC, "msiexec.log"))
+		w.t.Logf("msiexec %v: %v\n--- log tail:\n%s", args, err, tail(string(log), 40))
+	}
+	return err
+}
+
+func (w *wine) msiexecQuiet(args ...string) error {
+	w.t.Helper()
+	args = append([]string(nil), args...)
+	for i, a := range args {
+		if strings.HasSuffix(a, ".msi") {
+			args[i] = "Z:" + strings.ReplaceAll(a, "/", `\`)
+		}
+	}
+	args = append(args, "/qn", "/l*v", `C:\msiexec.log`)
+	_, err := w.run(append([]string{"msiexec"}, args...)...)
+	return err
+}
+
+// reg returns `reg query KEY` output, or "" when the key does not exist.
+func (w *wine) reg(key string) string {
+	w.t.Helper()
+	out, err := w.run("reg", "query", key)
+	if err != nil {
+		return ""
+	}
+	return out
+}
+
+func (w *wine) exists(rel string) bool {
+	_, err := os.Stat(filepath.Join(w.driveC, filepath.FromSlash(rel)))
+	return err == nil
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// waitFor polls cond for up to two minutes: service start-up under Wine on a loaded machine
+// is slow, and a fixed sleep would be either flaky or wasteful.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestWineInstallUpgradeUninstall installs the MSI for real (Wine's msiexec and service control
+// manager), then upgrades, refuses a downgrade, uninstalls keeping data, and uninstalls with
+// REMOVEDATA=1. What Wine cannot show (sc.exe failure actions, delayed start, Windows
+// Installer's own quoting of the service path) is left to the manual checklist in
+// docs/rollout.md.
+func TestWineInstallUpgradeUninstall(t *testing.T) {
+	w := newWine(t)
+	bins, icon := fakeBinaries(t), toolbarIcon(t)
+	v1 := build{bins, icon, "0.1.1"}.mustMSI(t)
+	v2 := build{bins, icon, "0.1.2"}.mustMSI(t)
+
+	const (
+		programFiles = "Program Files/ClinicPro/"
+		data         = "ProgramData/ClinicPro/"
+		starts       = data + "fakeagent-starts.txt"
+		rollout      = `HKLM\Software\ClinicPro\Rollout`
+		scheme       = `HKLM\Software\Classes\clinicpro\shell\open\command`
+		runKey       = `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`
+		service      = `HKLM\System\CurrentControlSet\Services\ClinicProAgent`
+	)
+
+	// 1. A silent first install with every rollout property.
+	if err := w.msiexec("/i", v1, "RELAYURL=https://relay.test/", "ENROLCODE=ZZTEST-ENROL", `WATCHFOLDERS=C:\Scans;C:\Camera`, "HCMHOST=1"); err != nil {
+		t.Fatalf("install: %v", err)
+	}
+	for _, f := range []string{programFiles + "clinicpro.exe", programFiles + "clinicpro-tray.exe", data + "Toolbar Icon/ClinicPro Images/clinicpro-images.png"} {
+		if !w.exists(f) {
+			t.Errorf("after install, C:/%s is missing", f)
+		}
+	}
+	if got := w.reg(scheme); !strings.Contains(got, `"C:\Program Files\ClinicPro\clinicpro-tray.exe" "%1"`) {
+		t.Errorf("clinicpro: URL command is not the tray with the URL:\n%s", got)
+	}
+	if got := w.reg(runKey); !strings.Contains(got, `ClinicPro Images`) || !strings.Contains(got, `clinicpro-tray.exe`) {
+		t.Errorf("tray is not started at log-on:\n%s", got)
+	}
+	got := w.reg(rollout)
+	for _, want := range []string{"https://relay.test/", "ZZTEST-ENROL", `C:\Scans;C:\Camera`, "HCMHost"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("rollout key lacks %q:\n%s", want, got)
+		}
+	}
+	svc := w.reg(service)
+	for _, want := range []string{"clinicpro.exe", "service run", "LocalSystem", "Start    REG_DWORD    0x2"} {
+		if !strings.Contains(svc, want) {
+			t.Errorf("service registration lacks %q:\n%s", want, svc)
+		}
+	}
+	// The service really started, with the arguments and the rollout values the agent will read.
+	waitFor(t, "the agent service to start", func() bool { return w.exists(starts) })
+	rec, _ := os.ReadFile(filepath.Join(w.driveC, starts))
+	if !strings.Contains(string(rec), "args=service run") || !strings.Contains(string(rec), "EnrolCode=ZZTEST-ENROL") {
+		t.Errorf("the started agent did not see its arguments and rollout values:\n%s", rec)
+	}
+
+	// 2. The agent's data, and the agent having consumed the enrolment code.
+	for _, f := range []string{"config.toml", "queue/queue.db", "spool/item.tif"} {
+		p := filepath.Join(w.driveC, data, filepath.FromSlash(f))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte("kept"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := w.run("reg", "delete", rollout, "/v", "EnrolCode", "/f"); err != nil {
+		t.Fatalf("deleting EnrolCode as the agent would: %v", err)
+	}
+
+	// 3. Upgrade without properties: data and unconsumed rollout values stay, the used code does not return.
+	if err := w.msiexec("/i", v2); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	for _, f := range []string{"config.toml", "queue/queue.db", "spool/item.tif"} {
+		if !w.exists(data + f) {
+			t.Errorf("upgrade lost %s", f)
+		}
+	}
+	got = w.reg(rollout)
+	if !strings.Contains(got, "https://relay.test/") {
+		t.Errorf("upgrade removed RelayURL the agent has not consumed:\n%s", got)
+	}
+	if strings.Contains(got, "ZZTEST-ENROL") {
+		t.Errorf("upgrade brought back a used enrolment code:\n%s", got)
+	}
+	if !w.exists(programFiles+"clinicpro.exe") || w.reg(service) == "" {
+		t.Error("after upgrade the agent exe or its service is missing")
+	}
+	products, _ := w.run("reg", "query", `HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall`, "/s")
+	if n := strings.Count(products, "ClinicPro Images"); n != 1 {
+		t.Errorf("Programs and Features lists ClinicPro Images %d times after an upgrade, want once", n)
+	}
+	if !strings.Contains(products, "0.1.2") {
+		t.Errorf("the installed version is not 0.1.2 after the upgrade")
+	}
+
+	// 4. A downgrade is refused and leaves the newer version in place.
+	if err := w.msiexecQuiet("/i", v1); err == nil {
+		t.Error("installing 0.1.1 over 0.1.2 succeeded; downgrades must be refused")
+	}
+	if !w.exists(programFiles + "clinicpro.exe") {
+		t.Error("the refused downgrade removed the installed agent")
+	}
+
+	// 5. Uninstall keeps data.
+	if err := w.msiexec("/x", v2); err != nil {
+		t.Fatalf("uninstall: %v", err)
+	}
+	if w.exists(programFiles + "clinicpro.exe") {
+		t.Error("uninstall left clinicpro.exe")
+	}
+	if w.exists(data + "Toolbar Icon/ClinicPro Images/clinicpro-images.png") {
+		t.Error("uninstall left the toolbar icon")
+	}
+	if w.reg(service) != "" {
+		t.Error("uninstall left the ClinicProAgent service")
+	}
+	if w.reg(scheme) != "" {
+		t.Error("uninstall left the clinicpro: URL scheme")
+	}
+	if strings.Contains(w.reg(runKey), "ClinicPro Images") {
+		t.Error("uninstall left the tray in the Run key")
+	}
+	if !w.exists(data+"config.toml") || !w.exists(data+"queue/queue.db") {
+		t.Error("uninstall without REMOVEDATA=1 deleted the agent's data")
+	}
+
+	// 6. Uninstall with REMOVEDATA=1 removes data and leftover settings.
+	if err := w.msiexec("/i", v2); err != nil {
+		t.Fatalf("reinstall: %v", err)
+	}
+	if err := w.msiexec("/x", v2, "REMOVEDATA=1"); err != nil {
+		t.Fatalf("uninstall with REMOVEDATA=1: %v", err)
+	}
+	if w.exists(data) {
+		t.Error("REMOVEDATA=1 left C:/ProgramData/ClinicPro")
+	}
+	if w.reg(rollout) != "" {
+		t.Error("REMOVEDATA=1 left HKLM\\Software\\ClinicPro\\Rollout")
+	}
+}
