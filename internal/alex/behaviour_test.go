@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -356,3 +357,23 @@ func TestUnknownAuthorIsRejectedBySandbox(t *testing.T) {
 		t.Fatalf("err = %v, want a permanent 400", err)
 	}
 }
+
+func TestMediaRoundTrip(t *testing.T) {
+	e := startSim(t, alexsim.Options{}, nil)
+	ctx := context.Background()
+	cr, _, err := e.client.CreateMedia(ctx, alexsim.DefaultFacility, alex.Media{Identifier: "m-1", PatientID: patientID(t, e),
+		ProviderID: alexsim.ProviderID(alexsim.DefaultFacility), Title: "rash.jpg", ContentType: "image/jpeg", Data: []byte("\xff\xd8\xff")})
+	if err != nil || cr.ID == "" {
+		t.Fatalf("CreateMedia = %+v, %v", cr, err)
+	}
+	ms, _, err := e.client.SearchMediaByNHI(ctx, alexsim.DefaultFacility, testNHI)
+	if err != nil || len(ms) != 1 || ms[0].ID != cr.ID || ms[0].Identifiers[0] != "m-1" || ms[0].Title != "rash.jpg" {
+		t.Fatalf("SearchMediaByNHI = %+v, %v", ms, err)
+	}
+	if !r4DateTime.MatchString(ms[0].Created) {
+		t.Fatalf("createdDateTime %q is not an R4 dateTime", ms[0].Created)
+	}
+}
+
+// r4DateTime is R4's dateTime regex (datatypes.html#dateTime).
+var r4DateTime = regexp.MustCompile(`^([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?$`)

@@ -55,6 +55,31 @@ func start(t *testing.T, opts Options) *harness {
 	return h
 }
 
+func TestTokenCarriesRoles(t *testing.T) {
+	h := start(t, Options{})
+	parts := strings.Split(h.token, ".")
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var claims struct {
+		Roles []string `json:"roles"`
+		Exp   int64    `json:"exp"`
+	}
+	if json.Unmarshal(payload, &claims) != nil || claims.Exp == 0 {
+		t.Fatalf("claims %s", payload)
+	}
+	for _, want := range []string{"patient.nhisearch.read", "patient.launchformincontext.read", "patient.media.write"} {
+		found := false
+		for _, r := range claims.Roles {
+			found = found || r == want
+		}
+		if !found {
+			t.Errorf("token lacks role %s", want)
+		}
+	}
+}
+
 func (h *harness) tokenRequest(v url.Values) *http.Response {
 	resp, err := http.PostForm(h.srv.TokenURL, v)
 	if err != nil {
@@ -270,6 +295,29 @@ func TestDocumentReferenceValidation(t *testing.T) {
 	}
 }
 
+func TestMediaCreateAndChainedSearch(t *testing.T) {
+	h := start(t, Options{})
+	pid := h.srv.PatientID(DefaultFacility, "ZZZ0016")
+	body, _ := json.Marshal(map[string]any{"resourceType": "Media", "status": "completed",
+		"identifier": []map[string]string{{"value": "m-1"}},
+		"subject":    map[string]string{"reference": h.srv.URL + "/fhir/Patient/" + pid},
+		"content":    map[string]string{"contentType": "image/jpeg", "title": "rash.jpg", "data": base64.StdEncoding.EncodeToString([]byte("\xff\xd8\xff"))}})
+	st, b, hdr := h.call("POST", "/FHIR/Media", DefaultFacility, body)
+	if st != 201 || !strings.Contains(hdr.Get("Location"), "/fhir/Media/") {
+		t.Fatalf("create Media: %d %s", st, b)
+	}
+	st, b, _ = h.call("GET", "/FHIR/Media?patient.identifier="+url.QueryEscape(fhir.NHISystem+"|ZZZ0016"), DefaultFacility, nil)
+	var bun fhir.Bundle
+	if st != 200 || json.Unmarshal(b, &bun) != nil || len(bun.Entry) != 1 || fhir.ResourceType(bun.Entry[0].Resource) != "Media" {
+		t.Fatalf("chained search: %d %s", st, b)
+	}
+	// Another patient's Media search stays empty.
+	st, b, _ = h.call("GET", "/FHIR/Media?patient.identifier=ZZZ0024", DefaultFacility, nil)
+	if json.Unmarshal(b, &bun) != nil || fhir.ResourceType(bun.Entry[0].Resource) != "OperationOutcome" {
+		t.Fatalf("other patient: %d %s", st, b)
+	}
+}
+
 func TestMediaWithoutIdentifier(t *testing.T) {
 	h := start(t, Options{})
 	body, _ := json.Marshal(map[string]any{"resourceType": "Media", "status": "completed",
@@ -316,20 +364,39 @@ func TestAdminFaultsAndInspection(t *testing.T) {
 	if st, _, _ := h.call("GET", "/FHIR/Location", DefaultFacility, nil); st != 401 {
 		t.Fatalf("after expiry: %d, want 401", st)
 	}
+	resp, err := http.Get(h.srv.URL + "/_sim/faults")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var active Faults
+	if json.NewDecoder(resp.Body).Decode(&active) != nil || active.ServerErrors != 0 || active.RateLimit != 0 {
+		t.Fatalf("faults after use: %+v", active)
+	}
+	resp.Body.Close()
+	post("/_sim/faults", `{"offline":["*"]}`)
+	req, _ := http.NewRequest("DELETE", h.srv.URL+"/_sim/faults", nil)
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("DELETE faults: %v", err)
+	} else {
+		resp.Body.Close()
+	}
+	if len(h.srv.Faults().Offline) != 0 {
+		t.Fatal("DELETE did not clear the faults")
+	}
 	if st := post("/_sim/faults", `not json`); st != 400 {
 		t.Fatalf("bad faults body: %d", st)
 	}
 	// Ambiguous write: stored, then the connection is closed with no response.
 	h2 := start(t, Options{})
 	h2.srv.SetFaults(Faults{DropWrites: 1})
-	req, _ := http.NewRequest("POST", h2.srv.URL+"/FHIR/DocumentReference", bytes.NewReader(docJSON(t, h2, nil)))
+	req, _ = http.NewRequest("POST", h2.srv.URL+"/FHIR/DocumentReference", bytes.NewReader(docJSON(t, h2, nil)))
 	req.Header.Set("Authorization", "Bearer "+h2.token)
 	req.Header.Set("mt-facilityid", DefaultFacility)
 	if resp, err := http.DefaultClient.Do(req); err == nil {
 		resp.Body.Close()
 		t.Fatalf("dropped write answered %d", resp.StatusCode)
 	}
-	resp, err := http.Get(h2.srv.URL + "/_sim/documents")
+	resp, err = http.Get(h2.srv.URL + "/_sim/documents")
 	if err != nil {
 		t.Fatal(err)
 	}
