@@ -1,0 +1,228 @@
+// Package config loads clinicpro-relay's configuration: a TOML file, then
+// environment variables on top (so a container or systemd unit can inject secrets),
+// then defaults. The ALEX client secret may come from a file or the environment and
+// is never printed: Config's String and LogValue leave it out.
+package config
+
+import (
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// Config is the relay's configuration. TOML keys are the snake_case tags.
+type Config struct {
+	Listen              string   `toml:"listen"`       // public API, default 127.0.0.1:8443
+	AdminListen         string   `toml:"admin_listen"` // metrics, default 127.0.0.1:9464; "" disables
+	DataDir             string   `toml:"data_dir"`     // SQLite database, spool, audit key
+	TLSCertFile         string   `toml:"tls_cert_file"`
+	TLSKeyFile          string   `toml:"tls_key_file"`
+	AllowInsecurePublic bool     `toml:"allow_insecure_public"`
+	MaxUploadBytes      int64    `toml:"max_upload_bytes"`
+	TokenTTL            Duration `toml:"token_ttl"`
+	RatePerSecond       float64  `toml:"rate_per_second"`
+	RateBurst           int      `toml:"rate_burst"`
+	FacilityConcurrency int      `toml:"facility_concurrency"`
+	AuditKeyFile        string   `toml:"audit_key_file"` // default <data_dir>/audit.key, created if missing
+	LogLevel            string   `toml:"log_level"`      // debug, info, warn, error
+	ALEX                ALEX     `toml:"alex"`
+}
+
+// ALEX is how the relay reaches Medtech.
+type ALEX struct {
+	BaseURL          string   `toml:"base_url"`
+	TokenURL         string   `toml:"token_url"`
+	ClientID         string   `toml:"client_id"`
+	ClientSecretFile string   `toml:"client_secret_file"`
+	Scope            string   `toml:"scope"`
+	AppID            string   `toml:"app_id"`
+	IdentifierSystem string   `toml:"identifier_system"`
+	IdentifierSearch bool     `toml:"identifier_search"`
+	Timeout          Duration `toml:"timeout"`
+
+	// ClientSecret is read from ClientSecretFile or CLINICPRO_ALEX_CLIENT_SECRET,
+	// never from the TOML file itself, so the config file can be shown to anyone.
+	ClientSecret string `toml:"-"`
+}
+
+// Duration is a time.Duration written as "15m" in TOML.
+type Duration struct{ time.Duration }
+
+// UnmarshalText implements encoding.TextUnmarshaler.
+func (d *Duration) UnmarshalText(b []byte) error {
+	v, err := time.ParseDuration(string(b))
+	d.Duration = v
+	return err
+}
+
+// MarshalText implements encoding.TextMarshaler.
+func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// Environment variables read on top of the file.
+const (
+	EnvListen       = "CLINICPRO_RELAY_LISTEN"
+	EnvAdminListen  = "CLINICPRO_RELAY_ADMIN_LISTEN"
+	EnvDataDir      = "CLINICPRO_RELAY_DATA_DIR"
+	EnvALEXBaseURL  = "CLINICPRO_ALEX_BASE_URL"
+	EnvALEXTokenURL = "CLINICPRO_ALEX_TOKEN_URL"
+	EnvALEXClientID = "CLINICPRO_ALEX_CLIENT_ID"
+	EnvALEXSecret   = "CLINICPRO_ALEX_CLIENT_SECRET"
+	EnvALEXScope    = "CLINICPRO_ALEX_SCOPE"
+	EnvMaxUpload    = "CLINICPRO_RELAY_MAX_UPLOAD_BYTES"
+)
+
+// Default locations.
+const (
+	DefaultPath    = "/etc/clinicpro-relay/relay.toml"
+	DefaultDataDir = "/var/lib/clinicpro-relay"
+)
+
+// Load reads path ("" or a missing DefaultPath means no file), applies getenv and
+// defaults, and checks the result. getenv is os.Getenv outside tests.
+func Load(path string, getenv func(string) string) (Config, error) {
+	var c Config
+	if path != "" {
+		md, err := toml.DecodeFile(path, &c)
+		switch {
+		case errors.Is(err, os.ErrNotExist) && path == DefaultPath:
+		case err != nil:
+			return Config{}, fmt.Errorf("cannot read the relay configuration %s: %w", path, err)
+		default:
+			if und := md.Undecoded(); len(und) > 0 {
+				return Config{}, fmt.Errorf("the relay configuration %s has unknown setting %q: check its spelling", path, und[0].String())
+			}
+		}
+	}
+	set := func(dst *string, env string) {
+		if v := getenv(env); v != "" {
+			*dst = v
+		}
+	}
+	set(&c.Listen, EnvListen)
+	set(&c.AdminListen, EnvAdminListen)
+	set(&c.DataDir, EnvDataDir)
+	set(&c.ALEX.BaseURL, EnvALEXBaseURL)
+	set(&c.ALEX.TokenURL, EnvALEXTokenURL)
+	set(&c.ALEX.ClientID, EnvALEXClientID)
+	set(&c.ALEX.Scope, EnvALEXScope)
+	if v := getenv(EnvMaxUpload); v != "" {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return Config{}, fmt.Errorf("%s=%q is not a number of bytes", EnvMaxUpload, v)
+		}
+		c.MaxUploadBytes = n
+	}
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8443"
+	}
+	if c.AdminListen == "" {
+		c.AdminListen = "127.0.0.1:9464"
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir
+	}
+	if c.AuditKeyFile == "" {
+		c.AuditKeyFile = filepath.Join(c.DataDir, "audit.key")
+	}
+	if c.LogLevel == "" {
+		c.LogLevel = "info"
+	}
+	if v := getenv(EnvALEXSecret); v != "" {
+		c.ALEX.ClientSecret = v
+	} else if c.ALEX.ClientSecretFile != "" {
+		b, err := os.ReadFile(c.ALEX.ClientSecretFile)
+		if err != nil {
+			return Config{}, fmt.Errorf("cannot read the ALEX client secret file: %w", err)
+		}
+		c.ALEX.ClientSecret = strings.TrimSpace(string(b))
+	}
+	if _, err := c.Level(); err != nil {
+		return Config{}, err
+	}
+	return c, nil
+}
+
+// CheckALEX reports what is missing for the relay to call ALEX; serve needs it, the
+// connector commands do not.
+func (c Config) CheckALEX() error {
+	var missing []string
+	if c.ALEX.BaseURL == "" {
+		missing = append(missing, "alex.base_url")
+	}
+	if c.ALEX.TokenURL == "" {
+		missing = append(missing, "alex.token_url")
+	}
+	if c.ALEX.ClientID == "" {
+		missing = append(missing, "alex.client_id")
+	}
+	if c.ALEX.ClientSecret == "" {
+		missing = append(missing, "alex.client_secret_file or "+EnvALEXSecret)
+	}
+	if len(missing) > 0 {
+		return fmt.Errorf("the relay cannot call Medtech ALEX: set %s", strings.Join(missing, ", "))
+	}
+	return nil
+}
+
+// Level parses LogLevel.
+func (c Config) Level() (slog.Level, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(c.LogLevel)); err != nil {
+		return 0, fmt.Errorf("log_level %q is not one of debug, info, warn, error", c.LogLevel)
+	}
+	return l, nil
+}
+
+// String describes c without the ALEX secret.
+func (c Config) String() string {
+	secret := "unset"
+	if c.ALEX.ClientSecret != "" {
+		secret = "set"
+	}
+	return fmt.Sprintf("listen=%s admin=%s data=%s tls=%t alex=%s client_id=%s secret=%s",
+		c.Listen, c.AdminListen, c.DataDir, c.TLSCertFile != "", c.ALEX.BaseURL, c.ALEX.ClientID, secret)
+}
+
+// LogValue keeps the secret out of logs when a Config is logged whole.
+func (c Config) LogValue() slog.Value { return slog.StringValue(c.String()) }
+
+// AuditKey reads the audit hash key, creating a random one (mode 0600) on first use.
+func (c Config) AuditKey() ([]byte, error) {
+	b, err := os.ReadFile(c.AuditKeyFile)
+	if err == nil {
+		if len(b) < 16 {
+			return nil, fmt.Errorf("the audit key %s is shorter than 16 bytes: remove it to have a new one made", c.AuditKeyFile)
+		}
+		return b, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("cannot read the audit key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(c.AuditKeyFile), 0o700); err != nil {
+		return nil, err
+	}
+	key := make([]byte, 32)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(c.AuditKeyFile, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, os.ErrExist) {
+		return c.AuditKey() // another process made it first
+	}
+	if err != nil {
+		return nil, fmt.Errorf("cannot create the audit key: %w", err)
+	}
+	if _, err := f.Write(key); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return key, f.Close()
+}

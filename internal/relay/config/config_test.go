@@ -1,0 +1,93 @@
+package config
+
+import (
+	"bytes"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestLoadFileThenEnv(t *testing.T) {
+	dir := t.TempDir()
+	secretFile := filepath.Join(dir, "alex.secret")
+	os.WriteFile(secretFile, []byte("s3cret-from-file\n"), 0o600)
+	path := filepath.Join(dir, "relay.toml")
+	os.WriteFile(path, []byte(`
+listen = "127.0.0.1:9000"
+data_dir = "`+dir+`"
+token_ttl = "5m"
+max_upload_bytes = 2000000
+[alex]
+base_url = "http://127.0.0.1:1/FHIR"
+token_url = "http://127.0.0.1:1/token"
+client_id = "from-file"
+client_secret_file = "`+secretFile+`"
+identifier_search = true
+`), 0o600)
+	env := map[string]string{EnvALEXClientID: "from-env"}
+	c, err := Load(path, func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:9000" || c.TokenTTL.Duration != 5*time.Minute || c.MaxUploadBytes != 2000000 ||
+		c.ALEX.ClientID != "from-env" || c.ALEX.ClientSecret != "s3cret-from-file" || !c.ALEX.IdentifierSearch ||
+		c.AdminListen != "127.0.0.1:9464" || c.AuditKeyFile != filepath.Join(dir, "audit.key") {
+		t.Fatalf("loaded %+v", c)
+	}
+	if err := c.CheckALEX(); err != nil {
+		t.Fatal(err)
+	}
+	env[EnvALEXSecret] = "s3cret-from-env"
+	c, _ = Load(path, func(k string) string { return env[k] })
+	if c.ALEX.ClientSecret != "s3cret-from-env" {
+		t.Fatal("environment secret should win over the file")
+	}
+	// The secret never shows when the config is printed or logged.
+	var buf bytes.Buffer
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("cfg", "config", c)
+	if strings.Contains(buf.String()+c.String()+func() string { b, _ := c.TokenTTL.MarshalText(); return string(b) }(), "s3cret") {
+		t.Fatal("the ALEX secret leaked into a log line")
+	}
+}
+
+func TestLoadRefusesUnknownKeysAndReportsMissingALEX(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relay.toml")
+	os.WriteFile(path, []byte("lisen = \"x\"\n"), 0o600)
+	if _, err := Load(path, func(string) string { return "" }); err == nil || !strings.Contains(err.Error(), "lisen") {
+		t.Fatalf("unknown key: %v", err)
+	}
+	c, err := Load("", func(string) string { return "" })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.CheckALEX(); err == nil || !strings.Contains(err.Error(), "alex.base_url") {
+		t.Fatalf("CheckALEX: %v", err)
+	}
+	if _, err := Load("", func(k string) string {
+		if k == EnvMaxUpload {
+			return "lots"
+		}
+		return ""
+	}); err == nil {
+		t.Fatal("a non-numeric upload limit was accepted")
+	}
+}
+
+func TestAuditKeyCreatedOnceAndKept(t *testing.T) {
+	c := Config{AuditKeyFile: filepath.Join(t.TempDir(), "sub", "audit.key")}
+	k1, err := c.AuditKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	k2, err := c.AuditKey()
+	if err != nil || !bytes.Equal(k1, k2) || len(k1) != 32 {
+		t.Fatalf("audit key not stable: %v", err)
+	}
+	fi, _ := os.Stat(c.AuditKeyFile)
+	if fi.Mode().Perm() != 0o600 {
+		t.Fatalf("audit key mode %v", fi.Mode())
+	}
+}

@@ -1,0 +1,182 @@
+// Package daemon composes clinicpro-relay from its configuration: the SQLite stores,
+// the ALEX client, the public listener (TLS or loopback HTTP) and the admin listener
+// with metrics. cmd/clinicpro-relay only parses flags and calls it.
+package daemon
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
+	"github.com/clinicpro/medtech-images/internal/relay/config"
+	"github.com/clinicpro/medtech-images/internal/relay/ledger"
+	"github.com/clinicpro/medtech-images/internal/relay/registry"
+	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+)
+
+// Stores are the relay's tables, all in <data_dir>/relay.db.
+type Stores struct {
+	DB       *sql.DB
+	Registry *registry.Registry
+	Ledger   *ledger.Ledger
+	Audit    *audit.Log
+}
+
+// Close closes the database.
+func (s *Stores) Close() error { return s.DB.Close() }
+
+// OpenStores opens (creating) the database in cfg.DataDir.
+func OpenStores(cfg config.Config) (*Stores, error) {
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("cannot create the data directory %s: %w", cfg.DataDir, err)
+	}
+	db, err := sqlitedb.Open(filepath.Join(cfg.DataDir, "relay.db"))
+	if err != nil {
+		return nil, err
+	}
+	s := &Stores{DB: db}
+	key, err := cfg.AuditKey()
+	if err == nil {
+		s.Registry, err = registry.New(db)
+	}
+	if err == nil {
+		s.Ledger, err = ledger.New(db)
+	}
+	if err == nil {
+		s.Audit, err = audit.New(db, key)
+	}
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// NewLogger returns the relay's JSON logger on w, with every record passed through
+// the redaction handler.
+func NewLogger(w io.Writer, level slog.Level) *slog.Logger {
+	return slog.New(redact.NewHandler(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: level})))
+}
+
+// Ready is called with the bound addresses once both listeners accept connections
+// (tests and benchmarks use ":0").
+type Ready func(public, admin net.Addr)
+
+// Serve runs the relay until ctx ends, then drains in-flight requests.
+func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready) error {
+	policy := relay.ListenPolicy{Addr: cfg.Listen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile, AllowInsecurePublic: cfg.AllowInsecurePublic}
+	if err := policy.Check(); err != nil {
+		return err
+	}
+	if err := cfg.CheckALEX(); err != nil {
+		return err
+	}
+	st, err := OpenStores(cfg)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ac, err := alex.New(alex.Config{BaseURL: cfg.ALEX.BaseURL, TokenURL: cfg.ALEX.TokenURL, ClientID: cfg.ALEX.ClientID,
+		ClientSecret: cfg.ALEX.ClientSecret, Scope: cfg.ALEX.Scope, AppID: cfg.ALEX.AppID,
+		IdentifierSystem: cfg.ALEX.IdentifierSystem, IdentifierSearch: cfg.ALEX.IdentifierSearch, Timeout: cfg.ALEX.Timeout.Duration})
+	if err != nil {
+		return err
+	}
+	metrics := relay.NewMetricsRegistry()
+	srv, err := relay.New(relay.Config{MaxUpload: cfg.MaxUploadBytes, TokenTTL: cfg.TokenTTL.Duration, Rate: cfg.RatePerSecond,
+		Burst: cfg.RateBurst, FacilityConcurrency: cfg.FacilityConcurrency, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
+		Logger: log, Metrics: metrics}, st.Registry, st.Ledger, st.Audit, ac)
+	if err != nil {
+		return err
+	}
+	if err := cleanSpool(filepath.Join(cfg.DataDir, "spool")); err != nil {
+		return err
+	}
+
+	pub, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
+	}
+	servers := []*http.Server{newHTTPServer(srv.Handler(), log)}
+	lns := []net.Listener{pub}
+	var adminAddr net.Addr
+	if cfg.AdminListen != "" {
+		adm, err := net.Listen("tcp", cfg.AdminListen)
+		if err != nil {
+			pub.Close()
+			return fmt.Errorf("cannot listen on the admin address %s: %w", cfg.AdminListen, err)
+		}
+		adminAddr = adm.Addr()
+		servers = append(servers, newHTTPServer(relay.AdminHandler(metrics), log))
+		lns = append(lns, adm)
+	}
+	errc := make(chan error, len(servers))
+	for i, s := range servers {
+		go func() {
+			var err error
+			if i == 0 && cfg.TLSCertFile != "" {
+				err = s.ServeTLS(lns[i], cfg.TLSCertFile, cfg.TLSKeyFile)
+			} else {
+				err = s.Serve(lns[i])
+			}
+			if !errors.Is(err, http.ErrServerClosed) {
+				errc <- err
+			}
+		}()
+	}
+	log.Info("relay serving", "listen", pub.Addr().String(), "admin", cfg.AdminListen, "tls", cfg.TLSCertFile != "", "config", cfg)
+	if ready != nil {
+		ready(pub.Addr(), adminAddr)
+	}
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+		log.Error("listener failed", "err", err)
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, s := range servers {
+		_ = s.Shutdown(sctx)
+	}
+	log.Info("relay stopped")
+	return err
+}
+
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		// A practice on a slow line may take minutes to send 8 MB; a stalled one must
+		// not hold a connection forever.
+		ReadTimeout:    5 * time.Minute,
+		WriteTimeout:   6 * time.Minute,
+		IdleTimeout:    2 * time.Minute,
+		MaxHeaderBytes: 32 << 10,
+		ErrorLog:       slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// cleanSpool removes uploads left by a crash: their requests failed with the process
+// and the ledger resolves them on the agent's retry.
+func cleanSpool(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range ents {
+		_ = os.Remove(filepath.Join(dir, e.Name()))
+	}
+	return nil
+}
