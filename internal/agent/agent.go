@@ -183,6 +183,7 @@ func (a *Agent) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 			wg.Wait()
+			a.hub.CloseAll()
 			return nil
 		case <-t.C:
 			a.expireSessions(ctx)

@@ -67,3 +67,14 @@ func (h *Hub) drop(ch chan Event) {
 		close(ch)
 	}
 }
+
+// CloseAll ends every open stream, so a stopping agent's HTTP server can shut down
+// without waiting out streams that would never end by themselves.
+func (h *Hub) CloseAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for ch := range h.subs {
+		delete(h.subs, ch)
+		close(ch)
+	}
+}

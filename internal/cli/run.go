@@ -1,0 +1,209 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/agent"
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/hcm"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/secret"
+	"github.com/clinicpro/medtech-images/internal/version"
+)
+
+// runFlags are the agent's own options, shared by `run` and `service run`.
+type runFlags struct {
+	launchAddr string
+	listen     string
+}
+
+func (r *runFlags) add(fsAdd func(p *string, name, value, usage string)) {
+	fsAdd(&r.launchAddr, "launch-listen", "", "serve Medtech web launch URLs on this loopback address, e.g. 127.0.0.1:41357")
+	fsAdd(&r.listen, "listen", "", "local API address (default: the named pipe, or agent.sock in the data directory)")
+}
+
+func cmdRun(ctx context.Context, env Env, c *common, args []string) int {
+	fs := c.flags("run", env)
+	var rf runFlags
+	rf.add(fs.StringVar)
+	if pos, ok := parse(fs, args); !ok || len(pos) > 0 {
+		return usageErr(env, "usage: clinicpro run [--data DIR] [--launch-listen 127.0.0.1:PORT]")
+	}
+	if err := runAgent(ctx, c.paths(), rf, env.Stderr); err != nil {
+		fmt.Fprintln(env.Stderr, "clinicpro: "+err.Error())
+		return ExitFailed
+	}
+	return ExitOK
+}
+
+// openLog writes the agent's log to stderr (when w is not nil) and to agent.log in
+// the data directory, which the diagnostics bundle and practice IT read. The file is
+// rolled once at start-up past 10 MB, which is weeks of normal logging.
+func openLog(p config.Paths, w io.Writer) (*slog.Logger, func(), error) {
+	if err := os.MkdirAll(p.LogDir(), 0o755); err != nil {
+		return nil, nil, fmt.Errorf("cannot create the log folder: %w", err)
+	}
+	path := filepath.Join(p.LogDir(), "agent.log")
+	if fi, err := os.Stat(path); err == nil && fi.Size() > 10<<20 {
+		_ = os.Rename(path, path+".1")
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cannot open the agent log: %w", err)
+	}
+	var out io.Writer = f
+	if w != nil {
+		out = io.MultiWriter(f, w)
+	}
+	return slog.New(redact.NewHandler(slog.NewTextHandler(out, nil))), func() { f.Close() }, nil
+}
+
+// runAgent is the agent process: configuration, credentials, the agent, its local
+// API and the optional web launch listener, until ctx ends.
+func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer) error {
+	log, closeLog, err := openLog(p, stderr)
+	if err != nil {
+		return err
+	}
+	defer closeLog()
+	if err := config.WriteExample(p.ConfigFile); err != nil {
+		return err
+	}
+	cfg, err := config.Load(p.ConfigFile)
+	if err != nil {
+		return err
+	}
+	opt := agent.Options{Paths: p, Config: cfg, Log: log}
+	creds, err := secret.NewStore(p.DataDir).Load()
+	switch {
+	case errors.Is(err, secret.ErrNotEnrolled):
+		log.Warn("not enrolled: files are taken and queued but wait until `clinicpro enrol` is run")
+	case err != nil:
+		return err
+	default:
+		url := cfg.RelayURL
+		if url == "" {
+			url = creds.RelayURL
+		}
+		rc, err := client.New(url, client.Credentials{ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility})
+		if err != nil {
+			return err
+		}
+		opt.Relay, opt.Uploads = rc, &agent.RelayUploads{C: rc}
+		opt.RelayURL, opt.Facility = url, creds.Facility
+	}
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if cfg.HCM.Host {
+		m := hcm.New(hcmConfig(cfg), hcm.NewSystemMonitor(), nil, nil, log.With("component", "hcm"))
+		opt.Checks = append(opt.Checks, func() []health.Check { return m.Checks() })
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = m.Run(ctx) }()
+	}
+
+	a, err := agent.New(ctx, opt)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	addr := rf.listen
+	if addr == "" {
+		addr = localapi.DefaultAddress(p.DataDir)
+	}
+	l, err := listenAPI(addr)
+	if err != nil {
+		return err
+	}
+	api := &http.Server{Handler: localapi.NewHandler(a, a.Log()), ReadHeaderTimeout: 10 * time.Second}
+	serve(&wg, api, l, log)
+	defer shutdown(api)
+
+	if rf.launchAddr != "" {
+		ll, err := listenLoopback(rf.launchAddr)
+		if err != nil {
+			return err
+		}
+		web := &http.Server{Handler: localapi.NewLaunchPage(a.OpenWebLaunch, a.Log()), ReadHeaderTimeout: 10 * time.Second,
+			// The default error log would print request details; launch URLs carry Medtech's tokens.
+			ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+		serve(&wg, web, ll, log)
+		defer shutdown(web)
+	}
+	log.Info("agent started", "version", version.Version, "enrolled", opt.Relay != nil, "folders", len(cfg.Folders))
+	err = a.Run(ctx)
+	log.Info("agent stopping")
+	return err
+}
+
+// listenAPI accepts "tcp:127.0.0.1:PORT" for tests and tools; anything else is the
+// platform transport (named pipe or unix socket path).
+func listenAPI(addr string) (net.Listener, error) {
+	if rest, ok := cutPrefix(addr, "tcp:"); ok {
+		return listenLoopback(rest)
+	}
+	return localapi.Listen(addr)
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return s, false
+}
+
+// listenLoopback refuses anything but a loopback address: these listeners have no
+// authentication and must never face the practice network.
+func listenLoopback(addr string) (net.Listener, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, fmt.Errorf("%q is not host:port: use e.g. 127.0.0.1:41357", addr)
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return nil, fmt.Errorf("%q is not a loopback address: use 127.0.0.1 so only this PC can connect", addr)
+	}
+	return net.Listen("tcp", addr)
+}
+
+func serve(wg *sync.WaitGroup, srv *http.Server, l net.Listener, log *slog.Logger) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := srv.Serve(l); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("a listener stopped", "err", err)
+		}
+	}()
+}
+
+func shutdown(srv *http.Server) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	// Event streams never end by themselves; Close cuts them after the grace period.
+	if srv.Shutdown(ctx) != nil {
+		srv.Close()
+	}
+}
+
+func hcmConfig(cfg *config.Config) hcm.Config {
+	pol := hcm.DefaultPolicy()
+	if cfg.HCM.Recovery == config.RecoveryReport {
+		pol.Enabled = false
+	}
+	return hcm.Config{ServiceName: cfg.HCM.ServiceName, Recovery: pol}
+}
