@@ -60,8 +60,9 @@ type Config struct {
 	ClockURL   string
 	HTTPClient *http.Client  // nil: http.DefaultClient
 	MaxSkew    time.Duration // 2 min when zero
-	// Hours in which the PC is kept awake; never when zero.
-	Hours Hours
+	// ClinicHours in which the PC is kept awake (config.ClinicHours); no keep-awake
+	// when nil.
+	ClinicHours Schedule
 	// SleepReport is how long a detected sleep keeps hcm.keepawake degraded; 1 h when zero.
 	SleepReport time.Duration
 }
@@ -170,7 +171,7 @@ func (m *Monitor) Poll(ctx context.Context) []health.Check {
 	now := m.Now()
 	st, svcCheck := m.serviceCheck(ctx, now)
 	checks := []health.Check{svcCheck, m.tunnelCheck(ctx, st)}
-	if !m.cfg.Hours.isZero() {
+	if m.cfg.ClinicHours != nil {
 		checks = append(checks, m.keepAwakeCheck(now))
 	}
 	if m.cfg.ClockURL != "" {
@@ -210,7 +211,7 @@ func (m *Monitor) serviceCheck(ctx context.Context, now time.Time) (Status, heal
 	case Running:
 		c.State, c.Detail = health.OK, "running"
 		if st.PID != 0 {
-			c.Detail = fmt.Sprintf("running (pid %d)", st.PID)
+			c.Detail = fmt.Sprintf("running as process %d", st.PID)
 		}
 		if !m.lastRestart.IsZero() && now.Sub(m.lastRestart) < time.Hour {
 			c.Detail += fmt.Sprintf("; restarted by the agent at %s", m.lastRestart.Format("15:04"))
@@ -298,7 +299,7 @@ func (m *Monitor) tunnelCheck(ctx context.Context, st Status) health.Check {
 func (m *Monitor) keepAwakeCheck(now time.Time) health.Check {
 	c := health.Check{Name: CheckKeepAwake, Title: "Keep awake in clinic hours"}
 	m.detectSleep(now)
-	in := m.cfg.Hours.In(now)
+	in := m.cfg.ClinicHours.Contains(now)
 	var err error
 	if m.awake != nil && in != m.held {
 		if in {
@@ -321,7 +322,7 @@ func (m *Monitor) keepAwakeCheck(now time.Time) health.Check {
 		c.State, c.Fix = health.Degraded, FixSlept
 		c.Detail = fmt.Sprintf("This PC slept or was suspended from %s to %s; Medtech could not reach the practice meanwhile.", m.sleptFrom.Format("15:04"), m.sleptTo.Format("15:04"))
 	case in:
-		c.State, c.Detail = health.OK, "keeping this PC awake until "+m.cfg.Hours.EndOn(now).Format("15:04")
+		c.State, c.Detail = health.OK, "keeping this PC awake in clinic hours"
 	default:
 		c.State, c.Detail = health.OK, "outside clinic hours; the PC may sleep"
 	}
@@ -374,4 +375,7 @@ func (m *Monitor) clockCheck(ctx context.Context) health.Check {
 	return c
 }
 
-func (h Hours) isZero() bool { return h.End == 0 }
+// Schedule says whether a time is inside clinic hours; config.ClinicHours is one.
+type Schedule interface {
+	Contains(t time.Time) bool
+}

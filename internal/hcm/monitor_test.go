@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 )
 
@@ -207,12 +208,9 @@ func TestTunnelWithoutConnectionsIsOffline(t *testing.T) {
 func TestKeepAwakeFollowsClinicHours(t *testing.T) {
 	f := NewFake()
 	f.Set(DefaultServiceName, Running, 1)
-	h, err := ParseHours("Mon-Fri 08:00-18:00")
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := config.ClinicHours{Days: []config.Weekday{1, 2, 3, 4, 5}, Open: 8 * 60, Close: 18 * 60}
 	aw := &FakeAwake{}
-	m := New(Config{Hours: h, Interval: 30 * time.Second}, f, aw, &recEvents{}, quiet())
+	m := New(Config{ClinicHours: h, Interval: 30 * time.Second}, f, aw, &recEvents{}, quiet())
 	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
 	nz := time.FixedZone("NZDT", 13*3600)
 	now := time.Date(2026, 11, 27, 7, 59, 0, 0, nz) // a Friday
@@ -225,7 +223,7 @@ func TestKeepAwakeFollowsClinicHours(t *testing.T) {
 	if c := step(0); aw.Held || c.State != health.OK {
 		t.Fatalf("before hours: held=%v %+v", aw.Held, c)
 	}
-	if c := step(time.Minute); !aw.Held || c.Detail != "keeping this PC awake until 18:00" {
+	if c := step(time.Minute); !aw.Held || c.Detail != "keeping this PC awake in clinic hours" {
 		t.Fatalf("in hours: held=%v %+v", aw.Held, c)
 	}
 	for i := 0; i < 20; i++ {
@@ -249,9 +247,9 @@ func TestKeepAwakeFollowsClinicHours(t *testing.T) {
 func TestSleepDetected(t *testing.T) {
 	f := NewFake()
 	f.Set(DefaultServiceName, Running, 1)
-	h, _ := ParseHours("Mon-Sun 00:00-24:00")
+	h := config.ClinicHours{Open: 0, Close: 24 * 60}
 	ev := &recEvents{}
-	m := New(Config{Hours: h, Interval: 30 * time.Second}, f, &FakeAwake{}, ev, quiet())
+	m := New(Config{ClinicHours: h, Interval: 30 * time.Second}, f, &FakeAwake{}, ev, quiet())
 	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	m.Now = func() time.Time { return now }

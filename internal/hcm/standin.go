@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/shirou/gopsutil/v3/process"
 )
@@ -124,4 +127,25 @@ func alive(ctx context.Context, pid int) bool {
 		}
 	}
 	return true
+}
+
+// RunStandIn is the body of a stand-in HCM process for the demo: it holds a TCP
+// connection to relayAddr, as HCM holds one to Azure Relay, and redials when it
+// drops, until ctx ends. Point Config.TunnelPort at relayAddr's port to watch it.
+func RunStandIn(ctx context.Context, relayAddr string) error {
+	var d net.Dialer
+	for {
+		conn, err := d.DialContext(ctx, "tcp", relayAddr)
+		if err == nil {
+			// Block until the peer closes or ctx ends.
+			go func() { <-ctx.Done(); conn.Close() }()
+			_, _ = io.Copy(io.Discard, conn)
+			conn.Close()
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Second):
+		}
+	}
 }

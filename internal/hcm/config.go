@@ -1,0 +1,27 @@
+package hcm
+
+import (
+	"strings"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+)
+
+// FromConfig builds the Monitor's Config from the agent's configuration. ok is false
+// when this PC is not the HCM host, in which case the agent runs no Monitor (the
+// relay's facility check still says when the practice is offline).
+func FromConfig(c *config.Config) (cfg Config, ok bool) {
+	if !c.HCM.Host {
+		return Config{}, false
+	}
+	cfg.ServiceName = c.HCM.ServiceName
+	cfg.Recovery = DefaultPolicy()
+	cfg.Recovery.Enabled = c.HCM.Recovery != config.RecoveryReport
+	if c.HCM.KeepAwake {
+		cfg.ClinicHours = c.ClinicHours
+	}
+	if c.RelayURL != "" {
+		// /healthz needs no credentials and, like every answer, carries Date.
+		cfg.ClockURL = strings.TrimRight(c.RelayURL, "/") + "/healthz"
+	}
+	return cfg, true
+}
