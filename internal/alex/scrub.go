@@ -1,11 +1,20 @@
 package alex
 
-import "github.com/clinicpro/medtech-images/internal/redact"
+import (
+	"regexp"
 
-// scrub keeps NHIs that ALEX or the network stack might echo out of error strings.
+	"github.com/clinicpro/medtech-images/internal/redact"
+)
+
+// opaqueID matches ALEX's 32-hex patient and resource ids, which ALEX may echo in
+// diagnostics.
+var opaqueID = regexp.MustCompile(`(?i)\b[0-9a-f]{32}\b`)
+
+// scrub keeps NHIs and patient ids that ALEX or the network stack might echo out of
+// error strings, and bounds their length.
 func scrub(s string) string {
 	if len(s) > 300 {
 		s = s[:300]
 	}
-	return redact.String(s)
+	return opaqueID.ReplaceAllString(redact.String(s), redact.Mask)
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"io"
 	"regexp"
 	"strings"
@@ -193,5 +194,16 @@ func TestRetryAfter(t *testing.T) {
 	}
 	if d := retryAfter("soon"); d != 0 {
 		t.Fatal(d)
+	}
+}
+
+func TestOutcomeTextIsScrubbed(t *testing.T) {
+	err := classify(400, nil, []byte(`{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"Patient 14e52e16edb7a435bfa05e307afd008b (ZZZ0016) is inactive"}]}`))
+	if s := err.Error(); strings.Contains(s, "14e52e16") || strings.Contains(s, "ZZZ0016") || !strings.Contains(s, "is inactive") {
+		t.Fatalf("error text %q", s)
+	}
+	var oo *OperationOutcomeError
+	if !errors.As(err, &oo) || !strings.Contains(oo.Diagnostics(), "ZZZ0016") {
+		t.Fatal("the raw diagnostics stay available to the caller")
 	}
 }

@@ -128,6 +128,11 @@ func (s *Sim) routes() {
 // handlers; everything else is API Management's non-FHIR 404.
 func (s *Sim) root(w http.ResponseWriter, r *http.Request) {
 	p := r.URL.Path
+	if r.Method == http.MethodPost && strings.HasSuffix(p, TokenPath) && strings.Count(p, "/") == 4 {
+		// Entra's real shape has the tenant first: /{tenant}/oauth2/v2.0/token.
+		s.token(w, r)
+		return
+	}
 	if len(p) >= 6 && strings.EqualFold(p[:6], "/fhir/") {
 		s.api(s.fhir)(w, r)
 		return

@@ -121,21 +121,28 @@ const nhiQuery = "identifier=https%3A%2F%2Fstandards.digital.health.nz%2Fns%2Fnh
 
 func TestTokenEndpoint(t *testing.T) {
 	h := start(t, Options{})
+	var resp *http.Response
 	for name, v := range map[string]url.Values{
 		"wrong secret": {"grant_type": {"client_credentials"}, "client_id": {DefaultClientID}, "client_secret": {"x"}},
 		"wrong client": {"grant_type": {"client_credentials"}, "client_id": {"x"}, "client_secret": {DefaultClientSecret}},
 	} {
-		resp := h.tokenRequest(v)
+		resp = h.tokenRequest(v)
 		resp.Body.Close()
 		if resp.StatusCode != 401 {
 			t.Errorf("%s: %d, want 401", name, resp.StatusCode)
 		}
 	}
-	resp := h.tokenRequest(url.Values{"grant_type": {"password"}, "client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}})
+	resp = h.tokenRequest(url.Values{"grant_type": {"password"}, "client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}})
 	resp.Body.Close()
 	if resp.StatusCode != 400 {
 		t.Errorf("password grant: %d, want 400", resp.StatusCode)
 	}
+	resp, err := http.PostForm(h.srv.URL+"/8a024e99-aba3-4b25-b875-28b0c0ca6096"+TokenPath, url.Values{"grant_type": {"client_credentials"},
+		"client_id": {DefaultClientID}, "client_secret": {DefaultClientSecret}})
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("tenant-style token URL: %v %v", err, resp)
+	}
+	resp.Body.Close()
 	h.token = "forged"
 	if st, _, _ := h.call("GET", "/FHIR/Location", DefaultFacility, nil); st != 401 {
 		t.Errorf("forged token: %d, want 401", st)
