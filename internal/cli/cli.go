@@ -64,9 +64,19 @@ func Main(ctx context.Context, args []string, env Env) int {
 		}
 		return ExitOK
 	}
+	// Options may also come before the command: `clinicpro --data D status`.
+	cm := &common{}
+	gf := cm.flags("", env)
+	if err := gf.Parse(args); err != nil {
+		return ExitUsage
+	}
+	args = gf.Args()
+	if len(args) == 0 {
+		usage(env.Stdout)
+		return ExitUsage
+	}
 	for _, c := range commands {
 		if c.name == args[0] {
-			cm := &common{}
 			return c.run(ctx, env, cm, args[1:])
 		}
 	}

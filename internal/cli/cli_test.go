@@ -1,0 +1,195 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+func shortDir(t *testing.T) string {
+	d, err := os.MkdirTemp("", "cpcli")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(d) })
+	return d
+}
+
+func run(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	code := Main(ctx, args, Env{Stdout: &out, Stderr: &errb})
+	return code, out.String(), errb.String()
+}
+
+// startAgent runs `clinicpro run` in this process on a fresh data directory and
+// waits until its local API answers.
+func startAgent(t *testing.T, dir string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int, 1)
+	var errb syncBuf
+	go func() { done <- Main(ctx, []string{"run", "--data", dir}, Env{Stdout: &errb, Stderr: &errb}) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case code := <-done:
+			if code != ExitOK {
+				t.Errorf("run exited %d: %s", code, errb.String())
+			}
+		case <-time.After(time.Minute):
+			t.Error("run did not stop")
+		}
+	})
+	c := localapi.Dial(localapi.DefaultAddress(dir))
+	defer c.Close()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		if _, err := c.Status(context.Background()); err == nil {
+			return
+		}
+		select {
+		case code := <-done:
+			t.Fatalf("run exited %d: %s", code, errb.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("agent never answered: %s", errb.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestUsageAndUnknownCommands(t *testing.T) {
+	if code, out, _ := run(t); code != ExitUsage || !strings.Contains(out, "Usage: clinicpro") {
+		t.Fatalf("no args: %d %q", code, out)
+	}
+	if code, _, errs := run(t, "frobnicate"); code != ExitUsage || !strings.Contains(errs, "unknown command") {
+		t.Fatalf("unknown: %d %q", code, errs)
+	}
+	if code, _, errs := run(t, "send", "a.jpg"); code != ExitUsage || !strings.Contains(errs, "--nhi") {
+		t.Fatalf("send without nhi: %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "send", "a.jpg", "--nhi", "ZZZ0017"); code != ExitUsage {
+		t.Fatalf("send with an invalid NHI: %d", code)
+	}
+	if code, _, _ := run(t, "queue", "retry"); code != ExitUsage {
+		t.Fatalf("queue retry without id: %d", code)
+	}
+	if code, out, _ := run(t, "version", "--json"); code != ExitOK || !strings.Contains(out, `"version"`) {
+		t.Fatalf("version: %d %q", code, out)
+	}
+}
+
+func TestAgentDownExitCode(t *testing.T) {
+	dir := shortDir(t)
+	code, _, errs := run(t, "status", "--data", dir)
+	if code != ExitAgentDown || !strings.Contains(errs, "not running") {
+		t.Fatalf("status with no agent: %d %q", code, errs)
+	}
+	code, out, _ := run(t, "queue", "list", "--data", dir, "--json")
+	var e localapi.Error
+	if code != ExitAgentDown || json.Unmarshal([]byte(out), &e) != nil || e.Message == "" {
+		t.Fatalf("queue --json with no agent: %d %q", code, out)
+	}
+}
+
+func TestAgainstRunningAgent(t *testing.T) {
+	dir := shortDir(t)
+	startAgent(t, dir)
+
+	// Not enrolled: status answers, says so, and exits "offline".
+	code, out, _ := run(t, "status", "--data", dir)
+	if code != ExitOffline || !strings.Contains(out, "not enrolled") || !strings.Contains(out, "clinicpro enrol") {
+		t.Fatalf("status: %d\n%s", code, out)
+	}
+	// Options before the command work as well as after it.
+	_, out, _ = run(t, "--data", dir, "status", "--json")
+	var st localapi.Status
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Enrolled {
+		t.Fatalf("status --json: %v %q", err, out)
+	}
+	if code, out, _ := run(t, "queue", "--data", dir); code != ExitOK || !strings.Contains(out, "empty") {
+		t.Fatalf("queue: %d %q", code, out)
+	}
+	img := filepath.Join(dir, "ZZZ0016 knee.jpg")
+	os.WriteFile(img, []byte("\xff\xd8\xff not really"), 0o644)
+	code, _, errs := run(t, "send", img, "--nhi", "ZZZ0016", "--data", dir)
+	if code != ExitFailed || !strings.Contains(errs, "not enrolled") {
+		t.Fatalf("send while not enrolled: %d %q", code, errs)
+	}
+	if strings.Contains(errs, "ZZZ0016") {
+		t.Fatalf("error output names the patient: %q", errs)
+	}
+	if code, _, errs := run(t, "queue", "retry", "0123456789abcdef", "--data", dir); code != ExitFailed || !strings.Contains(errs, "no longer exists") {
+		t.Fatalf("retry unknown: %d %q", code, errs)
+	}
+	code, out, _ = run(t, "doctor", "--data", dir)
+	if code != 2 || !strings.Contains(out, "enrol") {
+		t.Fatalf("doctor: %d\n%s", code, out)
+	}
+}
+
+func TestSetRelayURLKeepsComments(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "config.toml")
+	if err := setRelayURL(path, "https://relay.example.nz"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ := os.ReadFile(path)
+	cfg, err := config.Parse(b)
+	if err != nil || cfg.RelayURL != "https://relay.example.nz" {
+		t.Fatalf("parsed %+v, %v", cfg, err)
+	}
+	if !strings.Contains(string(b), "# Watched folders") {
+		t.Fatal("comments lost")
+	}
+	// Again, with a different URL: replaced, not duplicated.
+	if err := setRelayURL(path, "http://127.0.0.1:9"); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(path)
+	if strings.Count(string(b), "relay_url =") != 1 || !strings.Contains(string(b), `relay_url = "http://127.0.0.1:9"`) {
+		t.Fatalf("second edit:\n%s", b)
+	}
+	if err := setRelayURL(path, "ftp://nope"); err == nil {
+		t.Fatal("an invalid relay URL was written")
+	}
+}
+
+func TestServiceConfig(t *testing.T) {
+	sc := serviceConfig(&common{data: `C:\ClinicPro`}, runFlags{launchAddr: "127.0.0.1:41357"})
+	if sc.Name != "ClinicProAgent" || sc.DisplayName != "ClinicPro Agent" || sc.UserName != "" {
+		t.Fatalf("identity: %+v", sc)
+	}
+	if got := strings.Join(sc.Arguments, " "); got != `service run --data C:\ClinicPro --launch-listen 127.0.0.1:41357` {
+		t.Fatalf("arguments %q", got)
+	}
+	if sc.Option["DelayedAutoStart"] != true || sc.Option["OnFailure"] != "restart" || sc.Option["StartType"] != "automatic" {
+		t.Fatalf("options %+v", sc.Option)
+	}
+}
+
+func TestLaunchListenerMustBeLoopback(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "192.168.1.5:80", "example.com:80", "nonsense"} {
+		if l, err := listenLoopback(addr); err == nil {
+			l.Close()
+			t.Errorf("%s accepted", addr)
+		}
+	}
+	l, err := listenLoopback("127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Close()
+}
