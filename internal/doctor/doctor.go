@@ -15,6 +15,9 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 )
 
+// FixTimeout is the fix shown for a probe that did not finish in time.
+const FixTimeout = "Run `clinicpro doctor` again; if this repeats, send a diagnostics bundle (`clinicpro doctor --bundle FILE.zip`) to ClinicPro support."
+
 // Probe is one group of checks to run. Name and Title label the Unknown result
 // that stands in when the probe does not finish in time.
 type Probe struct {
@@ -43,7 +46,7 @@ func Run(ctx context.Context, now time.Time, timeout time.Duration, probes ...Pr
 			case <-pctx.Done():
 				results[i] = []health.Check{{Name: p.Name, Title: p.Title, State: health.Unknown,
 					Detail: fmt.Sprintf("Did not finish within %s.", timeout),
-					Fix:    "Run `clinicpro doctor` again; if this repeats, send a diagnostics bundle to ClinicPro support."}}
+					Fix:    FixTimeout}}
 			}
 		}()
 	}

@@ -26,7 +26,7 @@ const (
 // Fix sentences, also listed in docs/troubleshooting.md.
 const (
 	FixServiceStopped   = "Medtech is not reachable: the practice's Hybrid Connection Manager is offline. Check that the PC running it is awake and start the \"Azure Hybrid Connection Manager Service\" in Services."
-	FixServiceMissing   = "Install the Azure Hybrid Connection Manager on this PC, or set hcm.enabled = false in the agent's configuration if it runs on another PC."
+	FixServiceMissing   = "Install the Azure Hybrid Connection Manager on this PC, or set host = false under [hcm] in the agent's configuration if HCM runs on another PC."
 	FixServiceUnread    = "Run `clinicpro doctor` as an administrator, and check that the ClinicPro agent service runs as LocalSystem."
 	FixRestartsUsedUp   = "The agent stopped restarting it after too many tries this hour: open the Hybrid Connection Manager's event log (Microsoft-ServiceBus-Client) to see why it stops."
 	FixTunnelDown       = "Medtech is not reachable: the Hybrid Connection Manager is running but not connected to Azure. Restart the \"Azure Hybrid Connection Manager Service\" and check that this PC can reach *.servicebus.windows.net on port 443."
