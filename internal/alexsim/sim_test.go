@@ -164,8 +164,8 @@ func TestTokensExpireForReal(t *testing.T) {
 func TestFacilityRouting(t *testing.T) {
 	h := start(t, Options{})
 	st, b, _ := h.call("GET", "/FHIR/Location", "", nil)
-	if st < 400 || st >= 500 {
-		t.Fatalf("missing mt-facilityid: %d, want a 4xx", st)
+	if code, _ := diagnostics(t, b); st < 400 || st >= 500 || code != "required" {
+		t.Fatalf("missing mt-facilityid: %d %s, want a 4xx", st, b)
 	}
 	st, b, _ = h.call("GET", "/FHIR/Location", UnmappedFacility, nil)
 	if code, d := diagnostics(t, b); st != 403 || code != "forbidden" || d != "Practice Facility not found" {
