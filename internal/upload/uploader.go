@@ -46,7 +46,6 @@ type Uploader struct {
 	paused    bool
 	holdUntil time.Time // a 429's Retry-After holds every upload, not just one item
 	lastErr   string
-	lastSent  time.Time
 	poke      chan struct{}
 	rnd       *rand.Rand
 }
@@ -262,9 +261,6 @@ func (u *Uploader) process(ctx context.Context, it queue.Item) error {
 	} else {
 		u.log.Info("item sent", "item", it.ID, "correlation", it.Correlation)
 	}
-	u.mu.Lock()
-	u.lastSent = u.now()
-	u.mu.Unlock()
 	return nil
 }
 
