@@ -1,0 +1,102 @@
+package imaging
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/jpeg"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+)
+
+// Benchmarks use the photographs made by `make bench-imaging` when
+// IMAGING_BENCH_DIR points at them (out/bench-imaging/in), and otherwise a
+// generated noisy 12 MP photo and A4 scan.
+var benchInputs = sync.OnceValues(func() (map[string][]byte, error) {
+	in := map[string][]byte{}
+	if dir := os.Getenv("IMAGING_BENCH_DIR"); dir != "" {
+		for _, n := range []string{"phone12.jpg", "camera24.jpg", "scanA4.png"} {
+			b, err := os.ReadFile(filepath.Join(dir, n))
+			if err != nil {
+				return nil, err
+			}
+			in[n] = b
+		}
+		return in, nil
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, noisy(4032, 3024), &jpeg.Options{Quality: 92}); err != nil {
+		return nil, err
+	}
+	in["phone12.jpg"] = buf.Bytes()
+	var t testing.T
+	in["scanA4.png"] = scan(&t, 2480, 3508)
+	return in, nil
+})
+
+func benchInput(b *testing.B, name string) []byte {
+	in, err := benchInputs()
+	if err != nil {
+		b.Fatal(err)
+	}
+	d, ok := in[name]
+	if !ok {
+		b.Skipf("%s not available", name)
+	}
+	return d
+}
+
+func benchConvert(b *testing.B, name string, opt Options) {
+	in := benchInput(b, name)
+	b.SetBytes(int64(len(in)))
+	b.ResetTimer()
+	var r Result
+	for b.Loop() {
+		var err error
+		if r, err = Convert(context.Background(), in, opt); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(len(r.Data)), "out-bytes")
+	b.ReportMetric(float64(r.Quality), "quality")
+}
+
+func BenchmarkConvertPhone12MPTIFF(b *testing.B) { benchConvert(b, "phone12.jpg", Options{}) }
+func BenchmarkConvertPhone12MPPDF(b *testing.B) {
+	benchConvert(b, "phone12.jpg", Options{Format: FormatPDF})
+}
+func BenchmarkConvertCamera24MP(b *testing.B) { benchConvert(b, "camera24.jpg", Options{}) }
+func BenchmarkConvertScanA4(b *testing.B)     { benchConvert(b, "scanA4.png", Options{}) }
+
+// The stages, to see where the time goes.
+func BenchmarkDecode12MP(b *testing.B) {
+	in := benchInput(b, "phone12.jpg")
+	for b.Loop() {
+		if _, err := jpeg.Decode(bytes.NewReader(in)); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkBoxShrinkHalf12MP(b *testing.B) {
+	m, err := jpeg.Decode(bytes.NewReader(benchInput(b, "phone12.jpg")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		boxShrink(m, 2)
+	}
+}
+
+func BenchmarkEncodeJPEG2016(b *testing.B) {
+	m, err := jpeg.Decode(bytes.NewReader(benchInput(b, "phone12.jpg")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	small := boxShrink(m, 2).(*image.YCbCr)
+	for b.Loop() {
+		jpeg.Encode(&bytes.Buffer{}, small, &jpeg.Options{Quality: 85})
+	}
+}
