@@ -78,7 +78,9 @@ func Open(ctx context.Context, dbPath, spoolDir string, opt Options) (*Queue, er
 	// WAL lets the tray's reads proceed while the uploader writes. synchronous=FULL
 	// makes each commit durable on power loss: we commit a handful of rows a minute, so
 	// the cost is invisible, and NORMAL could forget that a file was taken or sent.
-	dsn := "file:" + filepath.ToSlash(dbPath) +
+	// A plain path, not a file: URI, so spaces, '#' and drive letters in --data
+	// need no escaping; the driver strips the query itself.
+	dsn := dbPath +
 		"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {

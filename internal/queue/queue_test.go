@@ -436,7 +436,7 @@ func (e *env) mustClaimedID() string {
 }
 
 func TestOnChangeAndWake(t *testing.T) {
-	dir := t.TempDir()
+	dir := filepath.Join(t.TempDir(), "Clinic data #1") // spaces and '#' from --data must work
 	var mu sync.Mutex
 	var states []localapi.ItemState
 	q, err := Open(context.Background(), filepath.Join(dir, "q.db"), filepath.Join(dir, "spool"), Options{OnChange: func(it Item) {
@@ -510,5 +510,17 @@ func TestIdempotencyKey(t *testing.T) {
 	}
 	if strings.Contains(k, "ZZZ") {
 		t.Fatal("key leaks the NHI")
+	}
+}
+
+func TestDurabilitySettings(t *testing.T) {
+	e := newEnv(t)
+	var mode string
+	var sync, busy int
+	e.q.db.QueryRow("PRAGMA journal_mode").Scan(&mode)
+	e.q.db.QueryRow("PRAGMA synchronous").Scan(&sync)
+	e.q.db.QueryRow("PRAGMA busy_timeout").Scan(&busy)
+	if mode != "wal" || sync != 2 || busy != 10000 {
+		t.Fatalf("journal_mode=%s synchronous=%d busy_timeout=%d", mode, sync, busy)
 	}
 }
