@@ -43,6 +43,10 @@ alexsim: ## run the ALEX sandbox on 127.0.0.1:8089 (docs/alexsim.md); `go run ./
 bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+.PHONY: bench-imaging
+bench-imaging: ## imaging vs sharp, vips and ImageMagick on 12 MP, 24 MP and A4 inputs (RUNS=5); installs the tools it needs
+	internal/imaging/bench/run.sh
+
 msi: ## build dist/ClinicProImages-<version>-x64.msi from bin/windows (run `make windows` first)
 	installer/build-msi.sh
 
