@@ -524,3 +524,22 @@ func TestDurabilitySettings(t *testing.T) {
 		t.Fatalf("journal_mode=%s synchronous=%d busy_timeout=%d", mode, sync, busy)
 	}
 }
+
+func TestAudit(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	a, _ := e.add(e.file("a.jpg", "a"), zzz)
+	b, _ := e.add(e.file("b.jpg", "b"), zzz)
+	e.q.Claim(ctx)
+	e.q.MarkSent(ctx, a.ID, "doc")
+	au, err := e.q.Audit(ctx)
+	if err != nil || !au.OK() || au.States[localapi.StateSent] != 1 || au.States[localapi.StateQueued] != 1 {
+		t.Fatalf("healthy queue: %+v %v", au, err)
+	}
+	os.Remove(b.SpoolPath)
+	os.WriteFile(filepath.Join(e.spool, "stray.jpg"), []byte("x"), 0o600)
+	au, _ = e.q.Audit(ctx)
+	if au.OK() || len(au.MissingCopies) != 1 || au.MissingCopies[0] != b.ID || len(au.StraySpool) != 1 {
+		t.Fatalf("damaged queue: %+v", au)
+	}
+}
