@@ -457,6 +457,9 @@ func TestCrashAtEveryStepLosesNothingAndDoublesNothing(t *testing.T) {
 		// The process is gone: close the database and start again.
 		e.q.Close()
 		e.openQueue()
+		if au, err := e.q.Audit(context.Background()); err != nil || !au.OK() {
+			t.Fatalf("round %d: queue and spool disagree after restart: %+v %v", round, au, err)
+		}
 	}
 	// Finally run to completion with no crashes.
 	e.start(e.options())
