@@ -37,6 +37,7 @@ const (
 	FixClockUnread      = "Check that this PC can reach the ClinicPro relay; the clock is compared against it."
 	FixKeepAwake        = "Windows refused to keep this PC awake: set its power plan to never sleep during clinic hours."
 	FixSlept            = "Set this PC's power plan to never sleep (Control Panel > Power Options) so Medtech can reach the practice all day."
+	FixRestarted        = "Find out why this PC restarted; for Windows Update, set its active hours (Settings > Windows Update > Advanced options) to cover clinic hours."
 	FixTunnelUnreadable = "Run the ClinicPro agent as LocalSystem so it can see the Hybrid Connection Manager's connections."
 )
 
@@ -111,11 +112,16 @@ type Monitor struct {
 	Conns func(ctx context.Context, pid, port int) ([]string, error)
 	// OnChange, when set, is called for every check that changed state.
 	OnChange func(health.Change)
+	// BootTime returns when the host last started; gopsutil's unless a test
+	// replaces it.
+	BootTime func(ctx context.Context) (time.Time, error)
 
-	mu          sync.Mutex
+	mu   sync.Mutex // guards last
+	last []health.Check
+
+	poll        sync.Mutex // serialises rounds; guards the fields below
 	tracker     health.Tracker
 	rec         recovery
-	last        []health.Check
 	lastPoll    time.Time
 	held        bool
 	sleptFrom   time.Time
@@ -124,8 +130,9 @@ type Monitor struct {
 	restartErr  error
 }
 
-// New returns a Monitor. awake may be nil (no keep-awake), events may be nil (slog
-// only).
+// New returns a Monitor. awake may be nil: then there is no keep-awake check, which
+// is what a one-shot `clinicpro doctor` in a user's console wants. events may be nil
+// (slog only).
 func New(cfg Config, svc ServiceMonitor, awake KeepAwake, events eventlog.Writer, log *slog.Logger) *Monitor {
 	cfg.defaults()
 	if log == nil {
@@ -135,7 +142,7 @@ func New(cfg Config, svc ServiceMonitor, awake KeepAwake, events eventlog.Writer
 		events = eventlog.Slog{Log: log}
 	}
 	return &Monitor{cfg: cfg, svc: svc, awake: awake, log: log, events: events,
-		Now: time.Now, Conns: EstablishedTo, rec: recovery{p: cfg.Recovery}}
+		Now: time.Now, Conns: EstablishedTo, BootTime: bootTime, rec: recovery{p: cfg.Recovery}}
 }
 
 // Checks returns the latest round's checks (nil before the first Poll).
@@ -166,13 +173,16 @@ func (m *Monitor) Run(ctx context.Context) error {
 // Poll runs one round of every check, restarting the service when the policy says
 // so, and returns the checks.
 func (m *Monitor) Poll(ctx context.Context) []health.Check {
-	m.mu.Lock()
-	defer m.mu.Unlock()
+	m.poll.Lock()
+	defer m.poll.Unlock()
+	// A round must end before the next is due, whatever the network does.
+	ctx, cancel := context.WithTimeout(ctx, min(m.cfg.Interval, 20*time.Second))
+	defer cancel()
 	now := m.Now()
 	st, svcCheck := m.serviceCheck(ctx, now)
 	checks := []health.Check{svcCheck, m.tunnelCheck(ctx, st)}
-	if m.cfg.ClinicHours != nil {
-		checks = append(checks, m.keepAwakeCheck(now))
+	if m.cfg.ClinicHours != nil && m.awake != nil {
+		checks = append(checks, m.keepAwakeCheck(ctx, now))
 	}
 	if m.cfg.ClockURL != "" {
 		checks = append(checks, m.clockCheck(ctx))
@@ -190,7 +200,9 @@ func (m *Monitor) Poll(ctx context.Context) []health.Check {
 			m.OnChange(c)
 		}
 	}
+	m.mu.Lock()
 	m.last = checks
+	m.mu.Unlock()
 	return append([]health.Check(nil), checks...)
 }
 
@@ -296,12 +308,13 @@ func (m *Monitor) tunnelCheck(ctx context.Context, st Status) health.Check {
 	return c
 }
 
-func (m *Monitor) keepAwakeCheck(now time.Time) health.Check {
+func (m *Monitor) keepAwakeCheck(ctx context.Context, now time.Time) health.Check {
 	c := health.Check{Name: CheckKeepAwake, Title: "Keep awake in clinic hours"}
 	m.detectSleep(now)
+	boot, bootErr := m.BootTime(ctx)
 	in := m.cfg.ClinicHours.Contains(now)
 	var err error
-	if m.awake != nil && in != m.held {
+	if in != m.held {
 		if in {
 			err = m.awake.Hold()
 		} else {
@@ -313,14 +326,14 @@ func (m *Monitor) keepAwakeCheck(now time.Time) health.Check {
 		}
 	}
 	switch {
-	case err != nil || (in && m.awake == nil):
-		c.State, c.Detail, c.Fix = health.Degraded, "This PC cannot be kept awake in clinic hours.", FixKeepAwake
-		if err != nil {
-			c.Detail = "This PC cannot be kept awake in clinic hours: " + err.Error() + "."
-		}
+	case err != nil:
+		c.State, c.Detail, c.Fix = health.Degraded, "This PC cannot be kept awake in clinic hours: "+err.Error()+".", FixKeepAwake
 	case !m.sleptTo.IsZero() && now.Sub(m.sleptTo) < m.cfg.SleepReport:
 		c.State, c.Fix = health.Degraded, FixSlept
 		c.Detail = fmt.Sprintf("This PC slept or was suspended from %s to %s; Medtech could not reach the practice meanwhile.", m.sleptFrom.Format("15:04"), m.sleptTo.Format("15:04"))
+	case bootErr == nil && now.Sub(boot) < m.cfg.SleepReport && now.Sub(boot) >= 0 && m.cfg.ClinicHours.Contains(boot.In(now.Location())):
+		c.State, c.Fix = health.Degraded, FixRestarted
+		c.Detail = fmt.Sprintf("This PC restarted at %s, during clinic hours; Medtech could not reach the practice while it was down.", boot.In(now.Location()).Format("15:04"))
 	case in:
 		c.State, c.Detail = health.OK, "keeping this PC awake in clinic hours"
 	default:

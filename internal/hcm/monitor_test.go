@@ -46,6 +46,10 @@ type testClock struct{ t time.Time }
 
 func (c *testClock) now() time.Time { return c.t }
 
+func longAgo(context.Context) (time.Time, error) {
+	return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), nil
+}
+
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func find(t *testing.T, cs []health.Check, name string) health.Check {
@@ -65,6 +69,7 @@ func newTestMonitor(f *Fake, p Policy) (*Monitor, *testClock, *recEvents) {
 	c := &testClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
 	m.Now = c.now
 	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"203.0.113.9:443"}, nil }
+	m.BootTime = longAgo
 	return m, c, ev
 }
 
@@ -212,6 +217,7 @@ func TestKeepAwakeFollowsClinicHours(t *testing.T) {
 	aw := &FakeAwake{}
 	m := New(Config{ClinicHours: h, Interval: 30 * time.Second}, f, aw, &recEvents{}, quiet())
 	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
+	m.BootTime = longAgo
 	nz := time.FixedZone("NZDT", 13*3600)
 	now := time.Date(2026, 11, 27, 7, 59, 0, 0, nz) // a Friday
 	m.Now = func() time.Time { return now }
@@ -251,6 +257,7 @@ func TestSleepDetected(t *testing.T) {
 	ev := &recEvents{}
 	m := New(Config{ClinicHours: h, Interval: 30 * time.Second}, f, &FakeAwake{}, ev, quiet())
 	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
+	m.BootTime = longAgo
 	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
 	m.Now = func() time.Time { return now }
 	m.Poll(context.Background())
@@ -287,5 +294,37 @@ func TestSinceKeepsTimeOfLastChange(t *testing.T) {
 	}
 	if got := m.Checks(); len(got) != 2 {
 		t.Fatalf("Checks() = %d checks", len(got))
+	}
+}
+
+func TestRestartInClinicHoursReported(t *testing.T) {
+	f := NewFake()
+	f.Set(DefaultServiceName, Running, 1)
+	h := config.ClinicHours{Days: []config.Weekday{1, 2, 3, 4, 5}, Open: 8 * 60, Close: 18 * 60}
+	m := New(Config{ClinicHours: h}, f, &FakeAwake{}, &recEvents{}, quiet())
+	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
+	now := time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC) // Friday
+	boot := time.Date(2026, 11, 27, 7, 0, 0, 0, time.UTC)  // before opening: ordinary
+	m.Now = func() time.Time { return now }
+	m.BootTime = func(context.Context) (time.Time, error) { return boot, nil }
+	if c := find(t, m.Poll(context.Background()), CheckKeepAwake); c.State != health.OK {
+		t.Fatalf("morning start reported: %+v", c)
+	}
+	boot = now.Add(-10 * time.Minute)
+	c := find(t, m.Poll(context.Background()), CheckKeepAwake)
+	if c.State != health.Degraded || c.Fix != FixRestarted || !strings.Contains(c.Detail, "restarted at 10:20") {
+		t.Fatalf("restart in hours: %+v", c)
+	}
+}
+
+func TestNoKeepAwakeCheckWithoutKeepAwake(t *testing.T) {
+	f := NewFake()
+	f.Set(DefaultServiceName, Running, 1)
+	m := New(Config{ClinicHours: config.ClinicHours{Close: 24 * 60}}, f, nil, &recEvents{}, quiet())
+	m.Conns = func(context.Context, int, int) ([]string, error) { return []string{"x"}, nil }
+	for _, c := range m.Poll(context.Background()) {
+		if c.Name == CheckKeepAwake {
+			t.Fatalf("doctor mode has a keep-awake check: %+v", c)
+		}
 	}
 }

@@ -115,3 +115,74 @@ func TestEstablishedToSeesOwnConnection(t *testing.T) {
 		t.Fatalf("wrong port matched: %v", got)
 	}
 }
+
+// TestRunReportsStopAndRestarts is the demo's promise: with Run polling, stopping
+// the stand-in makes an Offline change carrying the HCM sentence, and the policy
+// brings it back without anyone touching it.
+func TestRunReportsStopAndRestarts(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	t.Setenv("HCM_STANDIN_DIAL", ln.Addr().String())
+	dir, err := os.MkdirTemp("", "hcm-run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	s := &StandIn{ServiceName: "hcm-standin", PIDFile: filepath.Join(dir, "hcm.pid"), Command: []string{exe}}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if err := s.Start(ctx, "hcm-standin"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Stop(context.Background()) })
+
+	changes := make(chan health.Change, 100)
+	m := New(Config{ServiceName: "hcm-standin", Interval: 100 * time.Millisecond,
+		Recovery: Policy{Enabled: true, Grace: 300 * time.Millisecond, MaxPerHour: 3}}, s, nil, &recEvents{}, quiet())
+	m.OnChange = func(c health.Change) { changes <- c }
+	done := make(chan error, 1)
+	go func() { done <- m.Run(ctx) }()
+
+	waitFor(t, "the first poll to see it running", func() bool {
+		cs := m.Checks()
+		return len(cs) > 0 && cs[0].State == health.OK
+	})
+	if err := s.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var offline, back bool
+	deadline := time.After(60 * time.Second)
+	for !(offline && back) {
+		select {
+		case c := <-changes:
+			if c.Name == CheckService && c.To == health.Offline && c.Fix == FixServiceStopped {
+				offline = true
+			}
+			if c.Name == CheckService && c.To == health.OK && offline {
+				back = true
+			}
+		case <-deadline:
+			t.Fatalf("offline=%v back=%v", offline, back)
+		}
+	}
+	cancel()
+	if err := <-done; err != context.Canceled {
+		t.Fatalf("Run returned %v", err)
+	}
+}
