@@ -41,7 +41,7 @@ type fault struct {
 	storeFirst bool // the ambiguous write: stored, then the answer is an error
 }
 
-func newFakeRelay(t *testing.T) *fakeRelay {
+func newFakeRelay(t testing.TB) *fakeRelay {
 	r := &fakeRelay{docs: map[string]storedDoc{}, byKey: map[string]string{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /documents", r.upload)
