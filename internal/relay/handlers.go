@@ -48,13 +48,18 @@ func decodeStrict(rd io.Reader, v any) *apiError {
 	return nil
 }
 
-// alexCall times an ALEX call for the metrics.
-func (s *Server) alexCall(op string, start time.Time, err error) {
+// alexCall times an ALEX call for the metrics and for the request's log line, which
+// then shows how much of a request's time was the relay's own.
+func (s *Server) alexCall(rc *reqCtx, op string, start time.Time, err error) {
 	outcome := "ok"
 	if err != nil {
 		outcome = "error"
 	}
-	s.m.alexCalls.WithLabelValues(op, outcome).Observe(time.Since(start).Seconds())
+	d := time.Since(start)
+	s.m.alexCalls.WithLabelValues(op, outcome).Observe(d.Seconds())
+	if rc != nil {
+		rc.alexTime += d
+	}
 }
 
 func banner(p alex.Patient) *api.Patient {
@@ -81,7 +86,7 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	defer release()
 	start := time.Now()
 	lc, _, err := s.alex.ResolveLaunch(ctx, fac, req.Context, req.Signature)
-	s.alexCall("launch", start, err)
+	s.alexCall(rc, "launch", start, err)
 	if err != nil {
 		return fromALEX(err)
 	}
@@ -94,7 +99,7 @@ func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		rc.patient = lc.PatientID
 		start = time.Now()
 		p, _, err := s.alex.ReadPatient(ctx, fac, lc.PatientID)
-		s.alexCall("read_patient", start, err)
+		s.alexCall(rc, "read_patient", start, err)
 		if err != nil {
 			return fromALEX(err)
 		}
@@ -135,7 +140,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	defer release()
 	start := time.Now()
 	p, _, err := s.alex.FindPatientByNHI(ctx, fac, n)
-	s.alexCall("find_patient", start, err)
+	s.alexCall(rc, "find_patient", start, err)
 	if err != nil {
 		return fromALEX(err)
 	}
@@ -168,7 +173,7 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	defer release()
 	start := time.Now()
 	d, _, err := s.alex.ReadDocumentReference(ctx, fac, id)
-	s.alexCall("read_document", start, err)
+	s.alexCall(rc, "read_document", start, err)
 	if err != nil {
 		return fromALEX(err)
 	}
@@ -238,7 +243,7 @@ func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 	defer cancel()
 	start := time.Now()
 	_, err := s.alex.Ping(pctx, fac)
-	s.alexCall("ping", start, err)
+	s.alexCall(nil, "ping", start, err)
 	var (
 		fo *alex.FacilityOfflineError
 		ce *alex.CallError

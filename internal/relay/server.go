@@ -180,6 +180,7 @@ type reqCtx struct {
 	bytesOut  int64
 	alexID    string
 	patient   string // identifier to hash into the audit row; never logged
+	alexTime  time.Duration
 	noAudit   bool
 }
 
@@ -244,9 +245,13 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 		s.log.LogAttrs(ctx, level, "request", slog.String("op", op), slog.Int("status", sw.status),
 			slog.String("outcome", rc.outcome), slog.Duration("duration", dur), slog.String("correlation_id", rc.corr),
 			slog.String("connector", rc.connector.ID), slog.String("facility", rc.connector.Facility),
-			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID))
+			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID), slog.Duration("alex_duration", rc.alexTime))
 		if rc.noAudit || op == "unknown" {
 			return
+		}
+		// The client has its answer before the audit row is written.
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
 		}
 		// The audit row must not be lost because the client went away.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)

@@ -229,7 +229,7 @@ func (s *Server) store(w http.ResponseWriter, ctx context.Context, rc *reqCtx, u
 	if u.nhi != "" {
 		start := time.Now()
 		p, _, err := s.alex.FindPatientByNHI(ctx, fac, u.nhi)
-		s.alexCall("find_patient", start, err)
+		s.alexCall(rc, "find_patient", start, err)
 		if err != nil {
 			s.releaseClaim(rc, key)
 			return fromALEX(err)
@@ -244,7 +244,7 @@ func (s *Server) store(w http.ResponseWriter, ctx context.Context, rc *reqCtx, u
 	// must not turn a write ALEX is completing into an unknown one.
 	wctx := context.WithoutCancel(ctx)
 	created, _, err := s.alex.CreateScanDocument(wctx, fac, doc)
-	s.alexCall("create_document", start, err)
+	s.alexCall(rc, "create_document", start, err)
 	if err != nil {
 		if alex.Ambiguous(err) {
 			if merr := s.ledger.MarkAmbiguous(wctx, c.ID, key); merr != nil {
@@ -274,7 +274,7 @@ func (s *Server) lookup(ctx context.Context, rc *reqCtx, e ledger.Entry, identif
 	defer release()
 	start := time.Now()
 	docs, _, err := s.alex.FindDocumentsByIdentifier(ctx, fac, identifier)
-	s.alexCall("find_document", start, err)
+	s.alexCall(rc, "find_document", start, err)
 	switch {
 	case errors.Is(err, alex.ErrNotSupported):
 		return e, false, fail(http.StatusConflict, api.CodeUnresolved,
