@@ -47,6 +47,10 @@ bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 bench-imaging: ## imaging vs sharp, vips and ImageMagick on 12 MP, 24 MP and A4 inputs (RUNS=5); installs the tools it needs
 	internal/imaging/bench/run.sh
 
+.PHONY: bench-relay
+bench-relay: ## relay vs direct vs nginx: added latency at 1/10/50 connectors (900 KB), peak RSS at 100 x 8 MB; installs nginx
+	internal/relay/relaybench/run.sh
+
 msi: ## build dist/ClinicProImages-<version>-x64.msi from bin/windows (run `make windows` first)
 	installer/build-msi.sh
 
