@@ -182,6 +182,7 @@ func (c *Config) validate(data []byte) error {
 		return err
 	}
 	seen := map[string]int{}
+	labels := map[string]int{}
 	for i, f := range c.Folders {
 		line := lineOfTable(data, "folder", i)
 		if strings.TrimSpace(f.Path) == "" {
@@ -198,6 +199,13 @@ func (c *Config) validate(data []byte) error {
 				Fix: "Keep one [[folder]] block per folder."}
 		}
 		seen[key] = i
+		// Labels name the folder in the tray and in health checks, so they must differ.
+		lk := strings.ToLower(f.Label)
+		if j, dup := labels[lk]; dup {
+			return &Error{Line: line, Msg: fmt.Sprintf("two folders are both labelled %q (see line %d)", f.Label, lineOfTable(data, "folder", j)),
+				Fix: "Give each [[folder]] its own label = \"...\"."}
+		}
+		labels[lk] = i
 	}
 	return nil
 }

@@ -74,6 +74,7 @@ func TestInvalidConfigNamesLineAndFix(t *testing.T) {
 		{"no path", "[[folder]]\nlabel = 'x'\n", 1, "no path"},
 		{"relative path", "[[folder]]\npath = 'scans'\n", 1, "full path"},
 		{"duplicate", "[[folder]]\npath = '/a'\n[[folder]]\npath = '/a/'\n", 3, "listed twice"},
+		{"same label", "[[folder]]\npath = '/a/Scans'\n[[folder]]\npath = '/b/scans'\n", 3, "label = "},
 		{"plain http relay", "relay_url = \"http://relay.example\"\n", 1, "https://"},
 		{"bad clock", "[clinic_hours]\nopen = \"7am\"\n", 2, "HH:MM"},
 		{"close before open", "[clinic_hours]\nopen = \"18:00\"\nclose = \"08:00\"\n", 1, "HH:MM"},

@@ -13,6 +13,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/redact"
 )
 
 // Options configure an Uploader. Queue, Converter and Relay are required.
@@ -271,7 +272,7 @@ func (u *Uploader) failed(ctx context.Context, it queue.Item, err error) error {
 	}
 	cl, after := classify(err)
 	u.mu.Lock()
-	u.lastErr = err.Error()
+	u.lastErr = redact.String(err.Error())
 	u.mu.Unlock()
 	switch cl {
 	case permanent:
