@@ -110,6 +110,12 @@ func (r *fakeRelay) read(w http.ResponseWriter, req *http.Request) {
 	json.NewEncoder(w).Encode(Stored{ContentType: d.ContentType, Data: d.Data})
 }
 
+func (r *fakeRelay) postCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.posts
+}
+
 func (r *fakeRelay) stored() map[string]storedDoc {
 	r.mu.Lock()
 	defer r.mu.Unlock()
