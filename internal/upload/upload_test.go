@@ -369,7 +369,9 @@ func TestAmbiguousWriteStoresOnce(t *testing.T) {
 
 func TestReadBackMismatchParks(t *testing.T) {
 	e := newEnv(t)
+	e.relay.mu.Lock()
 	e.relay.corrupt = true
+	e.relay.mu.Unlock()
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
 	p := e.waitState(it.ID, localapi.StateParked)
