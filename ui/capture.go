@@ -13,6 +13,7 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
@@ -27,7 +28,7 @@ var acceptedExt = []string{".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".
 
 // thumbSize is a card's picture: large enough to tell a wound from a rash, small
 // enough for five across a 1280 dp wide window at 150% scaling.
-var thumbSize = fyne.NewSize(200, 150)
+var thumbSize = fyne.NewSize(180, 120)
 
 // CaptureWindow is one launch's window: banner, thumbnails, Save.
 type CaptureWindow struct {
@@ -78,8 +79,8 @@ func newCaptureWindow(a *App) *CaptureWindow {
 
 	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
 		container.NewHBox(c.add, c.camera))
-	bottom := container.NewVBox(widget.NewSeparator(),
-		container.NewBorder(nil, nil, nil, container.NewHBox(c.retry, closeBtn, c.save), c.summary))
+	bottom := container.NewVBox(widget.NewSeparator(), c.summary,
+		container.NewHBox(layout.NewSpacer(), c.retry, closeBtn, c.save))
 	c.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(c.grid)))
 	// Fits a 1366x768 laptop at 125% and a 1920x1080 screen at 150%.
 	c.win.Resize(fyne.NewSize(820, 560))
@@ -173,7 +174,7 @@ func accepted(name string) bool {
 func (c *CaptureWindow) notice(s string) {
 	c.summary.SetText(s)
 	c.summary.Importance = widget.DangerImportance
-	c.summary.Refresh()
+	c.win.Content().Refresh()
 }
 
 func (c *CaptureWindow) pick() {
@@ -203,7 +204,7 @@ func (c *CaptureWindow) openCamera() {
 	}
 	c.summary.SetText("Take the photos in Camera; they appear here within a few seconds.")
 	c.summary.Importance = widget.MediumImportance
-	c.summary.Refresh()
+	c.win.Content().Refresh()
 }
 
 func upperFirst(s string) string {
@@ -274,9 +275,10 @@ func (c *CaptureWindow) refresh() {
 			objs = append(objs, c.cards[id].box)
 		}
 		c.grid.Objects = objs
-		c.grid.Refresh()
 		c.order = ids
 	}
+	// Wrapped labels change height with their text: lay the window out again.
+	c.win.Content().Refresh()
 }
 
 func contains(s []string, v string) bool {
@@ -322,7 +324,8 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.img.SetMinSize(thumbSize)
 	k.source = widget.NewLabel("")
 	k.source.SizeName = theme.SizeNameCaptionText
-	k.file = widget.NewLabel(it.FileName)
+	k.file = widget.NewLabelWithStyle(it.FileName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	k.file.SizeName = theme.SizeNameCaptionText
 	k.file.Truncation = fyne.TextTruncateEllipsis
 	k.title = widget.NewEntry()
 	k.title.SetPlaceHolder("Title")
@@ -349,7 +352,7 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 		}
 	}
 	k.site.OnSubmitted = func(string) { c.Save() }
-	k.rotate = widget.NewButtonWithIcon("", theme.MediaReplayIcon(), func() { c.model.Rotate(k.id) })
+	k.rotate = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() { c.model.Rotate(k.id) })
 	k.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
 		go func() { _ = c.model.Remove(context.Background(), k.id) }()
 	})
@@ -357,8 +360,8 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.status.Wrapping = fyne.TextWrapWord
 	k.box = widget.NewCard("", "", container.NewVBox(
 		k.img,
-		container.NewBorder(nil, nil, nil, container.NewHBox(k.rotate, k.remove), k.source),
-		k.file, k.title, k.lat, k.site, k.status))
+		container.NewBorder(nil, nil, nil, container.NewHBox(k.rotate, k.remove), container.NewVBox(k.file, k.source)),
+		k.title, k.lat, k.site, k.status))
 	go k.load()
 	return k
 }

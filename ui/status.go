@@ -9,6 +9,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
@@ -63,10 +64,11 @@ func newStatusWindow(a *App) *statusWindow {
 	s.copied = widget.NewLabel("")
 	s.copied.Wrapping = fyne.TextWrapWord
 	s.copyBtn = widget.NewButtonWithIcon("Copy diagnostics", theme.ContentCopyIcon(), s.copyDiagnostics)
-	top := container.NewVBox(s.sentence, s.facts, widget.NewSeparator())
-	bottom := container.NewVBox(widget.NewSeparator(), container.NewBorder(nil, nil, nil, s.copyBtn, s.copied))
-	s.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(s.checks)))
-	s.win.Resize(fyne.NewSize(640, 520))
+	// Checks with their fixes first: they are what practice IT opens this window for.
+	body := container.NewVBox(s.sentence, s.checks, widget.NewSeparator(), s.facts)
+	bottom := container.NewVBox(widget.NewSeparator(), s.copied, container.NewHBox(layout.NewSpacer(), s.copyBtn))
+	s.win.SetContent(container.NewBorder(nil, bottom, nil, nil, container.NewVScroll(body)))
+	s.win.Resize(fyne.NewSize(640, 560))
 	s.win.SetOnClosed(func() {
 		a.mu.Lock()
 		a.stWin = nil
@@ -107,9 +109,7 @@ func (s *statusWindow) refresh() {
 		{"Queue", fmt.Sprintf("%d waiting, %d uploading, %d not saved, %d unassigned, %d sent today", c.Queued, c.Uploading, c.Parked, c.Unassigned, c.SentToday)},
 		{"Last upload", last},
 	} {
-		l := widget.NewLabel(f[1])
-		l.Wrapping = fyne.TextWrapWord
-		s.facts.Append(f[0], l)
+		s.facts.Append(f[0], widget.NewLabel(f[1]))
 	}
 	s.facts.Refresh()
 	rows := make([]fyne.CanvasObject, 0, len(st.Health.Checks))
@@ -119,6 +119,8 @@ func (s *statusWindow) refresh() {
 	s.checks.Objects = rows
 	s.checks.Refresh()
 	setEnabled(s.copyBtn, v.Connected)
+	// Wrapped labels change height with their text: lay the window out again.
+	s.win.Content().Refresh()
 }
 
 func orDash(s string) string {
@@ -175,6 +177,7 @@ func (s *statusWindow) copyDiagnostics() {
 				s.copied.SetText("Saved " + path + " and copied a summary to the clipboard: paste it into your email to support and attach the file.")
 			}
 			s.app.fa.Clipboard().SetContent(viewmodel.DiagnosticsSummary(st, path, now))
+			s.win.Content().Refresh()
 		})
 	}()
 }

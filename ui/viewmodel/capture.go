@@ -488,6 +488,10 @@ func (c *Capture) View() CaptureView {
 		v.Summary = fmt.Sprintf("Saving to Medtech: %d of %d saved", sent, sent+inFlight)
 	case sent > 0 && staged == 0 && failed == 0:
 		v.Summary = TextSaved
+	case c.phase == PhaseNoLaunch:
+		v.Summary = "Open the patient in Medtech Evolution, then click the ClinicPro Images icon on the toolbar."
+	case c.phase == PhaseNoPatient:
+		v.Summary = "Open a patient in Medtech Evolution, then click the ClinicPro Images icon again."
 	case total == 0 && c.phase == PhasePatient:
 		v.Summary = "Drop photos or scans here, or use Add files or Camera."
 	}

@@ -1,0 +1,157 @@
+package ui
+
+import (
+	"image"
+	"image/color"
+	"image/png"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
+
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/ui/fakeagent"
+	"github.com/clinicpro/medtech-images/ui/viewmodel"
+)
+
+// variant pins the default theme to light or dark, whatever the OS prefers.
+type variant struct {
+	fyne.Theme
+	v fyne.ThemeVariant
+}
+
+func (t variant) Color(n fyne.ThemeColorName, _ fyne.ThemeVariant) color.Color {
+	return t.Theme.Color(n, t.v)
+}
+
+// TestScreenshots renders every screen to PNG files for a person to look at
+// (`make screenshots`). It runs only when SCREENSHOTS_DIR is set.
+func TestScreenshots(t *testing.T) {
+	dir := os.Getenv("SCREENSHOTS_DIR")
+	if dir == "" {
+		t.Skip("set SCREENSHOTS_DIR (make screenshots) to render the screens")
+	}
+	for name, v := range map[string]fyne.ThemeVariant{"light": theme.VariantLight, "dark": theme.VariantDark} {
+		t.Run(name, func(t *testing.T) {
+			out := filepath.Join(dir, name)
+			if err := os.MkdirAll(out, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			renderScreens(t, out, variant{theme.DefaultTheme(), v})
+		})
+	}
+}
+
+func renderScreens(t *testing.T, out string, th fyne.Theme) {
+	shot := func(h *harness, w fyne.Window, file string) {
+		t.Helper()
+		h.q.drain()
+		img := w.Canvas().Capture()
+		savePNG(t, filepath.Join(out, file+".png"), img)
+	}
+	fresh := func() *harness {
+		h := newHarness(t, nil)
+		h.fa.Settings().SetTheme(th)
+		return h
+	}
+
+	h := fresh()
+	h.app.ShowMain()
+	shot(h, h.app.Captures()[0].win, "01-capture-no-launch")
+
+	h = fresh()
+	shot(h, h.launch(fakeagent.NoPatientURL).win, "02-capture-no-patient")
+
+	h = fresh()
+	h.agent.FailLaunch(localapi.ErrUnavailable)
+	shot(h, h.launch(fakeagent.PatientURL).win, "03-capture-relay-down")
+
+	h = fresh()
+	c := h.patient()
+	shot(h, c.win, "04-capture-patient-empty")
+	h.drop(c, "ZZZ0016 left shin.jpg", "wound-close-up.jpg", "referral-scan.pdf.jpg")
+	h.eventually("thumbnails", func() bool {
+		for _, id := range c.order {
+			if c.cards[id].thumb == nil {
+				return false
+			}
+		}
+		return true
+	})
+	k := h.card(c, 0)
+	k.title.SetText("Left shin wound, day 5")
+	k.lat.SetSelected("Left")
+	k.site.SetText("Shin")
+	c.model.Rotate(c.order[1])
+	shot(h, c.win, "05-capture-items")
+	c.win.Canvas().(test.WindowlessCanvas).SetScale(1.5)
+	c.win.Resize(fyne.NewSize(820, 560))
+	shot(h, c.win, "06-capture-items-150pct")
+	c.win.Canvas().(test.WindowlessCanvas).SetScale(1)
+	c.win.Resize(fyne.NewSize(820, 560))
+
+	c.Save()
+	h.eventually("saving", func() bool { return c.summary.Text == "Saving to Medtech: 0 of 3 saved" })
+	h.agent.Progress(c.order[0], localapi.StateSent)
+	h.agent.Progress(c.order[1], localapi.StateUploading)
+	h.eventually("progress", func() bool { return c.summary.Text == "Saving to Medtech: 1 of 3 saved" })
+	shot(h, c.win, "07-capture-saving")
+	h.agent.Park(c.order[2], "Medtech refused the file: the patient's record is locked by another user. Close the record in Medtech, then Retry.")
+	h.agent.Progress(c.order[1], localapi.StateSent)
+	h.eventually("parked", func() bool { return c.retry.Visible() })
+	shot(h, c.win, "08-capture-parked")
+	test.Tap(c.retry)
+	h.eventually("retried", func() bool { return !c.retry.Visible() })
+	h.agent.Progress(c.order[2], localapi.StateSent)
+	h.eventually("saved", func() bool { return c.summary.Text == viewmodel.TextSaved })
+	shot(h, c.win, "09-capture-saved")
+
+	h = fresh()
+	c = h.patient()
+	h.drop(c, "wound.jpg")
+	h.agent.FailSave(localapi.ErrUnavailable)
+	test.Tap(c.save)
+	h.eventually("error", func() bool { return c.retry.Visible() })
+	shot(h, c.win, "10-capture-save-failed")
+
+	h = fresh()
+	h.agent.AddUnassigned("scan0001.pdf", []byte("%PDF-1.4"), "No NHI in the file name or folder.")
+	h.agent.AddUnassigned("IMG_2044.jpg", []byte("x"), "No NHI in the file name or folder.")
+	h.patient()
+	h.app.ShowUnassigned()
+	u := h.app.unWin
+	h.eventually("listed", func() bool { return len(u.list.Objects) == 2 })
+	shot(h, u.win, "11-unassigned")
+	test.Tap(findButton(t, u.list.Objects[0], "Assign to open patient"))
+	shot(h, u.win, "12-unassigned-confirm")
+
+	h = fresh()
+	h.agent.SetCounts(localapi.Counts{Queued: 3, Parked: 1, Unassigned: 2, SentToday: 14})
+	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{
+		{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers in 120 ms."},
+		{Name: "alex", Title: "Medtech ALEX", State: health.OK, Detail: "ALEX answers for facility F2N060-E."},
+		{Name: "hcm.service", Title: "Hybrid Connection Manager", State: health.Offline, Critical: true,
+			Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.", Fix: "Check that the PC running it is awake."},
+		{Name: "disk", Title: "Spool disk space", State: health.Unknown, Detail: "Not checked yet."},
+	}))
+	h.eventually("status", func() bool { icon, _ := h.app.TrayIcon(); return icon == viewmodel.IconOffline })
+	h.app.ShowStatus()
+	shot(h, h.app.stWin.win, "13-status")
+}
+
+func savePNG(t *testing.T, path string, img image.Image) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := png.Encode(f, img); err != nil {
+		t.Fatal(err)
+	}
+}
