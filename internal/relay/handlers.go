@@ -151,7 +151,7 @@ func (s *Server) handleLookup(w http.ResponseWriter, r *http.Request, rc *reqCtx
 // handleRead reads back a document, but only one this connector wrote: the ledger is
 // the access list, so a connector cannot read another practice's documents by id.
 // Size and content type come from ALEX (so the agent can compare them with what it
-// sent); SHA256 is filled only when ALEX returned the bytes inline.
+// sent); see api.Document for where SHA256 comes from.
 func (s *Server) handleRead(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
 	id := r.PathValue("id")
 	notFound := fail(http.StatusNotFound, api.CodeNotFound, "No document with this id was written by this PC: check the id from the upload's answer.")
@@ -180,8 +180,11 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	rc.alexID, rc.patient = d.ID, d.PatientID
 	out := api.Document{ID: d.ID, IdempotencyKey: e.Key, ContentType: d.ContentType, Size: d.Size,
 		Created: e.Created, Correlation: e.Correlation}
-	if len(d.Data) > 0 {
-		out.SHA256 = sha256Hex(d.Data)
+	switch {
+	case len(d.Data) > 0:
+		out.SHA256, out.SHA256Source = sha256Hex(d.Data), "alex"
+	case d.Size == e.Size:
+		out.SHA256, out.SHA256Source = e.SHA256, "relay"
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil

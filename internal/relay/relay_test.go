@@ -102,7 +102,8 @@ func TestFullRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d.ID != res.ID || d.Size != int64(len(body)) || d.ContentType != api.ContentTypeTIFF || d.IdempotencyKey != "item-0001-aaaa" {
+	if d.ID != res.ID || d.Size != int64(len(body)) || d.ContentType != api.ContentTypeTIFF || d.IdempotencyKey != "item-0001-aaaa" ||
+		d.SHA256 != sha256Hex(body) || d.SHA256Source != "alex" {
 		t.Fatalf("read back %+v", d)
 	}
 

@@ -129,14 +129,19 @@ type DocumentMetadata struct {
 
 // Document is what the relay reports about a document it wrote.
 type Document struct {
-	ID             string    `json:"id"` // ALEX DocumentReference id
-	IdempotencyKey string    `json:"idempotencyKey"`
-	Replayed       bool      `json:"replayed,omitempty"` // true when this key was already stored
-	ContentType    string    `json:"contentType"`
-	Size           int64     `json:"size"`
-	SHA256         string    `json:"sha256"` // hex of the bytes as received
-	Created        time.Time `json:"created"`
-	Correlation    string    `json:"correlationId"` // of the request that wrote it
+	ID             string `json:"id"` // ALEX DocumentReference id
+	IdempotencyKey string `json:"idempotencyKey"`
+	Replayed       bool   `json:"replayed,omitempty"` // true when this key was already stored
+	ContentType    string `json:"contentType"`
+	Size           int64  `json:"size"`
+	// SHA256 is the hex SHA-256 of the document. On upload: of the bytes the relay
+	// received. On read-back: of the bytes ALEX returned when it returns them inline
+	// (SHA256Source "alex"); otherwise of the bytes the relay sent, given only when
+	// ALEX reports the same size (SHA256Source "relay").
+	SHA256       string    `json:"sha256,omitempty"`
+	SHA256Source string    `json:"sha256Source,omitempty"`
+	Created      time.Time `json:"created"`
+	Correlation  string    `json:"correlationId"` // of the request that wrote it
 }
 
 // Health is the connector-scoped health: the relay, its ALEX token, ALEX itself and
