@@ -8,6 +8,10 @@ here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 out=$root/out/wine
 mkdir -p "$out"
+# One run at a time per work tree: runs share the prefix, the test service's name
+# and the binaries under out/wine.
+exec 9>"$out/.lock"
+flock -w 900 9 || { echo "wine: another test-wine run has held $out/.lock for 15 minutes" >&2; exit 1; }
 export WINEPREFIX=$("$here/setup.sh") || exit 1
 export WINEDEBUG=-all CLINICPRO_WINE=1
 GO=${GO:-go}
