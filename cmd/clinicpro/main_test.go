@@ -1,0 +1,354 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/localapi"
+)
+
+// Binaries built once for every test in this package.
+var binDir string
+
+func TestMain(m *testing.M) {
+	d, err := os.MkdirTemp("", "cpbin")
+	if err != nil {
+		panic(err)
+	}
+	binDir = d
+	code := m.Run()
+	os.RemoveAll(d)
+	os.Exit(code)
+}
+
+func build(t *testing.T, name, pkg string) string {
+	t.Helper()
+	out := filepath.Join(binDir, name)
+	if _, err := os.Stat(out); err == nil {
+		return out
+	}
+	c := exec.Command("go", "build", "-o", out, pkg)
+	c.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := c.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", pkg, err, b)
+	}
+	return out
+}
+
+// lockedBuf collects a subprocess's output for leak checks.
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuf) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// relay starts the real clinicpro-relay against sim and returns its URL and a fresh
+// enrolment code.
+func relay(t *testing.T, sim *alexsim.Server) (string, string) {
+	bin := build(t, "clinicpro-relay", "../clinicpro-relay")
+	dir := t.TempDir()
+	cfg := filepath.Join(dir, "relay.toml")
+	os.WriteFile(cfg, []byte(`listen = "127.0.0.1:0"
+admin_listen = "127.0.0.1:0"
+data_dir = "`+filepath.Join(dir, "data")+`"
+[alex]
+base_url = "`+sim.BaseURL+`"
+token_url = "`+sim.TokenURL+`"
+client_id = "`+alexsim.DefaultClientID+`"
+identifier_search = true
+`), 0o600)
+	env := append(os.Environ(), "CLINICPRO_ALEX_CLIENT_SECRET="+alexsim.DefaultClientSecret)
+	c := exec.Command(bin, "--config", cfg, "connector", "add", "--facility", alexsim.DefaultFacility, "--name", "Healthier Care")
+	c.Env = env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("connector add: %v\n%s", err, out)
+	}
+	code := regexp.MustCompile(`Enrolment code: ([0-9A-Z]{5}-[0-9A-Z]{5})`).FindStringSubmatch(string(out))
+	if code == nil {
+		t.Fatalf("no code in %q", out)
+	}
+	srv := exec.Command(bin, "--config", cfg, "serve")
+	srv.Env = env
+	stderr, _ := srv.StderrPipe()
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Process.Kill(); srv.Wait() })
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			var l struct{ Msg, Listen string }
+			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "relay serving" {
+				addr <- l.Listen
+			}
+		}
+	}()
+	select {
+	case a := <-addr:
+		return "http://" + a, code[1]
+	case <-time.After(2 * time.Minute):
+		t.Fatal("relay did not start")
+	}
+	return "", ""
+}
+
+func photo(t *testing.T, seed int) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, 1200, 900))
+	for y := 0; y < 900; y++ {
+		for x := 0; x < 1200; x++ {
+			img.Set(x, y, color.RGBA{uint8(x * 255 / 1200), uint8(y * 255 / 900), uint8((x*y + seed) % 256), 255})
+		}
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: 85}); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func freePort(t *testing.T) string {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// TestEndToEnd runs the real clinicpro binary against the real relay and alexsim:
+// enrol, run, a watched folder, send, queue, status and a web launch, then checks
+// that nothing it printed or logged names the patient.
+func TestEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs three programs")
+	}
+	bin := build(t, "clinicpro", ".")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayURL, code := relay(t, sim)
+
+	data, err := os.MkdirTemp("", "cpe2e") // short: the unix socket lives here
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(data)
+	var printed lockedBuf
+	cli := func(args ...string) (int, string) {
+		t.Helper()
+		c := exec.Command(bin, append(args, "--data", data)...)
+		var out lockedBuf
+		c.Stdout, c.Stderr = &out, &out
+		err := c.Run()
+		printed.Write([]byte(out.String()))
+		if ee, ok := err.(*exec.ExitError); ok {
+			return ee.ExitCode(), out.String()
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return 0, out.String()
+	}
+
+	if rc, out := cli("enrol", "--relay", relayURL, "--code", code); rc != 0 || !strings.Contains(out, alexsim.DefaultFacility) {
+		t.Fatalf("enrol: %d %s", rc, out)
+	}
+	watched := filepath.Join(data, "inbox")
+	os.MkdirAll(watched, 0o755)
+	f, _ := os.OpenFile(filepath.Join(data, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n[[folder]]\npath = '" + watched + "'\nlabel = \"Inbox\"\nrouting = \"nhi\"\n")
+	f.Close()
+	// stability_window and scan_interval stay at their defaults: the product's own.
+
+	launchAddr := freePort(t)
+	agent := exec.Command(bin, "run", "--data", data, "--launch-listen", launchAddr)
+	var agentOut lockedBuf
+	agent.Stdout, agent.Stderr = &agentOut, &agentOut
+	if err := agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	var exitErr error
+	go func() { exitErr = agent.Wait(); close(exited) }()
+	defer func() {
+		agent.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-exited:
+		case <-time.After(time.Minute):
+			agent.Process.Kill()
+		}
+	}()
+	api := localapi.Dial(localapi.DefaultAddress(data))
+	defer api.Close()
+	waitFor(t, "the agent's local API", func() bool { _, err := api.Status(ctx); return err == nil })
+
+	// A photo named with an NHI arrives in the watched folder.
+	os.WriteFile(filepath.Join(watched, "ZZZ0016 knee.jpg"), photo(t, 1), 0o644)
+	waitFor(t, "the watched photo in ALEX", func() bool { return len(sim.Documents()) == 1 })
+	waitFor(t, "the original moved to Sent", func() bool {
+		_, err := os.Stat(filepath.Join(watched, "Sent", "ZZZ0016 knee.jpg"))
+		return err == nil
+	})
+	doc := sim.Documents()[0]
+	if doc.ContentType != "image/tiff" || doc.Size > 1_000_000 || doc.PatientID != sim.PatientID(alexsim.DefaultFacility, "ZZZ0016") {
+		t.Fatalf("stored %+v", doc)
+	}
+
+	// `clinicpro send` goes through the agent's local API.
+	pdf := filepath.Join(data, "referral.pdf")
+	os.WriteFile(pdf, minimalPDF(), 0o644)
+	rc, out := cli("send", filepath.Join(data, "..", filepath.Base(data), "referral.pdf"), "--nhi", "ZZZ0016", "--title", "Referral letter")
+	if rc != 0 {
+		t.Fatalf("send: %d %s", rc, out)
+	}
+	waitFor(t, "the sent PDF in ALEX, or parked", func() bool {
+		if len(sim.Documents()) == 2 {
+			return true
+		}
+		items, _ := api.Queue(ctx)
+		for _, it := range items {
+			if it.State == localapi.StateParked {
+				t.Fatalf("send parked: %s", it.Reason)
+			}
+		}
+		return false
+	})
+
+	rc, out = cli("queue", "list", "--json")
+	var items []localapi.Item
+	if rc != 0 || json.Unmarshal([]byte(out), &items) != nil || len(items) != 2 {
+		t.Fatalf("queue list: %d %s", rc, out)
+	}
+	for _, it := range items {
+		if it.State != localapi.StateSent {
+			t.Errorf("item %s is %s, want sent", it.ID, it.State)
+		}
+	}
+	waitFor(t, "a healthy status", func() bool { rc, _ := cli("status"); return rc == 0 })
+	if _, out := cli("status"); !strings.Contains(out, "2 sent today") {
+		t.Fatalf("status:\n%s", out)
+	}
+
+	// A web launch reaches a running tray (here: an event stream) and says so.
+	ectx, ecancel := context.WithTimeout(ctx, time.Minute)
+	defer ecancel()
+	events, err := api.Events(ectx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, sig, err := sim.MintLaunch(alexsim.DefaultFacility, "ZZZ0016", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := func(c, s string) (int, string) {
+		resp, err := http.Get("http://" + launchAddr + "/launch?" + url.Values{"context": {c}, "signature": {s}}.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if st, body := page(lc, sig); st != 200 || !strings.Contains(body, "has opened") || strings.Contains(body, "ZZZ0016") {
+		t.Fatalf("launch page: %d %s", st, body)
+	}
+	for got := false; !got; {
+		select {
+		case e := <-events:
+			got = e.Type == localapi.EventLaunch && e.Session != nil && e.Session.Banner.NHI == "ZZZ0016"
+		case <-ectx.Done():
+			t.Fatal("no launch event")
+		}
+	}
+	if st, body := page(lc, sig[:len(sig)-2]+"AA"); st != http.StatusForbidden || !strings.Contains(body, "could not be verified") {
+		t.Fatalf("tampered launch page: %d %s", st, body)
+	}
+
+	agent.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-exited:
+		if exitErr != nil {
+			t.Fatalf("agent exited with %v:\n%s", exitErr, agentOut.String())
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("agent did not stop on SIGTERM")
+	}
+	logFile, _ := os.ReadFile(filepath.Join(data, "logs", "agent.log"))
+	all := agentOut.String() + string(logFile) + printed.String()
+	for _, leak := range []string{"ZZZ0016", "TESTING", sim.PatientID(alexsim.DefaultFacility, "ZZZ0016"), lc, sig} {
+		if strings.Contains(all, leak) {
+			t.Errorf("output or log contains a patient identifier or launch token (%d chars)", len(leak))
+		}
+	}
+}
+
+// minimalPDF is a one-page PDF with a correct cross-reference table.
+func minimalPDF() []byte {
+	objs := []string{
+		"<< /Type /Catalog /Pages 2 0 R >>",
+		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
+		"<< /Length 22 >>\nstream\n0 0 m 100 100 l S\nendstream",
+	}
+	var b bytes.Buffer
+	b.WriteString("%PDF-1.4\n")
+	offs := make([]int, len(objs))
+	for i, o := range objs {
+		offs[i] = b.Len()
+		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
+	}
+	xref := b.Len()
+	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
+	for _, o := range offs {
+		fmt.Fprintf(&b, "%010d 00000 n \n", o)
+	}
+	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
+	return b.Bytes()
+}
