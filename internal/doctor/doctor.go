@@ -24,12 +24,29 @@ type Probe struct {
 	Name  string
 	Title string
 	Run   func(ctx context.Context) []health.Check
+	// Logged marks probes whose changes are already written to the event log by
+	// their producer (the HCM monitor), so Live does not write them twice.
+	Logged bool
 }
 
 // Run runs every probe at once, each bounded by timeout, and aggregates the results
 // in probe order. A probe that overruns is reported as Unknown rather than holding
-// up the rest.
+// up the rest. Checks without a Since get now.
 func Run(ctx context.Context, now time.Time, timeout time.Duration, probes ...Probe) health.Report {
+	var all []health.Check
+	for _, cs := range runProbes(ctx, timeout, probes) {
+		all = append(all, cs...)
+	}
+	for i := range all {
+		if all[i].Since.IsZero() {
+			all[i].Since = now
+		}
+	}
+	return health.Aggregate(now, all)
+}
+
+// runProbes returns each probe's checks, in probe order.
+func runProbes(ctx context.Context, timeout time.Duration, probes []Probe) [][]health.Check {
 	results := make([][]health.Check, len(probes))
 	var wg sync.WaitGroup
 	for i, p := range probes {
@@ -45,22 +62,12 @@ func Run(ctx context.Context, now time.Time, timeout time.Duration, probes ...Pr
 				results[i] = cs
 			case <-pctx.Done():
 				results[i] = []health.Check{{Name: p.Name, Title: p.Title, State: health.Unknown,
-					Detail: fmt.Sprintf("Did not finish within %s.", timeout),
-					Fix:    FixTimeout}}
+					Detail: fmt.Sprintf("Did not finish within %s.", timeout), Fix: FixTimeout}}
 			}
 		}()
 	}
 	wg.Wait()
-	var all []health.Check
-	for _, cs := range results {
-		all = append(all, cs...)
-	}
-	for i := range all {
-		if all[i].Since.IsZero() {
-			all[i].Since = now
-		}
-	}
-	return health.Aggregate(now, all)
+	return results
 }
 
 // ExitCode is 0 when nothing failed, 1 when something is degraded and 2 when the
