@@ -150,7 +150,7 @@ func (c *Config) applyDefaults() {
 			f.SourceAction = ActionMove
 		}
 		if f.Label == "" && f.Path != "" {
-			f.Label = filepath.Base(filepath.Clean(f.Path))
+			f.Label = baseName(f.Path)
 		}
 	}
 }
@@ -193,7 +193,7 @@ func (c *Config) validate(data []byte) error {
 			return &Error{Line: line, Msg: fmt.Sprintf("folder path %q is not a full path", f.Path),
 				Fix: "Give the whole path, starting with a drive letter or \\\\server\\share."}
 		}
-		key := strings.ToLower(filepath.Clean(f.Path))
+		key := strings.ToLower(strings.TrimRight(strings.ReplaceAll(f.Path, `\`, "/"), "/"))
 		if j, dup := seen[key]; dup {
 			return &Error{Line: line, Msg: fmt.Sprintf("folder %q is listed twice (see line %d)", f.Path, lineOfTable(data, "folder", j)),
 				Fix: "Keep one [[folder]] block per folder."}
@@ -208,6 +208,16 @@ func (c *Config) validate(data []byte) error {
 		labels[lk] = i
 	}
 	return nil
+}
+
+// baseName is the last element of a path in either Windows or Unix form, so a
+// practice's config reads the same when support checks it on Linux.
+func baseName(p string) string {
+	p = strings.TrimRight(strings.ReplaceAll(p, `\`, "/"), "/")
+	if i := strings.LastIndex(p, "/"); i >= 0 {
+		p = p[i+1:]
+	}
+	return p
 }
 
 func isLoopback(host string) bool {

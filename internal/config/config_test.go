@@ -4,10 +4,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
 )
+
+// abs makes a path that is absolute on the OS running the test (the suite also
+// runs under Wine).
+func abs(p string) string {
+	if runtime.GOOS == "windows" {
+		return `C:` + filepath.FromSlash(p)
+	}
+	return p
+}
 
 func TestExampleParsesWithDefaults(t *testing.T) {
 	c, err := Parse([]byte(Example))
@@ -49,7 +59,7 @@ func TestExampleFoldersParseWhenUncommented(t *testing.T) {
 }
 
 func TestFolderDefaults(t *testing.T) {
-	c, err := Parse([]byte("[[folder]]\npath = '/srv/scans'\n"))
+	c, err := Parse([]byte("[[folder]]\npath = '" + abs("/srv/scans") + "'\n"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,15 +76,15 @@ func TestInvalidConfigNamesLineAndFix(t *testing.T) {
 		want     string
 	}{
 		{"syntax", "byte_budget = 1000000\nrelay_url = https://x\n", 2, "line 2"},
-		{"bad routing", "\n[[folder]]\npath = '/a'\nrouting = \"guess\"\n", 4, `"nhi", "session", "unassigned"`},
-		{"bad action", "[[folder]]\npath = '/a'\nsource_action = 'shred'\n", 3, `"move"`},
+		{"bad routing", "\n[[folder]]\npath = '" + abs("/a") + "'\nrouting = \"guess\"\n", 4, `"nhi", "session", "unassigned"`},
+		{"bad action", "[[folder]]\npath = '" + abs("/a") + "'\nsource_action = 'shred'\n", 3, `"move"`},
 		{"bad duration", "stability_window = \"soon\"\n", 1, `"1s"`},
 		{"budget too big", "# c\nbyte_budget = 9000000\n", 2, "between"},
 		{"unknown key", "relay_url = \"https://r.example\"\nbyte_budgt = 5\n", 2, "unknown setting"},
 		{"no path", "[[folder]]\nlabel = 'x'\n", 1, "no path"},
 		{"relative path", "[[folder]]\npath = 'scans'\n", 1, "full path"},
-		{"duplicate", "[[folder]]\npath = '/a'\n[[folder]]\npath = '/a/'\n", 3, "listed twice"},
-		{"same label", "[[folder]]\npath = '/a/Scans'\n[[folder]]\npath = '/b/scans'\n", 3, "label = "},
+		{"duplicate", "[[folder]]\npath = '" + abs("/a") + "'\n[[folder]]\npath = '" + abs("/a/") + "'\n", 3, "listed twice"},
+		{"same label", "[[folder]]\npath = '" + abs("/a/Scans") + "'\n[[folder]]\npath = '" + abs("/b/scans") + "'\n", 3, "label = "},
 		{"plain http relay", "relay_url = \"http://relay.example\"\n", 1, "https://"},
 		{"bad clock", "[clinic_hours]\nopen = \"7am\"\n", 2, "HH:MM"},
 		{"close before open", "[clinic_hours]\nopen = \"18:00\"\nclose = \"08:00\"\n", 1, "HH:MM"},
@@ -102,8 +112,12 @@ func TestWindowsPathsAcceptedOnAnyOS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Folders[0].Path != `C:\Scans` {
-		t.Fatalf("path %q", c.Folders[0].Path)
+	if c.Folders[0].Path != `C:\Scans` || c.Folders[0].Label != "Scans" || c.Folders[1].Label != "share" {
+		t.Fatalf("folders %+v", c.Folders)
+	}
+	_, err = Parse([]byte("[[folder]]\npath = 'C:\\Scans'\n[[folder]]\npath = 'c:\\scans\\'\n"))
+	if err == nil || !strings.Contains(err.Error(), "listed twice") {
+		t.Fatalf("same Windows folder twice: %v", err)
 	}
 }
 
@@ -165,7 +179,7 @@ func TestClinicHours(t *testing.T) {
 
 func FuzzParse(f *testing.F) {
 	f.Add([]byte(Example))
-	f.Add([]byte("[[folder]]\npath = '/a'\nrouting = 'nhi'\n"))
+	f.Add([]byte("[[folder]]\npath = '" + abs("/a") + "'\nrouting = 'nhi'\n"))
 	f.Add([]byte("byte_budget = \n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		c, err := Parse(data)
