@@ -232,7 +232,9 @@ func (m *Monitor) serviceCheck(ctx context.Context, now time.Time) (Status, heal
 		c.State, c.Detail = health.Degraded, "The Hybrid Connection Manager service is starting."
 	case NotInstalled:
 		c.State, c.Detail, c.Fix = health.Offline, "The Hybrid Connection Manager service is not installed on this PC.", FixServiceMissing
-	default: // stopped, stopping, paused, pausing, unknown
+	case StateUnknown:
+		c.State, c.Detail, c.Fix = health.Unknown, "The state of the Hybrid Connection Manager service is unknown.", FixServiceUnread
+	default: // stopped, stopping, paused, pausing
 		c.State = health.Offline
 		c.Detail = fmt.Sprintf("The Hybrid Connection Manager service is %s.", st.State)
 		c.Fix = FixServiceStopped
@@ -242,7 +244,7 @@ func (m *Monitor) serviceCheck(ctx context.Context, now time.Time) (Status, heal
 		case st.State == Stopped && m.rec.exhausted(now):
 			c.Fix = FixRestartsUsedUp
 		case st.State == Stopped && m.rec.p.Enabled:
-			c.Detail += fmt.Sprintf(" The agent will start it after %s stopped.", m.rec.p.Grace)
+			c.Detail += " The agent will start it after " + minutes(m.rec.p.Grace) + " stopped."
 		}
 	}
 	return st, c
@@ -268,6 +270,10 @@ func (m *Monitor) restart(ctx context.Context, now time.Time, st Status) {
 
 func (m *Monitor) tunnelCheck(ctx context.Context, st Status) health.Check {
 	c := health.Check{Name: CheckTunnel, Title: "Azure Relay tunnel", Critical: true}
+	if st.State == StateUnknown || st.State == "" {
+		c.State, c.Detail = health.Unknown, "Not checked: the Hybrid Connection Manager's state is unknown."
+		return c
+	}
 	if st.State != Running {
 		c.State, c.Detail, c.Fix = health.Offline, "No tunnel to Azure Relay: the Hybrid Connection Manager is not running.", FixServiceStopped
 		return c
@@ -386,6 +392,17 @@ func (m *Monitor) clockCheck(ctx context.Context) health.Check {
 	}
 	c.State, c.Detail = health.OK, fmt.Sprintf("within %s of the relay", abs)
 	return c
+}
+
+// minutes writes a grace period the way a person says it.
+func minutes(d time.Duration) string {
+	switch {
+	case d < time.Minute:
+		return d.Round(time.Second).String()
+	case d < 2*time.Minute:
+		return "a minute"
+	}
+	return fmt.Sprintf("%d minutes", int(d.Round(time.Minute)/time.Minute))
 }
 
 // Schedule says whether a time is inside clinic hours; config.ClinicHours is one.

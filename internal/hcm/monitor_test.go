@@ -86,7 +86,7 @@ func TestServiceStoppedIsOfflineThenRestartedByPolicy(t *testing.T) {
 	clk.t = clk.t.Add(30 * time.Second)
 	cs := m.Poll(ctx)
 	svc := find(t, cs, CheckService)
-	if svc.State != health.Offline || svc.Fix != FixServiceStopped {
+	if svc.State != health.Offline || svc.Fix != FixServiceStopped || !strings.HasSuffix(svc.Detail, "The agent will start it after a minute stopped.") {
 		t.Fatalf("stopped service: %+v", svc)
 	}
 	if r := health.Aggregate(clk.t, cs); r.State != health.Offline || !strings.Contains(r.Summary, "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.") {
@@ -186,8 +186,12 @@ func TestServiceStates(t *testing.T) {
 	f := NewFake()
 	f.StateErr = errors.New("access is denied")
 	m, _, _ := newTestMonitor(f, Policy{})
-	if c := find(t, m.Poll(context.Background()), CheckService); c.State != health.Unknown || c.Fix != FixServiceUnread {
+	cs := m.Poll(context.Background())
+	if c := find(t, cs, CheckService); c.State != health.Unknown || c.Fix != FixServiceUnread {
 		t.Errorf("unreadable: %+v", c)
+	}
+	if c := find(t, cs, CheckTunnel); c.State != health.Unknown {
+		t.Errorf("tunnel of an unreadable service: %+v", c)
 	}
 }
 
