@@ -183,6 +183,10 @@ func (c *fakeConverter) Convert(ctx context.Context, req ConvertRequest) (Conver
 	if int64(len(b)) > req.ByteBudget {
 		return Converted{}, fmt.Errorf("The image cannot be made smaller than the byte budget.")
 	}
+	if bytes.HasPrefix(b, []byte("slow")) {
+		<-ctx.Done() // a pathological file the decoder never finishes
+		return Converted{}, ctx.Err()
+	}
 	if bytes.HasPrefix(b, []byte("busy")) && c.calls == 1 {
 		return Converted{}, tempErr{}
 	}

@@ -58,10 +58,13 @@ type Receipt struct {
 	DocumentID string // ALEX DocumentReference id
 }
 
-// Stored is what reading a document back returned.
+// Stored is what reading a document back returned: the bytes, or, when the relay
+// reports only a digest of what ALEX holds, their SHA-256. Either is compared with
+// what was sent.
 type Stored struct {
 	ContentType string
 	Data        []byte
+	SHA256      string // hex; used when Data is nil
 }
 
 // Relay is the agent side of clinicpro-relay (internal/relay/client in production).

@@ -2,6 +2,7 @@ package upload
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -534,5 +535,49 @@ func TestCrashAtEveryStepLosesNothingAndDoublesNothing(t *testing.T) {
 	ents, _ := os.ReadDir(filepath.Join(e.in, "Sent"))
 	if len(ents) != n {
 		t.Fatalf("Sent holds %d files, want %d (a source moved twice?)", len(ents), n)
+	}
+}
+
+func TestMatches(t *testing.T) {
+	sent := Converted{Data: []byte("TIFF:a"), ContentType: "image/tiff"}
+	sum := "2c5a4d4f5a8f3dd4d0b9d0c2c0b5a4b8e0f0e36b3f3b0b7d2c1e1b7f0c4b0a9e" // not the digest
+	good := fmt.Sprintf("%x", sha256sum(sent.Data))
+	for _, c := range []struct {
+		got  Stored
+		want bool
+	}{
+		{Stored{ContentType: "image/tiff", Data: []byte("TIFF:a")}, true},
+		{Stored{ContentType: "IMAGE/TIFF", SHA256: strings.ToUpper(good)}, true},
+		{Stored{ContentType: "image/tiff", SHA256: sum}, false},
+		{Stored{ContentType: "application/pdf", Data: []byte("TIFF:a")}, false},
+		{Stored{ContentType: "image/tiff", Data: []byte("TIFF:b")}, false},
+		{Stored{ContentType: "image/tiff"}, false},
+	} {
+		if got := matches(c.got, sent); got != c.want {
+			t.Errorf("%+v: %v", c.got, got)
+		}
+	}
+}
+
+func sha256sum(b []byte) [32]byte { return sha256.Sum256(b) }
+
+func TestSlowItemDoesNotStallTheQueue(t *testing.T) {
+	e := newEnv(t)
+	slow := e.add(e.file("slow.jpg", "slow"), config.ActionMove, zzz)
+	fine := e.add(e.file("fine.jpg", "fine"), config.ActionMove, zzz)
+	opt := e.options()
+	opt.ItemTimeout = 50 * time.Millisecond
+	opt.Backoff = Backoff{Base: time.Hour, Max: time.Hour}
+	e.start(opt)
+	e.waitState(fine.ID, localapi.StateSent)
+	s := e.waitState(slow.ID, localapi.StateQueued)
+	for s.Attempts == 0 {
+		s = e.waitState(slow.ID, localapi.StateQueued)
+	}
+	if !strings.Contains(s.Reason, "took longer") || !s.NextAttempt.After(time.Now().Add(10*time.Minute)) {
+		t.Fatalf("slow item: %+v", s)
+	}
+	if h := e.u.Health(); h.State != health.OK {
+		t.Fatalf("a slow file is not an outage: %+v", h)
 	}
 }

@@ -3,10 +3,12 @@ package upload
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"strings"
 	"sync"
 	"time"
 
@@ -27,6 +29,9 @@ type Options struct {
 	RejectedDir string
 	Backoff     Backoff
 	Breaker     BreakerPolicy
+	// ItemTimeout bounds converting, sending and reading back one item, so one
+	// pathological file cannot stall the queue; 5 min when zero.
+	ItemTimeout time.Duration
 	Now         func() time.Time // time.Now when nil
 	Log         *slog.Logger     // must be a redacting logger in production
 
@@ -55,6 +60,9 @@ type Uploader struct {
 func New(opt Options) *Uploader {
 	if opt.ByteBudget == 0 {
 		opt.ByteBudget = config.DefaultByteBudget
+	}
+	if opt.ItemTimeout <= 0 {
+		opt.ItemTimeout = 5 * time.Minute
 	}
 	u := &Uploader{opt: opt, q: opt.Queue, now: opt.Now, log: opt.Log, poke: make(chan struct{}, 1),
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
@@ -193,22 +201,30 @@ func (u *Uploader) crashAt(step string) error {
 }
 
 // process takes one claimed (uploading) item as far as it can go.
-func (u *Uploader) process(ctx context.Context, it queue.Item) error {
+func (u *Uploader) process(parent context.Context, it queue.Item) error {
 	if err := u.crashAt("claimed"); err != nil {
 		return err
 	}
+	ctx, cancel := context.WithTimeout(parent, u.opt.ItemTimeout)
+	defer cancel()
+	// Queue writes finish even when stopping: a half-recorded outcome only costs a
+	// repeat upload after restart, but there is no reason to pay it.
+	db := context.WithoutCancel(parent)
 	conv, err := u.opt.Converter.Convert(ctx, ConvertRequest{
 		Path: it.SpoolPath, FileName: it.FileName, Format: it.Format,
 		ByteBudget: u.opt.ByteBudget, Rotation: it.Meta.Rotation,
 	})
-	if ctx.Err() != nil {
+	if parent.Err() != nil {
 		return u.release(it)
+	}
+	if ctx.Err() != nil {
+		return u.tooSlow(parent, it)
 	}
 	if err != nil {
 		if temporary(err) {
-			return u.retryLater(ctx, it, err, 0)
+			return u.retryLater(db, it, err, 0)
 		}
-		_, perr := u.q.Park(ctx, it.ID, err.Error())
+		_, perr := u.q.Park(db, it.ID, err.Error())
 		u.log.Warn("item parked: conversion failed", "item", it.ID, "correlation", it.Correlation, "err", err)
 		return perr
 	}
@@ -228,15 +244,15 @@ func (u *Uploader) process(ctx context.Context, it queue.Item) error {
 		return cerr // the ambiguous write: stored, but we never heard
 	}
 	if err != nil {
-		return u.failed(ctx, it, err)
+		return u.failed(parent, ctx, it, err)
 	}
 	got, err := u.opt.Relay.ReadBack(ctx, rec.DocumentID, it.Correlation)
 	if err != nil {
-		return u.failed(ctx, it, err)
+		return u.failed(parent, ctx, it, err)
 	}
-	if got.ContentType != conv.ContentType || sha256.Sum256(got.Data) != sha256.Sum256(conv.Data) {
+	if !matches(got, conv) {
 		u.breaker.Success(u.now())
-		_, perr := u.q.Park(ctx, it.ID, fmt.Sprintf(
+		_, perr := u.q.Park(db, it.ID, fmt.Sprintf(
 			"Medtech stored the file but reading it back gave different content (document %s): check it in the patient's inbox, then discard or retry.", rec.DocumentID))
 		return perr
 	}
@@ -254,7 +270,7 @@ func (u *Uploader) process(ctx context.Context, it queue.Item) error {
 	if err := u.crashAt("source-done"); err != nil {
 		return err
 	}
-	if _, err := u.q.MarkSent(ctx, it.ID, rec.DocumentID); err != nil {
+	if _, err := u.q.MarkSent(db, it.ID, rec.DocumentID); err != nil {
 		return err
 	}
 	if note != "" {
@@ -265,10 +281,32 @@ func (u *Uploader) process(ctx context.Context, it queue.Item) error {
 	return nil
 }
 
-// failed handles an error from the relay.
-func (u *Uploader) failed(ctx context.Context, it queue.Item, err error) error {
+// matches reports whether what ALEX holds is what we sent.
+func matches(got Stored, sent Converted) bool {
+	if !strings.EqualFold(got.ContentType, sent.ContentType) {
+		return false
+	}
+	sum := sha256.Sum256(sent.Data)
+	if got.Data == nil && got.SHA256 != "" {
+		return strings.EqualFold(got.SHA256, hex.EncodeToString(sum[:]))
+	}
+	return sha256.Sum256(got.Data) == sum
+}
+
+// tooSlow retries an item whose own time ran out. It is not an outage: one huge or
+// strange file must not pause everyone else's uploads.
+func (u *Uploader) tooSlow(ctx context.Context, it queue.Item) error {
+	return u.retryLater(ctx, it, fmt.Errorf("converting and sending the file took longer than %v; it will be tried again", u.opt.ItemTimeout), 0)
+}
+
+// failed handles an error from the relay. ctx is the uploader's, itemCtx the
+// item's own (with its timeout).
+func (u *Uploader) failed(ctx, itemCtx context.Context, it queue.Item, err error) error {
 	if ctx.Err() != nil {
 		return u.release(it)
+	}
+	if itemCtx.Err() != nil {
+		return u.tooSlow(ctx, it)
 	}
 	cl, after := classify(err)
 	u.mu.Lock()
