@@ -276,18 +276,25 @@ func ladder(long, maxEdge, minEdge int) []int {
 		return []int{long}
 	}
 	var out []int
+	fill := func(down int) { // 0.8x steps from the last entry down to (not including) down
+		for len(out) > 0 && out[len(out)-1]*8/10 > down {
+			out = append(out, out[len(out)-1]*8/10)
+		}
+	}
 	for k := 1; long/k >= minEdge; k++ {
 		e := long / k
 		if e > maxEdge {
 			continue
 		}
-		for len(out) > 0 && e < out[len(out)-1]*8/10 {
-			out = append(out, out[len(out)-1]*8/10)
-		}
+		fill(e)
 		out = append(out, e)
 	}
 	if len(out) == 0 { // maxEdge below every fraction that stays above minEdge
 		out = append(out, min(long, maxEdge))
+	}
+	fill(minEdge - 1)
+	if last := out[len(out)-1]; last*10 > minEdge*11 {
+		out = append(out, minEdge)
 	}
 	return out
 }
@@ -334,16 +341,24 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 		return nil, errUnreadable(fmt.Sprintf("a document page needs more than %s even in black and white", humanBytes(int64(budget))))
 	}
 	var fallback *fitted
+	skipAbove := math.Inf(1)
 	for _, e := range ladder(long, opt.MaxLongEdge, opt.MinLongEdge) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
+		if float64(e) > skipAbove {
+			continue
+		}
 		m := applyTransform(scaledTo(s.img, e), s.orient)
-		q, j, err := searchQuality(ctx, m, opt.MinQuality, opt.MaxQuality, budget)
+		q, j, floorSize, err := searchQuality(ctx, m, opt.MinQuality, opt.MaxQuality, budget)
 		if err != nil {
 			return nil, err
 		}
 		if j == nil {
+			// JPEG size grows about linearly with pixels at a fixed quality,
+			// so sizes that cannot get under budget at the floor quality are
+			// skipped rather than encoded.
+			skipAbove = float64(max(m.Bounds().Dx(), m.Bounds().Dy())) * math.Sqrt(float64(budget)/float64(floorSize)*1.1)
 			continue
 		}
 		p, err := jpegPage(j, dpi(m))
@@ -365,23 +380,34 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 }
 
 // searchQuality returns the highest JPEG quality in [lo, hi] whose encoding
-// fits the budget, trying hi first because most photos fit at once. It
-// returns a nil slice when even lo is too big.
-func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, error) {
+// fits the budget. It tries hi first, because most photos fit at once, then
+// lo, so a size that cannot fit costs two encodes rather than a whole search.
+// When even lo is too big it returns a nil slice and the size at lo.
+func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, int, error) {
 	enc := func(q int) []byte {
 		var buf bytes.Buffer
 		buf.Grow(budget / 2)
 		jpeg.Encode(&buf, m, &jpeg.Options{Quality: q}) // writes to memory: cannot fail
 		return buf.Bytes()
 	}
-	if j := enc(hi); len(j) <= budget {
-		return hi, j, nil
+	if j := enc(hi); len(j) <= budget || hi == lo {
+		if len(j) > budget {
+			return 0, nil, len(j), nil
+		}
+		return hi, j, 0, nil
 	}
-	bestQ, best := 0, []byte(nil)
-	hi--
+	if err := ctx.Err(); err != nil {
+		return 0, nil, 0, err
+	}
+	best := enc(lo)
+	if len(best) > budget {
+		return 0, nil, len(best), nil
+	}
+	bestQ := lo
+	lo, hi = lo+1, hi-1
 	for lo <= hi {
 		if err := ctx.Err(); err != nil {
-			return 0, nil, err
+			return 0, nil, 0, err
 		}
 		mid := (lo + hi) / 2
 		if j := enc(mid); len(j) <= budget {
@@ -391,7 +417,7 @@ func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int,
 			hi = mid - 1
 		}
 	}
-	return bestQ, best, nil
+	return bestQ, best, 0, nil
 }
 
 func assemble(pages []*fitted, src Type, opt Options) (Result, error) {

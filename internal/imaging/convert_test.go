@@ -130,18 +130,21 @@ func TestDeterministic(t *testing.T) {
 }
 
 func TestBudgetSearchLowersQualityThenSize(t *testing.T) {
-	in := jpegWithExif(t, noisy(1600, 1200), 1, false)
+	in := jpegWithExif(t, noisy(1200, 900), 1, false)
 	big := convert(t, in, Options{})
-	if big.Quality != 85 || big.Width != 1600 {
+	if big.Quality != 85 || big.Width != 1200 {
 		t.Fatalf("generous budget: got q%d at %d px, want q85 at full size", big.Quality, big.Width)
 	}
 	r := convert(t, in, Options{Budget: int64(len(big.Data)) * 3 / 4})
-	if r.Quality >= 85 || r.Quality < 70 || r.Width != 1600 {
+	if r.Quality >= 85 || r.Quality < 70 || r.Width != 1200 {
 		t.Fatalf("tighter budget: got q%d at %d px, want a lower quality at full size", r.Quality, r.Width)
 	}
-	small := convert(t, in, Options{Budget: int64(len(big.Data)) / 6})
-	if small.Width >= 1600 || small.Width < 800 {
-		t.Fatalf("tight budget: got %d px wide, want a smaller size above the floor", small.Width)
+	// When the full size only fits below GoodQuality, a smaller size that
+	// reaches it is preferred.
+	strict := Options{Budget: int64(len(big.Data)) * 3 / 4, GoodQuality: 84}
+	small := convert(t, in, strict)
+	if small.Width >= 1200 || small.Width < 800 || small.Quality < 84 {
+		t.Fatalf("got q%d at %d px, want q>=84 at a smaller size above the floor", small.Quality, small.Width)
 	}
 	_, err := Convert(context.Background(), in, Options{Budget: 5000})
 	if !errors.Is(err, ErrUnreadable) {
@@ -161,9 +164,9 @@ func TestNeverUpscales(t *testing.T) {
 }
 
 func TestLargePhotoSnapsToIntegerFraction(t *testing.T) {
-	r := convert(t, jpegWithExif(t, photo(4032, 3024), 1, false), Options{})
-	if r.Width != 2016 || r.Height != 1512 {
-		t.Fatalf("got %dx%d, want 2016x1512 (half, under the 2560 cap)", r.Width, r.Height)
+	r := convert(t, jpegWithExif(t, photo(2592, 1944), 1, false), Options{})
+	if r.Width != 1296 || r.Height != 972 {
+		t.Fatalf("got %dx%d, want 1296x972 (half, under the 2560 cap)", r.Width, r.Height)
 	}
 	checkUpright(t, pagesOf(t, r)[0])
 }
@@ -176,6 +179,8 @@ func TestLadder(t *testing.T) {
 		{4032, 2560, 800, "[2016 1612 1344 1075 1008 806]"},
 		{1600, 2560, 800, "[1600 1280 1024 819 800]"},
 		{600, 2560, 800, "[600]"},
+		{1200, 2560, 800, "[1200 960 800]"},
+		{1000, 900, 800, "[900 800]"},
 		{6000, 2560, 800, "[2000 1600 1500 1200 1000 857]"},
 	} {
 		if got := fmt.Sprint(ladder(c.long, c.maxE, c.minE)); got != c.want {
@@ -218,31 +223,31 @@ func TestGrayJPEGStaysGray(t *testing.T) {
 }
 
 func TestDocumentBecomesLosslessGray(t *testing.T) {
-	in := scan(t, 2480, 3508)
+	in := scan(t, 1240, 1754) // A4 at 150 dpi
 	r := convert(t, in, Options{})
 	if r.Kind != KindDocument || !strings.HasSuffix(r.Encoding, "deflate") || r.Quality != 0 {
 		t.Fatalf("got kind %v encoding %s q%d, want a lossless document", r.Kind, r.Encoding, r.Quality)
 	}
-	if r.Width != 2480 || r.Height != 3508 {
-		t.Fatalf("got %dx%d, want the scan's full 2480x3508", r.Width, r.Height)
+	if r.Width != 1240 || r.Height != 1754 {
+		t.Fatalf("got %dx%d, want the scan's full 1240x1754", r.Width, r.Height)
 	}
 	// x/image/tiff, a reader we did not write, must read it too.
 	m, err := tiff.Decode(bytes.NewReader(r.Data))
 	if err != nil {
 		t.Fatalf("x/image/tiff: %v", err)
 	}
-	if m.Bounds().Dx() != 2480 {
+	if m.Bounds().Dx() != 1240 {
 		t.Fatalf("x/image/tiff read %v", m.Bounds())
 	}
 	t.Run("tiffinfo", func(t *testing.T) {
 		out := tool(t, r.Data, ".tif", "tiffinfo", "-D")
-		if !strings.Contains(out, "Deflate") || !strings.Contains(out, "Resolution: 300, 300 pixels/inch") {
+		if !strings.Contains(out, "Deflate") || !strings.Contains(out, "Resolution: 150, 150 pixels/inch") {
 			t.Errorf("tiffinfo:\n%s", out)
 		}
 	})
 	// A tight budget forces the bilevel version, still at full resolution.
 	bl := convert(t, in, Options{Budget: 300_000})
-	if bl.Encoding != "bilevel-deflate" || bl.Width != 2480 {
+	if bl.Encoding != "bilevel-deflate" || bl.Width != 1240 {
 		t.Fatalf("got %s at %d px, want bilevel at full size", bl.Encoding, bl.Width)
 	}
 	g := pagesOf(t, bl)[0].(*image.Gray)
