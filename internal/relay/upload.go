@@ -1,6 +1,7 @@
 package relay
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -9,6 +10,7 @@ import (
 	"fmt"
 	"io"
 	"mime"
+	"mime/multipart"
 	"net/http"
 	"os"
 	"regexp"
@@ -21,6 +23,9 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 )
+
+// ioBuf sizes the read and spool buffers of one upload: 128 KiB per upload in flight.
+const ioBuf = 64 << 10
 
 var (
 	keyRe    = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
@@ -104,11 +109,10 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	if mt != formData || params["boundary"] == "" {
 		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Documents are uploaded as multipart/form-data with a metadata part and then a file part.")
 	}
-	r.Body = http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+api.MaxMetadataBytes+64<<10)
-	mr, err := r.MultipartReader()
-	if err != nil {
-		return badRequest("The upload is not a readable multipart body: this is a bug in the agent.")
-	}
+	// multipart reads through a 4 KiB buffer; a larger one underneath turns ~250 read
+	// syscalls per megabyte into ~16.
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+api.MaxMetadataBytes+64<<10), ioBuf)
+	mr := multipart.NewReader(body, params["boundary"])
 	tooLarge := func() *apiError {
 		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
 			fmt.Sprintf("The upload is over this relay's limit of %d bytes: convert it with a smaller size budget.", s.cfg.MaxUpload))
@@ -158,10 +162,15 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	}
 	defer func() { f.Close(); os.Remove(f.Name()) }()
 	h := sha256.New()
-	n, err := io.Copy(io.MultiWriter(f, h), io.LimitReader(p, u.meta.Size+1))
+	// Buffered for the same reason: the part hands over at most 4 KiB per read.
+	spool := bufio.NewWriterSize(io.MultiWriter(f, h), ioBuf)
+	n, err := io.Copy(spool, io.LimitReader(p, u.meta.Size+1))
 	rc.bytesIn = n
 	if err != nil {
 		return readErr(err)
+	}
+	if err := spool.Flush(); err != nil {
+		return s.internal(rc, err)
 	}
 	if n != u.meta.Size {
 		return badRequest(fmt.Sprintf("The file part is not the %d bytes the metadata declares: this is a bug in the agent.", u.meta.Size))

@@ -90,7 +90,8 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	defer st.Close()
 	ac, err := alex.New(alex.Config{BaseURL: cfg.ALEX.BaseURL, TokenURL: cfg.ALEX.TokenURL, ClientID: cfg.ALEX.ClientID,
 		ClientSecret: cfg.ALEX.ClientSecret, Scope: cfg.ALEX.Scope, AppID: cfg.ALEX.AppID,
-		IdentifierSystem: cfg.ALEX.IdentifierSystem, IdentifierSearch: cfg.ALEX.IdentifierSearch, Timeout: cfg.ALEX.Timeout.Duration})
+		IdentifierSystem: cfg.ALEX.IdentifierSystem, IdentifierSearch: cfg.ALEX.IdentifierSearch, Timeout: cfg.ALEX.Timeout.Duration,
+		HTTPClient: &http.Client{Transport: alexTransport()}})
 	if err != nil {
 		return err
 	}
@@ -152,6 +153,17 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	}
 	log.Info("relay stopped")
 	return err
+}
+
+// alexTransport writes request bodies in 64 KiB pieces (net/http's default is 4 KiB,
+// ~350 writes for a base64-encoded 1 MB document) and keeps enough idle connections
+// for every facility's concurrent calls.
+func alexTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.WriteBufferSize = 64 << 10
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
