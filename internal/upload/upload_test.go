@@ -333,11 +333,33 @@ func TestBreakerHealthWhileOpen(t *testing.T) {
 	if st := b.State(); st.Open || st.Failures != 0 {
 		t.Fatalf("after success %+v", st)
 	}
-	u := New(Options{Breaker: BreakerPolicy{Threshold: 1, Cooldown: time.Hour}})
-	u.lastErr = "The relay answered HTTP 503."
-	u.breaker.Failure(time.Now())
-	if h := u.Health(); h.State != health.Offline || !h.Critical || h.Fix == "" || !strings.Contains(h.Detail, "503") {
-		t.Fatalf("health %+v", h)
+	for _, c := range []struct {
+		code      int
+		detail    string
+		fixNeedle string
+	}{
+		{503, "practice's database", "Hybrid Connection Manager"},
+		{401, "credentials", "clinicpro enrol"},
+		{502, "failing", "correlation id"},
+		{0, "cannot be reached", "internet"},
+	} {
+		e := newEnv(t)
+		e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+		it, err := e.q.Claim(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u := New(Options{Queue: e.q, Breaker: BreakerPolicy{Threshold: 1, Cooldown: time.Hour}})
+		if err := u.failed(context.Background(), context.Background(), it, &Error{Status: c.code, Msg: "Patient ZZZ0016: it failed."}); err != nil {
+			t.Fatal(err)
+		}
+		h := u.Health()
+		if h.State != health.Offline || !h.Critical || !strings.Contains(h.Detail, c.detail) || !strings.Contains(h.Fix, c.fixNeedle) {
+			t.Errorf("%d: health %+v", c.code, h)
+		}
+		if strings.Contains(h.Detail, "ZZZ0016") {
+			t.Errorf("health detail leaks an NHI: %q", h.Detail)
+		}
 	}
 }
 

@@ -52,6 +52,7 @@ type Uploader struct {
 	paused    bool
 	holdUntil time.Time // a 429's Retry-After holds every upload, not just one item
 	lastErr   string
+	lastCode  int // HTTP status of the last outage; 0 when there was no answer
 	poke      chan struct{}
 	rnd       *rand.Rand
 }
@@ -104,14 +105,13 @@ func (u *Uploader) Health() health.Check {
 	c := health.Check{Name: "upload.relay", Title: "Sending to Medtech", Critical: true}
 	st := u.breaker.State()
 	u.mu.Lock()
-	last := u.lastErr
+	last, code := u.lastErr, u.lastCode
 	u.mu.Unlock()
 	c.Since = st.Since
 	switch {
 	case st.Open:
 		c.State = health.Offline
-		c.Detail = "Uploads are paused because Medtech cannot be reached: " + last
-		c.Fix = "Check the internet connection and that the PC running the Hybrid Connection Manager is awake; uploads resume by themselves."
+		c.Detail, c.Fix = outageSentences(code, last)
 	case st.Failures > 0:
 		c.State = health.Degraded
 		c.Detail = "The last upload attempt failed and will be retried: " + last
@@ -120,6 +120,25 @@ func (u *Uploader) Health() health.Check {
 		c.Detail = "Uploads are working."
 	}
 	return c
+}
+
+// outageSentences says, for the tray and `clinicpro doctor`, which link is down and
+// what a person can do about it. Uploads resume by themselves in every case.
+func outageSentences(code int, last string) (detail, fix string) {
+	switch {
+	case code == 401:
+		return "Uploads are paused: the relay no longer accepts this PC's credentials (" + last + ")",
+			"Enrol this PC again with clinicpro enrol and a new code from ClinicPro support."
+	case code == 503:
+		return "Uploads are paused: Medtech cannot reach the practice's database (" + last + ")",
+			"Check that the PC running the Hybrid Connection Manager is on and awake, and that its HCM service is running."
+	case code >= 500:
+		return "Uploads are paused: the relay or Medtech is failing (" + last + ")",
+			"Nothing to do here: uploads resume by themselves. If it lasts over an hour, contact ClinicPro support with the correlation id."
+	default:
+		return "Uploads are paused: the relay cannot be reached (" + last + ")",
+			"Check this PC's internet connection and firewall; uploads resume by themselves."
+	}
 }
 
 // Run drains the queue until ctx ends; it returns nil then. Items it was working on
@@ -311,6 +330,9 @@ func (u *Uploader) failed(ctx, itemCtx context.Context, it queue.Item, err error
 	cl, after := classify(err)
 	u.mu.Lock()
 	u.lastErr = redact.String(err.Error())
+	if cl == outage {
+		u.lastCode = statusOf(err)
+	}
 	u.mu.Unlock()
 	switch cl {
 	case permanent:
@@ -357,12 +379,16 @@ func (u *Uploader) release(it queue.Item) error {
 	return err
 }
 
-func parkReason(err error) string {
+func statusOf(err error) int {
 	var sc interface{ StatusCode() int }
-	status := 0
 	if errors.As(err, &sc) {
-		status = sc.StatusCode()
+		return sc.StatusCode()
 	}
+	return 0
+}
+
+func parkReason(err error) string {
+	status := statusOf(err)
 	msg := err.Error()
 	switch status {
 	case 403:
