@@ -199,3 +199,16 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+// `clinicpro enrol` uncomments the example's relay_url line in place, so that line
+// must stay above every [table].
+func TestExampleRelayLineIsTopLevel(t *testing.T) {
+	in := strings.Replace(Example, "# relay_url = ", "relay_url = ", 1)
+	if in == Example {
+		t.Fatal("the example has no commented relay_url line")
+	}
+	c, err := Parse([]byte(in))
+	if err != nil || c.RelayURL != "https://relay.clinicpro.co.nz" {
+		t.Fatalf("%v %+v", err, c)
+	}
+}
