@@ -16,15 +16,20 @@ import (
 )
 
 func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
-	if !s.enrolLim.Allow() {
+	// Only wrong codes spend the limit, so a fleet enrolling at once is never slowed
+	// while guessing stays hopeless.
+	if s.enrolLim.Tokens() < 1 {
 		return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: 5 * time.Second,
-			msg: "Too many enrolment attempts: wait a few seconds and try again."}
+			msg: "Too many wrong enrolment codes were tried: wait a few seconds and try again."}
 	}
 	var req api.EnrolRequest
 	if e := decodeJSON(w, r, &req); e != nil {
 		return e
 	}
 	c, secret, err := s.reg.Enrol(r.Context(), req.Code)
+	if errors.Is(err, registry.ErrCodeUnknown) {
+		s.enrolLim.Allow()
+	}
 	switch {
 	case errors.Is(err, registry.ErrCodeUnknown), errors.Is(err, registry.ErrCodeUsed),
 		errors.Is(err, registry.ErrCodeExpired), errors.Is(err, registry.ErrRevoked):

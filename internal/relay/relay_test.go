@@ -571,3 +571,22 @@ func TestConfigRefusesUploadLimitAboveALEX(t *testing.T) {
 		t.Fatal("a 9 MiB limit was accepted")
 	}
 }
+
+func TestWrongEnrolmentCodesAreLimitedRightOnesAreNot(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	// Many practices enrolling at once are never throttled.
+	for i := 0; i < 15; i++ {
+		e.connector(alexsim.DefaultFacility)
+	}
+	var limited *client.Error
+	for i := 0; i < 30 && limited == nil; i++ {
+		_, err := client.Enrol(ctx, e.url, "ZZZZZ-ZZZZZ")
+		if ce, ok := err.(*client.Error); ok && ce.Code == api.CodeRateLimited {
+			limited = ce
+		}
+	}
+	if limited == nil || limited.Kind != client.Retryable || limited.RetryAfter <= 0 {
+		t.Fatalf("30 wrong codes in a row were not limited: %+v", limited)
+	}
+}

@@ -131,8 +131,8 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	return &Server{
 		cfg: cfg, reg: reg, ledger: led, audit: aud, alex: a, log: log, m: m,
 		limiters: map[string]*rate.Limiter{},
-		// Enrolment codes are 50 bits and expire in 72 h; a global limit on guesses
-		// makes guessing one hopeless even before it expires.
+		// Enrolment codes are 50 bits and expire in 72 h; a global limit on wrong
+		// guesses makes guessing one hopeless even before it expires.
 		enrolLim: rate.NewLimiter(2, 10),
 		sems:     map[string]chan struct{}{},
 		keys:     keyLocks{m: map[string]*keyLock{}},

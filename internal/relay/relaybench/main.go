@@ -68,7 +68,7 @@ func main() {
 	}
 	lv, nv := ints(*levels), ints(*perLevel)
 	if len(lv) != len(nv) {
-		log.Fatal("-levels and -uploads need the same number of entries")
+		fatal("-levels and -uploads need the same number of entries")
 	}
 	maxConn := slices.Max(append(slices.Clone(lv), *rssConc))
 	facilities := make([]string, maxConn)
@@ -416,6 +416,7 @@ identifier_search = true
 	check(err)
 	addr := make(chan string, 1)
 	r := &relayProc{cmd: cmd, facilities: facilities}
+	atExit(r.stop)
 	go func() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -447,7 +448,7 @@ identifier_search = true
 		r.url = "http://" + a
 	case <-time.After(time.Minute):
 		cmd.Process.Kill()
-		log.Fatalf("the relay did not start; see %s", filepath.Join(dir, "relay.log"))
+		fatal("the relay did not start; see " + filepath.Join(dir, "relay.log"))
 	}
 	for _, code := range codes {
 		creds, err := client.Enrol(context.Background(), r.url, code)
@@ -557,14 +558,18 @@ http {
 	check(cmd.Start())
 	done := make(chan struct{})
 	go func() { cmd.Wait(); close(done) }()
+	var once sync.Once
 	stop := func() {
-		cmd.Process.Signal(os.Interrupt) // nginx's fast shutdown
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			cmd.Process.Kill()
-		}
+		once.Do(func() {
+			cmd.Process.Signal(os.Interrupt) // nginx's fast shutdown
+			select {
+			case <-done:
+			case <-time.After(10 * time.Second):
+				cmd.Process.Kill()
+			}
+		})
 	}
+	atExit(stop)
 	for i := 0; i < 100; i++ {
 		if c, err := net.Dial("tcp", addr); err == nil {
 			c.Close()
@@ -573,7 +578,7 @@ http {
 		time.Sleep(100 * time.Millisecond)
 	}
 	stop()
-	log.Fatal("nginx did not start; see " + filepath.Join(dir, "error.log"))
+	fatal("nginx did not start; see " + filepath.Join(dir, "error.log"))
 	return "", nil
 }
 
@@ -598,8 +603,30 @@ func ints(s string) []int {
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/1e6) }
 
+// cleanups stop child processes; fatal runs them, since log.Fatal skips defers and
+// would leave a relay or nginx running.
+var (
+	cleanupMu sync.Mutex
+	cleanups  []func()
+)
+
+func atExit(f func()) {
+	cleanupMu.Lock()
+	cleanups = append(cleanups, f)
+	cleanupMu.Unlock()
+}
+
+func fatal(v ...any) {
+	cleanupMu.Lock()
+	for _, f := range slices.Backward(cleanups) {
+		f()
+	}
+	cleanupMu.Unlock()
+	log.Fatal(v...)
+}
+
 func check(err error) {
 	if err != nil {
-		log.Fatal(err)
+		fatal(err)
 	}
 }
