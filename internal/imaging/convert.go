@@ -84,7 +84,7 @@ type Result struct {
 	Data          []byte
 	ContentType   string // "image/tiff" or "application/pdf"
 	Ext           string // ".tif" or ".pdf"
-	Width, Height int    // of the first page, upright
+	Width, Height int    // of the first page, upright; 0 for a PDF passed through
 	Pages         int
 	Kind          Kind   // KindPhoto, KindDocument or KindPDFPassthrough (of the first page)
 	Quality       int    // JPEG quality of the first page; 0 when lossless

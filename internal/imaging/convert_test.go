@@ -250,6 +250,9 @@ func TestDocumentBecomesLosslessGray(t *testing.T) {
 	if bl.Encoding != "bilevel-deflate" || bl.Width != 1240 {
 		t.Fatalf("got %s at %d px, want bilevel at full size", bl.Encoding, bl.Width)
 	}
+	if m, err := tiff.Decode(bytes.NewReader(bl.Data)); err != nil || m.Bounds().Dx() != 1240 {
+		t.Fatalf("x/image/tiff on the 1-bit page: %v", err)
+	}
 	g := pagesOf(t, bl)[0].(*image.Gray)
 	black := 0
 	for _, v := range g.Pix {
