@@ -85,7 +85,7 @@ func TestRunBoundsSlowProbes(t *testing.T) {
 		return nil
 	}}
 	r := Run(context.Background(), at, 2*time.Second, fast, stuck)
-	if len(r.Checks) != 2 || r.Checks[0].Name != "fast" || r.Checks[1].Name != "relay.reachable" || r.Checks[1].State != health.Unknown {
+	if len(r.Checks) != 2 || r.Checks[0].Name != "fast" || r.Checks[1].Name != "relay.reachable" || r.Checks[1].State != health.Unknown || r.Checks[1].Fix != FixTimeout {
 		t.Fatalf("%+v", r.Checks)
 	}
 	if r.Checks[0].Since != at {

@@ -147,3 +147,12 @@ func TestLiveWritesFacilityOfflineAndBack(t *testing.T) {
 		t.Fatalf("reports %d", reports.Load())
 	}
 }
+
+func TestQueueUnreadable(t *testing.T) {
+	r := Run(context.Background(), at, 30e9, Probes(Deps{Queue: func(context.Context) (checks.QueueState, error) {
+		return checks.QueueState{}, io.ErrUnexpectedEOF
+	}})...)
+	if len(r.Checks) != 1 || r.Checks[0].State != health.Unknown || r.Checks[0].Fix != FixQueueUnread {
+		t.Fatalf("%+v", r.Checks)
+	}
+}

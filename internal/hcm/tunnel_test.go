@@ -63,6 +63,9 @@ func TestProbeSteps(t *testing.T) {
 
 func TestTunnelCheckFixPerProbeStep(t *testing.T) {
 	host, port, roots := tlsRelay(t)
+	closed, _ := net.Listen("tcp", "127.0.0.1:0")
+	closedPort := closed.Addr().(*net.TCPAddr).Port
+	closed.Close()
 	f := NewFake()
 	f.Set(DefaultServiceName, Running, 9)
 	for _, tc := range []struct {
@@ -72,6 +75,7 @@ func TestTunnelCheckFixPerProbeStep(t *testing.T) {
 		fix  string
 	}{
 		{fakeDNS{err: errors.New("nxdomain")}, nil, port, FixDNS},
+		{fakeDNS{addrs: []string{"127.0.0.1"}}, nil, closedPort, FixFirewall},
 		{fakeDNS{addrs: []string{host}}, &tls.Config{RootCAs: x509.NewCertPool()}, port, FixTLS},
 		{fakeDNS{addrs: []string{host}}, &tls.Config{RootCAs: roots, ServerName: "example.com"}, port, ""},
 	} {
