@@ -603,3 +603,54 @@ func TestSlowItemDoesNotStallTheQueue(t *testing.T) {
 		t.Fatalf("a slow file is not an outage: %+v", h)
 	}
 }
+
+// barrierRelay holds each upload until n are in flight at once (or a minute has
+// passed, which the test reports): proof that workers really run side by side.
+type barrierRelay struct {
+	Relay
+	n        int
+	mu       sync.Mutex
+	arrived  int
+	all      chan struct{}
+	timedOut bool
+}
+
+func (b *barrierRelay) Upload(ctx context.Context, d Document) (Receipt, error) {
+	b.mu.Lock()
+	b.arrived++
+	if b.arrived == b.n {
+		close(b.all)
+	}
+	b.mu.Unlock()
+	select {
+	case <-b.all:
+	case <-time.After(time.Minute):
+		b.mu.Lock()
+		b.timedOut = true
+		b.mu.Unlock()
+	}
+	return b.Relay.Upload(ctx, d)
+}
+
+func TestWorkersUploadSideBySide(t *testing.T) {
+	e := newEnv(t)
+	var items []queue.Item
+	for i := 0; i < 6; i++ {
+		items = append(items, e.add(e.file(fmt.Sprintf("%d.jpg", i), fmt.Sprint(i)), config.ActionMove, zzz))
+	}
+	br := &barrierRelay{Relay: httpRelay{e.relay.srv.URL}, n: 3, all: make(chan struct{})}
+	opt := e.options()
+	opt.Relay, opt.Workers = br, 3
+	e.start(opt)
+	for _, it := range items {
+		e.waitState(it.ID, localapi.StateSent)
+	}
+	br.mu.Lock()
+	defer br.mu.Unlock()
+	if br.timedOut {
+		t.Fatal("three uploads were never in flight together")
+	}
+	if n := len(e.relay.stored()); n != 6 {
+		t.Fatalf("%d documents", n)
+	}
+}
