@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -311,13 +310,9 @@ func (q *Queue) Reject(ctx context.Context, id, reason string) (Item, error) {
 	return it, nil
 }
 
-func removeSpool(p string) {
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		// Left for the next start-up's sweep; spool files of finished items are
-		// removed there too.
-		return
-	}
-}
+// removeSpool deletes a finished item's spool copy. A failure is not an error for
+// the caller: the next start-up's sweep removes copies of finished items.
+func removeSpool(p string) { _ = os.Remove(p) }
 
 func containsFold(s, sub string) bool {
 	return strings.Contains(strings.ToLower(s), strings.ToLower(sub))
