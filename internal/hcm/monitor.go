@@ -110,7 +110,8 @@ type Monitor struct {
 	// Conns lists a process's established connections to a port; EstablishedTo
 	// unless a test replaces it.
 	Conns func(ctx context.Context, pid, port int) ([]string, error)
-	// OnChange, when set, is called for every check that changed state.
+	// OnChange, when set, is called for every check that changed state, inside
+	// Poll: it must not call Poll.
 	OnChange func(health.Change)
 	// BootTime returns when the host last started; gopsutil's unless a test
 	// replaces it.
