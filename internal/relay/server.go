@@ -181,6 +181,7 @@ type reqCtx struct {
 	alexID    string
 	patient   string // identifier to hash into the audit row; never logged
 	alexTime  time.Duration
+	received  time.Duration // until the request body was read: the client's sending time
 	noAudit   bool
 }
 
@@ -245,7 +246,7 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 		s.log.LogAttrs(ctx, level, "request", slog.String("op", op), slog.Int("status", sw.status),
 			slog.String("outcome", rc.outcome), slog.Duration("duration", dur), slog.String("correlation_id", rc.corr),
 			slog.String("connector", rc.connector.ID), slog.String("facility", rc.connector.Facility),
-			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID), slog.Duration("alex_duration", rc.alexTime))
+			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID), slog.Duration("alex_duration", rc.alexTime), slog.Duration("receive_duration", rc.received))
 		if rc.noAudit || op == "unknown" {
 			return
 		}

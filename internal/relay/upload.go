@@ -181,6 +181,7 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		}
 		return badRequest("An upload has exactly two parts, metadata and file: this is a bug in the agent.")
 	}
+	rc.received = time.Since(rc.start)
 	s.m.uploadBytes.Add(float64(n))
 	head := make([]byte, 8)
 	k, _ := f.ReadAt(head, 0)

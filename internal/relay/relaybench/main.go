@@ -51,6 +51,7 @@ var (
 	rssSize   = flag.Int("rss-size", 8_000_000, "document size in the RSS run, bytes")
 	workDir   = flag.String("dir", "", "scratch directory (default a temp dir)")
 	rounds    = flag.Int("rounds", 4, "rounds per level, alternating the paths")
+	rate      = flag.Float64("rate", 0, "uploads per second across all connectors (open loop); 0 sends back to back (closed loop)")
 	simAddr   string
 	sim       *alexsim.Server
 	simCancel context.CancelFunc
@@ -70,7 +71,7 @@ func main() {
 	if len(lv) != len(nv) {
 		fatal("-levels and -uploads need the same number of entries")
 	}
-	maxConn := slices.Max(append(slices.Clone(lv), *rssConc))
+	maxConn := slices.Max(append(slices.Clone(lv), max(*rssConc, 1)))
 	facilities := make([]string, maxConn)
 	for i := range facilities {
 		facilities[i] = fmt.Sprintf("F%c%c%03d-B", 'B'+i/260%20, 'A'+i/10%26, i%1000)
@@ -130,10 +131,14 @@ func main() {
 			n := nl.stats()
 			rows = append(rows, row{"nginx proxy", c, n, n.p50 - d.p50, n.p99 - d.p99, false})
 		}
-		o := relay.overhead()
-		own = append(own, fmt.Sprintf("| %d | %d | %s | %s | %s |", c, o.n, ms(o.p50), ms(o.p99), ms(o.max)))
+		o, rv := relay.overhead()
+		own = append(own, fmt.Sprintf("| %d | %d | %s | %s | %s | %s | %s |", c, o.n, ms(o.p50), ms(o.p99), ms(o.max), ms(rv.p50), ms(rv.p99)))
 	}
-	fmt.Printf("%d-byte TIFF uploads, %d rounds per level alternating the paths; added = the path's percentile minus the direct path's.\n\n", len(body), *rounds)
+	mode := "closed loop (each connector uploads back to back)"
+	if *rate > 0 {
+		mode = fmt.Sprintf("open loop at %.0f uploads/s across all connectors", *rate)
+	}
+	fmt.Printf("%d-byte TIFF uploads, %s, %d rounds per level alternating the paths; added = the path's percentile minus the direct path's.\n\n", len(body), mode, *rounds)
 	fmt.Println("| path | connectors | uploads | errors | uploads/s | MB/s | p50 | p99 | added p50 | added p99 |")
 	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, r := range rows {
@@ -144,15 +149,18 @@ func main() {
 		fmt.Printf("| %s | %d | %d | %d | %.1f | %.1f | %s | %s | %s | %s |\n", r.path, r.conc, r.s.n, r.s.errors,
 			r.s.rate, r.s.rate*float64(len(body))/1e6, ms(r.s.p50), ms(r.s.p99), add50, add99)
 	}
-	fmt.Println("\nThe relay's own time per upload (its request time minus its time waiting on ALEX, from its log):")
-	fmt.Println("\n| connectors | uploads | p50 | p99 | max |")
-	fmt.Println("|---:|---:|---:|---:|---:|")
+	fmt.Println("\nThe relay's own processing per upload, from its log: request time minus receiving the body minus waiting on ALEX.")
+	fmt.Println("\n| connectors | uploads | own p50 | own p99 | own max | receive p50 | receive p99 |")
+	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|")
 	for _, l := range own {
 		fmt.Println(l)
 	}
 	fmt.Printf("\nrelay peak RSS over the latency runs: %.1f MB\n", float64(relay.hwm())/(1<<20))
 	relay.stop()
 
+	if *rssConc <= 0 {
+		return
+	}
 	// Peak RSS with many concurrent maximum-size uploads, in a fresh relay process.
 	restartSim(facilities)
 	big := startRelay(filepath.Join(dir, "relay-rss"), facilities[:*rssConc], int64(*rssSize))
@@ -271,11 +279,25 @@ func load(workers, n, warm int, do func(worker, i int) error) samples {
 		wg       sync.WaitGroup
 	)
 	start := time.Now()
+	// Open loop: a clock hands out uploads at -rate, each connector still sending one
+	// at a time, so latency is measured below saturation rather than at it.
+	var tick <-chan time.Time
+	if *rate > 0 {
+		t := time.NewTicker(time.Duration(float64(time.Second) / *rate))
+		defer t.Stop()
+		tick = t.C
+	}
+	var tickMu sync.Mutex
 	for w := 0; w < workers; w++ {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
+				if tick != nil {
+					tickMu.Lock()
+					<-tick
+					tickMu.Unlock()
+				}
 				i := int(next.Add(1)) - 1
 				if i >= n {
 					return
@@ -368,6 +390,7 @@ func runRelayOnce(r *relayProc, body []byte) stats {
 type relayProc struct {
 	mu       sync.Mutex
 	own      []time.Duration // relay's own time per upload since resetOverhead
+	recv     []time.Duration // time to receive each upload's body from the client
 	skipping bool            // warm-up uploads are not counted
 
 	cmd        *exec.Cmd
@@ -426,6 +449,7 @@ identifier_search = true
 				Status          int
 				Duration        time.Duration
 				ALEX            time.Duration `json:"alex_duration"`
+				Receive         time.Duration `json:"receive_duration"`
 			}
 			if json.Unmarshal(sc.Bytes(), &l) == nil {
 				switch {
@@ -434,7 +458,8 @@ identifier_search = true
 				case l.Op == "upload" && l.Status == 201:
 					r.mu.Lock()
 					if !r.skipping {
-						r.own = append(r.own, l.Duration-l.ALEX)
+						r.own = append(r.own, l.Duration-l.ALEX-l.Receive)
+						r.recv = append(r.recv, l.Receive)
 					}
 					r.mu.Unlock()
 				}
@@ -470,15 +495,15 @@ func (r *relayProc) markWarm() {
 
 func (r *relayProc) resetOverhead() {
 	r.mu.Lock()
-	r.own, r.skipping = nil, true
+	r.own, r.recv, r.skipping = nil, nil, true
 	r.mu.Unlock()
 }
 
-func (r *relayProc) overhead() stats {
+func (r *relayProc) overhead() (own, recv stats) {
 	time.Sleep(500 * time.Millisecond) // let the last log lines arrive
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return summarise(slices.Clone(r.own), 0, nil, time.Second)
+	return summarise(slices.Clone(r.own), 0, nil, time.Second), summarise(slices.Clone(r.recv), 0, nil, time.Second)
 }
 
 func (r *relayProc) stop() {
