@@ -590,3 +590,29 @@ func TestWrongEnrolmentCodesAreLimitedRightOnesAreNot(t *testing.T) {
 		t.Fatalf("30 wrong codes in a row were not limited: %+v", limited)
 	}
 }
+
+func TestHealthNamesTheFailingPart(t *testing.T) {
+	e := start(t, Config{HealthCacheFor: time.Nanosecond})
+	c, _ := e.connector(alexsim.DefaultFacility)
+	state := func() map[string]string {
+		t.Helper()
+		h, err := c.Health(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{"": h.State}
+		for _, ch := range h.Checks {
+			m[ch.Name] = ch.State
+		}
+		return m
+	}
+	e.sim.SetFaults(alexsim.Faults{Unauthorized: 10})
+	if s := state(); s["alex.token"] != "offline" || s[""] != "offline" {
+		t.Fatalf("ALEX refusing the relay's credentials: %v", s)
+	}
+	e.sim.SetFaults(alexsim.Faults{})
+	e.sim.Close()
+	if s := state(); s["alex.reachable"] != "offline" || s["relay"] != "ok" {
+		t.Fatalf("ALEX down: %v", s)
+	}
+}

@@ -1,0 +1,115 @@
+package daemon
+
+import (
+	"context"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/relay/config"
+)
+
+// TestServeWithAdminMetrics starts the composed relay on loopback ports against
+// alexsim, makes one call, and checks the admin listener reports it.
+func TestServeWithAdminMetrics(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	cfg := config.Config{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", DataDir: dir, LogLevel: "info",
+		AuditKeyFile: filepath.Join(dir, "audit.key"),
+		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
+			ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true}}
+	st, err := OpenStores(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, err := st.Registry.Add(ctx, alexsim.DefaultFacility, "t")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A stale spool file from a crash is cleaned at start.
+	os.MkdirAll(filepath.Join(dir, "spool"), 0o700)
+	os.WriteFile(filepath.Join(dir, "spool", "upload-stale"), []byte("x"), 0o600)
+
+	addrs := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, cfg, NewLogger(io.Discard, 0), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
+	}()
+	var a [2]net.Addr
+	select {
+	case a = <-addrs:
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not start")
+	}
+	if _, err := os.Stat(filepath.Join(dir, "spool", "upload-stale")); !os.IsNotExist(err) {
+		t.Error("stale spool file left behind")
+	}
+	url := "http://" + a[0].String()
+	creds, err := client.Enrol(ctx, url, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.New(url, creds)
+	if _, err := c.LookupPatient(ctx, "ZZZ0016"); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Get("http://" + a[1].String() + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`clinicpro_relay_requests_total{op="lookup",status="200"} 1`, "clinicpro_relay_alex_seconds", "go_goroutines"} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
+	if strings.Contains(string(body), "ZZZ0016") || strings.Contains(string(body), creds.ClientID) {
+		t.Error("metrics carry a patient or connector identifier")
+	}
+	// The public listener does not serve metrics.
+	resp, err = http.Get(url + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("public /metrics: %d", resp.StatusCode)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Serve returned %v", err)
+		}
+	case <-time.After(time.Minute):
+		t.Fatal("Serve did not stop")
+	}
+}
+
+func TestServeRefusesPublicPlainHTTPAndMissingALEX(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Listen: "0.0.0.0:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "k")}
+	if err := Serve(context.Background(), cfg, NewLogger(io.Discard, 0), nil); err == nil || !strings.Contains(err.Error(), "plain HTTP") {
+		t.Fatalf("public plain HTTP: %v", err)
+	}
+	cfg.Listen = "127.0.0.1:0"
+	if err := Serve(context.Background(), cfg, NewLogger(io.Discard, 0), nil); err == nil || !strings.Contains(err.Error(), "alex.base_url") {
+		t.Fatalf("missing ALEX config: %v", err)
+	}
+}
