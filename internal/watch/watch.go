@@ -84,7 +84,6 @@ type folderState struct {
 	ok      bool
 	since   time.Time
 	detail  string
-	watched map[string]bool // directories with an fsnotify watch
 }
 
 type entry struct {
@@ -119,7 +118,7 @@ func New(opt Options) *Watcher {
 		w.log = slog.New(slog.DiscardHandler)
 	}
 	for _, f := range opt.Folders {
-		w.folders = append(w.folders, &folderState{cfg: f, root: filepath.Clean(f.Path), watched: map[string]bool{}})
+		w.folders = append(w.folders, &folderState{cfg: f, root: filepath.Clean(f.Path)})
 	}
 	return w
 }
@@ -276,6 +275,15 @@ func (w *Watcher) scanFolder(i int, nw *fsnotify.Watcher) {
 	if err == nil && !rootInfo.IsDir() {
 		err = errors.New("it is a file, not a folder")
 	}
+	// Ask fsnotify what it really watches: a directory deleted and made again under
+	// the same name has lost its watch even though the path looks the same.
+	var have map[string]bool
+	if nw != nil && !f.cfg.PollOnly {
+		have = map[string]bool{}
+		for _, p := range nw.WatchList() {
+			have[p] = true
+		}
+	}
 	if err == nil {
 		walkErr = filepath.WalkDir(f.root, func(p string, d fs.DirEntry, err error) error {
 			if err != nil {
@@ -288,10 +296,8 @@ func (w *Watcher) scanFolder(i int, nw *fsnotify.Watcher) {
 				if p != f.root && skipDir(d.Name()) {
 					return filepath.SkipDir
 				}
-				if nw != nil && !f.cfg.PollOnly && !f.watched[p] {
-					if nw.Add(p) == nil {
-						f.watched[p] = true
-					}
+				if have != nil && !have[p] {
+					nw.Add(p) // on failure (watch limit) scans still find the files
 				}
 				return nil
 			}
@@ -317,8 +323,6 @@ func (w *Watcher) scanFolder(i int, nw *fsnotify.Watcher) {
 	f.ok = ok
 	if !ok {
 		f.detail = "The folder " + f.cfg.Label + " cannot be read: " + describe(err)
-		// Its watches died with it; re-add them when it comes back.
-		f.watched = map[string]bool{}
 		return // keep what we knew: a briefly unmounted share must not restart stability
 	}
 	for p, e := range w.files {

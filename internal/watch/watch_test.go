@@ -5,10 +5,13 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/fsnotify/fsnotify"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
@@ -356,4 +359,27 @@ func FuzzRouteFile(f *testing.F) {
 			t.Fatalf("route %+v must have exactly one outcome", r)
 		}
 	})
+}
+
+func TestRecreatedSubfolderWatchedAgain(t *testing.T) {
+	e := newStep(t)
+	nw, err := fsnotify.NewWatcher()
+	if err != nil {
+		t.Skip("no file notifications here:", err)
+	}
+	defer nw.Close()
+	sub := filepath.Join(e.root, "ZZZ0016")
+	os.Mkdir(sub, 0o755)
+	watched := func() bool { return slices.Contains(nw.WatchList(), sub) }
+	e.w.scanAll(nw)
+	if !watched() {
+		t.Fatal("subfolder not watched")
+	}
+	os.RemoveAll(sub)
+	waitFor(t, "the removed folder's watch to go", func() bool { return !watched() })
+	os.Mkdir(sub, 0o755)
+	e.w.scanAll(nw) // what the folder's Create notification triggers
+	if !watched() {
+		t.Fatal("the folder made again under the same name is not watched")
+	}
 }
