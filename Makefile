@@ -71,3 +71,9 @@ WINE_PKGS ?= ./internal/hcm ./internal/eventlog ./internal/nhi ./internal/redact
 .PHONY: test-wine
 test-wine: ## run Windows test binaries under Wine (installs a test service); needs SETUP_EXTRA=wine .ci/setup
 	.ci/wine/run.sh $(WINE_PKGS)
+
+screenshots: ## render every tray screen (light and dark, and one at 150%) to out/screenshots/ under Xvfb
+	@mkdir -p out/screenshots
+	SCREENSHOTS_DIR=$(CURDIR)/out/screenshots xvfb-run -a $(GO) test -count=1 -run '^TestScreenshots$$' ./ui
+	@echo "screens in out/screenshots/light and out/screenshots/dark"
+.PHONY: screenshots

@@ -63,6 +63,7 @@ func newStatusWindow(a *App) *statusWindow {
 	s.checks = container.NewVBox()
 	s.copied = widget.NewLabel("")
 	s.copied.Wrapping = fyne.TextWrapWord
+	s.copied.Hide() // until Copy diagnostics has something to say
 	s.copyBtn = widget.NewButtonWithIcon("Copy diagnostics", theme.ContentCopyIcon(), s.copyDiagnostics)
 	// Checks with their fixes first: they are what practice IT opens this window for.
 	body := container.NewVBox(s.sentence, s.checks, widget.NewSeparator(), s.facts)
@@ -160,6 +161,7 @@ func checkRow(ch health.Check) fyne.CanvasObject {
 func (s *statusWindow) copyDiagnostics() {
 	s.copyBtn.Disable()
 	s.copied.SetText("Collecting diagnostics…")
+	s.copied.Show()
 	go func() {
 		now := s.app.opt.Now()
 		path := filepath.Join(s.app.opt.DiagnosticsDir, "ClinicPro diagnostics "+now.Format("2006-01-02 150405")+".zip")

@@ -196,3 +196,29 @@ func TestSocketIsPrivate(t *testing.T) {
 		t.Fatalf("socket mode %v lets other users hand over launches", fi.Mode().Perm())
 	}
 }
+
+// BenchmarkHandoff is one second-instance hand-off over the real socket: dial, send
+// the URL, wait for the running tray to take it.
+func BenchmarkHandoff(b *testing.B) {
+	d, err := os.MkdirTemp("", "lb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer os.RemoveAll(d)
+	addr := filepath.Join(d, "tray.sock")
+	in, err := Claim(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer in.Close()
+	go func() {
+		for range in.URLs() {
+		}
+	}()
+	const url = "clinicpro://launch?context=c&signature=s"
+	for b.Loop() {
+		if err := Handoff(context.Background(), addr, url); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
