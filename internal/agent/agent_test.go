@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -432,4 +433,57 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// memoryUploads stores what it is sent, as a relay with a working ALEX would.
+type memoryUploads struct {
+	mu   sync.Mutex
+	docs map[string][]byte
+	keys map[string]string
+}
+
+func (m *memoryUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.docs == nil {
+		m.docs, m.keys = map[string][]byte{}, map[string]string{}
+	}
+	if id, ok := m.keys[d.IdempotencyKey]; ok {
+		return upload.Receipt{DocumentID: id}, nil
+	}
+	id := fmt.Sprintf("doc-%d", len(m.docs)+1)
+	m.docs[id], m.keys[d.IdempotencyKey] = d.Data, id
+	return upload.Receipt{DocumentID: id}, nil
+}
+
+func (m *memoryUploads) ReadBack(ctx context.Context, id, corr string) (upload.Stored, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return upload.Stored{ContentType: "image/tiff", Data: m.docs[id]}, nil
+}
+
+func (m *memoryUploads) count() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return len(m.docs)
+}
+
+func TestDuplicateOfSentFileIsNotSentAgainAndMovesToSent(t *testing.T) {
+	up := &memoryUploads{}
+	e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: up})
+	jpg := localapitest.UniqueJPEG(t)
+	os.WriteFile(filepath.Join(e.byNHI, "ZZZ0016 first.jpg"), jpg, 0o644)
+	sentDir := filepath.Join(e.byNHI, upload.SentDir)
+	waitFor(t, "the first copy sent", func() bool {
+		_, err := os.Stat(filepath.Join(sentDir, "ZZZ0016 first.jpg"))
+		return err == nil
+	})
+	os.WriteFile(filepath.Join(e.byNHI, "ZZZ0016 again.jpg"), jpg, 0o644)
+	waitFor(t, "the second copy moved to Sent", func() bool {
+		_, err := os.Stat(filepath.Join(sentDir, "ZZZ0016 again.jpg"))
+		return err == nil
+	})
+	if n := up.count(); n != 1 {
+		t.Fatalf("%d documents stored for one content, want 1", n)
+	}
 }

@@ -3,6 +3,13 @@ package agent
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/upload"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
@@ -37,6 +44,7 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	it, err := a.q.Add(ctx, n)
 	switch {
 	case errors.Is(err, queue.ErrDuplicate):
+		a.settleDuplicate(f, it)
 		return nil
 	case errors.Is(err, queue.ErrTooLarge):
 		// Retrying cannot help; the file stays where it is for a person to move.
@@ -61,4 +69,45 @@ func (a *Agent) currentSession() *session {
 		}
 	}
 	return best
+}
+
+// settleDuplicate deals with a second copy of content Medtech already holds for the
+// same patient (a re-scan, a phone syncing twice). It is not sent again; when the
+// first copy is confirmed sent and the folder moves originals to Sent, the second
+// copy goes there too, so the folder does not fill with files that look unsent.
+// Anything else (first copy still on its way, "leave" or "delete" folders) stays.
+func (a *Agent) settleDuplicate(f watch.File, first queue.Item) {
+	if first.SourcePath == f.Path {
+		return // the same file offered again (a restart, a rescan)
+	}
+	if first.State != localapi.StateSent || f.Folder.SourceAction != config.ActionMove {
+		a.log.Info("file already queued for this patient; not sent twice", "item", first.ID, "folder", f.Folder.Label)
+		return
+	}
+	if err := moveAside(f.Path, filepath.Join(filepath.Dir(f.Path), upload.SentDir)); err != nil {
+		a.log.Warn("could not move a duplicate to Sent", "item", first.ID, "err", queue.Pathless(err))
+		return
+	}
+	a.log.Info("duplicate of a sent file moved to Sent", "item", first.ID, "folder", f.Folder.Label)
+}
+
+// moveAside renames src into dir, never overwriting: "a.jpg" becomes "a (2).jpg".
+func moveAside(src, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	name := filepath.Base(src)
+	ext := filepath.Ext(name)
+	stem := strings.TrimSuffix(name, ext)
+	for n := 1; n < 1000; n++ {
+		dst := filepath.Join(dir, name)
+		if n > 1 {
+			dst = filepath.Join(dir, fmt.Sprintf("%s (%d)%s", stem, n, ext))
+		}
+		if _, err := os.Lstat(dst); err == nil {
+			continue
+		}
+		return os.Rename(src, dst)
+	}
+	return errors.New("too many files with the same name in Sent")
 }
