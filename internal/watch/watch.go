@@ -79,11 +79,11 @@ type Watcher struct {
 }
 
 type folderState struct {
-	cfg     config.Folder
-	root    string
-	ok      bool
-	since   time.Time
-	detail  string
+	cfg    config.Folder
+	root   string
+	ok     bool
+	since  time.Time
+	detail string
 }
 
 type entry struct {

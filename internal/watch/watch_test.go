@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"sort"
 	"sync"
@@ -362,6 +363,11 @@ func FuzzRouteFile(f *testing.F) {
 }
 
 func TestRecreatedSubfolderWatchedAgain(t *testing.T) {
+	if runtime.GOOS == "windows" {
+		// The Windows backend keeps a deleted folder's watch (under Wine at least), so
+		// there a recreated folder is found by the next full scan instead.
+		t.Skip("fsnotify on Windows does not drop the watch of a deleted folder")
+	}
 	e := newStep(t)
 	nw, err := fsnotify.NewWatcher()
 	if err != nil {
