@@ -1,13 +1,17 @@
 package ui
 
 import (
+	"context"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent"
+	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 )
 
@@ -71,4 +75,61 @@ func BenchmarkLaunchToBannerOverSocket(b *testing.B) {
 	client := localapi.Dial(addr)
 	b.Cleanup(client.Close)
 	benchLaunch(b, newHarness(b, client))
+}
+
+// slowRelay answers launches for the test patient after relayLatency, as the relay
+// does once it has asked ALEX for the launch context and the Patient.
+type slowRelay struct{}
+
+func (slowRelay) Launch(ctx context.Context, _, _ string) (client.Launch, error) {
+	t := time.NewTimer(relayLatency)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+		return client.Launch{}, ctx.Err()
+	}
+	return client.Launch{Facility: localapitest.TestFacility, Patient: &client.Patient{ID: "p-1",
+		NHI: localapitest.TestNHI, Name: localapitest.TestName, BirthDate: "1970-01-01"}}, nil
+}
+
+func (slowRelay) LookupPatient(context.Context, string) (client.Patient, error) {
+	return client.Patient{}, context.Canceled
+}
+
+func (slowRelay) Health(context.Context) (client.Health, error) {
+	return client.Health{State: "ok"}, nil
+}
+
+// BenchmarkLaunchToBannerRealAgent goes through the real agent (sessions, queue,
+// status) over its unix socket; only the relay is a stand-in that answers in 300 ms.
+func BenchmarkLaunchToBannerRealAgent(b *testing.B) {
+	dir, err := os.MkdirTemp("", "lb")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { os.RemoveAll(dir) })
+	cfg, err := config.Parse(nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	ag, err := agent.New(context.Background(), agent.Options{Paths: config.DefaultPaths(dir), Config: cfg,
+		Relay: slowRelay{}, RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); ag.Run(ctx) }()
+	b.Cleanup(func() { cancel(); <-done; ag.Close() })
+	addr := filepath.Join(dir, "agent.sock")
+	ln, err := localapi.Listen(addr)
+	if err != nil {
+		b.Fatal(err)
+	}
+	go localapi.Serve(ln, localapi.NewHandler(ag, nil))
+	b.Cleanup(func() { ln.Close() })
+	c := localapi.Dial(addr)
+	b.Cleanup(c.Close)
+	benchLaunch(b, newHarness(b, c))
 }
