@@ -46,12 +46,13 @@ type App struct {
 	menu                                    *fyne.Menu
 	miOpen, miUnassigned, miStatus, miPause *fyne.MenuItem
 
-	mu       sync.Mutex
-	captures []*CaptureWindow
-	unWin    *unassignedWindow
-	stWin    *statusWindow
-	refresh  bool // a Status refresh is wanted after item events
-	fetching bool
+	mu        sync.Mutex
+	captures  []*CaptureWindow
+	unWin     *unassignedWindow
+	stWin     *statusWindow
+	shownIcon viewmodel.Icon
+	refresh   bool // a Status refresh is wanted after item events
+	fetching  bool
 }
 
 // New builds the tray app on a Fyne app and the agent's client.
@@ -163,7 +164,7 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 			c.model.HandleItem(it)
 		}
 		a.unassigned.HandleItem(it)
-		a.notify(a.tray.HandleItem(it))
+		a.notify(a.tray.HandleItem(it, a.opt.Now()))
 		// Counts changed; the agent may not send a status for every item.
 		a.fetchStatusSoon(ctx)
 	case localapi.EventLaunch:
@@ -236,7 +237,11 @@ func (a *App) applyTray() {
 	a.menu.Refresh()
 	if d, ok := a.fa.(desktop.App); ok {
 		d.SetSystemTrayMenu(a.menu)
-		d.SetSystemTrayIcon(trayIcons[v.Icon])
+		// Only on change: re-setting the same icon makes some Windows trays flicker.
+		if v.Icon != a.shownIcon {
+			d.SetSystemTrayIcon(trayIcons[v.Icon])
+			a.shownIcon = v.Icon
+		}
 	}
 }
 
@@ -308,12 +313,23 @@ func (a *App) TogglePause() {
 	}()
 }
 
-// Quit closes every capture window's session and leaves.
+// Quit closes every capture window's session and leaves. Sessions are closed before
+// the process ends so the agent returns watched-folder items to Unassigned at once
+// rather than when the sessions expire.
 func (a *App) Quit() {
-	for _, c := range a.captureList() {
+	cs := a.captureList()
+	for _, c := range cs {
+		c.discard = true
 		c.win.Close()
 	}
-	a.fa.Quit()
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+		defer cancel()
+		for _, c := range cs {
+			_ = c.model.Close(ctx)
+		}
+		a.opt.Do(a.fa.Quit)
+	}()
 }
 
 func (a *App) refreshUnassigned() {

@@ -36,19 +36,22 @@ type CaptureWindow struct {
 	model *viewmodel.Capture
 	win   fyne.Window
 
-	heading  *widget.Label
-	name     *widget.Label
-	details  *widget.Label
-	banner   *fyne.Container
-	add      *widget.Button
-	camera   *widget.Button
-	grid     *fyne.Container
-	summary  *widget.Label
-	retry    *widget.Button
-	save     *widget.Button
-	cards    map[string]*itemCard
-	order    []string
-	closing  bool
+	heading *widget.Label
+	name    *widget.Label
+	details *widget.Label
+	banner  *fyne.Container
+	add     *widget.Button
+	camera  *widget.Button
+	grid    *fyne.Container
+	summary *widget.Label
+	retry   *widget.Button
+	save    *widget.Button
+	cards   map[string]*itemCard
+	order   []string
+	closing bool
+	discard bool // close without asking (Quit, or the GP already confirmed)
+	// confirm is the open "close without saving?" question, if any.
+	confirm  *dialog.ConfirmDialog
 	lastView viewmodel.CaptureView
 }
 
@@ -75,7 +78,7 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	})
 	c.save = widget.NewButtonWithIcon("Save to Medtech", theme.DocumentSaveIcon(), c.Save)
 	c.save.Importance = widget.HighImportance
-	closeBtn := widget.NewButton("Close", func() { c.win.Close() })
+	closeBtn := widget.NewButton("Close", c.confirmClose)
 
 	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
 		container.NewHBox(c.add, c.camera))
@@ -91,9 +94,10 @@ func newCaptureWindow(a *App) *CaptureWindow {
 		case fyne.KeyReturn, fyne.KeyEnter:
 			c.Save()
 		case fyne.KeyEscape:
-			c.win.Close()
+			c.confirmClose()
 		}
 	})
+	c.win.SetCloseIntercept(c.confirmClose)
 	c.win.SetOnClosed(func() {
 		c.closing = true
 		a.forget(c)
@@ -101,6 +105,38 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	})
 	c.refresh()
 	return c
+}
+
+// confirmClose asks before a close would drop photos the GP has not saved: the agent
+// discards a closed window's captures and drops.
+func (c *CaptureWindow) confirmClose() {
+	n := 0
+	for _, it := range c.model.View().Items {
+		if it.Editable() {
+			n++
+		}
+	}
+	if n == 0 || c.discard {
+		c.win.Close()
+		return
+	}
+	if c.confirm != nil {
+		return
+	}
+	msg := "1 image has not been saved to Medtech. Close and discard it?"
+	if n > 1 {
+		msg = fmt.Sprintf("%d images have not been saved to Medtech. Close and discard them?", n)
+	}
+	c.confirm = dialog.NewConfirm("Close without saving?", msg, func(ok bool) {
+		c.confirm = nil
+		if ok {
+			c.discard = true
+			c.win.Close()
+		}
+	}, c.win)
+	c.confirm.SetConfirmText("Discard and close")
+	c.confirm.SetDismissText("Keep working")
+	c.confirm.Show()
 }
 
 func (c *CaptureWindow) adopt(s localapi.Session) { c.model.Adopt(s) }

@@ -594,3 +594,25 @@ func allText(root fyne.CanvasObject) string {
 	}
 	return b.String()
 }
+
+func TestClosingWithUnsavedPhotosAsksFirst(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg", "b.jpg")
+	c.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	if c.confirm == nil || len(h.app.Captures()) != 1 {
+		t.Fatal("closed with unsaved photos without asking")
+	}
+	overlay := c.win.Canvas().Overlays().Top()
+	if !strings.Contains(allText(overlay), "2 images have not been saved to Medtech") {
+		t.Fatalf("question:\n%s", allText(overlay))
+	}
+	test.Tap(findButton(t, overlay, "Keep working"))
+	h.q.drain()
+	if len(h.app.Captures()) != 1 || c.confirm != nil {
+		t.Fatal("Keep working closed the window")
+	}
+	test.Tap(findButton(t, c.win.Content(), "Close"))
+	test.Tap(findButton(t, c.win.Canvas().Overlays().Top(), "Discard and close"))
+	h.eventually("closed", func() bool { return len(h.app.Captures()) == 0 })
+}

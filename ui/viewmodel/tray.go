@@ -46,6 +46,7 @@ type Tray struct {
 	connected    bool
 	offlineSince time.Time
 	toldOffline  bool
+	lastParked   time.Time
 }
 
 // NewTray starts disconnected until the first Status arrives.
@@ -75,12 +76,23 @@ func (t *Tray) Disconnected(now time.Time) {
 }
 
 // HandleItem returns the notices an item change deserves: a parked item needs a person.
-func (t *Tray) HandleItem(it localapi.Item) []Notice {
+// At most one per ParkedNoticeEvery: a batch refused together (a locked record, a
+// revoked connector) must not bury the GP in toasts; the icon keeps the count.
+func (t *Tray) HandleItem(it localapi.Item, now time.Time) []Notice {
 	if it.State != localapi.StateParked {
 		return nil
 	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if !t.lastParked.IsZero() && now.Sub(t.lastParked) < ParkedNoticeEvery {
+		return nil
+	}
+	t.lastParked = now
 	return []Notice{{Title: "An image was not saved to Medtech", Body: "Open ClinicPro Images to see why and retry."}}
 }
+
+// ParkedNoticeEvery spaces notifications about parked items.
+const ParkedNoticeEvery = time.Minute
 
 // Tick returns the offline notice once the practice has been offline long enough.
 func (t *Tray) Tick(now time.Time) []Notice {

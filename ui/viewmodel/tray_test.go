@@ -102,12 +102,21 @@ func TestOfflineNoticeAfterFiveMinutesOnce(t *testing.T) {
 
 func TestParkedNoticeNamesNoPatient(t *testing.T) {
 	tr := NewTray()
-	n := tr.HandleItem(localapi.Item{State: localapi.StateParked, FileName: "ZZZ0016 knee.jpg", Reason: "TESTING refused"})
+	t0 := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	parked := localapi.Item{State: localapi.StateParked, FileName: "ZZZ0016 knee.jpg", Reason: "TESTING refused"}
+	n := tr.HandleItem(parked, t0)
 	if len(n) != 1 || localapitest.Contains(n[0].Title+n[0].Body) {
 		t.Fatalf("notices %+v", n)
 	}
-	if n := tr.HandleItem(localapi.Item{State: localapi.StateSent}); len(n) != 0 {
+	if n := tr.HandleItem(localapi.Item{State: localapi.StateSent}, t0); len(n) != 0 {
 		t.Fatal("notice for a sent item")
+	}
+	// A batch parked together is one notice.
+	if n := tr.HandleItem(parked, t0.Add(ParkedNoticeEvery-time.Second)); len(n) != 0 {
+		t.Fatal("second notice within the spacing")
+	}
+	if n := tr.HandleItem(parked, t0.Add(ParkedNoticeEvery)); len(n) != 1 {
+		t.Fatal("no notice after the spacing")
 	}
 }
 
