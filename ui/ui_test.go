@@ -616,3 +616,16 @@ func TestClosingWithUnsavedPhotosAsksFirst(t *testing.T) {
 	test.Tap(findButton(t, c.win.Canvas().Overlays().Top(), "Discard and close"))
 	h.eventually("closed", func() bool { return len(h.app.Captures()) == 0 })
 }
+
+func TestQuitClosesSessions(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg")
+	id := c.order[0]
+	h.app.Quit() // no question: the tray is going away, and the GP chose Quit
+	h.eventually("windows closed", func() bool { return len(h.app.Captures()) == 0 })
+	h.eventually("session closed", func() bool {
+		_, err := h.agent.Item(context.Background(), id)
+		return errors.Is(err, localapi.ErrNotFound)
+	})
+}
