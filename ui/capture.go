@@ -257,7 +257,12 @@ func (c *CaptureWindow) refresh() {
 		return
 	}
 	v := c.model.View()
+	phaseChanged := v.Phase != c.lastView.Phase
 	c.lastView = v
+	if phaseChanged {
+		// A patient window appearing (or not) decides what Unassigned can offer.
+		defer c.app.refreshUnassigned()
+	}
 	if v.Phase == viewmodel.PhasePatient {
 		c.heading.Hide()
 		c.name.SetText(v.Banner.Name)

@@ -491,8 +491,9 @@ func TestUnassignedAssignAfterConfirmation(t *testing.T) {
 	}
 
 	h.patient()
-	h.q.drain()
-	u.refresh()
+	h.eventually("assign offered", func() bool {
+		return !findButton(t, u.list.Objects[0], "Assign to open patient").Disabled()
+	})
 	assign = findButton(t, u.list.Objects[0], "Assign to open patient")
 	test.Tap(assign)
 	if u.confirm == nil {
