@@ -3,6 +3,7 @@ package redact
 import (
 	"bytes"
 	"errors"
+	"io"
 	"log/slog"
 	"strings"
 	"testing"
@@ -56,4 +57,12 @@ func FuzzString(f *testing.F) {
 			t.Fatalf("String(%q) = %q still contains an NHI", s, out)
 		}
 	})
+}
+
+func BenchmarkHandler(b *testing.B) {
+	log := slog.New(NewHandler(slog.NewJSONHandler(io.Discard, nil)))
+	b.ReportAllocs()
+	for b.Loop() {
+		log.Info("uploaded", "item", "01HX", "bytes", 123456, "correlationId", "3fa8b2c1")
+	}
 }
