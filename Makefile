@@ -9,7 +9,7 @@ WINBIN := $(BIN)/windows
 NOCGO_CMDS := clinicpro clinicpro-relay alexsim
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help build test test-go test-windows windows lint bench demo clean msi sign test-msi
+.PHONY: help setup build test test-go test-windows windows lint bench demo clean msi sign test-msi
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,7 +19,10 @@ build: ## build every binary for this OS into bin/
 	for c in $(NOCGO_CMDS); do CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c || exit 1; done
 	if [ -d cmd/clinicpro-tray ]; then $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clinicpro-tray ./cmd/clinicpro-tray; fi
 
-test: test-go windows test-msi ## all tests: Go tests with -race, then Windows cross-builds, then the MSI
+setup: ## install the Debian packages the build and the tests need (only those missing)
+	SETUP_EXTRA="wine" .ci/setup
+
+test: setup test-go windows test-wine test-msi ## all tests: Go tests with -race, Windows builds, Windows tests under Wine, the MSI
 	@echo "all tests passed"
 
 test-go: ## Go unit, integration and end-to-end tests (race detector on)
