@@ -80,7 +80,9 @@ func TestMain(m *testing.M) {
 	if helperMain() {
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	cleanupBinaries()
+	os.Exit(code)
 }
 
 func helper(name, mode string, env ...string) Spec {
