@@ -331,10 +331,10 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 				return nil, err
 			}
 			g := toGray(applyTransform(toGray(scaledTo(s.img, e)), s.orient))
-			if p := deflatePage(g, 8, dpi(g), pdf); p.size() <= budget {
+			if p := deflatePage(g, 8, dpi(g), pdf, budget); p != nil {
 				return &fitted{pg: p, kind: KindDocument, encoding: "gray-deflate", w: p.w, h: p.h}, nil
 			}
-			if p := deflatePage(bilevel(g), 1, dpi(g), pdf); p.size() <= budget {
+			if p := deflatePage(bilevel(g), 1, dpi(g), pdf, budget); p != nil {
 				return &fitted{pg: p, kind: KindDocument, encoding: "bilevel-deflate", w: p.w, h: p.h}, nil
 			}
 		}

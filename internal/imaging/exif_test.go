@@ -69,3 +69,20 @@ func TestTransformsCompose(t *testing.T) {
 		t.Fatal("half and negative turns are wrong")
 	}
 }
+
+func TestDeflatePageStopsAtLimit(t *testing.T) {
+	g := scanImage(600, 850)
+	full := deflatePage(g, 8, 150, false, 1<<30)
+	if full == nil || len(full.strips) < 2 {
+		t.Fatal("want a multi-strip page under a huge limit")
+	}
+	if p := deflatePage(g, 8, 150, false, full.size()-1); p != nil {
+		t.Fatalf("page of %d bytes accepted under a limit of %d", p.size(), full.size()-1)
+	}
+	if p := deflatePage(g, 8, 150, true, full.size()/4); p != nil {
+		t.Fatal("single-strip page accepted over its limit")
+	}
+	if p := deflatePage(g, 8, 150, false, full.size()); p == nil || p.size() != full.size() {
+		t.Fatal("page exactly at the limit refused or changed")
+	}
+}

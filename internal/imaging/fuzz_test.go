@@ -86,7 +86,7 @@ func FuzzPDFPageCount(f *testing.F) {
 func FuzzReadBack(f *testing.F) {
 	var t testing.T
 	p := mustJPEGPage(&t)
-	f.Add(writeTIFF([]*page{p, deflatePage(scanImage(60, 90), 1, 300, false)}))
+	f.Add(writeTIFF([]*page{p, deflatePage(scanImage(60, 90), 1, 300, false, 1<<20)}))
 	f.Add(writePDF([]*page{p}))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		decodeOwnTIFF(b)

@@ -7,6 +7,7 @@ import (
 	"image"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"github.com/klauspost/compress/zlib"
 )
@@ -122,9 +123,10 @@ func jpegSOF(j []byte) (w, h, comps, hs, vs int, err error) {
 // deflatePage packs g (8-bit gray, or bilevel when bits == 1: pixels < 128
 // become black) into zlib strips compressed in parallel. Strips are about
 // 256 kB raw: big enough that zlib's window is used well, small enough to
-// spread over both cores.
-// A PDF image needs a single stream (oneStrip).
-func deflatePage(g *image.Gray, bits, dpi int, oneStrip bool) *page {
+// spread over both cores. A PDF image needs a single stream (oneStrip). It
+// gives up and returns nil as soon as the output passes limit bytes, so a
+// gray page that cannot fit costs a fraction of a full encode.
+func deflatePage(g *image.Gray, bits, dpi int, oneStrip bool, limit int) *page {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	rowBytes := (w*bits + 7) / 8
 	rps := max(1, min(h, (256<<10)/max(1, rowBytes)))
@@ -133,6 +135,7 @@ func deflatePage(g *image.Gray, bits, dpi int, oneStrip bool) *page {
 	}
 	n := (h + rps - 1) / rps
 	p := &page{w: w, h: h, dpi: dpi, strips: make([][]byte, n), rowsPerStrip: rps, bits: bits, samples: 1}
+	var total atomic.Int64
 	jobs := make(chan int)
 	var wg sync.WaitGroup
 	for range min(n, runtime.GOMAXPROCS(0)) {
@@ -141,16 +144,26 @@ func deflatePage(g *image.Gray, bits, dpi int, oneStrip bool) *page {
 			defer wg.Done()
 			raw := make([]byte, rowBytes*rps)
 			for s := range jobs {
+				if total.Load() > int64(limit) {
+					continue // drain: the page is already over budget
+				}
 				y0, y1 := s*rps, min(h, (s+1)*rps)
 				buf := raw[:(y1-y0)*rowBytes]
 				for y := y0; y < y1; y++ {
 					packRow(buf[(y-y0)*rowBytes:(y-y0+1)*rowBytes], g.Pix[y*g.Stride:y*g.Stride+w], bits)
 				}
-				var out bytes.Buffer
-				zw, _ := zlib.NewWriterLevel(&out, zlib.DefaultCompression)
-				zw.Write(buf)
-				zw.Close()
+				out := &limitBuffer{limit: limit}
+				zw, _ := zlib.NewWriterLevel(out, zlib.DefaultCompression)
+				_, err := zw.Write(buf)
+				if err == nil {
+					err = zw.Close()
+				}
+				if err != nil {
+					total.Store(int64(limit) + 1)
+					continue
+				}
 				p.strips[s] = out.Bytes()
+				total.Add(int64(out.Len()))
 			}
 		}()
 	}
@@ -159,7 +172,25 @@ func deflatePage(g *image.Gray, bits, dpi int, oneStrip bool) *page {
 	}
 	close(jobs)
 	wg.Wait()
+	if total.Load() > int64(limit) {
+		return nil
+	}
 	return p
+}
+
+var errOverLimit = errors.New("imaging: over budget")
+
+// limitBuffer fails writes past limit so zlib stops early.
+type limitBuffer struct {
+	bytes.Buffer
+	limit int
+}
+
+func (b *limitBuffer) Write(p []byte) (int, error) {
+	if b.Len()+len(p) > b.limit {
+		return 0, errOverLimit
+	}
+	return b.Buffer.Write(p)
 }
 
 func packRow(dst, src []byte, bits int) {
