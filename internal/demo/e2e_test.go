@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -27,6 +28,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
 
@@ -539,5 +541,89 @@ func checkLogs(t *testing.T, d *Demo, secrets []string) {
 	}
 	if lines < 20 {
 		t.Fatalf("only %d log lines: the check would prove nothing", lines)
+	}
+}
+
+// descendants lists every live process below pid, from /proc.
+func descendants(pid int) []int {
+	parent := map[int]int{}
+	ents, _ := os.ReadDir("/proc")
+	for _, e := range ents {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		s := string(b)
+		i := strings.LastIndexByte(s, ')')
+		if f := strings.Fields(s[i+1:]); len(f) > 1 {
+			pp, _ := strconv.Atoi(f[1])
+			parent[p] = pp
+		}
+	}
+	var out []int
+	for p := range parent {
+		for q := parent[p]; q > 1; q = parent[q] {
+			if q == pid {
+				out = append(out, p)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// Ctrl-C on `clinicpro-demo` (what `make demo` runs) stops everything it started.
+func TestDemoCommandStopsEverythingOnCtrlC(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the whole product")
+	}
+	bins := binaries(t)
+	run, err := os.MkdirTemp("", "cpdemo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	var out lockedBuf
+	cmd := exec.Command(filepath.Join(bins, "clinicpro-demo"), "-bin", bins, "-run", run,
+		"-alexsim-port", "0", "-relay-port", "0", "-launch-port", "0", "-tray=false")
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	defer cmd.Process.Kill()
+	waitFor(t, "the demo's instructions", func() bool {
+		select {
+		case err := <-exited:
+			t.Fatalf("clinicpro-demo exited early (%v):\n%s", err, redact.String(out.String()))
+		default:
+		}
+		return strings.Contains(out.String(), "kill $(cat")
+	})
+	for _, want := range []string{"clinicpro://launch?context=", "/launch?context=", "_sim/faults", "status", "inbox", "scans"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("the instructions do not mention %q", want)
+		}
+	}
+	kids := descendants(cmd.Process.Pid)
+	if len(kids) < 4 { // alexsim, relay, agent, stand-in HCM
+		t.Fatalf("only %d processes under the demo", len(kids))
+	}
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("clinicpro-demo exited with %v after Ctrl-C", err)
+		}
+	case <-time.After(3 * time.Minute):
+		t.Fatal("clinicpro-demo did not stop after Ctrl-C")
+	}
+	for _, pid := range kids {
+		waitFor(t, "a demo child to be gone", func() bool { return dead(pid) })
 	}
 }
