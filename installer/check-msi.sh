@@ -99,6 +99,9 @@ reg 'Software\Classes\clinicpro' '' '^URL:' "clinicpro: scheme has a description
 reg 'Software\Classes\clinicpro' 'URL Protocol' '^$' "clinicpro: is marked as a URL protocol"
 reg 'Software\Classes\clinicpro\shell\open\command' '' '^"\[INSTALLDIR\]clinicpro-tray\.exe" "%1"$' "clinicpro: opens the tray with the URL"
 reg 'Software\Microsoft\Windows\CurrentVersion\Run' 'ClinicPro Images' '^"\[INSTALLDIR\]clinicpro-tray\.exe"' "tray starts at every user's log-on"
+# internal/eventlog writes under this source; unregistered, Windows shows every entry as "description not found".
+reg 'SYSTEM\CurrentControlSet\Services\EventLog\Application\ClinicPro Images' 'EventMessageFile' 'EventCreate\.exe$' "event log source 'ClinicPro Images' is registered"
+reg 'SYSTEM\CurrentControlSet\Services\EventLog\Application\ClinicPro Images' 'TypesSupported' '^#7$' "event log source accepts errors, warnings and information"
 for pair in RelayURL:RELAYURL EnrolCode:ENROLCODE WatchFolders:WATCHFOLDERS HCMHost:HCMHOST; do
 	name=${pair%%:*} prop=${pair#*:}
 	reg 'Software\ClinicPro\Rollout' "$name" "^\\[$prop\\]\$" "$prop is handed to the agent as Rollout\\$name"

@@ -1,7 +1,9 @@
 package installer
 
 import (
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -36,6 +38,14 @@ func newWine(t *testing.T) *wine {
 	if out, err := run(t, w.env, setup); err != nil {
 		t.Fatalf("preparing the Wine prefix: %v\n%s", err, out)
 	}
+	// One persistent wineserver for the whole test, as one running Windows would be: otherwise
+	// each command boots Wine's services afresh while the previous instance may still be exiting.
+	// It daemonises; with its output on our pipes, Wait would wait for the daemon too.
+	server := exec.Command("wineserver", "-p")
+	server.Env = append(os.Environ(), w.env...)
+	if err := server.Run(); err != nil {
+		t.Fatalf("starting wineserver: %v", err)
+	}
 	t.Cleanup(func() { run(t, w.env, "wineserver", "-k") })
 	return w
 }
@@ -67,8 +77,11 @@ func (w *wine) msiexecQuiet(args ...string) error {
 		}
 	}
 	args = append(args, "/qn", "/l*v", `C:\msiexec.log`)
-	_, err := w.run(append([]string{"msiexec"}, args...)...)
-	return err
+	out, err := w.run(append([]string{"msiexec"}, args...)...)
+	if err != nil {
+		return fmt.Errorf("%w: %s", err, strings.TrimSpace(out))
+	}
+	return nil
 }
 
 // reg returns `reg query KEY` output, or "" when the key does not exist.
@@ -126,6 +139,7 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 		scheme       = `HKLM\Software\Classes\clinicpro\shell\open\command`
 		runKey       = `HKLM\Software\Microsoft\Windows\CurrentVersion\Run`
 		service      = `HKLM\System\CurrentControlSet\Services\ClinicProAgent`
+		eventSource  = `HKLM\System\CurrentControlSet\Services\EventLog\Application\ClinicPro Images`
 	)
 
 	// 1. A silent first install with every rollout property.
@@ -142,6 +156,9 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 	}
 	if got := w.reg(runKey); !strings.Contains(got, `ClinicPro Images`) || !strings.Contains(got, `clinicpro-tray.exe`) {
 		t.Errorf("tray is not started at log-on:\n%s", got)
+	}
+	if got := w.reg(eventSource); !strings.Contains(got, `C:\windows\system32\EventCreate.exe`) {
+		t.Errorf("event log source is not registered with EventCreate.exe:\n%s", got)
 	}
 	got := w.reg(rollout)
 	for _, want := range []string{"https://relay.test/", "ZZTEST-ENROL", `C:\Scans;C:\Camera`, "HCMHost"} {
@@ -226,6 +243,9 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 	}
 	if w.reg(scheme) != "" {
 		t.Error("uninstall left the clinicpro: URL scheme")
+	}
+	if w.reg(eventSource) != "" {
+		t.Error("uninstall left the event log source")
 	}
 	if strings.Contains(w.reg(runKey), "ClinicPro Images") {
 		t.Error("uninstall left the tray in the Run key")
