@@ -22,7 +22,7 @@ import (
 
 // smallPhoto is a distinct small JPEG per n, so every file has its own content (and
 // so its own idempotency key) and 300 of them convert quickly on a loaded machine.
-func smallPhoto(t *testing.T, n int) []byte {
+func smallPhoto(t testing.TB, n int) []byte {
 	img := image.NewRGBA(image.Rect(0, 0, 320, 240))
 	for y := 0; y < 240; y++ {
 		for x := 0; x < 320; x++ {

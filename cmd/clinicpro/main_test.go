@@ -41,7 +41,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func build(t *testing.T, name, pkg string) string {
+func build(t testing.TB, name, pkg string) string {
 	t.Helper()
 	out := filepath.Join(binDir, name)
 	if _, err := os.Stat(out); err == nil {
@@ -75,7 +75,7 @@ func (l *lockedBuf) String() string {
 
 // relay starts the real clinicpro-relay against sim and returns its URL and a fresh
 // enrolment code.
-func relay(t *testing.T, sim *alexsim.Server) (string, string) {
+func relay(t testing.TB, sim *alexsim.Server) (string, string) {
 	bin := build(t, "clinicpro-relay", "../clinicpro-relay")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "relay.toml")
