@@ -193,3 +193,34 @@ func TestLaunchListenerMustBeLoopback(t *testing.T) {
 	}
 	l.Close()
 }
+
+func TestHCMHostIsMonitored(t *testing.T) {
+	dir := shortDir(t)
+	cfg := strings.Replace(config.Example, "host = false", "host = true", 1)
+	cfg = strings.Replace(cfg, `recovery = "restart"`, `recovery = "report"`, 1)
+	cfg = strings.Replace(cfg, `service_name = "HybridConnectionManager"`, `service_name = "clinicpro-test-no-such-unit"`, 1)
+	if err := os.WriteFile(filepath.Join(dir, "config.toml"), []byte(cfg), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	startAgent(t, dir)
+	c := localapi.Dial(localapi.DefaultAddress(dir))
+	defer c.Close()
+	var found bool
+	deadline := time.Now().Add(time.Minute)
+	for !found && time.Now().Before(deadline) {
+		st, err := c.Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ch := range st.Health.Checks {
+			found = found || ch.Name == "hcm.service"
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !found {
+		t.Fatal("no hcm.service check in the agent's status on the HCM host")
+	}
+	if code, out, _ := run(t, "status", "--data", dir); !strings.Contains(out, "HCM") || strings.Contains(out, "not monitored") {
+		t.Fatalf("status %d:\n%s", code, out)
+	}
+}

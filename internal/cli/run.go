@@ -10,11 +10,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/agent"
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/eventlog"
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
@@ -110,8 +112,24 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if cfg.HCM.Host {
-		m := hcm.New(hcmConfig(cfg), hcm.NewSystemMonitor(), nil, nil, log.With("component", "hcm"))
+	if hc, ok := hcm.FromConfig(cfg); ok {
+		if hc.ClockURL == "" && opt.RelayURL != "" {
+			hc.ClockURL = strings.TrimRight(opt.RelayURL, "/") + "/healthz"
+		}
+		var awake hcm.KeepAwake
+		if ka, err := hcm.NewKeepAwake(); err == nil {
+			awake = ka
+		} else {
+			log.Warn("keep-awake is not available on this PC", "err", err)
+		}
+		var events eventlog.Writer
+		if ev, closeEv, err := eventlog.Open(); err == nil {
+			events = ev
+			defer closeEv()
+		} else {
+			log.Warn("the Windows event log is not available; HCM changes go to the agent log only", "err", err)
+		}
+		m := hcm.New(hc, hcm.NewSystemMonitor(), awake, events, log.With("component", "hcm"))
 		opt.Checks = append(opt.Checks, func() []health.Check { return m.Checks() })
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = m.Run(ctx) }()
@@ -198,12 +216,4 @@ func shutdown(srv *http.Server) {
 	if srv.Shutdown(ctx) != nil {
 		srv.Close()
 	}
-}
-
-func hcmConfig(cfg *config.Config) hcm.Config {
-	pol := hcm.DefaultPolicy()
-	if cfg.HCM.Recovery == config.RecoveryReport {
-		pol.Enabled = false
-	}
-	return hcm.Config{ServiceName: cfg.HCM.ServiceName, Recovery: pol}
 }
