@@ -100,6 +100,7 @@ type envOpt struct {
 	uploads upload.Relay
 	noRun   bool
 	dir     string
+	now     func() time.Time
 }
 
 func newEnv(t *testing.T, o envOpt) *env {
@@ -140,7 +141,7 @@ routing = "session"
 		RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility, Log: log,
 		Backoff:      upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Breaker:      upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
-		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second,
+		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second, Now: o.now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -485,5 +486,50 @@ func TestDuplicateOfSentFileIsNotSentAgainAndMovesToSent(t *testing.T) {
 	})
 	if n := up.count(); n != 1 {
 		t.Fatalf("%d documents stored for one content, want 1", n)
+	}
+}
+
+// clock is a settable time source for session expiry.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+func TestIdleSessionsExpire(t *testing.T) {
+	clk := &clock{t: time.Now()}
+	e := newEnv(t, envOpt{relay: fakeRelay{}, noRun: true, now: clk.now})
+	ctx := context.Background()
+	s, err := e.a.Launch(ctx, localapi.LaunchRequest{NHI: localapitest.TestNHI})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dropped, err := e.a.AddFile(ctx, s.ID, "drop.jpg", bytes.NewReader(localapitest.UniqueJPEG(t)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(e.session, "watched.jpg")
+	os.WriteFile(p, localapitest.UniqueJPEG(t), 0o644)
+	if err := e.a.HandleFile(ctx, watch.File{Folder: e.folder("Camera"), Path: p, Rel: "watched.jpg"}); err != nil {
+		t.Fatal(err)
+	}
+	clk.add(11 * time.Hour)
+	agent.ExpireSessions(e.a, ctx)
+	if _, err := e.a.Item(ctx, dropped.ID); err != nil {
+		t.Fatalf("a session used 11 h ago expired early: %v", err)
+	}
+	clk.add(13 * time.Hour)
+	agent.ExpireSessions(e.a, ctx)
+	if _, err := e.a.AddFile(ctx, s.ID, "late.jpg", bytes.NewReader(localapitest.UniqueJPEG(t))); !errors.Is(err, localapi.ErrNotFound) {
+		t.Fatalf("AddFile to an expired session: err = %v, want not found", err)
+	}
+	if _, err := e.a.Item(ctx, dropped.ID); !errors.Is(err, localapi.ErrNotFound) {
+		t.Fatalf("an expired session's drop: err = %v, want dropped", err)
+	}
+	list, _ := e.a.Unassigned(ctx)
+	if len(list) != 1 || list[0].FileName != "watched.jpg" {
+		t.Fatalf("unassigned after expiry = %+v, want the watched file back", list)
 	}
 }
