@@ -39,22 +39,27 @@ BG=/usr/share/backgrounds/mate
   -resize '6000x4000!' -attenuate 0.2 +noise Gaussian -sampling-factor 2x2 -quality 92 "$OUT/in/camera24.jpg"
 [ -f "$OUT/in/scanA4.png" ] || "$OUT/imgconv" scan "$OUT/in/scanA4.png"
 
-# run NAME CMD...: RUNS timed runs; sets MED_MS (median wall ms) and RSS_MB (peak).
+# run NAME CMD...: RUNS timed runs; sets MED_MS (median wall ms), CPU_MS
+# (median user+system ms, less sensitive to other load) and RSS_MB (peak).
 run() {
   local name=$1; shift
-  local times=() rss=0
+  local times=() cpus=() rss=0
   for _ in $(seq "$RUNS"); do
-    local t0 t1 m
+    local t0 t1 m u s
     t0=$(date +%s%N)
-    /usr/bin/time -f %M -o "$OUT/res/time.txt" "$@" >"$OUT/res/$name.stdout" 2>"$OUT/res/$name.stderr"
+    /usr/bin/time -f '%M %U %S' -o "$OUT/res/time.txt" "$@" >"$OUT/res/$name.stdout" 2>"$OUT/res/$name.stderr"
     t1=$(date +%s%N)
     times+=($(((t1 - t0) / 1000000)))
-    m=$(tail -1 "$OUT/res/time.txt")
+    read -r m u s < <(tail -1 "$OUT/res/time.txt")
+    cpus+=($(awk -v u="$u" -v s="$s" 'BEGIN {printf "%d", (u + s) * 1000}'))
     if ((m > rss)); then rss=$m; fi
   done
-  MED_MS=$(printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}')
+  MED_MS=$(median "${times[@]}")
+  CPU_MS=$(median "${cpus[@]}")
   RSS_MB=$((rss / 1024))
 }
+
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 # psnr OUTFILE W H: PSNR of the output against the source scaled to W x H by
 # ImageMagick's Lanczos, the same reference for every tool.
@@ -67,7 +72,7 @@ psnr() {
 row() { # tool file
   local w h
   read -r w h < <(identify -format '%w %h\n' "$2" | head -1)
-  printf '| %s | %s | %s | %d | %d | %dx%d | %s | %s |\n' "$IN_NAME" "$1" "$3" "$MED_MS" "$RSS_MB" "$w" "$h" \
+  printf '| %s | %s | %s | %d | %d | %d | %dx%d | %s | %s |\n' "$IN_NAME" "$1" "$3" "$MED_MS" "$CPU_MS" "$RSS_MB" "$w" "$h" \
     "$(stat -c %s "$2")" "$(psnr "$2" "$w" "$h")" | tee -a "$OUT/results.md"
 }
 
@@ -76,8 +81,8 @@ row() { # tool file
   echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg); $RUNS runs each; budget $BUDGET bytes."
   echo "go $(go env GOVERSION), sharp $SHARP_VERSION, $(vips --version), $(convert -version | head -1 | cut -d' ' -f2-3)"
   echo
-  echo '| input | tool | settings | wall p50 ms | peak RSS MB | output px | bytes | PSNR dB |'
-  echo '|---|---|---|---|---|---|---|---|'
+  echo '| input | tool | settings | wall p50 ms | CPU p50 ms | peak RSS MB | output px | bytes | PSNR dB |'
+  echo '|---|---|---|---|---|---|---|---|---|'
 } | tee "$OUT/results.md"
 
 for IN in "$OUT/in/phone12.jpg" "$OUT/in/camera24.jpg" "$OUT/in/scanA4.png"; do
