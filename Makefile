@@ -46,13 +46,15 @@ alexsim: ## run the ALEX sandbox on 127.0.0.1:8089 (docs/alexsim.md); `go run ./
 # The demo's Go binaries; the tray joins them only with a display, because its first
 # (cgo, Fyne) build takes minutes.
 DEMO_CMDS := clinicpro clinicpro-relay alexsim clinicpro-demo
+# e.g. DEMO_FLAGS='-alexsim-port 0 -relay-port 0 -launch-port 0' when 8089/8443/41357 are taken
+DEMO_FLAGS ?=
 
 demo: ## run the whole product on loopback: alexsim, relay, agent, stand-in HCM, tray with $$DISPLAY; Ctrl-C stops all
 	.ci/setup
 	@mkdir -p $(BIN)
 	for c in $(DEMO_CMDS); do CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/$$c ./cmd/$$c || exit 1; done
 	if [ -n "$$DISPLAY" ]; then $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/clinicpro-tray ./cmd/clinicpro-tray; fi
-	$(BIN)/clinicpro-demo -bin $(BIN) -run out/demo
+	$(BIN)/clinicpro-demo -bin $(BIN) -run out/demo $(DEMO_FLAGS)
 
 .PHONY: bench-e2e
 bench-e2e: ## end to end: last byte of a photo written to its DocumentReference in alexsim, p50/p95 over 100 photos

@@ -627,3 +627,48 @@ func TestDemoCommandStopsEverythingOnCtrlC(t *testing.T) {
 		waitFor(t, "a demo child to be gone", func() bool { return dead(pid) })
 	}
 }
+
+// Stopping the stand-in HCM takes the practice offline in alexsim; the demo restarts
+// it, as service recovery would, and the practice comes back.
+func TestStandInHCMOutageAndRecovery(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the whole product")
+	}
+	var events lockedBuf
+	bins := binaries(t)
+	run, err := os.MkdirTemp("", "cphcm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	d, err := Start(context.Background(), Options{BinDir: bins, RunDir: run, HCMRestartAfter: time.Second, Events: &events})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	type faults struct {
+		Offline []string `json:"offline"`
+	}
+	var f faults
+	getJSON(t, d.AlexsimURL+"/_sim/faults", &f)
+	if len(f.Offline) != 0 {
+		t.Fatalf("offline before anything stopped: %v", f.Offline)
+	}
+	first := readPID(t, d.HCMPIDFile)
+	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the practice to go offline", func() bool { return strings.Contains(events.String(), "practice offline") })
+	waitFor(t, "the stand-in to be restarted", func() bool { return strings.Contains(events.String(), "back online") })
+	getJSON(t, d.AlexsimURL+"/_sim/faults", &f)
+	if len(f.Offline) != 0 {
+		t.Fatalf("still offline after the stand-in came back: %v", f.Offline)
+	}
+	second := readPID(t, d.HCMPIDFile)
+	if second == first || dead(second) {
+		t.Fatal("the pid file does not name a new, live stand-in")
+	}
+	if !dead(first) {
+		t.Fatal("the stopped stand-in is still alive")
+	}
+}
