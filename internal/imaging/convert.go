@@ -123,6 +123,9 @@ func Convert(ctx context.Context, b []byte, opt Options) (Result, error) {
 	if t == TypePDF {
 		return passPDF(b, opt)
 	}
+	if srcs := tiffPages(b); len(srcs) > 1 {
+		return convertPages(ctx, srcs, opt)
+	}
 	s, err := prepare(ctx, t, b, opt)
 	if err != nil {
 		return Result{}, err
@@ -137,6 +140,7 @@ func Convert(ctx context.Context, b []byte, opt Options) (Result, error) {
 // ConvertMany joins several inputs (the pages of one scanned letter) into one
 // multi-page TIFF, or PDF with FormatPDF, under opt.Budget in total. Each page
 // gets an equal share of the budget so the result does not depend on order.
+// A multi-page TIFF input contributes all its pages.
 func ConvertMany(ctx context.Context, inputs [][]byte, opt Options) (Result, error) {
 	opt = opt.withDefaults()
 	if len(inputs) == 0 {
@@ -145,10 +149,68 @@ func ConvertMany(ctx context.Context, inputs [][]byte, opt Options) (Result, err
 	if len(inputs) == 1 {
 		return Convert(ctx, inputs[0], opt)
 	}
-	budget := pageBudget(opt, len(inputs))
+	var srcs []func() []byte
+	for _, b := range inputs {
+		srcs = append(srcs, tiffPages(b)...)
+	}
+	return convertPages(ctx, srcs, opt)
+}
+
+// tiffPages returns one source per page of a multi-page TIFF (scanners'
+// document feeders write them; x/image/tiff reads only the first page, and
+// silently dropping pages 2..n of a referral would lose clinical content).
+// Each page is presented to the decoder as a copy whose header points at
+// that page's IFD; the copy is made only when the page is converted. Any
+// other input is returned as its only page.
+func tiffPages(b []byte) []func() []byte {
+	one := []func() []byte{func() []byte { return b }}
+	if t, _ := Sniff(b); t != TypeTIFF {
+		return one
+	}
+	bo := tiffByteOrder(b)
+	if bo == nil {
+		return one
+	}
+	var offs []uint32
+	seen := map[uint32]bool{}
+	for off := bo.Uint32(b[4:8]); off != 0 && !seen[off] && len(offs) < maxPages; {
+		seen[off] = true
+		if uint64(off)+2 > uint64(len(b)) {
+			break
+		}
+		end := uint64(off) + 2 + 12*uint64(bo.Uint16(b[off:]))
+		if end+4 > uint64(len(b)) {
+			break
+		}
+		offs = append(offs, off)
+		off = bo.Uint32(b[end:])
+	}
+	if len(offs) < 2 {
+		return one
+	}
+	srcs := make([]func() []byte, len(offs))
+	for i, off := range offs {
+		srcs[i] = func() []byte {
+			c := append([]byte(nil), b...)
+			bo.PutUint32(c[4:8], off)
+			return c
+		}
+	}
+	return srcs
+}
+
+// maxPages bounds a document; a 1 MB budget cannot hold more readable pages.
+const maxPages = 200
+
+func convertPages(ctx context.Context, srcs []func() []byte, opt Options) (Result, error) {
+	if len(srcs) > maxPages {
+		return Result{}, newErr(ErrUnreadable, nil, "The document has %d pages, more than the %d that can be sent as one file; split it and try again.", len(srcs), maxPages)
+	}
+	budget := pageBudget(opt, len(srcs))
 	var pages []*fitted
 	var first Type
-	for i, b := range inputs {
+	for i, src := range srcs {
+		b := src()
 		if int64(len(b)) > opt.MaxInputBytes {
 			return Result{}, pageErr(i, errTooLarge(int64(len(b)), opt.MaxInputBytes))
 		}

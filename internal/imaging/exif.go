@@ -69,13 +69,8 @@ func tiffOrientation(t []byte) (int, bool) {
 	if len(t) < 8 {
 		return 0, false
 	}
-	var bo binary.ByteOrder
-	switch string(t[:4]) {
-	case "II*\x00":
-		bo = binary.LittleEndian
-	case "MM\x00*":
-		bo = binary.BigEndian
-	default:
+	bo := tiffByteOrder(t)
+	if bo == nil {
 		return 0, false
 	}
 	off := int64(bo.Uint32(t[4:8]))
@@ -102,6 +97,20 @@ func tiffOrientation(t []byte) (int, bool) {
 		return v, true
 	}
 	return 0, false
+}
+
+// tiffByteOrder reads a TIFF header's byte order, nil if it is not one.
+func tiffByteOrder(t []byte) binary.ByteOrder {
+	if len(t) < 8 {
+		return nil
+	}
+	switch string(t[:4]) {
+	case "II*\x00":
+		return binary.LittleEndian
+	case "MM\x00*":
+		return binary.BigEndian
+	}
+	return nil
 }
 
 func pngChunk(b []byte, name string) []byte {

@@ -182,3 +182,38 @@ func TestReadLimited(t *testing.T) {
 		t.Fatalf("got %q %v", b, err)
 	}
 }
+
+func TestMultiPageTIFFInputKeepsEveryPage(t *testing.T) {
+	// A document feeder's 3-page TIFF (8-bit and 1-bit Deflate pages, as
+	// scanners write them); x/image/tiff alone would read only page 1.
+	var pgs []*page
+	for i := 0; i < 3; i++ {
+		g := scanImage(600+60*i, 850)
+		pgs = append(pgs, deflatePage(g, 8-7*(i%2), 100, false, 1<<30))
+	}
+	in := writeTIFF(pgs)
+	if m, err := tiff.Decode(bytes.NewReader(in)); err != nil || m.Bounds().Dx() != 600 {
+		t.Fatalf("test input unreadable: %v", err)
+	}
+	for _, f := range []Format{FormatTIFF, FormatPDF} {
+		r := convert(t, in, Options{Format: f})
+		pages := pagesOf(t, r)
+		if r.Pages != 3 || len(pages) != 3 {
+			t.Fatalf("format %d: got %d pages, want 3", f, len(pages))
+		}
+		for i, p := range pages {
+			if p.Bounds().Dx() != 600+60*i {
+				t.Errorf("page %d is %v wide, want %d (pages out of order?)", i+1, p.Bounds().Dx(), 600+60*i)
+			}
+		}
+	}
+	// Joined with a photo, the TIFF contributes all three pages.
+	r, err := ConvertMany(context.Background(), [][]byte{jpegWithExif(t, photo(300, 200), 1, false), in}, Options{})
+	if err != nil || r.Pages != 4 {
+		t.Fatalf("ConvertMany: %d pages, %v; want 4", r.Pages, err)
+	}
+	// A 4-byte "TIFF" must not crash the page walk.
+	if _, err := Convert(context.Background(), []byte("II*\x00"), Options{}); !errors.Is(err, ErrTruncated) && !errors.Is(err, ErrCorrupt) {
+		t.Fatalf("4-byte TIFF: %v", err)
+	}
+}
