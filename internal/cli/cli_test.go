@@ -224,3 +224,12 @@ func TestHCMHostIsMonitored(t *testing.T) {
 		t.Fatalf("status %d:\n%s", code, out)
 	}
 }
+
+func TestInvalidConfigurationStopsStartUp(t *testing.T) {
+	dir := shortDir(t)
+	os.WriteFile(filepath.Join(dir, "config.toml"), []byte("byte_budget = 1000000\nstability_window = \"forever\"\n"), 0o644)
+	code, _, errs := run(t, "run", "--data", dir)
+	if code != ExitFailed || !strings.Contains(errs, "line 2") {
+		t.Fatalf("run with a bad configuration: %d %q", code, errs)
+	}
+}
