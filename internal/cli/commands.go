@@ -9,7 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
@@ -234,20 +233,4 @@ func renderQueue(w io.Writer, items []localapi.Item) {
 			it.Updated.Local().Format("02 Jan 15:04"), it.Reason)
 	}
 	tw.Flush()
-}
-
-// waitFor is shared by commands that give the agent a moment (service start).
-func waitFor(ctx context.Context, d time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(d)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return true
-		}
-		select {
-		case <-ctx.Done():
-			return false
-		case <-time.After(250 * time.Millisecond):
-		}
-	}
-	return cond()
 }
