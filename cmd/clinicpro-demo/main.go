@@ -54,11 +54,18 @@ func run(ctx context.Context, args []string) error {
 	fmt.Println("Starting alexsim, the relay, the agent and a stand-in HCM...")
 	d, err := demo.Start(ctx, o)
 	if err != nil {
+		if ctx.Err() != nil {
+			fmt.Println("Interrupted while starting; everything it started is stopped.")
+			return nil
+		}
 		return err
 	}
 	defer d.Stop()
 	launch, err := d.LaunchURL(ctx, "ZZZ0016")
 	if err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
 		return err
 	}
 	wd, _ := os.Getwd()

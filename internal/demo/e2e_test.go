@@ -672,3 +672,46 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 		t.Fatal("the stopped stand-in is still alive")
 	}
 }
+
+// The tray, started by the demo on a display with the launch URL as Windows would
+// start it for a toolbar click, opens the patient's session in the agent. Opt-in
+// (E2E_TRAY=1 and a display, e.g. under xvfb-run) because a first Fyne build takes
+// minutes.
+func TestTrayOpensLaunch(t *testing.T) {
+	if os.Getenv("E2E_TRAY") != "1" || os.Getenv("DISPLAY") == "" {
+		t.Skip("set E2E_TRAY=1 and run with a display (xvfb-run -a) to include the tray")
+	}
+	bins := binaries(t)
+	cmd := exec.Command("go", "build", "-o", filepath.Join(bins, "clinicpro-tray"), "../../cmd/clinicpro-tray")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build the tray: %v\n%s", err, out)
+	}
+	run, err := os.MkdirTemp("", "cptray")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(run)
+	d, err := Start(context.Background(), Options{BinDir: bins, RunDir: run, Tray: true, HCMRestartAfter: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Stop()
+	var tray *Proc
+	for _, p := range d.Sup.Procs() {
+		if p.Spec.Name == "tray" {
+			tray = p
+		}
+	}
+	if tray == nil {
+		t.Fatal("the demo did not start the tray")
+	}
+	waitFor(t, "the tray's launch to open a session in the agent", func() bool {
+		select {
+		case <-tray.Done():
+			t.Fatalf("the tray exited: %v", tray.Err())
+		default:
+		}
+		b, _ := os.ReadFile(filepath.Join(d.AgentData, "logs", "agent.log"))
+		return strings.Contains(string(b), `msg="session opened" patientSelected=true`)
+	})
+}
