@@ -26,7 +26,8 @@ type Options struct {
 	// plays the HCM stand-in); clinicpro-tray is used when present and Tray is set.
 	BinDir string
 	// RunDir holds everything the run writes: logs, the relay's and the agent's
-	// data, and the watched folders. Its state from a previous run is removed.
+	// data, and the watched folders. A previous run's logs and data are removed so
+	// each run starts enrolled and empty; files left in the watched folders stay.
 	RunDir string
 	// Ports on 127.0.0.1; zero picks a free one.
 	AlexsimPort, RelayPort, LaunchPort int
