@@ -96,7 +96,20 @@ func BenchmarkEncodeJPEG2016(b *testing.B) {
 		b.Fatal(err)
 	}
 	small := boxShrink(m, 2).(*image.YCbCr)
-	for b.Loop() {
-		jpeg.Encode(&bytes.Buffer{}, small, &jpeg.Options{Quality: 85})
-	}
+	b.Run("own-dct+q85", func(b *testing.B) {
+		for b.Loop() {
+			newJPEGSource(small).encode(85)
+		}
+	})
+	src := newJPEGSource(small)
+	b.Run("own-requantise-q85", func(b *testing.B) {
+		for b.Loop() {
+			src.encode(85)
+		}
+	})
+	b.Run("stdlib-q85", func(b *testing.B) {
+		for b.Loop() {
+			jpeg.Encode(&bytes.Buffer{}, small, &jpeg.Options{Quality: 85})
+		}
+	})
 }

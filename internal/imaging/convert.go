@@ -5,11 +5,9 @@
 package imaging
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"image"
-	"image/jpeg"
 	"io"
 	"math"
 )
@@ -446,12 +444,8 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 // lo, so a size that cannot fit costs two encodes rather than a whole search.
 // When even lo is too big it returns a nil slice and the size at lo.
 func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, int, error) {
-	enc := func(q int) []byte {
-		var buf bytes.Buffer
-		buf.Grow(budget / 2)
-		jpeg.Encode(&buf, m, &jpeg.Options{Quality: q}) // writes to memory: cannot fail
-		return buf.Bytes()
-	}
+	src := newJPEGSource(m) // the DCT is done once; each quality only re-quantises
+	enc := src.encode
 	if j := enc(hi); len(j) <= budget || hi == lo {
 		if len(j) > budget {
 			return 0, nil, len(j), nil

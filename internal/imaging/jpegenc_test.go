@@ -1,0 +1,148 @@
+package imaging
+
+import (
+	"bytes"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"math"
+	"testing"
+)
+
+// psnr compares two images of the same size on R, G and B.
+func psnr(a, b image.Image) float64 {
+	var se float64
+	r := a.Bounds()
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			r1, g1, b1, _ := a.At(x, y).RGBA()
+			r2, g2, b2, _ := b.At(x, y).RGBA()
+			for _, d := range []float64{float64(r1>>8) - float64(r2>>8), float64(g1>>8) - float64(g2>>8), float64(b1>>8) - float64(b2>>8)} {
+				se += d * d
+			}
+		}
+	}
+	mse := se / float64(3*r.Dx()*r.Dy())
+	return 10 * math.Log10(255*255/mse)
+}
+
+func TestOwnJPEGEncoderBeatsStdlibPerByte(t *testing.T) {
+	src := noisy(333, 250) // odd sizes exercise edge replication
+	for _, in := range []image.Image{src, toYCbCr420(src)} {
+		for _, q := range []int{50, 75, 85, 95} {
+			own := newJPEGSource(in).encode(q)
+			dec, err := jpeg.Decode(bytes.NewReader(own))
+			if err != nil {
+				t.Fatalf("q%d: image/jpeg cannot read our JPEG: %v", q, err)
+			}
+			if dec.Bounds() != src.Bounds() {
+				t.Fatalf("q%d: decoded %v", q, dec.Bounds())
+			}
+			var std bytes.Buffer
+			jpeg.Encode(&std, in, &jpeg.Options{Quality: q})
+			sdec, _ := jpeg.Decode(bytes.NewReader(std.Bytes()))
+			po, ps := psnr(src, dec), psnr(src, sdec)
+			t.Logf("%T q%d: own %d B %.2f dB, stdlib %d B %.2f dB", in, q, len(own), po, std.Len(), ps)
+			if len(own) >= std.Len() {
+				t.Errorf("q%d: ours %d bytes, stdlib %d", q, len(own), std.Len())
+			}
+			if po < ps-0.6 {
+				t.Errorf("q%d: ours %.2f dB, stdlib %.2f dB", q, po, ps)
+			}
+		}
+	}
+}
+
+func toYCbCr420(m *image.RGBA) *image.YCbCr {
+	y := image.NewYCbCr(m.Rect, image.YCbCrSubsampleRatio420)
+	for py := 0; py < m.Rect.Dy(); py++ {
+		for px := 0; px < m.Rect.Dx(); px++ {
+			c := m.RGBAAt(px, py)
+			yy, cb, cr := color.RGBToYCbCr(c.R, c.G, c.B)
+			y.Y[y.YOffset(px, py)] = yy
+			y.Cb[y.COffset(px, py)] = cb
+			y.Cr[y.COffset(px, py)] = cr
+		}
+	}
+	return y
+}
+
+func TestOwnJPEGEncoderGrayAndFlat(t *testing.T) {
+	g := image.NewGray(image.Rect(0, 0, 17, 9))
+	for i := range g.Pix {
+		g.Pix[i] = uint8(i * 13)
+	}
+	for _, m := range []image.Image{g, image.NewRGBA(image.Rect(0, 0, 1, 1)), image.NewGray(image.Rect(0, 0, 64, 64))} {
+		j := newJPEGSource(m).encode(85)
+		d, err := jpeg.Decode(bytes.NewReader(j))
+		if err != nil || d.Bounds().Size() != m.Bounds().Size() {
+			t.Fatalf("%T %v: %v", m, m.Bounds(), err)
+		}
+		if _, isGray := m.(*image.Gray); isGray {
+			if _, ok := d.(*image.Gray); !ok {
+				t.Fatal("gray input should give a 1-component JPEG")
+			}
+			if p := psnr(m, d); p < 30 {
+				t.Fatalf("gray PSNR %.1f", p)
+			}
+		}
+	}
+}
+
+func TestHuffmanTableLimitsLengths(t *testing.T) {
+	// Fibonacci-like frequencies force codes far longer than 16 bits before folding.
+	var f [257]int
+	a, b := 1, 1
+	for i := 0; i < 40; i++ {
+		f[i] = a
+		a, b = b, a+b
+	}
+	bits, vals := huffmanTable(f)
+	n, kraft := 0, 0.0
+	for l := 1; l <= 16; l++ {
+		n += bits[l]
+		kraft += float64(bits[l]) / float64(int(1)<<l)
+	}
+	if n != 40 || len(vals) != 40 {
+		t.Fatalf("%d codes for 40 symbols", n)
+	}
+	if kraft >= 1 { // < 1: the all-ones code stays unused
+		t.Fatalf("Kraft sum %.4f: not a valid prefix code with the reserved code", kraft)
+	}
+}
+
+// The textbook DCT, as a reference for the fast one.
+var dctMatrix = func() (m [8][8]float64) {
+	for u := 0; u < 8; u++ {
+		c := 0.5
+		if u == 0 {
+			c = 0.5 / math.Sqrt2
+		}
+		for x := 0; x < 8; x++ {
+			m[u][x] = c * math.Cos(float64(2*x+1)*float64(u)*math.Pi/16)
+		}
+	}
+	return m
+}()
+
+func TestFastDCTMatchesDefinition(t *testing.T) {
+	g := noisy(8, 8)
+	p := plane{make([]byte, 64), 8, 8, 8}
+	for i := range p.pix {
+		p.pix[i] = g.Pix[4*i+1]
+	}
+	var got [64]float32
+	fdct(p, 0, 0, got[:])
+	for i, n := range zigzag {
+		v, u := n/8, n%8
+		var want float64
+		for y := 0; y < 8; y++ {
+			for x := 0; x < 8; x++ {
+				want += dctMatrix[v][y] * dctMatrix[u][x] * (float64(p.pix[8*y+x]) - 128)
+			}
+		}
+		if math.Abs(float64(got[i])-want) > 1e-3 {
+			t.Fatalf("coefficient (%d,%d): got %f, want %f", u, v, got[i], want)
+		}
+	}
+}
