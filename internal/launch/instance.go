@@ -38,6 +38,24 @@ type Instance struct {
 // DefaultAddress). It returns ErrRunning when a live instance already holds addr; a
 // stale claim left by a crashed tray is taken over.
 func Claim(addr string) (*Instance, error) {
+	unlock, err := lock(addr)
+	if err != nil {
+		return nil, err
+	}
+	in, err := claimListener(addr)
+	if err != nil {
+		unlock()
+		return nil, err
+	}
+	closeLn := in.close
+	in.close = func() error {
+		defer unlock()
+		return closeLn()
+	}
+	return in, nil
+}
+
+func claimListener(addr string) (*Instance, error) {
 	ln, err := listen(addr)
 	if err != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
@@ -127,27 +145,56 @@ func Handoff(ctx context.Context, addr, url string) error {
 	if len(url) > MaxURLLength || strings.ContainsAny(url, "\r\n") {
 		return ErrNotLaunch
 	}
+	var err error
+	for attempt := 0; attempt < 3 && ctx.Err() == nil; attempt++ {
+		var delivered bool
+		delivered, err = handoff(ctx, addr, url)
+		// Retrying is only safe while the running tray cannot have read the URL,
+		// or one click would open two windows. A write that did not complete was
+		// not read (seen under Wine, whose first pipe instance never answers).
+		if err == nil || delivered {
+			return err
+		}
+	}
+	return err
+}
+
+// handoff is one attempt; delivered reports whether the URL was written in full.
+func handoff(ctx context.Context, addr, url string) (delivered bool, err error) {
 	c, err := dial(ctx, addr)
 	if err != nil {
-		return fmt.Errorf("ClinicPro Images is not answering (%v): close it from the tray and open the link again", err)
+		return false, fmt.Errorf("ClinicPro Images is not answering (%v): close it from the tray and open the link again", err)
 	}
 	defer c.Close()
 	deadline := time.Now().Add(ioTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
-	_ = c.SetDeadline(deadline)
+	// The running tray reads at once; a write still blocked after writeTimeout went
+	// to a pipe instance nobody serves.
+	_ = c.SetWriteDeadline(minTime(deadline, time.Now().Add(writeTimeout)))
+	_ = c.SetReadDeadline(deadline)
 	if _, err := io.WriteString(c, url+"\n"); err != nil {
-		return fmt.Errorf("ClinicPro Images did not take the launch (%v): open the link again", err)
+		return false, fmt.Errorf("ClinicPro Images did not take the launch (%v): open the link again", err)
 	}
 	reply, err := readLine(c)
 	if err != nil {
-		return fmt.Errorf("ClinicPro Images did not confirm the launch (%v): open the link again", err)
+		return true, fmt.Errorf("ClinicPro Images did not confirm the launch (%v): open the link again", err)
 	}
 	if reply != "ok" {
-		return ErrNotLaunch
+		return true, ErrNotLaunch
 	}
-	return nil
+	return true, nil
+}
+
+// writeTimeout bounds one attempt's write; see handoff.
+const writeTimeout = 3 * time.Second
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // readLine reads one newline-terminated line of at most MaxURLLength bytes.

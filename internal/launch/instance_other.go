@@ -20,6 +20,9 @@ func DefaultAddress() string {
 	return filepath.Join(os.TempDir(), fmt.Sprintf("clinicpro-tray-%d.sock", os.Getuid()))
 }
 
+// lock is a no-op here: binding the socket is itself exclusive.
+func lock(string) (func(), error) { return func() {}, nil }
+
 func listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("unix", addr)
 	if err != nil {

@@ -4,6 +4,7 @@ package launch
 
 import (
 	"context"
+	"errors"
 	"net"
 	"strings"
 
@@ -25,9 +26,30 @@ func userSID() string {
 	return u.User.Sid.String()
 }
 
+// lock takes a named mutex in the session's namespace. Exclusivity must not rest on
+// the pipe alone: winio's first-instance check is the file system's, which Wine (and
+// so our CI) does not enforce. The mutex lives as long as this process holds its
+// handle, so a crashed tray never leaves a stale claim.
+func lock(addr string) (func(), error) {
+	// Mutex names may not contain backslashes after the namespace prefix.
+	name := `Local\` + strings.ReplaceAll(strings.TrimPrefix(addr, `\\.\pipe\`), `\`, "-")
+	name16, err := windows.UTF16PtrFromString(name)
+	if err != nil {
+		return nil, err
+	}
+	h, err := windows.CreateMutex(nil, false, name16)
+	if errors.Is(err, windows.ERROR_ALREADY_EXISTS) {
+		windows.CloseHandle(h)
+		return nil, ErrRunning
+	}
+	if err != nil {
+		return nil, err
+	}
+	return func() { windows.CloseHandle(h) }, nil
+}
+
 func listen(addr string) (net.Listener, error) {
-	// Only this user (and SYSTEM) may connect: the pipe carries launch tokens. winio
-	// creates the first pipe instance exclusively, so a second tray fails here.
+	// Only this user (and SYSTEM) may connect: the pipe carries launch tokens.
 	sid := userSID()
 	sd := "D:P(A;;GA;;;SY)"
 	if strings.HasPrefix(sid, "S-") {
