@@ -247,8 +247,18 @@ func (a *App) applyTray() {
 
 // Launch opens a capture window for a toolbar launch URL and resolves it.
 func (a *App) Launch(rawURL string) *CaptureWindow {
+	// The URL is never logged: its context is Medtech's token for a patient.
+	a.opt.Log.Info("launch received")
 	c := a.newCapture()
-	go func() { _ = c.model.Launch(context.Background(), rawURL) }()
+	go func() {
+		start := time.Now()
+		if err := c.model.Launch(context.Background(), rawURL); err != nil {
+			// Agent sentences carry no identifiers (localapi.APIError's contract).
+			a.opt.Log.Warn("launch failed", "reason", viewmodel.Sentence(err))
+			return
+		}
+		a.opt.Log.Info("launch resolved", "ms", time.Since(start).Milliseconds())
+	}()
 	return c
 }
 
