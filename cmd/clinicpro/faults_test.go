@@ -114,15 +114,22 @@ func TestFaultsEndToEnd(t *testing.T) {
 	if got := len(sim.Documents()); got != n {
 		t.Errorf("ALEX holds %d documents for %d photos", got, n)
 	}
-	items, err := api.Queue(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, it := range items {
-		if it.State != localapi.StateSent {
-			t.Errorf("item %s ended %s: %s", it.ID, it.State, it.Reason)
+	// The original moves to Sent just before the item is marked sent: poll.
+	waitFor(t, "every item sent", func() bool {
+		items, err := api.Queue(ctx)
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
+		for _, it := range items {
+			if it.State == localapi.StateParked {
+				t.Fatalf("item %s parked: %s", it.ID, it.Reason)
+			}
+			if it.State != localapi.StateSent {
+				return false
+			}
+		}
+		return true
+	})
 	st, _ := api.Status(ctx)
 	if st.Counts.Parked != 0 {
 		t.Errorf("%d items parked", st.Counts.Parked)

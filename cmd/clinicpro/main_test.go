@@ -261,16 +261,20 @@ func TestEndToEnd(t *testing.T) {
 		return false
 	})
 
-	rc, out = cli("queue", "list", "--json")
-	var items []localapi.Item
-	if rc != 0 || json.Unmarshal([]byte(out), &items) != nil || len(items) != 2 {
-		t.Fatalf("queue list: %d %s", rc, out)
-	}
-	for _, it := range items {
-		if it.State != localapi.StateSent {
-			t.Errorf("item %s is %s, want sent", it.ID, it.State)
+	// ALEX holding the document comes before the read-back and "sent": poll.
+	waitFor(t, "both items sent in `queue list`", func() bool {
+		rc, out = cli("queue", "list", "--json")
+		var items []localapi.Item
+		if rc != 0 || json.Unmarshal([]byte(out), &items) != nil || len(items) != 2 {
+			t.Fatalf("queue list: %d %s", rc, out)
 		}
-	}
+		for _, it := range items {
+			if it.State != localapi.StateSent {
+				return false
+			}
+		}
+		return true
+	})
 	waitFor(t, "a healthy status", func() bool { rc, _ := cli("status"); return rc == 0 })
 	if _, out := cli("status"); !strings.Contains(out, "2 sent today") {
 		t.Fatalf("status:\n%s", out)
