@@ -214,7 +214,7 @@ func (c *Capture) Add(ctx context.Context, fileName string, r io.Reader) error {
 	id, ok := c.session.ID, c.phase == PhasePatient
 	c.mu.Unlock()
 	if !ok {
-		return errors.New(TextNoPatient)
+		return errNoPatient
 	}
 	it, err := c.agent.AddFile(ctx, id, fileName, r)
 	if err != nil {
@@ -511,3 +511,7 @@ func (c *Capture) Close(ctx context.Context) error {
 	}
 	return c.agent.CloseSession(ctx, id)
 }
+
+// errNoPatient refuses files in a window without a patient; the window already says
+// TextNoPatient, so this is for callers, not for the GP.
+var errNoPatient = errors.New("no patient selected in this capture window")
