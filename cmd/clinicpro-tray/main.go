@@ -25,6 +25,11 @@ import (
 	"github.com/clinicpro/medtech-images/ui"
 )
 
+// The Windows resources (the icon Explorer, the taskbar and the MSI's Add/Remove
+// Programs entry show; version details) come from assets/app.png. No manifest: GLFW
+// chooses per-monitor DPI awareness at run time, which a manifest would override.
+//go:generate go run github.com/tc-hib/go-winres@v0.3.3 simply --icon ../../assets/app.png --manifest none --arch amd64 --out rsrc --product-name "ClinicPro Images" --file-description "ClinicPro Images" --original-filename clinicpro-tray.exe
+
 // AppID matches FyneApp.toml; Fyne keys preferences and notifications on it.
 const AppID = "nz.co.clinicpro.images"
 
