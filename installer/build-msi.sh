@@ -69,13 +69,21 @@ upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinic
 #  - SecureCustomProperties: without it msiexec drops public properties on the way to the
 #    elevated server process, and a GPO/Intune install would silently ignore RELAYURL;
 #  - MsiHiddenProperties, so the enrolment code stays out of verbose install logs;
+#  - LockPermissions on the Rollout key: only SYSTEM (the agent) and Administrators may read the
+#    enrolment code, not every user of the PC in the seconds before the agent spends it;
 #  - an Upgrade row that also replaces the same version, so rebuilding one commit and
 #    reinstalling replaces the product rather than adding a second entry to Programs and Features;
 #  - RemoveExistingProducts inside the install transaction (wixl puts it before), so an upgrade
 #    whose new agent fails to start rolls back to the old version instead of leaving nothing.
 rollout=(RELAYURL ENROLCODE WATCHFOLDERS HCMHOST)
 secure="WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;$(IFS=';'; echo "${rollout[*]}");REMOVEDATA"
-msibuild "$stage/product.msi" \
+lock=(-q "CREATE TABLE \`LockPermissions\` (\`LockObject\` CHAR(72) NOT NULL, \`Table\` CHAR(32) NOT NULL, \`Domain\` CHAR(255), \`User\` CHAR(255) NOT NULL, \`Permission\` LONG PRIMARY KEY \`LockObject\`, \`Table\`, \`Domain\`, \`User\`)")
+for value in RelayURL EnrolCode WatchFolders HCMHost; do
+	for user in SYSTEM Administrators; do # 268435456 = GENERIC_ALL
+		lock+=(-q "INSERT INTO LockPermissions (LockObject, \`Table\`, \`User\`, Permission) VALUES ('Rollout$value', 'Registry', '$user', 268435456)")
+	done
+done
+msibuild "$stage/product.msi" "${lock[@]}" \
 	-q "UPDATE Component SET Condition='RELAYURL', Attributes=276 WHERE Component='RolloutRelayUrl'" \
 	-q "UPDATE Component SET Condition='ENROLCODE', Attributes=276 WHERE Component='RolloutEnrolCode'" \
 	-q "UPDATE Component SET Condition='WATCHFOLDERS', Attributes=276 WHERE Component='RolloutWatchFolders'" \

@@ -107,6 +107,13 @@ for pair in RelayURL:RELAYURL EnrolCode:ENROLCODE WatchFolders:WATCHFOLDERS HCMH
 	reg 'Software\ClinicPro\Rollout' "$name" "^\\[$prop\\]\$" "$prop is handed to the agent as Rollout\\$name"
 	comp=$(rows Registry | awk -F'\t' -v n="$name" '$4 == n && $3 ~ /Rollout/ {print $6}')
 	# Unconditioned, an upgrade without the property would overwrite the value with nothing.
+	# GENERIC_ALL for SYSTEM and Administrators only: the enrolment code is not for every user.
+	for user in SYSTEM Administrators; do
+		has LockPermissions "^Rollout${name}${T}Registry${T}${T}${user}${T}268435456\$" "Rollout\\$name is readable only by SYSTEM and Administrators ($user)"
+	done
+	if [[ $(rows LockPermissions | awk -F'\t' -v n="Rollout$name" '$1 == n' | wc -l) != 2 ]]; then
+		fail "Rollout\\$name's key grants access to someone other than SYSTEM and Administrators"
+	fi
 	if [[ -n $comp ]]; then
 		has Component "^${comp}${T}[^${T}]*${T}[^${T}]*${T}[0-9]+${T}${prop}${T}" "Rollout\\$name is written only when $prop is given"
 		# Permanent (16): an upgrade must not take back a value the agent has not consumed yet.

@@ -230,6 +230,8 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"no Run key", "DELETE FROM Registry WHERE Name='ClinicPro Images'", "log-on"},
 		{"properties not secure", "UPDATE Property SET Value='WIX_UPGRADE_DETECTED' WHERE Property='SecureCustomProperties'", "lacks ENROLCODE"},
 		{"enrol code logged", "DELETE FROM Property WHERE Property='MsiHiddenProperties'", "MsiHiddenProperties"},
+		{"enrol code readable by every user", "INSERT INTO LockPermissions (LockObject, `Table`, `User`, Permission) VALUES ('RolloutEnrolCode', 'Registry', 'Users', -2147483648)", "someone other than SYSTEM"},
+		{"enrol code unprotected", "DELETE FROM LockPermissions WHERE LockObject='RolloutEnrolCode'", "readable only by SYSTEM"},
 		{"rollout value unconditional", "UPDATE Component SET Condition='' WHERE Component='RolloutEnrolCode'", "only when ENROLCODE is given"},
 		{"no upgrade", "DELETE FROM Upgrade", "older and same versions are upgraded"},
 		{"deferred action outside the script", "UPDATE InstallExecuteSequence SET Sequence=6700 WHERE Action='AgentRecovery'", "outside InstallInitialize"},
