@@ -28,7 +28,7 @@ elif [[ -n ${SIGN_CERT:-} && -n ${SIGN_KEY:-} ]]; then
 	[[ -f $SIGN_CERT && -f $SIGN_KEY ]] || die "SIGN_CERT or SIGN_KEY does not exist; point them at the PEM certificate and key."
 	cred=(-certs "$SIGN_CERT" -key "$SIGN_KEY")
 else
-	die "no signing certificate: set SIGN_PFX and SIGN_PASS, or SIGN_CERT and SIGN_KEY (docs/rollout.md, "For whoever builds the MSI")."
+	die "no signing certificate: set SIGN_PFX and SIGN_PASS, or SIGN_CERT and SIGN_KEY (docs/rollout.md, 'For whoever builds the MSI')."
 fi
 # The password travels through a file rather than argv, so ps cannot show it.
 passfile=
