@@ -630,3 +630,15 @@ func TestQuitClosesSessions(t *testing.T) {
 		return errors.Is(err, localapi.ErrNotFound)
 	})
 }
+
+func TestLaunchWithNoAgentRunning(t *testing.T) {
+	// The real client, pointed at a socket nobody listens on.
+	client := localapi.Dial(filepath.Join(t.TempDir(), "agent.sock"))
+	t.Cleanup(client.Close)
+	h := newHarness(t, client)
+	c := h.launch(fakeagent.PatientURL)
+	if !strings.HasPrefix(c.heading.Text, "The ClinicPro agent is not answering") {
+		t.Fatalf("heading %q", c.heading.Text)
+	}
+	h.eventually("tray offline", func() bool { icon, _ := h.app.TrayIcon(); return icon == viewmodel.IconOffline })
+}

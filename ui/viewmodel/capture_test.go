@@ -84,6 +84,8 @@ func TestLaunchStates(t *testing.T) {
 		{"refused", fakeagent.RefusedURL, nil, PhaseLaunchFailed, localapi.ErrLaunch.Message},
 		{"relay down", fakeagent.PatientURL, unavailable, PhaseLaunchFailed, unavailable.Message},
 		{"agent down", fakeagent.PatientURL, &net.OpError{Op: "dial", Err: errors.New("refused")}, PhaseLaunchFailed, agentDown},
+		// The real client wraps a pipe that is not there (no net.Error on Windows).
+		{"agent pipe missing", fakeagent.PatientURL, fmt.Errorf("%w (open \\\\.\\pipe\\ClinicProAgent: file not found)", localapi.ErrAgentDown), PhaseLaunchFailed, agentDown},
 		{"not a launch", "https://example.org/", nil, PhaseLaunchFailed, "this is not a Medtech launch link: open ClinicPro Images from the Medtech Evolution toolbar"},
 	}
 	for _, tc := range cases {

@@ -31,7 +31,7 @@ const (
 )
 
 // agentDown is what a person reads when the agent's pipe does not answer.
-const agentDown = "The ClinicPro agent is not answering: check that the \"ClinicPro\" Windows service is running, then try again."
+const agentDown = "The ClinicPro agent is not answering: check that the \"ClinicPro Agent\" Windows service is running, then try again."
 
 const textCancelled = "Opening the patient was cancelled: click the ClinicPro icon in Medtech again."
 
@@ -52,7 +52,7 @@ func Sentence(err error) string {
 		return textCancelled
 	}
 	var ne net.Error
-	if errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
+	if errors.Is(err, localapi.ErrAgentDown) || errors.As(err, &ne) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, net.ErrClosed) {
 		return agentDown
 	}
 	// Anything else is not ours to word; its text could carry paths, so keep it out.
