@@ -456,7 +456,9 @@ func (k *itemCard) update(it viewmodel.CaptureItem) {
 		setEnabled(w, editable)
 	}
 	text := it.Status.Label()
-	if it.Message != "" {
+	// A parked item's reason is its own; a refused save's sentence is the same for
+	// every item and already fills the summary line.
+	if it.Status == viewmodel.ItemParked && it.Message != "" {
 		text = fmt.Sprintf("%s: %s", text, it.Message)
 	}
 	k.status.SetText(text)
