@@ -94,6 +94,8 @@ func main() {
 	fa.Run()
 }
 
+const maxLogBytes = 5 << 20
+
 // newLogger writes to the user's cache folder through the redaction handler: a GUI
 // binary has no console, and the log must never hold a patient identifier.
 func newLogger() *slog.Logger {
@@ -103,7 +105,13 @@ func newLogger() *slog.Logger {
 	}
 	dir = filepath.Join(dir, "ClinicPro")
 	_ = os.MkdirAll(dir, 0o700)
-	f, err := os.OpenFile(filepath.Join(dir, "tray.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	path := filepath.Join(dir, "tray.log")
+	// One old generation is enough to see what happened before a restart, and keeps a
+	// tray that runs for months from filling the profile.
+	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogBytes {
+		_ = os.Rename(path, path+".1")
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
