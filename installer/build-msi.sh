@@ -73,6 +73,8 @@ upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinic
 #    enrolment code, not every user of the PC in the seconds before the agent spends it;
 #  - an Upgrade row that also replaces the same version, so rebuilding one commit and
 #    reinstalling replaces the product rather than adding a second entry to Programs and Features;
+#  - the Vital flag on the service (ErrorControl 0x8000 | normal 1), which wixl drops: a PC where
+#    the service cannot be registered must fail the install, not report success without an agent;
 #  - RemoveExistingProducts inside the install transaction (wixl puts it before), so an upgrade
 #    whose new agent fails to start rolls back to the old version instead of leaving nothing.
 rollout=(RELAYURL ENROLCODE WATCHFOLDERS HCMHOST)
@@ -93,6 +95,7 @@ msibuild "$stage/product.msi" "${lock[@]}" \
 	-q "DELETE FROM Upgrade WHERE ActionProperty='WIX_UPGRADE_DETECTED'" \
 	-q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$version', 513, 'WIX_UPGRADE_DETECTED')" \
 	-q "UPDATE InstallExecuteSequence SET Sequence=1510 WHERE Action='RemoveExistingProducts'" \
+	-q "UPDATE ServiceInstall SET ErrorControl=32769 WHERE Name='ClinicProAgent'" \
 	|| die "msibuild could not patch the MSI tables."
 
 mkdir -p "$DIST"

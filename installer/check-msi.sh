@@ -73,6 +73,7 @@ else
 	[[ $display == "ClinicPro Agent" ]] || fail "service display name is '$display', want 'ClinicPro Agent'"
 	(( (type & 0x10) != 0 )) || fail "service type $type is not an own-process service"
 	[[ $start == 2 ]] || fail "service start type $start is not automatic (2)"
+	(( (errctl & 0x8000) != 0 )) || fail "service is not vital (ErrorControl $errctl): a failed registration would still report success"
 	[[ $account == LocalSystem ]] || fail "service account is '$account', want LocalSystem"
 	[[ $args == "service run" ]] || fail "service arguments are '$args', want 'service run'"
 	exe_comp=$(rows File | awk -F'\t' '$3 == "clinicpro.exe" {print $2}')

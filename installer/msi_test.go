@@ -225,6 +225,7 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"no service", "DELETE FROM ServiceInstall", "no ClinicProAgent service"},
 		{"service as a user account", "UPDATE ServiceInstall SET StartName='.\\\\gp' WHERE Name='ClinicProAgent'", "want LocalSystem"},
 		{"service on demand", "UPDATE ServiceInstall SET StartType=3 WHERE Name='ClinicProAgent'", "not automatic"},
+		{"service not vital", "UPDATE ServiceInstall SET ErrorControl=1 WHERE Name='ClinicProAgent'", "not vital"},
 		{"service never started", "UPDATE ServiceControl SET Event=162 WHERE Name='ClinicProAgent'", "lacks flag 1"},
 		{"no URL scheme command", "DELETE FROM Registry WHERE `Key`='Software\\Classes\\clinicpro\\shell\\open\\command'", "opens the tray with the URL"},
 		{"no Run key", "DELETE FROM Registry WHERE Name='ClinicPro Images'", "log-on"},
