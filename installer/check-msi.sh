@@ -16,16 +16,19 @@ failures=0
 fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
 ok() { [[ -n ${VERBOSE:-} ]] && echo "ok: $*" >&2; return 0; }
 
-# Export every table once; the checks below read the files many times.
+# Export every table once; the checks below read the files many times. The export runs inside
+# the scratch folder because msiinfo writes binary columns (the Icon table) to the current one.
+msi=$(realpath "$msi")
 export_dir=$(mktemp -d)
 trap 'rm -rf "$export_dir"' EXIT
+mkdir "$export_dir/tables"
 while read -r table; do
 	[[ $table == _* ]] && continue
-	msiinfo export "$msi" "$table" | tr -d '\r' | tail -n +4 >"$export_dir/$table"
+	(cd "$export_dir" && msiinfo export "$msi" "$table") | tr -d '\r' | tail -n +4 >"$export_dir/tables/$table"
 done < <(msiinfo tables "$msi" | tr -d '\r')
 # rows TABLE: the table's rows, tab-separated, without msiinfo's three header lines.
 rows() {
-	if [[ -f $export_dir/$1 ]]; then cat "$export_dir/$1"; fi
+	if [[ -f $export_dir/tables/$1 ]]; then cat "$export_dir/tables/$1"; fi
 }
 # has TABLE REGEX WHY: some row of TABLE matches the extended regex (fields joined by tabs).
 has() {
