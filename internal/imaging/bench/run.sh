@@ -2,7 +2,8 @@
 # Compare internal/imaging with sharp (the earlier web version's converter),
 # `vips thumbnail` and ImageMagick `convert` on the same inputs, in one run.
 # Usage: internal/imaging/bench/run.sh   (make bench-imaging)
-# Env: RUNS (default 5), OUT (default out/bench-imaging), BUDGET (1000000).
+# Env: RUNS (default 5), OUT (default out/bench-imaging), BUDGET (1000000),
+# INPUTS (default "phone12 camera24 scanA4").
 # Installs what it needs: Debian libvips-tools, imagemagick, libtiff-tools,
 # mate-backgrounds (photographic wallpapers for inputs) and npm sharp into $OUT.
 set -euo pipefail
@@ -10,6 +11,7 @@ cd "$(git rev-parse --show-toplevel)"
 RUNS=${RUNS:-5}
 OUT=${OUT:-out/bench-imaging}
 BUDGET=${BUDGET:-1000000}
+INPUTS=${INPUTS:-phone12 camera24 scanA4}
 SHARP_VERSION=0.34.5
 mkdir -p "$OUT/in" "$OUT/res" "$OUT/node"
 OUT=$(cd "$OUT" && pwd)
@@ -85,8 +87,8 @@ row() { # tool file
   echo '|---|---|---|---|---|---|---|---|---|'
 } | tee "$OUT/results.md"
 
-for IN in "$OUT/in/phone12.jpg" "$OUT/in/camera24.jpg" "$OUT/in/scanA4.png"; do
-  IN_NAME=$(basename "${IN%.*}")
+for IN_NAME in $INPUTS; do
+  IN=$(ls "$OUT/in/$IN_NAME".*)
   R="$OUT/res/$IN_NAME"
   run ours "$OUT/imgconv" convert -budget "$BUDGET" "$IN" "$R-ours.tif"
   read -r W H BYTES Q ENC <"$OUT/res/ours.stdout"
