@@ -41,7 +41,14 @@ if [[ -z $icon ]]; then
 	fi
 fi
 [[ -f $icon ]] || die "toolbar icon $icon does not exist; set TOOLBAR_ICON to the Medtech toolbar PNG."
-[[ $(head -c 8 "$icon" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]] || die "toolbar icon $icon is not a PNG; MT Icon Loader needs a PNG."
+png_magic() { [[ $(head -c 8 "$1" | od -An -tx1 | tr -d ' \n') == 89504e470d0a1a0a ]]; }
+png_magic "$icon" || die "toolbar icon $icon is not a PNG; MT Icon Loader needs a PNG."
+
+# The icon Programs and Features shows. An .ico that wraps the app PNG (Windows Vista and later
+# read PNG inside ICO) rather than the tray exe, which the Icon table would store whole: 25 MB.
+app_icon=${APP_ICON:-assets/app.png}
+[[ -f $app_icon ]] || die "app icon $app_icon does not exist; set APP_ICON to a PNG of at most 256x256."
+png_magic $app_icon || die "app icon $app_icon is not a PNG."
 
 version=${MSI_VERSION:-$("$root/installer/version.sh")}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "MSI version '$version' is not numeric MAJOR.MINOR.BUILD."
@@ -53,9 +60,21 @@ trap 'rm -rf "$stage"' EXIT
 for exe in "${exes[@]}"; do cp "$WINBIN/$exe" "$stage/"; done
 cp "$icon" "$stage/toolbar.png"
 cp installer/clinicpro.wxs "$stage/"
+# ICONDIR (reserved, type 1 = icon, one image) and one ICONDIRENTRY pointing at the PNG after
+# them; a width or height of 256 is written as 0.
+be32() { od -An -tu4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }
+le16() { printf "\\x%02x\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)); }
+le32() { printf "\\x%02x\\x%02x\\x%02x\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+w=$(be32 "$app_icon" 16) h=$(be32 "$app_icon" 20)
+((w <= 256 && h <= 256)) || die "app icon $app_icon is ${w}x${h}; an icon is at most 256x256."
+{
+	printf "$(le16 0)$(le16 1)$(le16 1)"
+	printf "$(printf '\\x%02x\\x%02x' $((w & 255)) $((h & 255)))\\x00\\x00$(le16 1)$(le16 32)$(le32 "$(stat -c %s "$app_icon")")$(le32 22)"
+	cat "$app_icon"
+} >"$stage/app.ico"
 
 (cd "$stage" && wixl -a x64 \
-	-D Version="$version" -D GitVersion="$gitversion" -D BinDir=. -D ToolbarIcon=toolbar.png \
+	-D Version="$version" -D GitVersion="$gitversion" -D BinDir=. -D ToolbarIcon=toolbar.png -D AppIcon=app.ico \
 	-o product.msi clinicpro.wxs) || die "wixl failed on installer/clinicpro.wxs (messages above)."
 
 upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinicpro.wxs | head -1)

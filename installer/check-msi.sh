@@ -144,6 +144,17 @@ has Property "^ALLUSERS${T}1\$" "per-machine install (ALLUSERS=1)"
 upgrade_code=$(rows Property | awk -F'\t' '$1 == "UpgradeCode" {print $2}')
 [[ -n $upgrade_code ]] || fail "Property table has no UpgradeCode"
 
+# --- Programs and Features icon: present, and an icon rather than a whole exe (the Icon table
+# stores its source uncompressed; the tray exe there once added 25 MB to the MSI).
+arp_icon=$(rows Property | awk -F'\t' '$1 == "ARPPRODUCTICON" {print $2}')
+if [[ -z $arp_icon ]]; then
+	fail "no ARPPRODUCTICON; Programs and Features would show a blank icon"
+elif [[ ! -f $export_dir/Icon/Icon.$arp_icon ]]; then
+	fail "ARPPRODUCTICON names icon '$arp_icon', which the Icon table lacks"
+elif (( $(stat -c %s "$export_dir/Icon/Icon.$arp_icon") > 1048576 )); then
+	fail "icon '$arp_icon' is $(stat -c %s "$export_dir/Icon/Icon.$arp_icon") bytes; use an .ico, not an exe"
+fi
+
 # --- Upgrade: later MSIs replace earlier ones (keeping ProgramData), older ones refuse to install.
 has Upgrade "^\\${upgrade_code}${T}${T}${version//./\\.}${T}[^${T}]*${T}[0-9]+${T}[^${T}]*${T}WIX_UPGRADE_DETECTED\$" "older and same versions are upgraded"
 has Upgrade "^\\${upgrade_code}${T}${version//./\\.}${T}${T}[^${T}]*${T}[0-9]+${T}[^${T}]*${T}WIX_DOWNGRADE_DETECTED\$" "newer installed versions are detected"

@@ -119,13 +119,18 @@ func toolbarIcon(t *testing.T) string {
 
 type build struct {
 	winbin, icon, version string
+	appIcon               string // the toolbar icon when empty
 }
 
 // msi runs build-msi.sh and returns the MSI path, or the script's output and error.
 func (b build) msi(t *testing.T) (string, string, error) {
 	t.Helper()
 	dist := t.TempDir()
-	out, err := run(t, []string{"WINBIN=" + b.winbin, "TOOLBAR_ICON=" + b.icon, "DIST=" + dist, "MSI_VERSION=" + b.version},
+	appIcon := b.appIcon
+	if appIcon == "" {
+		appIcon = b.icon
+	}
+	out, err := run(t, []string{"WINBIN=" + b.winbin, "TOOLBAR_ICON=" + b.icon, "APP_ICON=" + appIcon, "DIST=" + dist, "MSI_VERSION=" + b.version},
 		"./build-msi.sh")
 	if err != nil {
 		return "", out, err
@@ -145,7 +150,7 @@ func (b build) mustMSI(t *testing.T) string {
 
 func TestBuiltMSIPassesEveryCheck(t *testing.T) {
 	needTools(t, "wixl", "msibuild", "msiinfo")
-	b := build{fakeBinaries(t), toolbarIcon(t), "0.1.7"}
+	b := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", ""}
 	msi := b.mustMSI(t)
 	if filepath.Base(msi) != "ClinicProImages-0.1.7-x64.msi" {
 		t.Errorf("MSI is named %s, want ClinicProImages-0.1.7-x64.msi", filepath.Base(msi))
@@ -189,10 +194,11 @@ func TestBuildRefusesToPackageWithoutEveryPiece(t *testing.T) {
 		b    build
 		want []string
 	}{
-		{"tray exe missing", build{noTray, icon, "0.1.7"}, []string{"clinicpro-tray.exe", "make windows"}},
-		{"icon missing", build{bins, filepath.Join(t.TempDir(), "absent.png"), "0.1.7"}, []string{"toolbar icon", "TOOLBAR_ICON"}},
-		{"icon not a PNG", build{bins, notPNG, "0.1.7"}, []string{"not a PNG"}},
-		{"version not numeric", build{bins, icon, "0.1.7-dirty"}, []string{"not numeric"}},
+		{"tray exe missing", build{noTray, icon, "0.1.7", ""}, []string{"clinicpro-tray.exe", "make windows"}},
+		{"icon missing", build{bins, filepath.Join(t.TempDir(), "absent.png"), "0.1.7", ""}, []string{"toolbar icon", "TOOLBAR_ICON"}},
+		{"icon not a PNG", build{bins, notPNG, "0.1.7", ""}, []string{"not a PNG"}},
+		{"app icon not a PNG", build{bins, icon, "0.1.7", notPNG}, []string{"app icon", "not a PNG"}},
+		{"version not numeric", build{bins, icon, "0.1.7-dirty", ""}, []string{"not numeric"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, out, err := tc.b.msi(t)
@@ -212,7 +218,7 @@ func TestBuildRefusesToPackageWithoutEveryPiece(t *testing.T) {
 // name it: a checker that passes everything would let a broken installer land.
 func TestCheckCatchesBrokenMSI(t *testing.T) {
 	needTools(t, "wixl", "msibuild", "msiinfo")
-	good := build{fakeBinaries(t), toolbarIcon(t), "0.1.7"}.mustMSI(t)
+	good := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", ""}.mustMSI(t)
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -240,6 +246,7 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"data removed on upgrade", "UPDATE InstallExecuteSequence SET Condition='REMOVE=\"ALL\" AND REMOVEDATA=\"1\"' WHERE Action='RemoveData'", "never during an upgrade"},
 		{"tray not shipped", "DELETE FROM File WHERE FileName='clinicpro-tray.exe'", "no clinicpro-tray.exe"},
 		{"icon folder renamed", "UPDATE Directory SET DefaultDir='Images' WHERE Directory='TOOLBARDIR'", "'ClinicPro Images'"},
+		{"product icon missing", "UPDATE Property SET Value='Missing' WHERE Property='ARPPRODUCTICON'", "Icon table lacks"},
 		{"alexsim shipped", "INSERT INTO File (File, Component_, FileName, FileSize, Attributes, Sequence) VALUES ('Sim', 'AgentExe', 'alexsim.exe', 1, 512, 9)", "alexsim is in the MSI"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -128,8 +128,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestWineInstallUpgradeUninstall(t *testing.T) {
 	w := newWine(t)
 	bins, icon := fakeBinaries(t), toolbarIcon(t)
-	v1 := build{bins, icon, "0.1.1"}.mustMSI(t)
-	v2 := build{bins, icon, "0.1.2"}.mustMSI(t)
+	v1 := build{bins, icon, "0.1.1", ""}.mustMSI(t)
+	v2 := build{bins, icon, "0.1.2", ""}.mustMSI(t)
 
 	const (
 		programFiles = "Program Files/ClinicPro/"
