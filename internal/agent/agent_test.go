@@ -294,7 +294,11 @@ func TestWatchedFoldersRoute(t *testing.T) {
 		t.Errorf("file with a mistyped NHI: %+v", it)
 	}
 
-	// A "session" folder waits without a window, and stages into the open one.
+	// A "session" folder waits without a window (a session opened by NHI for
+	// `clinicpro send` is not a window), and stages into the open one.
+	if _, err := e.a.Launch(ctx, localapi.LaunchRequest{NHI: localapitest.TestNHI}); err != nil {
+		t.Fatal(err)
+	}
 	write(e.session, "before.jpg")
 	waitFor(t, "before.jpg", find("before.jpg"))
 	if it := state("before.jpg"); it.State != localapi.StateUnassigned || it.Reason != agent.ReasonNoWindow {

@@ -64,7 +64,7 @@ func (a *Agent) currentSession() *session {
 	defer a.mu.Unlock()
 	var best *session
 	for _, s := range a.sessions {
-		if s.PatientSelected && (best == nil || s.lastUsed.After(best.lastUsed)) {
+		if s.window && s.PatientSelected && (best == nil || s.lastUsed.After(best.lastUsed)) {
 			best = s
 		}
 	}

@@ -26,6 +26,9 @@ type session struct {
 	localapi.Session
 	patientID string
 	lastUsed  time.Time
+	// window is true for Medtech launches (a capture window is open); sessions opened
+	// by NHI for `clinicpro send` never receive files from "session" folders.
+	window bool
 }
 
 func (s *session) patient() queue.Patient {
@@ -76,7 +79,8 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 		}
 	}
 	now := a.opt.Now().UTC()
-	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now}, lastUsed: now}
+	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now},
+		lastUsed: now, window: req.NHI == ""}
 	if s.Facility == "" {
 		s.Facility = a.opt.Facility
 	}
