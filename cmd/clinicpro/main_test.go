@@ -207,8 +207,13 @@ func TestEndToEnd(t *testing.T) {
 	f.Close()
 	// stability_window and scan_interval stay at their defaults: the product's own.
 
+	// The web launch listener comes from the configuration, as it must for the
+	// installer's plain `service run`; top-level keys go before the first table.
 	launchAddr := freePort(t)
-	agent := exec.Command(bin, "run", "--data", data, "--launch-listen", launchAddr)
+	cfgPath := filepath.Join(data, "config.toml")
+	cfgText, _ := os.ReadFile(cfgPath)
+	os.WriteFile(cfgPath, append([]byte("launch_listen = \""+launchAddr+"\"\n"), cfgText...), 0o644)
+	agent := exec.Command(bin, "run", "--data", data)
 	var agentOut lockedBuf
 	agent.Stdout, agent.Stderr = &agentOut, &agentOut
 	if err := agent.Start(); err != nil {

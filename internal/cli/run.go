@@ -33,7 +33,7 @@ type runFlags struct {
 }
 
 func (r *runFlags) add(fsAdd func(p *string, name, value, usage string)) {
-	fsAdd(&r.launchAddr, "launch-listen", "", "serve Medtech web launch URLs on this loopback address, e.g. 127.0.0.1:41357")
+	fsAdd(&r.launchAddr, "launch-listen", "", "serve Medtech web launch URLs on this loopback address, e.g. 127.0.0.1:41357 (default: launch_listen in the configuration)")
 	fsAdd(&r.listen, "listen", "", "local API address (default: the named pipe, or agent.sock in the data directory)")
 }
 
@@ -88,7 +88,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	opt := agent.Options{Paths: p, Config: cfg, Log: log}
+	opt := agent.Options{Paths: p, Config: cfg, Log: log, HealthInterval: cfg.HealthInterval.D()}
 	creds, err := secret.NewStore(p.DataDir).Load()
 	switch {
 	case errors.Is(err, secret.ErrNotEnrolled):
@@ -129,7 +129,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 		} else {
 			log.Warn("the Windows event log is not available; HCM changes go to the agent log only", "err", err)
 		}
-		m := hcm.New(hc, hcm.NewSystemMonitor(), awake, events, log.With("component", "hcm"))
+		m := hcm.New(hc, hcm.ServiceFromConfig(cfg), awake, events, log.With("component", "hcm"))
 		opt.Checks = append(opt.Checks, func() []health.Check { return m.Checks() })
 		wg.Add(1)
 		go func() { defer wg.Done(); _ = m.Run(ctx) }()
@@ -153,8 +153,12 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	serve(&wg, api, l, log)
 	defer shutdown(api)
 
-	if rf.launchAddr != "" {
-		ll, err := listenLoopback(rf.launchAddr)
+	launchAddr := rf.launchAddr
+	if launchAddr == "" {
+		launchAddr = cfg.LaunchListen
+	}
+	if launchAddr != "" {
+		ll, err := listenLoopback(launchAddr)
 		if err != nil {
 			return err
 		}

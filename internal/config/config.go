@@ -7,6 +7,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -28,6 +29,9 @@ const (
 	DefaultStabilityWindow = time.Second
 	DefaultScanInterval    = 30 * time.Second
 	DefaultHCMService      = "HybridConnectionManager"
+	DefaultHealthInterval  = 30 * time.Second
+	DefaultHCMPoll         = 30 * time.Second
+	DefaultHCMRestartGrace = 2 * time.Minute
 )
 
 // Config is the whole configuration file.
@@ -41,7 +45,14 @@ type Config struct {
 	StabilityWindow Duration `toml:"stability_window"`
 	// ScanInterval is how often every folder is scanned in full, whatever fsnotify
 	// says; poll-only folders are scanned this often too.
-	ScanInterval Duration    `toml:"scan_interval"`
+	ScanInterval Duration `toml:"scan_interval"`
+	// HealthInterval is how often the relay's health (which includes whether ALEX
+	// can reach the practice) is asked, so an outage shows before an upload fails.
+	HealthInterval Duration `toml:"health_interval"`
+	// LaunchListen is a loopback host:port on which the agent serves Medtech web
+	// launch URLs; empty: not served. A setting rather than only a flag so the
+	// installer's plain "service run" can serve it.
+	LaunchListen string      `toml:"launch_listen"`
 	ClinicHours  ClinicHours `toml:"clinic_hours"`
 	HCM          HCM         `toml:"hcm"`
 	Folders      []Folder    `toml:"folder"`
@@ -67,6 +78,18 @@ type HCM struct {
 	Recovery    Recovery `toml:"recovery"`
 	// KeepAwake stops the PC sleeping during clinic hours, so Medtech stays reachable.
 	KeepAwake bool `toml:"keep_awake"`
+	// PollInterval is how often the service is read.
+	PollInterval Duration `toml:"poll_interval"`
+	// RestartGrace is how long HCM must stay stopped before the agent starts it, so
+	// an operator stopping it for maintenance is not fought over at once.
+	RestartGrace Duration `toml:"restart_grace"`
+	// TunnelPort is the remote port of HCM's Azure Relay connections; 0: 443.
+	TunnelPort int `toml:"tunnel_port"`
+	// StandInCommand and StandInPIDFile replace the Windows service with a plain
+	// process recorded in a pid file (development and the demo only: the agent
+	// starts the command when "HCM" is stopped).
+	StandInCommand []string `toml:"standin_command"`
+	StandInPIDFile string   `toml:"standin_pidfile"`
 }
 
 // Parse decodes and validates a configuration file's contents, filling defaults.
@@ -135,6 +158,15 @@ func (c *Config) applyDefaults() {
 	if c.HCM.ServiceName == "" {
 		c.HCM.ServiceName = DefaultHCMService
 	}
+	if c.HealthInterval == 0 {
+		c.HealthInterval = Duration(DefaultHealthInterval)
+	}
+	if c.HCM.PollInterval == 0 {
+		c.HCM.PollInterval = Duration(DefaultHCMPoll)
+	}
+	if c.HCM.RestartGrace == 0 {
+		c.HCM.RestartGrace = Duration(DefaultHCMRestartGrace)
+	}
 	if c.HCM.Recovery == "" {
 		c.HCM.Recovery = RecoveryRestart
 	}
@@ -177,6 +209,17 @@ func (c *Config) validate(data []byte) error {
 		return &Error{Line: lineOfKey(data, "scan_interval", 0), Msg: "scan_interval is out of range",
 			Fix: "Use a duration between \"1s\" and \"1h\"; the default is \"30s\"."}
 	}
+	if c.HealthInterval.D() < time.Second || c.HealthInterval.D() > 10*time.Minute {
+		return &Error{Line: lineOfKey(data, "health_interval", 0), Msg: "health_interval is out of range",
+			Fix: "Use a duration between \"1s\" and \"10m\"; the default is \"30s\"."}
+	}
+	if c.LaunchListen != "" && !loopbackHostPort(c.LaunchListen) {
+		return &Error{Line: lineOfKey(data, "launch_listen", 0), Msg: fmt.Sprintf("launch_listen %q is not a loopback address and port", c.LaunchListen),
+			Fix: "Use 127.0.0.1 and a port, e.g. launch_listen = \"127.0.0.1:41357\", so only this PC can connect."}
+	}
+	if err := c.HCM.validate(data); err != nil {
+		return err
+	}
 	if err := c.ClinicHours.validate(); err != nil {
 		err.Line = lineOfKey(data, "clinic_hours", 0)
 		return err
@@ -218,6 +261,44 @@ func baseName(p string) string {
 		p = p[i+1:]
 	}
 	return p
+}
+
+func (h HCM) validate(data []byte) error {
+	if h.PollInterval.D() < time.Second || h.PollInterval.D() > 10*time.Minute {
+		return &Error{Line: lineOfKey(data, "poll_interval", 0), Msg: "poll_interval under [hcm] is out of range",
+			Fix: "Use a duration between \"1s\" and \"10m\"; the default is \"30s\"."}
+	}
+	if h.RestartGrace.D() < time.Second || h.RestartGrace.D() > time.Hour {
+		return &Error{Line: lineOfKey(data, "restart_grace", 0), Msg: "restart_grace under [hcm] is out of range",
+			Fix: "Use a duration between \"1s\" and \"1h\"; the default is \"2m\"."}
+	}
+	if h.TunnelPort < 0 || h.TunnelPort > 65535 {
+		return &Error{Line: lineOfKey(data, "tunnel_port", 0), Msg: "tunnel_port under [hcm] is not a port",
+			Fix: "Remove the line (Azure Relay uses 443), or give a number between 1 and 65535."}
+	}
+	if (len(h.StandInCommand) > 0) != (h.StandInPIDFile != "") ||
+		h.StandInPIDFile != "" && !filepath.IsAbs(h.StandInPIDFile) && !isWindowsAbs(h.StandInPIDFile) {
+		line := lineOfKey(data, "standin_command", 0)
+		if line == 0 {
+			line = lineOfKey(data, "standin_pidfile", 0)
+		}
+		return &Error{Line: line, Msg: "the HCM stand-in needs both standin_command and a full standin_pidfile path",
+			Fix: "Remove both lines on a practice PC (they are for development and the demo), or set both."}
+	}
+	return nil
+}
+
+// loopbackHostPort reports whether s is host:port with a loopback IP host.
+func loopbackHostPort(s string) bool {
+	host, port, err := net.SplitHostPort(s)
+	if err != nil || port == "" {
+		return false
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+		return false
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
 }
 
 func isLoopback(host string) bool {

@@ -212,3 +212,41 @@ func TestExampleRelayLineIsTopLevel(t *testing.T) {
 		t.Fatalf("%v %+v", err, c)
 	}
 }
+
+func TestIntervalsLaunchListenAndStandIn(t *testing.T) {
+	c, err := Parse([]byte(Example))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.HealthInterval.D() != 30*time.Second || c.HCM.PollInterval.D() != 30*time.Second ||
+		c.HCM.RestartGrace.D() != 2*time.Minute || c.LaunchListen != "" || len(c.HCM.StandInCommand) != 0 {
+		t.Fatalf("defaults: %+v", c)
+	}
+	// The commented-out development lines of the example must parse when enabled.
+	on := strings.NewReplacer("# launch_listen", "launch_listen", "# standin_command", "standin_command",
+		"# standin_pidfile = '/tmp/hcm.pid'", "standin_pidfile = '"+abs("/tmp/hcm.pid")+"'", "# tunnel_port", "tunnel_port").Replace(Example)
+	c, err = Parse([]byte(on))
+	if err != nil {
+		t.Fatalf("example with development lines: %v", err)
+	}
+	if c.LaunchListen != "127.0.0.1:41357" || c.HCM.TunnelPort != 8089 || len(c.HCM.StandInCommand) != 4 || c.HCM.StandInPIDFile == "" {
+		t.Fatalf("%+v", c.HCM)
+	}
+
+	for _, tc := range []struct{ text, key string }{
+		{"health_interval = \"10ms\"\n", "health_interval"},
+		{"launch_listen = \"0.0.0.0:41357\"\n", "launch_listen"},
+		{"launch_listen = \"127.0.0.1\"\n", "launch_listen"},
+		{"[hcm]\npoll_interval = \"1h\"\n", "poll_interval"},
+		{"[hcm]\nrestart_grace = \"0s1ms\"\n", "restart_grace"},
+		{"[hcm]\ntunnel_port = 70000\n", "tunnel_port"},
+		{"[hcm]\nstandin_command = [\"x\"]\n", "standin"},
+		{"[hcm]\nstandin_command = [\"x\"]\nstandin_pidfile = \"rel.pid\"\n", "standin"},
+	} {
+		_, err := Parse([]byte(tc.text))
+		var ce *Error
+		if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tc.key) || ce.Fix == "" || ce.Line == 0 {
+			t.Errorf("%q: %v", tc.text, err)
+		}
+	}
+}

@@ -27,6 +27,14 @@ stability_window = "1s"
 # Every folder is scanned in full this often, even when Windows reports no change.
 scan_interval = "30s"
 
+# The relay is asked this often whether Medtech can reach the practice, so an outage
+# shows in the status before an upload fails.
+health_interval = "30s"
+
+# Serve Medtech web launch URLs (http://127.0.0.1:PORT/launch?...) for practices whose
+# Medtech toolbar only opens web addresses. Off unless set; loopback only.
+# launch_listen = "127.0.0.1:41357"
+
 # Opening hours, used to keep the HCM PC awake and to decide when to raise alerts.
 [clinic_hours]
 days = ["mon", "tue", "wed", "thu", "fri"]
@@ -40,6 +48,13 @@ service_name = "HybridConnectionManager"
 # "restart" restarts HCM when it stops; "report" only tells you.
 recovery = "restart"
 keep_awake = true
+# How often HCM is checked, and how long it must stay stopped before a restart.
+poll_interval = "30s"
+restart_grace = "2m"
+# Development and the demo only: play HCM with a process recorded in a pid file.
+# standin_command = ["clinicpro-demo", "hcm-standin", "-addr", "127.0.0.1:8089"]
+# standin_pidfile = '/tmp/hcm.pid'
+# tunnel_port = 8089
 
 # Watched folders: copy a block per folder and remove the leading "# ".
 #

@@ -14,8 +14,13 @@ func FromConfig(c *config.Config) (cfg Config, ok bool) {
 		return Config{}, false
 	}
 	cfg.ServiceName = c.HCM.ServiceName
+	cfg.Interval = c.HCM.PollInterval.D()
+	cfg.TunnelPort = c.HCM.TunnelPort
 	cfg.Recovery = DefaultPolicy()
 	cfg.Recovery.Enabled = c.HCM.Recovery != config.RecoveryReport
+	if g := c.HCM.RestartGrace.D(); g > 0 {
+		cfg.Recovery.Grace = g
+	}
 	if c.HCM.KeepAwake {
 		cfg.ClinicHours = c.ClinicHours
 	}
@@ -24,4 +29,14 @@ func FromConfig(c *config.Config) (cfg Config, ok bool) {
 		cfg.ClockURL = strings.TrimRight(c.RelayURL, "/") + "/healthz"
 	}
 	return cfg, true
+}
+
+// ServiceFromConfig is the ServiceMonitor the configuration asks for: the stand-in
+// process when standin_command is set (development and the demo), otherwise the
+// OS's service manager.
+func ServiceFromConfig(c *config.Config) ServiceMonitor {
+	if len(c.HCM.StandInCommand) > 0 {
+		return &StandIn{ServiceName: c.HCM.ServiceName, PIDFile: c.HCM.StandInPIDFile, Command: c.HCM.StandInCommand}
+	}
+	return NewSystemMonitor()
 }

@@ -2,6 +2,7 @@ package hcm
 
 import (
 	"testing"
+	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 )
@@ -19,6 +20,21 @@ func TestFromConfig(t *testing.T) {
 	cfg, ok := FromConfig(c)
 	if !ok || cfg.ServiceName != DefaultServiceName || !cfg.Recovery.Enabled || cfg.ClinicHours == nil || cfg.ClockURL != "https://relay.example.test/healthz" {
 		t.Fatalf("%+v", cfg)
+	}
+	if _, sys := ServiceFromConfig(c).(*StandIn); sys {
+		t.Fatal("no stand-in configured, yet the monitor would watch one")
+	}
+	c.HCM.PollInterval = config.Duration(3 * time.Second)
+	c.HCM.RestartGrace = config.Duration(5 * time.Second)
+	c.HCM.TunnelPort = 8089
+	c.HCM.StandInCommand, c.HCM.StandInPIDFile = []string{"standin"}, "/run/hcm.pid"
+	cfg, _ = FromConfig(c)
+	if cfg.Interval != 3*time.Second || cfg.Recovery.Grace != 5*time.Second || cfg.TunnelPort != 8089 {
+		t.Fatalf("intervals and port not taken: %+v", cfg)
+	}
+	si, ok := ServiceFromConfig(c).(*StandIn)
+	if !ok || si.PIDFile != "/run/hcm.pid" || si.ServiceName != DefaultServiceName || len(si.Command) != 1 {
+		t.Fatalf("stand-in: %+v", si)
 	}
 	c.HCM.Recovery = config.RecoveryReport
 	c.HCM.KeepAwake = false
