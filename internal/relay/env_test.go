@@ -168,17 +168,6 @@ func (e *env) connector(facility string) (*client.Client, client.Credentials) {
 // documents returns what ALEX stored.
 func (e *env) documents() []alexsim.Document { return e.sim.Documents() }
 
-// alexWrites counts POSTs ALEX received.
-func (e *env) alexWrites() int {
-	n := 0
-	for _, r := range e.sim.Requests() {
-		if r.Method == http.MethodPost {
-			n++
-		}
-	}
-	return n
-}
-
 func tiff(n int) []byte {
 	b := bytes.Repeat([]byte{0xA5}, n)
 	copy(b, "II*\x00\x08\x00\x00\x00")

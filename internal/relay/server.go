@@ -177,7 +177,6 @@ type reqCtx struct {
 	connector registry.Connector
 	outcome   string
 	bytesIn   int64
-	bytesOut  int64
 	alexID    string
 	patient   string // identifier to hash into the audit row; never logged
 	alexTime  time.Duration

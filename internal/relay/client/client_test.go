@@ -64,7 +64,7 @@ func TestClassification(t *testing.T) {
 		{"503 facility offline", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 503, api.CodeFacilityOffline) }, Retryable, 0, true},
 		{"502 ambiguous", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 502, api.CodeAmbiguous) }, Ambiguous, 0, false},
 		{"500 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 500, api.CodeInternal) }, Retryable, 0, false},
-		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", 502) }, Retryable, 0, false},
+		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", http.StatusBadGateway) }, Retryable, 0, false},
 	}
 	for _, tc := range cases {
 		srv, _ := fakeRelay(t, tc.handler)
