@@ -21,7 +21,7 @@ import (
 // Config is the relay's configuration. TOML keys are the snake_case tags.
 type Config struct {
 	Listen              string   `toml:"listen"`       // public API, default 127.0.0.1:8443
-	AdminListen         string   `toml:"admin_listen"` // metrics, default 127.0.0.1:9464; "" disables
+	AdminListen         string   `toml:"admin_listen"` // metrics, default 127.0.0.1:9464; "off" disables
 	DataDir             string   `toml:"data_dir"`     // SQLite database, spool, audit key
 	TLSCertFile         string   `toml:"tls_cert_file"`
 	TLSKeyFile          string   `toml:"tls_key_file"`
@@ -123,8 +123,11 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8443"
 	}
-	if c.AdminListen == "" {
+	switch c.AdminListen {
+	case "":
 		c.AdminListen = "127.0.0.1:9464"
+	case "off":
+		c.AdminListen = ""
 	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir

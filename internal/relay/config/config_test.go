@@ -66,6 +66,15 @@ func TestLoadRefusesUnknownKeysAndReportsMissingALEX(t *testing.T) {
 	if err := c.CheckALEX(); err == nil || !strings.Contains(err.Error(), "alex.base_url") {
 		t.Fatalf("CheckALEX: %v", err)
 	}
+	c, _ = Load("", func(k string) string {
+		if k == EnvAdminListen {
+			return "off"
+		}
+		return ""
+	})
+	if c.AdminListen != "" {
+		t.Fatalf("admin listener not disabled: %q", c.AdminListen)
+	}
 	if _, err := Load("", func(k string) string {
 		if k == EnvMaxUpload {
 			return "lots"

@@ -408,7 +408,7 @@ func startRelay(dir string, facilities []string, maxUpload int64) *relayProc {
 	// The default per-connector rate (10/s) would throttle a synthetic connector
 	// that uploads back to back; production keeps the default.
 	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen = "127.0.0.1:0"
-admin_listen = ""
+admin_listen = "off"
 data_dir = %q
 max_upload_bytes = %d
 rate_per_second = 100000
