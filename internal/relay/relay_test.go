@@ -616,3 +616,18 @@ func TestHealthNamesTheFailingPart(t *testing.T) {
 		t.Fatalf("ALEX down: %v", s)
 	}
 }
+
+// TestOversizeThroughTheClient: the relay refuses as soon as it reads the metadata,
+// while the client is still sending; the agent must see the 413, not a broken pipe.
+func TestOversizeThroughTheClient(t *testing.T) {
+	e := start(t, Config{})
+	c, _ := e.connector(alexsim.DefaultFacility)
+	_, err := c.UploadDocument(context.Background(), doc("item-too-big-1", tiff(6<<20)))
+	ce := wantKind(t, err, client.Permanent, api.CodeTooLarge)
+	if ce.Status != http.StatusRequestEntityTooLarge || !strings.Contains(ce.Message, "smaller size budget") {
+		t.Fatalf("oversize: %+v", ce)
+	}
+	if len(e.sim.Requests()) != 0 {
+		t.Fatal("an oversize upload reached ALEX")
+	}
+}
