@@ -192,11 +192,11 @@ func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file's bytes are "+got+" but the upload says "+u.meta.ContentType+": this is a bug in the agent.")
 	}
 	sum := hex.EncodeToString(h.Sum(nil))
-	return s.store(w, r.Context(), rc, u, f, sum)
+	return s.store(r.Context(), w, rc, u, f, sum)
 }
 
 // store writes the spooled document to ALEX at most once per idempotency key.
-func (s *Server) store(w http.ResponseWriter, ctx context.Context, rc *reqCtx, u upload, f *os.File, sum string) *apiError {
+func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u upload, f *os.File, sum string) *apiError {
 	c, key := rc.connector, u.meta.IdempotencyKey
 	unlock, err := s.keys.lock(ctx, c.ID+"\x00"+key)
 	if err != nil {
