@@ -63,8 +63,8 @@ cp installer/clinicpro.wxs "$stage/"
 # ICONDIR (reserved, type 1 = icon, one image) and one ICONDIRENTRY pointing at the PNG after
 # them; a width or height of 256 is written as 0.
 be32() { od -An -tu4 --endian=big -j "$2" -N 4 "$1" | tr -d ' '; }
-le16() { printf "\\x%02x\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)); }
-le32() { printf "\\x%02x\\x%02x\\x%02x\\x%02x" $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
+le16() { printf '\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)); }
+le32() { printf '\\x%02x\\x%02x\\x%02x\\x%02x' $(($1 & 255)) $(($1 >> 8 & 255)) $(($1 >> 16 & 255)) $(($1 >> 24 & 255)); }
 w=$(be32 "$app_icon" 16) h=$(be32 "$app_icon" 20)
 ((w <= 256 && h <= 256)) || die "app icon $app_icon is ${w}x${h}; an icon is at most 256x256."
 {
