@@ -100,99 +100,131 @@ func sha256Hex(b []byte) string {
 	return hex.EncodeToString(h[:])
 }
 
-// handleUpload files a document in the patient's Inbox Scan folder. The request is
-// read as a stream (metadata part, then file part, see api) into a spool file, so
-// memory per upload stays a few tens of KiB whatever the size, and the bytes can be
-// sent to ALEX again after an ambiguous failure without asking the agent for them.
-func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
+// spooled is an upload read off the wire: its checked metadata and the file, spooled
+// to disk, with its length and SHA-256.
+type spooled struct {
+	upload
+	metaOK bool // upload is filled in (even if a later check failed)
+	file   *os.File
+	n      int64
+	sum    string
+}
+
+// discard closes and removes the spool file.
+func (sp spooled) discard() {
+	if sp.file != nil {
+		sp.file.Close()
+		os.Remove(sp.file.Name())
+	}
+}
+
+// readUpload reads and checks a whole upload request (format in api) without calling
+// anything outside the process: every refusal here happens before ALEX is involved.
+// The file is streamed to a spool file in dir, so memory per upload stays a few tens
+// of KiB whatever the size, and the bytes can be sent to ALEX again after an
+// ambiguous failure without asking the agent for them. An error (not *apiError) is
+// the relay's own fault. The caller discards the result.
+func readUpload(w http.ResponseWriter, r *http.Request, maxUpload int64, dir string) (spooled, *apiError, error) {
+	var sp spooled
 	mt, params, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
 	if mt != formData || params["boundary"] == "" {
-		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Documents are uploaded as multipart/form-data with a metadata part and then a file part.")
+		return sp, fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Documents are uploaded as multipart/form-data with a metadata part and then a file part."), nil
 	}
 	// multipart reads through a 4 KiB buffer; a larger one underneath turns ~250 read
 	// syscalls per megabyte into ~16.
-	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, s.cfg.MaxUpload+api.MaxMetadataBytes+64<<10), ioBuf)
+	body := bufio.NewReaderSize(http.MaxBytesReader(w, r.Body, maxUpload+api.MaxMetadataBytes+64<<10), ioBuf)
 	mr := multipart.NewReader(body, params["boundary"])
-	tooLarge := func() *apiError {
-		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
-			fmt.Sprintf("The upload is over this relay's limit of %d bytes: convert it with a smaller size budget.", s.cfg.MaxUpload))
-	}
 	readErr := func(err error) *apiError {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			return tooLarge()
+			return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
+				fmt.Sprintf("The upload is over this relay's limit of %d bytes: convert it with a smaller size budget.", maxUpload))
 		}
 		return badRequest("The upload was cut off or malformed: it will be retried.")
 	}
 
 	p, err := mr.NextPart()
 	if err != nil {
-		return readErr(err)
+		return sp, readErr(err), nil
 	}
 	if p.FormName() != api.PartMetadata {
-		return badRequest("The first part of an upload must be the metadata: this is a bug in the agent.")
+		return sp, badRequest("The first part of an upload must be the metadata: this is a bug in the agent."), nil
 	}
 	metaJSON, err := io.ReadAll(io.LimitReader(p, api.MaxMetadataBytes+1))
 	if err != nil {
-		return readErr(err)
+		return sp, readErr(err), nil
 	}
 	if len(metaJSON) > api.MaxMetadataBytes {
-		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "The upload's metadata is over 16 KiB: shorten the title and description.")
+		return sp, fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge, "The upload's metadata is over 16 KiB: shorten the title and description."), nil
 	}
-	u, e := parseMetadata(metaJSON, s.cfg.MaxUpload)
+	u, e := parseMetadata(metaJSON, maxUpload)
 	if e != nil {
-		return e
+		return sp, e, nil
 	}
-	if u.nhi != "" {
-		rc.patient = string(u.nhi)
-	} else {
-		rc.patient = u.meta.PatientID
-	}
+	sp.upload, sp.metaOK = u, true
 
 	p, err = mr.NextPart()
 	if err != nil {
-		return readErr(err)
+		return sp, readErr(err), nil
 	}
 	if p.FormName() != api.PartFile {
-		return badRequest("The second part of an upload must be the file: this is a bug in the agent.")
+		return sp, badRequest("The second part of an upload must be the file: this is a bug in the agent."), nil
 	}
-	f, err := os.CreateTemp(s.cfg.SpoolDir, "upload-*")
-	if err != nil {
-		return s.internal(rc, err)
+	if sp.file, err = os.CreateTemp(dir, "upload-*"); err != nil {
+		return sp, nil, err
 	}
-	defer func() { f.Close(); os.Remove(f.Name()) }()
 	h := sha256.New()
 	// Buffered for the same reason: the part hands over at most 4 KiB per read.
-	spool := bufio.NewWriterSize(io.MultiWriter(f, h), ioBuf)
-	n, err := io.Copy(spool, io.LimitReader(p, u.meta.Size+1))
-	rc.bytesIn = n
+	spool := bufio.NewWriterSize(io.MultiWriter(sp.file, h), ioBuf)
+	sp.n, err = io.Copy(spool, io.LimitReader(p, u.meta.Size+1))
 	if err != nil {
-		return readErr(err)
+		return sp, readErr(err), nil
 	}
 	if err := spool.Flush(); err != nil {
-		return s.internal(rc, err)
+		return sp, nil, err
 	}
-	if n != u.meta.Size {
-		return badRequest(fmt.Sprintf("The file part is not the %d bytes the metadata declares: this is a bug in the agent.", u.meta.Size))
+	if sp.n != u.meta.Size {
+		return sp, badRequest(fmt.Sprintf("The file part is not the %d bytes the metadata declares: this is a bug in the agent.", u.meta.Size)), nil
 	}
 	if _, err := mr.NextPart(); err != io.EOF {
 		if err != nil {
-			return readErr(err)
+			return sp, readErr(err), nil
 		}
-		return badRequest("An upload has exactly two parts, metadata and file: this is a bug in the agent.")
+		return sp, badRequest("An upload has exactly two parts, metadata and file: this is a bug in the agent."), nil
 	}
-	rc.received = time.Since(rc.start)
-	s.m.uploadBytes.Add(float64(n))
 	head := make([]byte, 8)
-	k, _ := f.ReadAt(head, 0)
+	k, _ := sp.file.ReadAt(head, 0)
 	switch got := alex.Sniff(head[:k]); {
 	case got == "":
-		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file is neither TIFF nor PDF: convert it before sending.")
+		return sp, fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file is neither TIFF nor PDF: convert it before sending."), nil
 	case got != u.meta.ContentType:
-		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file's bytes are "+got+" but the upload says "+u.meta.ContentType+": this is a bug in the agent.")
+		return sp, fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "The file's bytes are "+got+" but the upload says "+u.meta.ContentType+": this is a bug in the agent."), nil
 	}
-	sum := hex.EncodeToString(h.Sum(nil))
-	return s.store(r.Context(), w, rc, u, f, sum)
+	sp.sum = hex.EncodeToString(h.Sum(nil))
+	return sp, nil, nil
+}
+
+// handleUpload files a document in the patient's Inbox Scan folder.
+func (s *Server) handleUpload(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
+	sp, e, err := readUpload(w, r, s.cfg.MaxUpload, s.cfg.SpoolDir)
+	defer sp.discard()
+	rc.bytesIn = sp.n
+	if sp.metaOK {
+		if sp.nhi != "" {
+			rc.patient = string(sp.nhi)
+		} else {
+			rc.patient = sp.meta.PatientID
+		}
+	}
+	switch {
+	case err != nil:
+		return s.internal(rc, err)
+	case e != nil:
+		return e
+	}
+	rc.received = time.Since(rc.start)
+	s.m.uploadBytes.Add(float64(sp.n))
+	return s.store(r.Context(), w, rc, sp.upload, sp.file, sp.sum)
 }
 
 // store writes the spooled document to ALEX at most once per idempotency key.
