@@ -3,13 +3,10 @@ package agent
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/imaging"
@@ -61,18 +58,12 @@ func titleFrom(name string) string {
 	return stem
 }
 
-// RelayUploads is the uploader's Relay backed by the relay client.
-//
-// The relay's read-back reports the SHA-256 and type of what ALEX holds rather than
-// the bytes, while the uploader verifies by comparing bytes; so this adapter keeps
-// what it sent until the read-back and hands it over only when the relay's hash
-// matches. A read-back with no remembered upload (the process restarted in between)
-// fails as retryable, and the retry's upload is a replay under the same key.
+// RelayUploads is the uploader's Relay backed by the relay client. It holds no
+// state: the relay's read-back reports the SHA-256 of what ALEX holds, which the
+// uploader compares with what it sent, so a restart between upload and read-back
+// needs nothing remembered.
 type RelayUploads struct {
 	C *client.Client
-
-	mu   sync.Mutex
-	sent map[string][]byte // document id → bytes we sent
 }
 
 func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
@@ -85,12 +76,6 @@ func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Re
 	if err != nil {
 		return upload.Receipt{}, uploadError(err)
 	}
-	r.mu.Lock()
-	if r.sent == nil {
-		r.sent = map[string][]byte{}
-	}
-	r.sent[res.ID] = d.Data
-	r.mu.Unlock()
 	return upload.Receipt{DocumentID: res.ID}, nil
 }
 
@@ -109,19 +94,7 @@ func (r *RelayUploads) ReadBack(ctx context.Context, documentID, correlation str
 	if err != nil {
 		return upload.Stored{}, uploadError(err)
 	}
-	r.mu.Lock()
-	data, ok := r.sent[documentID]
-	delete(r.sent, documentID)
-	r.mu.Unlock()
-	if !ok {
-		return upload.Stored{}, &upload.Error{Status: 0, Msg: "The upload is being confirmed again after a restart."}
-	}
-	sum := sha256.Sum256(data)
-	if !strings.EqualFold(doc.SHA256, hex.EncodeToString(sum[:])) {
-		// Different bytes: give the uploader something that cannot match.
-		return upload.Stored{ContentType: doc.ContentType}, nil
-	}
-	return upload.Stored{ContentType: doc.ContentType, Data: data}, nil
+	return upload.Stored{ContentType: doc.ContentType, SHA256: doc.SHA256}, nil
 }
 
 // uploadError carries the relay client's status and Retry-After to the uploader's
