@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"image/jpeg"
 	"os"
+	"sort"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/imaging"
@@ -66,16 +67,24 @@ func placeholder() image.Image {
 const recentSent = 24 * time.Hour
 
 func (a *Agent) Queue(ctx context.Context) ([]localapi.Item, error) {
-	items, err := a.q.List(ctx, localapi.StateQueued, localapi.StateUploading, localapi.StateParked, localapi.StateSent)
+	items, err := a.q.List(ctx, localapi.StateQueued, localapi.StateUploading, localapi.StateParked)
 	if err != nil {
 		return nil, err
 	}
-	cutoff := a.opt.Now().Add(-recentSent)
+	sent, err := a.q.ListSentSince(ctx, a.opt.Now().Add(-recentSent))
+	if err != nil {
+		return nil, err
+	}
+	// One list, oldest added first, as before the sent rows were read apart.
+	items = append(items, sent...)
+	sort.SliceStable(items, func(i, j int) bool {
+		if !items[i].Added.Equal(items[j].Added) {
+			return items[i].Added.Before(items[j].Added)
+		}
+		return items[i].ID < items[j].ID
+	})
 	out := make([]localapi.Item, 0, len(items))
 	for _, it := range items {
-		if it.State == localapi.StateSent && it.Sent.Before(cutoff) {
-			continue
-		}
 		out = append(out, it.API())
 	}
 	return out, nil

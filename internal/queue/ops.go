@@ -62,7 +62,17 @@ func (q *Queue) List(ctx context.Context, states ...localapi.ItemState) ([]Item,
 			args[i] = s
 		}
 	}
-	rows, err := q.db.QueryContext(ctx, query+` ORDER BY added, id`, args...)
+	return q.list(ctx, query+` ORDER BY added, id`, args...)
+}
+
+// ListSentSince returns the items sent at or after since, oldest added first: the
+// recent uploads, without reading every sent row the queue has kept.
+func (q *Queue) ListSentSince(ctx context.Context, since time.Time) ([]Item, error) {
+	return q.list(ctx, `SELECT `+columns+` FROM items WHERE state='sent' AND sent>=? ORDER BY added, id`, since.UnixNano())
+}
+
+func (q *Queue) list(ctx context.Context, query string, args ...any) ([]Item, error) {
+	rows, err := q.db.QueryContext(ctx, query, args...)
 	if err != nil {
 		return nil, fmt.Errorf("cannot read the queue: %w", err)
 	}

@@ -156,6 +156,8 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE UNIQUE INDEX IF NOT EXISTS items_idem ON items(idem_key) WHERE idem_key IS NOT NULL AND state <> 'rejected';
 CREATE INDEX IF NOT EXISTS items_due ON items(state, next_attempt);
 CREATE INDEX IF NOT EXISTS items_hash ON items(sha256);
+-- The tray lists recent uploads; sent rows grow without end.
+CREATE INDEX IF NOT EXISTS items_sent ON items(state, sent);
 PRAGMA user_version = 1;
 `
 

@@ -543,3 +543,36 @@ func TestAudit(t *testing.T) {
 		t.Fatalf("damaged queue: %+v", au)
 	}
 }
+
+func TestListSentSince(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	send := func(name string) Item {
+		it, err := e.add(e.file(name, name), zzz)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.q.Claim(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.q.MarkSent(ctx, it.ID, "doc-"+name); err != nil {
+			t.Fatal(err)
+		}
+		return it
+	}
+	send("old.jpg")
+	e.clock.Add(2 * time.Hour)
+	cutoff := e.clock.Now()
+	recent := send("recent.jpg")
+	e.add(e.file("waiting.jpg", "waiting"), zzz)
+	got, err := e.q.ListSentSince(ctx, cutoff)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 1 || got[0].ID != recent.ID || got[0].State != localapi.StateSent || got[0].DocumentID != "doc-recent.jpg" {
+		t.Fatalf("sent since the cutoff: %+v", got)
+	}
+	if got, _ := e.q.ListSentSince(ctx, cutoff.Add(time.Second)); len(got) != 0 {
+		t.Fatalf("%d items sent after the last send", len(got))
+	}
+}
