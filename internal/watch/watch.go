@@ -93,6 +93,9 @@ type entry struct {
 	since   time.Time // when this size and mtime were first seen
 	done    bool      // handed over successfully
 	retryAt time.Time // after a handler error
+	// failed is the last handler error logged for this file, so a file that keeps
+	// failing is logged once per new reason rather than at every retry.
+	failed string
 }
 
 // New creates a Watcher.
@@ -423,17 +426,24 @@ func (w *Watcher) checkPending(ctx context.Context) {
 		if w.opt.Handle != nil {
 			err = w.opt.Handle(ctx, file)
 		}
+		warn, recovered := err != nil, false
 		w.mu.Lock()
 		if e, ok := w.files[c.path]; ok && e.size == c.e.size && e.mod.Equal(c.e.mod) {
 			if err != nil {
 				e.retryAt = now.Add(w.opt.StabilityWindow)
+				warn = e.failed != err.Error()
+				e.failed = err.Error()
 			} else {
 				e.done = true
+				recovered = e.failed != ""
 			}
 		}
 		w.mu.Unlock()
-		if err != nil {
+		switch {
+		case warn:
 			w.log.Warn("could not take a file, will retry", "folder", f.cfg.Label, "err", err)
+		case recovered:
+			w.log.Info("took a file that had failed before", "folder", f.cfg.Label)
 		}
 	}
 }

@@ -3,11 +3,13 @@ package watch
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -387,5 +389,34 @@ func TestRecreatedSubfolderWatchedAgain(t *testing.T) {
 	e.w.scanAll(nw) // what the folder's Create notification triggers
 	if !watched() {
 		t.Fatal("the folder made again under the same name is not watched")
+	}
+}
+
+// A file that cannot be taken is retried every stability window; it is logged once
+// per reason, and once more when it is finally taken, not at every retry.
+func TestHandlerFailureLoggedOncePerChange(t *testing.T) {
+	e := newStep(t)
+	var logs strings.Builder
+	e.w.log = slog.New(slog.NewTextHandler(&logs, nil))
+	count := func(msg string) int { return strings.Count(logs.String(), msg) }
+	write(t, filepath.Join(e.root, "a.jpg"), "x")
+	e.rec.fail = errors.New("sharing violation")
+	e.pass(0)
+	for range 10 {
+		e.pass(time.Second)
+	}
+	if e.rec.calls < 10 || count("could not take a file") != 1 {
+		t.Fatalf("%d tries, %d warnings:\n%s", e.rec.calls, count("could not take a file"), logs.String())
+	}
+	e.rec.fail = errors.New("access denied")
+	e.pass(time.Second)
+	e.pass(time.Second)
+	if count("could not take a file") != 2 {
+		t.Fatalf("a new reason was not logged once:\n%s", logs.String())
+	}
+	e.rec.fail = nil
+	e.pass(time.Second)
+	if count("took a file that had failed before") != 1 || len(e.rec.rels()) != 1 {
+		t.Fatalf("recovery not logged once:\n%s", logs.String())
 	}
 }
