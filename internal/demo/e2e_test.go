@@ -27,6 +27,9 @@ import (
 	"github.com/klauspost/compress/zlib"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/hcm"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/watch"
@@ -628,8 +631,11 @@ func TestDemoCommandStopsEverythingOnCtrlC(t *testing.T) {
 	}
 }
 
-// Stopping the stand-in HCM takes the practice offline in alexsim; the demo restarts
-// it, as service recovery would, and the practice comes back.
+// Stopping the stand-in HCM is seen by the agent's HCM monitor (the demo's config
+// makes the agent the HCM host watching the stand-in's pid file): with an empty
+// queue, status and the local API turn Offline with HCM's own sentence, the agent
+// starts it again by policy, the practice comes back in alexsim, and doctor then
+// reports every check healthy.
 func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the whole product")
@@ -641,11 +647,36 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(run)
-	d, err := Start(context.Background(), Options{BinDir: bins, RunDir: run, HCMRestartAfter: time.Second, Events: &events})
+	// The grace is long enough to observe the outage on a loaded machine and short
+	// enough to keep the test quick; nothing below waits for it by the clock.
+	d, err := Start(context.Background(), Options{BinDir: bins, RunDir: run, HCMRestartAfter: 5 * time.Second, Events: &events})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Stop()
+	ctx := context.Background()
+	api := d.Agent()
+	defer api.Close()
+	check := func(st localapi.Status, name string) health.Check {
+		for _, c := range st.Health.Checks {
+			if c.Name == name {
+				return c
+			}
+		}
+		return health.Check{}
+	}
+	status := func() localapi.Status {
+		st, err := api.Status(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	waitFor(t, "the agent to see the stand-in HCM running", func() bool {
+		st := status()
+		return check(st, hcm.CheckService).State == health.OK && check(st, hcm.CheckTunnel).State == health.OK &&
+			check(st, checks.NameFacility).State == health.OK
+	})
 	type faults struct {
 		Offline []string `json:"offline"`
 	}
@@ -654,16 +685,26 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	if len(f.Offline) != 0 {
 		t.Fatalf("offline before anything stopped: %v", f.Offline)
 	}
+
 	first := readPID(t, d.HCMPIDFile)
 	if err := syscall.Kill(first, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the practice to go offline", func() bool { return strings.Contains(events.String(), "practice offline") })
-	waitFor(t, "the stand-in to be restarted", func() bool { return strings.Contains(events.String(), "back online") })
-	getJSON(t, d.AlexsimURL+"/_sim/faults", &f)
-	if len(f.Offline) != 0 {
-		t.Fatalf("still offline after the stand-in came back: %v", f.Offline)
+	// Nothing is queued: the outage must show from the monitors alone.
+	waitFor(t, "status to say HCM is offline", func() bool {
+		st := status()
+		c := check(st, hcm.CheckService)
+		return st.Health.State == health.Offline && c.State == health.Offline && c.Fix == hcm.FixServiceStopped &&
+			st.Counts.Queued+st.Counts.Uploading == 0
+	})
+	cli := filepath.Join(bins, "clinicpro")
+	out, err := exec.Command(cli, "status", "--data", d.AgentData).CombinedOutput()
+	if err == nil || !strings.Contains(string(out), hcm.FixServiceStopped) {
+		t.Errorf("clinicpro status with HCM stopped exited %v and did not give HCM's fix:\n%s", err, out)
 	}
+	waitFor(t, "the practice to go offline", func() bool { return strings.Contains(events.String(), "practice offline") })
+
+	waitFor(t, "the agent to restart the stand-in", func() bool { return strings.Contains(events.String(), "back online") })
 	second := readPID(t, d.HCMPIDFile)
 	if second == first || dead(second) {
 		t.Fatal("the pid file does not name a new, live stand-in")
@@ -671,6 +712,48 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	if !dead(first) {
 		t.Fatal("the stopped stand-in is still alive")
 	}
+	getJSON(t, d.AlexsimURL+"/_sim/faults", &f)
+	if len(f.Offline) != 0 {
+		t.Fatalf("still offline after the stand-in came back: %v", f.Offline)
+	}
+	waitFor(t, "status to say everything works again", func() bool {
+		st := status()
+		return st.Health.State == health.OK && strings.Contains(check(st, hcm.CheckService).Detail, "restarted by the agent")
+	})
+	out, err = exec.Command(cli, "doctor", "--json", "--data", d.AgentData).Output()
+	if err != nil {
+		t.Fatalf("doctor after recovery: %v\n%s", err, out)
+	}
+	var rep health.Report
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]health.State{}
+	for _, c := range rep.Checks {
+		got[c.Name] = c.State
+	}
+	for _, name := range []string{checks.NameAgent, checks.NameRelay, checks.NameCredentials, checks.NameALEXToken,
+		checks.NameFacility, hcm.CheckService, hcm.CheckTunnel, hcm.CheckClock} {
+		if got[name] != health.OK {
+			t.Errorf("doctor's %s is %q, want ok (all: %v)", name, got[name], got)
+		}
+	}
+
+	// Medtech losing the practice for another reason (HCM up here) still shows with
+	// an empty queue: the agent polls the relay's health, which asks ALEX.
+	if err := d.SetOffline(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the relay's facility check to reach status", func() bool {
+		st := status()
+		c := check(st, checks.NameFacility)
+		return st.Health.State == health.Offline && c.State == health.Offline && c.Fix == checks.FixFacility &&
+			st.Counts.Queued+st.Counts.Uploading == 0
+	})
+	if err := d.SetOffline(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the facility to be reachable again", func() bool { return check(status(), checks.NameFacility).State == health.OK })
 }
 
 // The tray, started by the demo on a display with the launch URL as Windows would

@@ -2,7 +2,6 @@ package demo
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
@@ -33,12 +33,12 @@ type Options struct {
 	AlexsimPort, RelayPort, LaunchPort int
 	// Tray starts clinicpro-tray on the launch URL (needs a display).
 	Tray bool
-	// HCMRestartAfter is how long the practice stays offline after the stand-in HCM
-	// is stopped before the demo starts it again, as HCM's service recovery
-	// would; 20 s when zero, negative never.
+	// HCMRestartAfter is the agent's restart grace for the stand-in HCM: how long
+	// it stays stopped before the agent's recovery policy starts it again, as it
+	// would the Windows service; 20 s when zero, negative never (recovery "report").
 	HCMRestartAfter time.Duration
-	// Events receives one line per thing the demo does on its own (the HCM
-	// stand-in stopping and coming back); nil discards them.
+	// Events receives one line per thing the demo notices on its own (the HCM
+	// stand-in stopping and the agent starting it again); nil discards them.
 	Events io.Writer
 	// ReadyTimeout bounds each component's start; 2 min when zero.
 	ReadyTimeout time.Duration
@@ -59,7 +59,6 @@ type Demo struct {
 
 	opt    Options
 	stopMu sync.Mutex
-	hcm    *Proc
 	stop   chan struct{}
 	wg     sync.WaitGroup
 }
@@ -169,15 +168,18 @@ func (d *Demo) start(ctx context.Context, run string) error {
 	if err := d.addFolders(); err != nil {
 		return err
 	}
+	if err := d.configureHCM(simAddr, ports[0]); err != nil {
+		return err
+	}
+	// The stand-in starts before the agent so the agent's first look finds HCM up.
+	if err := d.startHCM(simAddr); err != nil {
+		return err
+	}
 	agent, err := d.Sup.Start(Spec{Name: "agent", Path: d.bin("clinicpro"), Args: agentArgs("run", "--launch-listen", d.LaunchAddr)})
 	if err != nil {
 		return err
 	}
 	if err := WaitReady(ctx, agent, opt.ReadyTimeout, d.agentProbe()); err != nil {
-		return err
-	}
-
-	if err := d.startHCM(); err != nil {
 		return err
 	}
 	d.wg.Add(1)
@@ -267,63 +269,92 @@ func (d *Demo) SetOffline(ctx context.Context, offline bool) error {
 	return nil
 }
 
-// startHCM starts the stand-in HCM, which holds a connection to alexsim as HCM
-// holds one to Azure Relay, and records its pid where a person can kill it.
-func (d *Demo) startHCM() error {
-	p, err := d.Sup.Start(Spec{Name: "hcm", Path: d.bin("clinicpro-demo"), Args: []string{"hcm-standin", "-addr", strings.TrimPrefix(d.AlexsimURL, "http://")}})
+// configureHCM makes the agent this PC's HCM host, watching the stand-in through
+// its pid file and restarting it by policy as it would the Windows service. The
+// agent polls HCM every second and the relay's health every two so the demo's
+// outage shows at once; a practice keeps the defaults.
+func (d *Demo) configureHCM(simAddr string, simPort int) error {
+	path := filepath.Join(d.AgentData, "config.toml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("the agent's configuration is missing after enrolment: %w", err)
+	}
+	cmd := []string{d.bin("clinicpro-demo"), "hcm-standin", "-addr", simAddr}
+	q := make([]string, len(cmd))
+	for i, c := range cmd {
+		q[i] = strconv.Quote(c)
+	}
+	recovery, grace := `"restart"`, strconv.Quote(d.opt.HCMRestartAfter.String())
+	if d.opt.HCMRestartAfter < 0 {
+		recovery, grace = `"report"`, `"2m"`
+	}
+	// Each key is edited where the example has it (commented out or not), keeping
+	// the file's comments, as enrol does with relay_url.
+	out := string(b)
+	for _, kv := range [][2]string{
+		{"health_interval", `"2s"`}, {"host", "true"}, {"recovery", recovery}, {"poll_interval", `"1s"`},
+		{"restart_grace", grace}, {"tunnel_port", strconv.Itoa(simPort)},
+		{"standin_command", "[" + strings.Join(q, ", ") + "]"}, {"standin_pidfile", strconv.Quote(d.HCMPIDFile)},
+	} {
+		re := regexp.MustCompile(`(?m)^(# )?` + kv[0] + ` = .*$`)
+		loc := re.FindStringIndex(out)
+		if loc == nil {
+			return fmt.Errorf("the agent's configuration %s has no %s line to set", path, kv[0])
+		}
+		out = out[:loc[0]] + kv[0] + " = " + kv[1] + out[loc[1]:]
+	}
+	return os.WriteFile(path, []byte(out), 0o644)
+}
+
+func (d *Demo) standIn() *hcm.StandIn {
+	return &hcm.StandIn{ServiceName: hcm.DefaultServiceName, PIDFile: d.HCMPIDFile, Command: []string{"stand-in"}}
+}
+
+// startHCM starts the first stand-in HCM, which holds a connection to alexsim as
+// HCM holds one to Azure Relay, and records its pid where a person (and the
+// agent's monitor) can find it. Later ones are started by the agent.
+func (d *Demo) startHCM(simAddr string) error {
+	p, err := d.Sup.Start(Spec{Name: "hcm", Path: d.bin("clinicpro-demo"), Args: []string{"hcm-standin", "-addr", simAddr}})
 	if err != nil {
 		return err
 	}
-	d.stopMu.Lock()
-	d.hcm = p
-	d.stopMu.Unlock()
 	return os.WriteFile(d.HCMPIDFile, []byte(strconv.Itoa(p.Pid())+"\n"), 0o644)
 }
 
-// superviseHCM plays what HCM's absence does to Medtech: while the stand-in is
-// stopped, alexsim answers 503 for the facility; after HCMRestartAfter the demo
-// restarts it, as the agent's recovery policy restarts the real service.
+// superviseHCM plays what HCM's absence does to Medtech: while no stand-in is
+// running, alexsim answers 503 for the facility, as ALEX does when HCM is down;
+// when the agent's recovery policy has started it again, the facility is back.
 func (d *Demo) superviseHCM() {
 	defer d.wg.Done()
-	ctx := context.Background()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() { <-d.stop; cancel() }()
+	si := d.standIn()
+	up := true
 	for {
-		d.stopMu.Lock()
-		p := d.hcm
-		d.stopMu.Unlock()
 		select {
-		case <-d.stop:
+		case <-ctx.Done():
 			return
-		case <-p.Done():
+		case <-time.After(200 * time.Millisecond):
 		}
-		select {
-		case <-d.stop:
-			return
-		default:
+		st, err := si.State(ctx, hcm.DefaultServiceName)
+		if err != nil || (st.State == hcm.Running) == up {
+			continue
 		}
-		if err := d.SetOffline(ctx, true); err != nil {
-			fmt.Fprintf(d.opt.Events, "demo: the stand-in HCM stopped but alexsim could not be set offline: %v\n", err)
-		} else {
-			fmt.Fprintf(d.opt.Events, "demo: the stand-in HCM stopped: Medtech now answers 503 for %s (practice offline).\n", d.Facility)
-		}
-		if d.opt.HCMRestartAfter < 0 {
-			return
-		}
-		select {
-		case <-d.stop:
-			return
-		case <-time.After(d.opt.HCMRestartAfter):
-		}
-		if err := d.startHCM(); err != nil {
-			if !errors.Is(err, ErrStopped) {
-				fmt.Fprintf(d.opt.Events, "demo: could not restart the stand-in HCM: %v\n", err)
+		up = !up
+		if !up {
+			if err := d.SetOffline(ctx, true); err != nil {
+				fmt.Fprintf(d.opt.Events, "demo: the stand-in HCM stopped but alexsim could not be set offline: %v\n", err)
+				continue
 			}
-			return
+			fmt.Fprintf(d.opt.Events, "demo: the stand-in HCM stopped: Medtech now answers 503 for %s (practice offline).\n", d.Facility)
+			continue
 		}
 		if err := d.SetOffline(ctx, false); err != nil {
 			fmt.Fprintf(d.opt.Events, "demo: could not clear alexsim's offline fault: %v\n", err)
 			continue
 		}
-		fmt.Fprintf(d.opt.Events, "demo: the stand-in HCM is running again: %s is back online.\n", d.Facility)
+		fmt.Fprintf(d.opt.Events, "demo: the agent restarted the stand-in HCM: %s is back online.\n", d.Facility)
 	}
 }
 
@@ -353,12 +384,20 @@ ClinicPro Images demo is running on loopback. Ctrl-C stops everything. Logs: %s
     %s
     in a browser: %s
   Drop files:  %s (NHI in the name or a ZZZ0016/ folder)   %s (wait in Unassigned)   samples: demo/samples/
-  Watch:       %s --data %s status     curl -s %s/_sim/documents
-  Offline:     curl -X POST -d '{"offline":["%s"]}' %s/_sim/faults    back: curl -X DELETE %s/_sim/faults
-               or stop the stand-in HCM: kill $(cat %s)   (restarted after %s)
+  Watch:       %s --data %s status   (or doctor)     curl -s %s/_sim/documents
+  Offline:     stop the stand-in HCM: kill $(cat %s)
+               status and doctor say HCM is offline within seconds; the agent starts it again %s
+               (Medtech only:  curl -X POST -d '{"offline":["%s"]}' %s/_sim/faults    back: curl -X DELETE %s/_sim/faults)
 `, repoRel(d.LogDir), repoRel(d.bin("alexsim")), d.AlexsimURL, launch, d.WebLaunchURL(launch),
 		repoRel(d.Inbox), repoRel(d.Scans), repoRel(d.bin("clinicpro")), repoRel(d.AgentData), d.AlexsimURL,
-		d.Facility, d.AlexsimURL, d.AlexsimURL, repoRel(d.HCMPIDFile), d.opt.HCMRestartAfter)
+		repoRel(d.HCMPIDFile), restartWhen(d.opt.HCMRestartAfter), d.Facility, d.AlexsimURL, d.AlexsimURL)
+}
+
+func restartWhen(after time.Duration) string {
+	if after < 0 {
+		return "never (recovery = \"report\")"
+	}
+	return "after " + after.String() + " stopped"
 }
 
 // freePorts returns want, with each zero replaced by a port free right now.
