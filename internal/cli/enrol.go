@@ -2,11 +2,7 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"os"
-	"regexp"
-	"strconv"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -42,32 +38,9 @@ func cmdEnrol(ctx context.Context, env Env, c *common, args []string) int {
 	return ExitOK
 }
 
-var relayLine = regexp.MustCompile(`(?m)^[ \t]*#?[ \t]*relay_url[ \t]*=.*$`)
-
 // setRelayURL records the relay in the configuration file, keeping every comment and
-// setting: the first relay_url line (commented out or not) is replaced, or one is
-// added at the top. The result must parse, or nothing is written.
+// setting.
 func setRelayURL(path, url string) error {
-	if err := config.WriteExample(path); err != nil {
-		return err
-	}
-	old, err := os.ReadFile(path)
-	if err != nil {
-		return err
-	}
-	line := "relay_url = " + strconv.Quote(url)
-	var out []byte
-	if loc := relayLine.FindIndex(old); loc != nil {
-		out = append(append(append([]byte{}, old[:loc[0]]...), line...), old[loc[1]:]...)
-	} else {
-		out = append([]byte(line+"\n"), old...)
-	}
-	if _, err := config.Parse(out); err != nil {
-		return errors.New("the edited configuration would not be valid: " + err.Error())
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, out, 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	_, err := config.ApplyMerge(path, config.Merge{RelayURL: url})
+	return err
 }
