@@ -16,15 +16,10 @@ func cmdEnrol(ctx context.Context, env Env, c *common, args []string) int {
 	if pos, ok := parse(fs, args); !ok || len(pos) > 0 || *relayURL == "" || *code == "" {
 		return usageErr(env, "usage: clinicpro enrol --relay URL --code CODE")
 	}
-	creds, err := client.Enrol(ctx, *relayURL, *code)
+	p := c.paths()
+	creds, err := enrolAndStore(ctx, p, *relayURL, *code)
 	if err != nil {
 		return fail(env, c, err)
-	}
-	p := c.paths()
-	if err := secret.NewStore(p.DataDir).Save(secret.Credentials{
-		RelayURL: *relayURL, ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility,
-	}); err != nil {
-		return fail(env, c, fmt.Errorf("the relay enrolled this PC but the credentials could not be stored, so ask for a new code and run this as an administrator: %w", err))
 	}
 	if err := setRelayURL(p.ConfigFile, *relayURL); err != nil {
 		fmt.Fprintf(env.Stderr, "clinicpro: enrolled, but relay_url could not be written to %s (%v); set it by hand.\n", p.ConfigFile, err)
@@ -36,6 +31,20 @@ func cmdEnrol(ctx context.Context, env Env, c *common, args []string) int {
 	fmt.Fprintf(env.Stdout, "This PC is enrolled with %s for facility %s.\n", *relayURL, creds.Facility)
 	fmt.Fprintln(env.Stdout, "Restart the agent so it connects: clinicpro service stop, then clinicpro service start.")
 	return ExitOK
+}
+
+// enrolAndStore spends the code and keeps the credentials it buys.
+func enrolAndStore(ctx context.Context, p config.Paths, relayURL, code string) (client.Credentials, error) {
+	creds, err := client.Enrol(ctx, relayURL, code)
+	if err != nil {
+		return creds, err
+	}
+	if err := secret.NewStore(p.DataDir).Save(secret.Credentials{
+		RelayURL: relayURL, ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility,
+	}); err != nil {
+		return creds, fmt.Errorf("the relay enrolled this PC but the credentials could not be stored, so ask for a new code and run this as an administrator: %w", err)
+	}
+	return creds, nil
 }
 
 // setRelayURL records the relay in the configuration file, keeping every comment and

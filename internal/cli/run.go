@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/agent"
@@ -22,6 +23,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/rollout"
 	"github.com/clinicpro/medtech-images/internal/secret"
 	"github.com/clinicpro/medtech-images/internal/version"
 )
@@ -73,28 +75,89 @@ func openLog(p config.Paths, w io.Writer) (*slog.Logger, func(), error) {
 	return slog.New(redact.NewHandler(slog.NewTextHandler(out, nil))), func() { f.Close() }, nil
 }
 
+// rolloutRetry is how often values the installer left are tried again while the
+// relay cannot be reached.
+var rolloutRetry = 2 * time.Minute
+
 // runAgent is the agent process: configuration, credentials, the agent, its local
-// API and the optional web launch listener, until ctx ends.
+// API and the optional web launch listener, until ctx ends. When the installer's
+// enrolment succeeds only after start (the relay was unreachable), the agent starts
+// again in-process so it connects with the new credentials.
 func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer) error {
 	log, closeLog, err := openLog(p, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
+	for {
+		reload, err := runAgentOnce(ctx, p, rf, log)
+		if !reload || ctx.Err() != nil {
+			return err
+		}
+		log.Info("enrolled from the installer's settings; starting again to connect")
+	}
+}
+
+// applyRollout merges what the installer left into the configuration and enrols
+// with its code. It never fails the start: the service must run (the MSI waits for
+// it) with no network and no relay.
+func applyRollout(ctx context.Context, p config.Paths, log *slog.Logger) rollout.Result {
+	_, credErr := secret.NewStore(p.DataDir).Load()
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	res, err := rollout.Apply(ctx, rollout.System(p.DataDir), rollout.Options{
+		ConfigFile: p.ConfigFile, DataDir: p.DataDir, Enrolled: credErr == nil,
+		Enrol: func(ctx context.Context, url, code string) error {
+			_, err := enrolAndStore(ctx, p, url, code)
+			return err
+		},
+		Refused: codeRefused,
+	})
+	switch {
+	case err != nil:
+		log.Error("the installer's settings could not be applied", "err", err)
+	case res.Pending:
+		log.Warn("the relay could not be reached to enrol with the installer's code; trying again every few minutes")
+	case res.Refusal != "":
+		log.Error("the relay refused the installer's enrolment code", "reason", res.Refusal)
+	case res.Enrolled:
+		log.Info("enrolled with the installer's code")
+	case res.Found:
+		log.Info("applied the installer's settings")
+	}
+	for _, f := range res.Skipped {
+		log.Warn("a watch folder from the installer is not a full path and is not watched", "folder", f)
+	}
+	return res
+}
+
+// codeRefused: only an answer from the relay that refuses the request (4xx) means
+// the code will never work; no answer or a server error is worth another try.
+func codeRefused(err error) bool {
+	var ce *client.Error
+	if errors.As(err, &ce) {
+		return ce.Kind == client.Permanent
+	}
+	return true // an unusable relay address does not get better either
+}
+
+func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Logger) (reload bool, err error) {
+	ro := applyRollout(ctx, p, log)
 	if err := config.WriteExample(p.ConfigFile); err != nil {
-		return err
+		return false, err
 	}
 	cfg, err := config.Load(p.ConfigFile)
 	if err != nil {
-		return err
+		return false, err
 	}
 	opt := agent.Options{Paths: p, Config: cfg, Log: log, HealthInterval: cfg.HealthInterval.D()}
+	opt.Checks = append(opt.Checks, func() []health.Check { return rollout.Checks(p.DataDir, opt.Relay != nil) })
 	creds, err := secret.NewStore(p.DataDir).Load()
 	switch {
 	case errors.Is(err, secret.ErrNotEnrolled):
 		log.Warn("not enrolled: files are taken and queued but wait until `clinicpro enrol` is run")
 	case err != nil:
-		return err
+		return false, err
 	default:
 		url := cfg.RelayURL
 		if url == "" {
@@ -102,7 +165,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 		}
 		rc, err := client.New(url, client.Credentials{ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility})
 		if err != nil {
-			return err
+			return false, err
 		}
 		opt.Relay, opt.Uploads = rc, &agent.RelayUploads{C: rc}
 		opt.RelayURL, opt.Facility = url, creds.Facility
@@ -112,6 +175,27 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	defer wg.Wait()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	var enrolledLater atomic.Bool
+	if ro.Pending {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-time.After(rolloutRetry):
+				}
+				if r := applyRollout(ctx, p, log); !r.Pending {
+					if r.Enrolled {
+						enrolledLater.Store(true)
+						cancel()
+					}
+					return
+				}
+			}
+		}()
+	}
 	if hc, ok := hcm.FromConfig(cfg); ok {
 		if hc.ClockURL == "" && opt.RelayURL != "" {
 			hc.ClockURL = strings.TrimRight(opt.RelayURL, "/") + "/healthz"
@@ -137,7 +221,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 
 	a, err := agent.New(ctx, opt)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer a.Close()
 
@@ -147,7 +231,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	}
 	l, err := listenAPI(addr)
 	if err != nil {
-		return err
+		return false, err
 	}
 	api := &http.Server{Handler: localapi.NewHandler(a, a.Log()), ReadHeaderTimeout: 10 * time.Second}
 	serve(&wg, api, l, log)
@@ -160,7 +244,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	if launchAddr != "" {
 		ll, err := listenLoopback(launchAddr)
 		if err != nil {
-			return err
+			return false, err
 		}
 		web := &http.Server{Handler: localapi.NewLaunchPage(a.OpenWebLaunch, a.Log()), ReadHeaderTimeout: 10 * time.Second,
 			// The default error log would print request details; launch URLs carry Medtech's tokens.
@@ -171,7 +255,7 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 	log.Info("agent started", "version", version.Version, "enrolled", opt.Relay != nil, "folders", len(cfg.Folders))
 	err = a.Run(ctx)
 	log.Info("agent stopping")
-	return err
+	return enrolledLater.Load(), err
 }
 
 // listenAPI accepts "tcp:127.0.0.1:PORT" for tests and tools; anything else is the
