@@ -374,6 +374,23 @@ func scaledTo(m image.Image, e int) image.Image {
 	return resize(m, tw, th)
 }
 
+// scaledPhoto is scaledTo for photos: the same output size, but Lanczos
+// (sinc.go) over the whole frame instead of the box shrink, because photo
+// detail is what the JPEG budget is spent on. Documents keep the box shrink:
+// its lack of ringing round text suits the bilevel threshold.
+func scaledPhoto(m image.Image, e int) image.Image {
+	w, h := m.Bounds().Dx(), m.Bounds().Dy()
+	long := max(w, h)
+	if e >= long {
+		return m
+	}
+	tw, th := fitInside(w, h, e)
+	if k := long / e; long/k == e {
+		tw, th = w/k, h/k
+	}
+	return sincResize(m, tw, th)
+}
+
 func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, error) {
 	b := s.img.Bounds()
 	long := max(b.Dx(), b.Dy())
@@ -409,7 +426,7 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 		if float64(e) > skipAbove {
 			continue
 		}
-		m := applyTransform(scaledTo(s.img, e), s.orient)
+		m := applyTransform(scaledPhoto(s.img, e), s.orient)
 		q, j, floorSize, err := searchQuality(ctx, m, opt.MinQuality, opt.MaxQuality, budget)
 		if err != nil {
 			return nil, err

@@ -30,7 +30,8 @@ func TestOwnJPEGEncoderBeatsStdlibPerByte(t *testing.T) {
 	src := noisy(333, 250) // odd sizes exercise edge replication
 	for _, in := range []image.Image{src, toYCbCr420(src)} {
 		for _, q := range []int{50, 75, 85, 95} {
-			own := newJPEGSource(in).encode(q)
+			// Same (Annex K) tables as image/jpeg: this compares the coding.
+			own := newJPEGSource(in).encodeWith(quantTablesFlat(q, 1))
 			dec, err := jpeg.Decode(bytes.NewReader(own))
 			if err != nil {
 				t.Fatalf("q%d: image/jpeg cannot read our JPEG: %v", q, err)
@@ -49,6 +50,46 @@ func TestOwnJPEGEncoderBeatsStdlibPerByte(t *testing.T) {
 			if po < ps-0.6 {
 				t.Errorf("q%d: ours %.2f dB, stdlib %.2f dB", q, po, ps)
 			}
+		}
+	}
+}
+
+// The flattened tables must buy more PSNR per byte than Annex K on detailed
+// content: at the first Annex K quality that spends at least as many bytes
+// as the flattened table at q, PSNR must not be higher.
+func TestFlattenedTablesBeatAnnexKPerByte(t *testing.T) {
+	src := toYCbCr420(noisy(320, 240))
+	s := newJPEGSource(src)
+	dec := func(j []byte) image.Image {
+		d, err := jpeg.Decode(bytes.NewReader(j))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	for _, q := range []int{60, 75, 85} {
+		flat := s.encode(q)
+		pf := psnr(src, dec(flat))
+		k := q
+		var annex []byte
+		for ; k <= 100; k++ {
+			if annex = s.encodeWith(quantTablesFlat(k, 1)); len(annex) >= len(flat) {
+				break
+			}
+		}
+		pa := psnr(src, dec(annex))
+		t.Logf("q%d: flattened %d B %.2f dB; Annex K q%d %d B %.2f dB", q, len(flat), pf, k, len(annex), pa)
+		if pa > pf {
+			t.Errorf("q%d: Annex K q%d gives %.2f dB for %d bytes, flattened %.2f dB for %d", q, k, pa, len(annex), pf, len(flat))
+		}
+	}
+	lo, hi := quantTables(85), quantTablesFlat(85, 1)
+	if lo[0][0] != hi[0][0] || lo[1][0] != hi[1][0] {
+		t.Errorf("DC steps moved: %d,%d vs Annex K %d,%d", lo[0][0], lo[1][0], hi[0][0], hi[1][0])
+	}
+	for i := range 64 {
+		if lo[0][i] > hi[0][i] || lo[1][i] > hi[1][i] {
+			t.Errorf("step %d coarser than Annex K", i)
 		}
 	}
 }
