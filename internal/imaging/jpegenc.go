@@ -213,23 +213,31 @@ var aanDescale = func() (t [64]float64) {
 	return t
 }()
 
-// tableFlatten pulls the Annex K steps that are coarser than the table's DC
+// tableFlatten pulls the Annex K luma steps that are coarser than its DC
 // step towards it, as step = dc * (annexK/dc)^tableFlatten: the low
-// frequencies keep their Annex K steps and the high ones get finer. Annex K was tuned for
-// 1990s viewing distances and throws away the fine texture (skin, hair,
-// printed detail) that a clinician zooms into, and squared error (PSNR)
-// favours flatter tables. Measured with the benchmark photographs against
-// their Lanczos references (docs/benchmarks.md): 0.7 gives camera24 +0.95 dB
-// for 16% more bytes at the same quality setting (about +1 dB at equal
-// bytes) and phone12 +0.19 dB for 6% more (on the old curve, a wash); 0.5
-// gains a little more but pushes the 24 MP photo into the budget search.
-const tableFlatten = 0.7
+// frequencies keep their Annex K steps and the high ones get finer. Annex K
+// was tuned for 1990s viewing distances and throws away the fine texture
+// (skin, hair, print) a clinician zooms into, and squared error (PSNR)
+// favours flatter tables. Chroma uses the same table as luma, finer than
+// Annex K's chroma table: 4:2:0 has already halved chroma resolution, and
+// what chroma is left carries colour edges (a rash's border) at few bytes.
+// Measured on the benchmark photographs against their Lanczos references at
+// equal bytes (docs/benchmarks.md): flattening by 0.7 gave camera24 (24 MP,
+// detailed) +0.7 dB and phone12 (12 MP) +0.07 dB over Annex K; then 0.5
+// with chroma on the luma table gave another +0.46 and +0.41 dB.
+const tableFlatten = 0.5
 
 // quantTables returns the luma and chroma tables (natural order) for quality
 // q, scaled the way the IJG library does, so "quality 85" still means about
 // what users expect.
-func quantTables(q int) [2][64]int32 { return quantTablesFlat(q, tableFlatten) }
+func quantTables(q int) [2][64]int32 {
+	t := quantTablesFlat(q, tableFlatten)
+	t[1] = t[0]
+	return t
+}
 
+// quantTablesFlat returns the Annex K tables flattened by flatten (1: the
+// tables as published) and scaled for quality q.
 func quantTablesFlat(q int, flatten float64) (t [2][64]int32) {
 	q = max(1, min(100, q))
 	scale := 200 - 2*q

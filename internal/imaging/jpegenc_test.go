@@ -84,8 +84,8 @@ func TestFlattenedTablesBeatAnnexKPerByte(t *testing.T) {
 		}
 	}
 	lo, hi := quantTables(85), quantTablesFlat(85, 1)
-	if lo[0][0] != hi[0][0] || lo[1][0] != hi[1][0] {
-		t.Errorf("DC steps moved: %d,%d vs Annex K %d,%d", lo[0][0], lo[1][0], hi[0][0], hi[1][0])
+	if lo[0][0] != hi[0][0] {
+		t.Errorf("luma DC step moved: %d vs Annex K %d", lo[0][0], hi[0][0])
 	}
 	for i := range 64 {
 		if lo[0][i] > hi[0][i] || lo[1][i] > hi[1][i] {
