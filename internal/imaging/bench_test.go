@@ -90,6 +90,18 @@ func BenchmarkBoxShrinkHalf12MP(b *testing.B) {
 	}
 }
 
+func BenchmarkSincHalf12MP(b *testing.B) {
+	m, err := jpeg.Decode(bytes.NewReader(benchInput(b, "phone12.jpg")))
+	if err != nil {
+		b.Fatal(err)
+	}
+	w, h := m.Bounds().Dx()/2, m.Bounds().Dy()/2
+	b.ResetTimer()
+	for b.Loop() {
+		sincResize(m, w, h)
+	}
+}
+
 func BenchmarkEncodeJPEG2016(b *testing.B) {
 	m, err := jpeg.Decode(bytes.NewReader(benchInput(b, "phone12.jpg")))
 	if err != nil {

@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"context"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -184,6 +185,29 @@ func TestFastDCTMatchesDefinition(t *testing.T) {
 		}
 		if math.Abs(float64(got[i])-want) > 1e-3 {
 			t.Fatalf("coefficient (%d,%d): got %f, want %f", u, v, got[i], want)
+		}
+	}
+}
+
+// The budget search must return a quality that fits, with the next one up
+// not fitting, for budgets all over the range (the interpolation step must
+// not skip the answer).
+func TestSearchQualityFindsEdge(t *testing.T) {
+	m := toYCbCr420(noisy(400, 300))
+	src := newJPEGSource(m)
+	lo, hi := 40, 85
+	small, big := len(src.encode(lo)), len(src.encode(hi))
+	for i := 1; i < 12; i++ {
+		budget := small + (big-small)*i/12
+		q, j, _, err := searchQuality(context.Background(), m, lo, hi, budget)
+		if err != nil || j == nil {
+			t.Fatalf("budget %d: q%d %v", budget, q, err)
+		}
+		if len(j) > budget || !bytes.Equal(j, src.encode(q)) {
+			t.Fatalf("budget %d: q%d gave %d bytes", budget, q, len(j))
+		}
+		if q < hi && len(src.encode(q+1)) <= budget {
+			t.Errorf("budget %d: returned q%d but q%d also fits", budget, q, q+1)
 		}
 	}
 }

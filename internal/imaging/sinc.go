@@ -115,6 +115,7 @@ func sincPlane(dst []byte, dstStride, w, h int, src []byte, srcStride, sw, sh in
 				var acc int32
 				if s >= 0 && s+n <= sw {
 					p := row[s : s+n]
+					p = p[:len(wt)] // lets the compiler drop the bounds checks
 					for i, v := range wt {
 						acc += v * int32(p[i])
 					}
@@ -138,8 +139,9 @@ func sincPlane(dst []byte, dstStride, w, h int, src []byte, srcStride, sw, sh in
 				}
 				sy := max(0, min(sh-1, ay.start[y]+i))
 				r := tmp[sy*w : sy*w+w]
+				a := acc[:len(r)]
 				for x, t := range r {
-					acc[x] += v * int32(t)
+					a[x] += v * int32(t)
 				}
 			}
 			out := dst[y*dstStride : y*dstStride+w]
