@@ -47,7 +47,7 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.RelayPort, "relay-port", 8443, "the relay's port on 127.0.0.1 (0: any free one)")
 	fs.IntVar(&o.LaunchPort, "launch-port", 41357, "the agent's web launch port on 127.0.0.1 (0: any free one)")
 	fs.BoolVar(&o.Tray, "tray", os.Getenv("DISPLAY") != "", "start the tray (default: when $DISPLAY is set)")
-	fs.DurationVar(&o.HCMRestartAfter, "hcm-restart", 20*time.Second, "how long the practice stays offline after the stand-in HCM is stopped")
+	fs.DurationVar(&o.HCMRestartAfter, "hcm-restart", 20*time.Second, "how long the stand-in HCM must stay stopped before the agent restarts it by policy (its restart grace)")
 	_ = fs.Parse(args)
 	o.Events = os.Stdout
 

@@ -19,7 +19,7 @@ func TestEveryFixIsDocumented(t *testing.T) {
 		t.Fatal(err)
 	}
 	n := 0
-	for _, dir := range []string{".", filepath.Join("..", "hcm"), filepath.Join("..", "health", "checks")} {
+	for _, dir := range []string{".", filepath.Join("..", "hcm"), filepath.Join("..", "health", "checks"), filepath.Join("..", "rollout")} {
 		fset := token.NewFileSet()
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
 		for _, path := range files {
