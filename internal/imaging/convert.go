@@ -463,6 +463,23 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, int, error) {
 	src := newJPEGSource(m) // the DCT is done once; each quality only re-quantises
 	enc := src.encode
+	// The search runs on the fast dead-zone encode. When the budget binds,
+	// trellis quantisation (smaller at the same quality) is tried one
+	// quality step above the answer, then at the answer, and kept only if
+	// it fits and is no larger. A photo that fits at the top quality is not
+	// budget-bound, so it skips the trellis pass (it would cost ~50 ms of
+	// the 12 MP time target for 10% fewer bytes and +0.07 dB per byte).
+	final := func(q int, plain []byte) (int, []byte) {
+		if q < hi {
+			if t := src.encodeTrellis(q + 1); len(t) <= budget {
+				return q + 1, t
+			}
+		}
+		if t := src.encodeTrellis(q); len(t) <= len(plain) {
+			return q, t
+		}
+		return q, plain
+	}
 	j := enc(hi)
 	if len(j) <= budget || hi == lo {
 		if len(j) > budget {
@@ -503,7 +520,8 @@ func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int,
 		}
 		bisect = !bisect && 2*(bad-good) > width
 	}
-	return good, best, 0, nil
+	q, best := final(good, best)
+	return q, best, 0, nil
 }
 
 func assemble(pages []*fitted, src Type, opt Options) (Result, error) {

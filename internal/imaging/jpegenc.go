@@ -19,6 +19,10 @@ type jpegSource struct {
 	gray  bool
 	coef  [3][]float32 // per component, 64 DCT coefficients per block in zigzag order, blocks in scan order
 	nBlks [3]int
+	// Code lengths of each dead-zone encode, by its tables: the trellis
+	// pass after the budget search reuses them as its rate model instead of
+	// quantising and counting again.
+	lens map[[2][64]int32][4][256]uint8
 }
 
 // zigzag[i] is the natural (row-major) index of the i-th zigzag coefficient.
@@ -266,55 +270,57 @@ const deadZone = 0.15
 func (s *jpegSource) encode(q int) []byte { return s.encodeWith(quantTables(q)) }
 
 // encodeWith writes the JPEG with the given luma and chroma tables.
-func (s *jpegSource) encodeWith(qt [2][64]int32) []byte {
+func (s *jpegSource) encodeWith(qt [2][64]int32) []byte { return s.encodeRD(qt, 0) }
+
+// encodeTrellis writes the JPEG at quality q with trellis quantisation
+// (trellis.go) instead of the dead zone.
+func (s *jpegSource) encodeTrellis(q int) []byte { return s.encodeRD(quantTables(q), trellisLambda) }
+
+// encodeRD is encodeWith plus, for lambda > 0, trellis quantisation.
+func (s *jpegSource) encodeRD(qt [2][64]int32, lambda float64) []byte {
 	nc := 3
 	if s.gray {
 		nc = 1
 	}
 	// Quantise every block once; the two Huffman passes read the result.
 	qc := make([][]int16, nc)
-	for c := 0; c < nc; c++ {
-		t := &qt[min(c, 1)]
-		var step [64]float32
-		for i, n := range zigzag {
-			step[i] = float32(t[n])
-		}
-		src := s.coef[c]
-		dst := make([]int16, len(src))
-		parallelRows(s.nBlks[c], func(b0, b1 int) {
-			for i := 64 * b0; i < 64*b1; i++ {
-				v := src[i] / step[i%64]
-				if i%64 == 0 { // DC: plain rounding, an error there shows as a block
-					dst[i] = int16(math.Round(float64(v)))
-					continue
-				}
-				a := max(0, math.Abs(float64(v))-deadZone)
-				dst[i] = int16(math.Floor(a+0.5)) * int16(sign(v))
-			}
-		})
-		qc[c] = dst
-	}
-	var freq [4][257]int // DC luma, AC luma, DC chroma, AC chroma
-	s.entropy(qc, func(tbl int, sym byte, _ uint32, _ int) { freq[tbl][sym]++ })
 	var codes [4][256]uint16
 	var lens [4][256]uint8
 	var bits [4][17]int
 	var vals [4][]byte
-	for k := 0; k < 4; k++ {
-		if s.gray && k >= 2 {
-			break
+	if l, ok := s.lens[qt]; ok && lambda > 0 {
+		for c := 0; c < nc; c++ {
+			qc[c] = make([]int16, len(s.coef[c]))
 		}
-		bits[k], vals[k] = huffmanTable(freq[k])
-		code := uint16(0)
-		n := 0
-		for l := 1; l <= 16; l++ {
-			for range bits[k][l] {
-				codes[k][vals[k][n]], lens[k][vals[k][n]] = code, uint8(l)
-				code++
-				n++
+		lens = l
+	} else {
+		for c := 0; c < nc; c++ {
+			qc[c] = s.deadZone(c, &qt[min(c, 1)])
+		}
+		codes, lens, bits, vals = s.huffman(qc)
+		if lambda == 0 {
+			if s.lens == nil {
+				s.lens = map[[2][64]int32][4][256]uint8{}
 			}
-			code <<= 1
+			s.lens[qt] = lens
 		}
+	}
+	if lambda > 0 {
+		for c := 0; c < nc; c++ {
+			t := &qt[min(c, 1)]
+			var step [64]float32
+			for i, n := range zigzag {
+				step[i] = float32(t[n])
+			}
+			rate := newRateTable(&lens[2*min(c, 1)+1])
+			src, dst := s.coef[c], qc[c]
+			parallelRows(s.nBlks[c], func(b0, b1 int) {
+				for b := b0; b < b1; b++ {
+					trellisBlock(src[64*b:64*b+64], &step, rate, lambda, dst[64*b:64*b+64])
+				}
+			})
+		}
+		codes, lens, bits, vals = s.huffman(qc)
 	}
 
 	var out bytes.Buffer
@@ -361,6 +367,50 @@ func (s *jpegSource) encodeWith(qt [2][64]int32) []byte {
 	bw.flush()
 	out.Write([]byte{0xFF, 0xD9})
 	return out.Bytes()
+}
+
+// deadZone quantises component c with table t (natural order).
+func (s *jpegSource) deadZone(c int, t *[64]int32) []int16 {
+	var step [64]float32
+	for i, n := range zigzag {
+		step[i] = float32(t[n])
+	}
+	src := s.coef[c]
+	dst := make([]int16, len(src))
+	parallelRows(s.nBlks[c], func(b0, b1 int) {
+		for i := 64 * b0; i < 64*b1; i++ {
+			v := src[i] / step[i%64]
+			if i%64 == 0 { // DC: plain rounding, an error there shows as a block
+				dst[i] = int16(math.Round(float64(v)))
+				continue
+			}
+			a := max(0, math.Abs(float64(v))-deadZone)
+			dst[i] = int16(math.Floor(a+0.5)) * int16(sign(v))
+		}
+	})
+	return dst
+}
+
+func (s *jpegSource) huffman(qc [][]int16) (codes [4][256]uint16, lens [4][256]uint8, bits [4][17]int, vals [4][]byte) {
+	var freq [4][257]int
+	s.entropy(qc, func(tbl int, sym byte, _ uint32, _ int) { freq[tbl][sym]++ })
+	for k := 0; k < 4; k++ {
+		if s.gray && k >= 2 {
+			break
+		}
+		bits[k], vals[k] = huffmanTable(freq[k])
+		code := uint16(0)
+		n := 0
+		for l := 1; l <= 16; l++ {
+			for range bits[k][l] {
+				codes[k][vals[k][n]], lens[k][vals[k][n]] = code, uint8(l)
+				code++
+				n++
+			}
+			code <<= 1
+		}
+	}
+	return
 }
 
 func sign(v float32) int {

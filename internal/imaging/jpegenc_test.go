@@ -203,11 +203,46 @@ func TestSearchQualityFindsEdge(t *testing.T) {
 		if err != nil || j == nil {
 			t.Fatalf("budget %d: q%d %v", budget, q, err)
 		}
-		if len(j) > budget || !bytes.Equal(j, src.encode(q)) {
-			t.Fatalf("budget %d: q%d gave %d bytes", budget, q, len(j))
+		plain := src.encode(q)
+		if len(j) > budget || len(j) > len(plain) || !bytes.Equal(j, src.encodeTrellis(q)) && !bytes.Equal(j, plain) {
+			t.Fatalf("budget %d: q%d gave %d bytes (dead zone %d)", budget, q, len(j), len(plain))
 		}
 		if q < hi && len(src.encode(q+1)) <= budget {
 			t.Errorf("budget %d: returned q%d but q%d also fits", budget, q, q+1)
+		}
+	}
+}
+
+// Trellis quantisation: readable by image/jpeg, never a worse trade than the
+// dead-zone encode at the same quality (more bytes only with more PSNR; it
+// can keep a coefficient the dead zone drops), within 1 dB of it, and the
+// same bytes on every run (the upload idempotency key depends on it). The
+// budget search keeps it only when it is no larger (TestSearchQualityFindsEdge).
+func TestTrellisSmallerAndStable(t *testing.T) {
+	src := noisy(333, 250)
+	for _, in := range []image.Image{toYCbCr420(src), image.NewGray(image.Rect(0, 0, 64, 40)), photo(480, 360)} {
+		s := newJPEGSource(in)
+		for _, q := range []int{50, 75, 85, 95} {
+			plain, tr := s.encode(q), s.encodeTrellis(q)
+			d, err := jpeg.Decode(bytes.NewReader(tr))
+			if err != nil {
+				t.Fatalf("%T q%d: image/jpeg cannot read the trellis JPEG: %v", in, q, err)
+			}
+			if d.Bounds().Size() != in.Bounds().Size() {
+				t.Fatalf("%T q%d: decoded %v", in, q, d.Bounds())
+			}
+			pd, _ := jpeg.Decode(bytes.NewReader(plain))
+			pp, pt := psnr(in, pd), psnr(in, d)
+			t.Logf("%T q%d: dead zone %d B %.2f dB, trellis %d B %.2f dB", in, q, len(plain), pp, len(tr), pt)
+			if len(tr) > len(plain) && pt <= pp {
+				t.Errorf("%T q%d: trellis %d bytes %.2f dB, dead zone %d bytes %.2f dB", in, q, len(tr), pt, len(plain), pp)
+			}
+			if pt < pp-1 {
+				t.Errorf("%T q%d: trellis %.2f dB, dead zone %.2f dB", in, q, pt, pp)
+			}
+			if again := newJPEGSource(in).encodeTrellis(q); !bytes.Equal(again, tr) {
+				t.Errorf("%T q%d: trellis output differs between runs", in, q)
+			}
 		}
 	}
 }
