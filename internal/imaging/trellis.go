@@ -67,26 +67,43 @@ func trellisBlock(src []float32, step *[64]float32, rate *rateTable, lambda floa
 	for k := 0; k < nnz; k++ {
 		p := int(nz[k])
 		r := int(math.Floor(a[p] + 0.5))
+		// At most two levels: round, and one less (the next size category
+		// down is where the bits are saved).
+		var lv [2]int
+		var sz [2]int
+		var dist [2]float64
+		nl := 1
+		lv[0] = r
+		if r > 1 {
+			lv[1] = r - 1
+			nl = 2
+		}
+		for i := range nl {
+			sz[i], _ = magnitude(int32(lv[i]))
+			d := a[p] - float64(lv[i])
+			dist[i] = d*d + lambda*float64(sz[i])
+		}
 		best := math.Inf(1)
 		var bestPrev int8
 		var bestLevel int16
-		for c := r; c >= max(1, r-1); c-- {
-			size, _ := magnitude(int32(c))
-			d := (a[p] - float64(c)) * (a[p] - float64(c))
-			bitsExtra := float64(size)
-			// Predecessor 0 (no earlier nonzero) then every earlier candidate.
-			for j := -1; j < k; j++ {
-				q := 0
-				pc := 0.0
-				if j >= 0 {
-					q = int(nz[j])
-					pc = cost[q]
-				}
-				run := p - q - 1
-				c0 := pc + (zcum[p-1] - zcum[q]) + float64(run>>4)*zrl +
-					lambda*(rate[(run&15)<<4|size]+bitsExtra) + d
-				if c0 < best {
-					best, bestPrev, bestLevel = c0, int8(q), int16(c)
+		// Nearest predecessor first: its cost is usually close to the best,
+		// so farther ones (more zeroed error) are mostly cut by the bound.
+		for j := k - 1; j >= -1; j-- {
+			q := 0
+			pc := 0.0
+			if j >= 0 {
+				q = int(nz[j])
+				pc = cost[q]
+			}
+			run := p - q - 1
+			base := pc + (zcum[p-1] - zcum[q]) + float64(run>>4)*zrl
+			if base >= best {
+				continue // the rest is never negative
+			}
+			rr := (run & 15) << 4
+			for i := range nl {
+				if c := base + dist[i] + lambda*rate[rr|sz[i]]; c < best {
+					best, bestPrev, bestLevel = c, int8(q), int16(lv[i])
 				}
 			}
 		}
