@@ -226,9 +226,10 @@ var aanDescale = func() (t [64]float64) {
 // Annex K's chroma table: 4:2:0 has already halved chroma resolution, and
 // what chroma is left carries colour edges (a rash's border) at few bytes.
 // Measured on the benchmark photographs against their Lanczos references at
-// equal bytes (docs/benchmarks.md): flattening by 0.7 gave camera24 (24 MP,
-// detailed) +0.7 dB and phone12 (12 MP) +0.07 dB over Annex K; then 0.5
-// with chroma on the luma table gave another +0.46 and +0.41 dB.
+// equal bytes (docs/benchmarks.md): +0.5 dB on phone12 (12 MP) and +1.2 dB
+// on camera24 (24 MP, detailed) over the Annex K tables. Flattening helps
+// the detailed photo most, the finer chroma the smoother one; 0.3 gains
+// little more per byte and 0.7 with Annex K chroma about half.
 const tableFlatten = 0.5
 
 // quantTables returns the luma and chroma tables (natural order) for quality
