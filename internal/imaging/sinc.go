@@ -9,9 +9,9 @@ import (
 // for photos. The integer box shrink it replaces is an area average: cheap,
 // but it softens the passband and aliases, and when the source size is not a
 // multiple of the factor it drops the remainder, shifting the picture by up
-// to a source pixel against a downscale of the whole frame. Measured before
-// JPEG coding against ImageMagick's Lanczos of the same photo: 44.3 -> 47.3
-// dB (12 MP, /2) and 34.1 -> 45 dB (24 MP, /3 with 4000 rows); see
+// to a source pixel against a downscale of the whole frame. Encoded at q100
+// and compared with ImageMagick's Lanczos of the same photo: 44.3 -> 47.3 dB
+// (12 MP, /2) and 34.1 -> 43.7 dB (24 MP, /3 with 4000 rows); see
 // docs/benchmarks.md. Weights are computed once per output column and row, in
 // fixed point, and both passes run on both cores.
 
