@@ -220,7 +220,11 @@ func TestSearchQualityFindsEdge(t *testing.T) {
 // budget search keeps it only when it is no larger (TestSearchQualityFindsEdge).
 func TestTrellisSmallerAndStable(t *testing.T) {
 	src := noisy(333, 250)
-	for _, in := range []image.Image{toYCbCr420(src), image.NewGray(image.Rect(0, 0, 64, 40)), photo(480, 360)} {
+	gray := image.NewGray(src.Rect)
+	for i := range gray.Pix {
+		gray.Pix[i] = src.Pix[4*i+1]
+	}
+	for _, in := range []image.Image{toYCbCr420(src), gray, image.NewGray(image.Rect(0, 0, 64, 40)), photo(480, 360)} {
 		s := newJPEGSource(in)
 		for _, q := range []int{50, 75, 85, 95} {
 			plain, tr := s.encode(q), s.encodeTrellis(q)
