@@ -22,6 +22,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 	"github.com/clinicpro/medtech-images/internal/upload"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
@@ -66,31 +67,13 @@ func (refusingUploads) ReadBack(ctx context.Context, id, corr string) (upload.St
 	return upload.Stored{}, errors.New("never called")
 }
 
-// logSink collects the agent's log so tests can prove no identifier reaches it.
-type logSink struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *logSink) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *logSink) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 type env struct {
 	a       *agent.Agent
 	dir     string
 	inbox   string // watched folder, routing "unassigned"
 	byNHI   string // watched folder, routing "nhi"
 	session string // watched folder, routing "session"
-	logs    *logSink
+	logs    *testutil.Buffer
 	cancel  context.CancelFunc
 	done    chan struct{}
 }
@@ -105,7 +88,7 @@ type envOpt struct {
 
 func newEnv(t *testing.T, o envOpt) *env {
 	t.Helper()
-	e := &env{dir: o.dir, logs: &logSink{}}
+	e := &env{dir: o.dir, logs: &testutil.Buffer{}}
 	if e.dir == "" {
 		e.dir = t.TempDir()
 	}
@@ -493,18 +476,9 @@ func TestDuplicateOfSentFileIsNotSentAgainAndMovesToSent(t *testing.T) {
 	}
 }
 
-// clock is a settable time source for session expiry.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 func TestIdleSessionsExpire(t *testing.T) {
-	clk := &clock{t: time.Now()}
-	e := newEnv(t, envOpt{relay: fakeRelay{}, noRun: true, now: clk.now})
+	clk := testutil.NewClock(time.Now())
+	e := newEnv(t, envOpt{relay: fakeRelay{}, noRun: true, now: clk.Now})
 	ctx := context.Background()
 	s, err := e.a.Launch(ctx, localapi.LaunchRequest{NHI: localapitest.TestNHI})
 	if err != nil {
@@ -519,12 +493,12 @@ func TestIdleSessionsExpire(t *testing.T) {
 	if err := e.a.HandleFile(ctx, watch.File{Folder: e.folder("Camera"), Path: p, Rel: "watched.jpg"}); err != nil {
 		t.Fatal(err)
 	}
-	clk.add(11 * time.Hour)
+	clk.Add(11 * time.Hour)
 	agent.ExpireSessions(e.a, ctx)
 	if _, err := e.a.Item(ctx, dropped.ID); err != nil {
 		t.Fatalf("a session used 11 h ago expired early: %v", err)
 	}
-	clk.add(13 * time.Hour)
+	clk.Add(13 * time.Hour)
 	agent.ExpireSessions(e.a, ctx)
 	if _, err := e.a.AddFile(ctx, s.ID, "late.jpg", bytes.NewReader(localapitest.UniqueJPEG(t))); !errors.Is(err, localapi.ErrNotFound) {
 		t.Fatalf("AddFile to an expired session: err = %v, want not found", err)

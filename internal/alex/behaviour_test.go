@@ -38,7 +38,7 @@ func TestTokenIsCachedAndRefreshedBeforeExpiry(t *testing.T) {
 	}
 	// Inside the refresh margin but before expiry: the client must renew on its own,
 	// without first seeing a 401.
-	e.clock.Advance(58 * time.Minute)
+	e.clock.Add(58 * time.Minute)
 	info, err := e.client.Ping(ctx, alexsim.DefaultFacility)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +47,7 @@ func TestTokenIsCachedAndRefreshedBeforeExpiry(t *testing.T) {
 		t.Fatalf("token requests = %d, attempts = %d, want 2 and 1", n, info.Attempts)
 	}
 	// Past expiry the sandbox refuses the old token for real.
-	e.clock.Advance(2 * time.Hour)
+	e.clock.Add(2 * time.Hour)
 	if _, err := e.client.Ping(ctx, alexsim.DefaultFacility); err != nil {
 		t.Fatal(err)
 	}
@@ -322,7 +322,7 @@ func TestLaunch(t *testing.T) {
 		t.Fatalf("tampered: err = %v, want a 400 OperationOutcome", err)
 	}
 
-	e.clock.Advance(10 * time.Minute)
+	e.clock.Add(10 * time.Minute)
 	_, _, err = e.client.ResolveLaunch(ctx, alexsim.DefaultFacility, lc, sig)
 	if !errors.As(err, &oo) || !strings.Contains(oo.Diagnostics(), "expired") {
 		t.Fatalf("expired: err = %v", err)

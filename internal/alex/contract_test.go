@@ -12,7 +12,6 @@ import (
 	"os"
 	"regexp"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +19,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/nhi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 const testNHI = nhi.NHI("ZZZ0016")
@@ -34,25 +34,8 @@ type target struct {
 	skip     string
 }
 
-// clock is a settable time shared by the sim and the client, so expiry is tested
-// without waiting.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+func newClock() *testutil.Clock {
+	return testutil.NewClock(time.Date(2026, 1, 15, 10, 0, 0, 0, time.UTC))
 }
 
 // tokenCounter counts token requests going through a real transport.
@@ -73,7 +56,7 @@ type simEnv struct {
 	srv    *alexsim.Server
 	client *alex.Client
 	cfg    alex.Config
-	clock  *clock
+	clock  *testutil.Clock
 	tokens *tokenCounter
 }
 

@@ -155,7 +155,7 @@ func TestTokensExpireForReal(t *testing.T) {
 	if st, _, _ := h.call("GET", "/FHIR/Location", DefaultFacility, nil); st != 200 {
 		t.Fatalf("fresh token: %d", st)
 	}
-	now.Advance(61e9)
+	now.Add(61e9)
 	if st, _, _ := h.call("GET", "/FHIR/Location", DefaultFacility, nil); st != 401 {
 		t.Fatalf("expired token: %d, want 401", st)
 	}
@@ -459,7 +459,7 @@ func TestLaunchDecode(t *testing.T) {
 	if st != 200 || !bytes.Contains(b, []byte(`"patientId":null`)) {
 		t.Fatalf("no-patient launch: %d %s", st, b)
 	}
-	now.Advance(6 * 60e9)
+	now.Add(6 * 60e9)
 	if st, _, _ := h.call("GET", path(c, s), "", nil); st != 400 {
 		t.Fatalf("expired launch: %d, want 400", st)
 	}

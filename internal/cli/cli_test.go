@@ -12,6 +12,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 func shortDir(t *testing.T) string {
@@ -38,7 +39,7 @@ func startAgent(t *testing.T, dir string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
-	var errb syncBuf
+	var errb testutil.Buffer
 	go func() { done <- Main(ctx, []string{"run", "--data", dir}, Env{Stdout: &errb, Stderr: &errb}) }()
 	t.Cleanup(func() {
 		cancel()

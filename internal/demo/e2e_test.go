@@ -32,6 +32,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
 
@@ -70,24 +71,6 @@ func cleanupBinaries() {
 	if binDir != "" {
 		os.RemoveAll(binDir)
 	}
-}
-
-// lockedBuf collects the demo's event lines.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // startDemo runs the scenario in a short temporary folder (the agent's unix socket
@@ -279,7 +262,7 @@ func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the whole product")
 	}
-	var events lockedBuf
+	var events testutil.Buffer
 	d := startDemo(t, &events)
 	ctx := context.Background()
 	api := d.Agent()
@@ -590,7 +573,7 @@ func TestDemoCommandStopsEverythingOnCtrlC(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(run)
-	var out lockedBuf
+	var out testutil.Buffer
 	cmd := exec.Command(filepath.Join(bins, "clinicpro-demo"), "-bin", bins, "-run", run,
 		"-alexsim-port", "0", "-relay-port", "0", "-launch-port", "0", "-tray=false")
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -640,7 +623,7 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the whole product")
 	}
-	var events lockedBuf
+	var events testutil.Buffer
 	bins := binaries(t)
 	run, err := os.MkdirTemp("", "cphcm")
 	if err != nil {

@@ -14,13 +14,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // shortDir keeps unix socket paths under the 108-byte limit that long test names in
@@ -162,27 +162,9 @@ func TestClientReportsAgentDown(t *testing.T) {
 	}
 }
 
-// syncBuffer is a log sink the handler goroutines and the test share.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func TestLaunchPage(t *testing.T) {
 	f := localapitest.NewFake()
-	var logs syncBuffer
+	var logs testutil.Buffer
 	log := slog.New(redact.NewHandler(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	failing := func(ctx context.Context, req localapi.LaunchRequest) (bool, error) {
 		return false, errors.New("relay down at " + req.Context)

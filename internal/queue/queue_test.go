@@ -16,26 +16,15 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type env struct {
 	t     *testing.T
 	dir   string
 	db    string
 	spool string
-	clock *fakeClock
+	clock *testutil.Clock
 	q     *Queue
 }
 
@@ -43,7 +32,7 @@ func newEnv(t *testing.T) *env {
 	t.Helper()
 	dir := t.TempDir()
 	e := &env{t: t, dir: dir, db: filepath.Join(dir, "data", "queue.db"), spool: filepath.Join(dir, "data", "spool"),
-		clock: &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}}
+		clock: testutil.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))}
 	e.open()
 	return e
 }

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,25 +20,8 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
 	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
-
-// syncBuffer collects log output from concurrent handlers.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // env is a real relay on a loopback port, with its SQLite file in a temp dir, calling
 // alexsim through the real ALEX client.
@@ -51,7 +33,7 @@ type env struct {
 	led   *ledger.Ledger
 	aud   *audit.Log
 	srv   *Server
-	logs  *syncBuffer
+	logs  *testutil.Buffer
 	alexc *alex.Client
 }
 
@@ -87,7 +69,7 @@ func start(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &testutil.Buffer{}
 	cfg.Logger = slog.New(redact.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	cfg.SpoolDir = filepath.Join(dir, "spool")
 	srv, err := New(cfg, reg, led, aud, ac)

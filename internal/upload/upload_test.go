@@ -17,6 +17,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 var zzz = queue.Patient{NHI: "ZZZ0016"}
@@ -245,7 +246,7 @@ func TestOutageOpensBreakerAndResumes(t *testing.T) {
 // that fails reopens it; the probe that succeeds lets the rest through.
 func TestBreakerPausesEveryUpload(t *testing.T) {
 	e := newEnv(t)
-	clock := &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}
+	clock := testutil.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
 	e.q.Close()
 	q, err := queue.Open(context.Background(), filepath.Join(e.dir, "data", "queue.db"), filepath.Join(e.dir, "data", "spool"),
 		queue.Options{Now: clock.Now})
@@ -293,18 +294,6 @@ func TestBreakerPausesEveryUpload(t *testing.T) {
 	if h := u.Health(); h.State != health.OK {
 		t.Fatalf("health after recovery: %+v", h)
 	}
-}
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
 }
 
 func TestBreakerHealthWhileOpen(t *testing.T) {

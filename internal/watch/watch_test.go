@@ -19,19 +19,8 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/nhi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
-
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type recorder struct {
 	mu    sync.Mutex
@@ -96,7 +85,7 @@ func equal(a, b []string) bool {
 // stepEnv drives a watcher by hand with a fake clock: no goroutines, no timers.
 type stepEnv struct {
 	root  string
-	clock *fakeClock
+	clock *testutil.Clock
 	rec   *recorder
 	open  *lockOpener
 	w     *Watcher
@@ -104,7 +93,7 @@ type stepEnv struct {
 
 func newStep(t *testing.T) *stepEnv {
 	root := t.TempDir()
-	e := &stepEnv{root: root, clock: &fakeClock{t: time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)}, rec: &recorder{},
+	e := &stepEnv{root: root, clock: testutil.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)), rec: &recorder{},
 		open: &lockOpener{locked: map[string]bool{}}}
 	e.w = New(Options{
 		Folders:         []config.Folder{{Path: root, Label: "Scanner", Routing: config.RoutingNHI}},
