@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // smallPhoto is a distinct small JPEG per n, so every file has its own content (and
@@ -47,29 +47,9 @@ func TestCrashSafety(t *testing.T) {
 	bin := build(t, "clinicpro", ".")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayURL, code := relay(t, sim)
-	data, err := os.MkdirTemp("", "cpcrash")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(data)
-	enrol := exec.Command(bin, "enrol", "--data", data, "--relay", relayURL, "--code", code)
-	if out, err := enrol.CombinedOutput(); err != nil {
-		t.Fatalf("enrol: %v %s", err, out)
-	}
-	watched := filepath.Join(data, "inbox")
-	os.MkdirAll(watched, 0o755)
-	cfg, _ := os.ReadFile(filepath.Join(data, "config.toml"))
-	cfg = bytes.Replace(cfg, []byte(`stability_window = "1s"`), []byte(`stability_window = "200ms"`), 1)
-	cfg = bytes.Replace(cfg, []byte(`scan_interval = "30s"`), []byte(`scan_interval = "2s"`), 1)
-	cfg = append(cfg, "\n[[folder]]\npath = '"+watched+"'\nlabel = \"Inbox\"\nrouting = \"nhi\"\n"...)
-	os.WriteFile(filepath.Join(data, "config.toml"), cfg, 0o644)
+	sim, data, watched := enrolledStack(ctx, t, bin, "cpcrash", `scan_interval = "30s"`, `scan_interval = "2s"`)
 
-	var logs lockedBuf
+	var logs testutil.Buffer
 	start := func() (*exec.Cmd, chan struct{}) {
 		c := exec.Command(bin, "run", "--data", data)
 		c.Stdout, c.Stderr = &logs, &logs

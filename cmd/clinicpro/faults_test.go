@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // TestFaultsEndToEnd drives the real binary through the faults the issue lists (the
@@ -25,28 +25,9 @@ func TestFaultsEndToEnd(t *testing.T) {
 	bin := build(t, "clinicpro", ".")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	relayURL, code := relay(t, sim)
-	data, err := os.MkdirTemp("", "cpfault")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer os.RemoveAll(data)
-	if out, err := exec.Command(bin, "enrol", "--data", data, "--relay", relayURL, "--code", code).CombinedOutput(); err != nil {
-		t.Fatalf("enrol: %v %s", err, out)
-	}
-	watched := filepath.Join(data, "inbox")
-	os.MkdirAll(watched, 0o755)
-	cfgPath := filepath.Join(data, "config.toml")
-	cfg, _ := os.ReadFile(cfgPath)
-	cfg = bytes.Replace(cfg, []byte(`stability_window = "1s"`), []byte(`stability_window = "200ms"`), 1)
-	cfg = append(cfg, "\n[[folder]]\npath = '"+watched+"'\nlabel = \"Inbox\"\nrouting = \"nhi\"\n"...)
-	os.WriteFile(cfgPath, cfg, 0o644)
+	sim, data, watched := enrolledStack(ctx, t, bin, "cpfault")
 
-	var logs lockedBuf
+	var logs testutil.Buffer
 	agent := exec.Command(bin, "run", "--data", data)
 	agent.Stdout, agent.Stderr = &logs, &logs
 	if err := agent.Start(); err != nil {

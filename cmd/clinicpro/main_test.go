@@ -5,7 +5,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -18,13 +17,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/demo"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // Binaries built once for every test in this package.
@@ -53,24 +53,6 @@ func build(t testing.TB, name, pkg string) string {
 		t.Fatalf("build %s: %v\n%s", pkg, err, b)
 	}
 	return out
-}
-
-// lockedBuf collects a subprocess's output for leak checks.
-type lockedBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuf) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuf) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 // relay starts the real clinicpro-relay against sim and returns its URL and a fresh
@@ -159,6 +141,38 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 }
 
+// enrolledStack starts alexsim and the real relay (both ended with ctx or the test),
+// enrols a fresh data folder in a short temporary path (the unix socket lives there)
+// and adds one watched folder, "inbox", routed by the NHI in file names. The
+// stability window is cut to 200 ms; edits are further old, new pairs for config.toml.
+func enrolledStack(ctx context.Context, t *testing.T, bin, prefix string, edits ...string) (sim *alexsim.Server, data, watched string) {
+	t.Helper()
+	sim, err := alexsim.Start(ctx, "", alexsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	relayURL, code := relay(t, sim)
+	data, err = os.MkdirTemp("", prefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(data) })
+	if out, err := exec.Command(bin, "enrol", "--data", data, "--relay", relayURL, "--code", code).CombinedOutput(); err != nil {
+		t.Fatalf("enrol: %v %s", err, out)
+	}
+	watched = filepath.Join(data, "inbox")
+	os.MkdirAll(watched, 0o755)
+	cfgPath := filepath.Join(data, "config.toml")
+	cfg, _ := os.ReadFile(cfgPath)
+	edits = append([]string{`stability_window = "1s"`, `stability_window = "200ms"`}, edits...)
+	for i := 0; i+1 < len(edits); i += 2 {
+		cfg = bytes.Replace(cfg, []byte(edits[i]), []byte(edits[i+1]), 1)
+	}
+	cfg = append(cfg, "\n[[folder]]\npath = '"+watched+"'\nlabel = \"Inbox\"\nrouting = \"nhi\"\n"...)
+	os.WriteFile(cfgPath, cfg, 0o644)
+	return sim, data, watched
+}
+
 // TestEndToEnd runs the real clinicpro binary against the real relay and alexsim:
 // enrol, run, a watched folder, send, queue, status and a web launch, then checks
 // that nothing it printed or logged names the patient.
@@ -180,11 +194,11 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer os.RemoveAll(data)
-	var printed lockedBuf
+	var printed testutil.Buffer
 	cli := func(args ...string) (int, string) {
 		t.Helper()
 		c := exec.Command(bin, append(args, "--data", data)...)
-		var out lockedBuf
+		var out testutil.Buffer
 		c.Stdout, c.Stderr = &out, &out
 		err := c.Run()
 		printed.Write([]byte(out.String()))
@@ -214,7 +228,7 @@ func TestEndToEnd(t *testing.T) {
 	cfgText, _ := os.ReadFile(cfgPath)
 	os.WriteFile(cfgPath, append([]byte("launch_listen = \""+launchAddr+"\"\n"), cfgText...), 0o644)
 	agent := exec.Command(bin, "run", "--data", data)
-	var agentOut lockedBuf
+	var agentOut testutil.Buffer
 	agent.Stdout, agent.Stderr = &agentOut, &agentOut
 	if err := agent.Start(); err != nil {
 		t.Fatal(err)
@@ -248,7 +262,7 @@ func TestEndToEnd(t *testing.T) {
 
 	// `clinicpro send` goes through the agent's local API.
 	pdf := filepath.Join(data, "referral.pdf")
-	os.WriteFile(pdf, minimalPDF(), 0o644)
+	os.WriteFile(pdf, demo.PDF(1), 0o644)
 	rc, out := cli("send", filepath.Join(data, "..", filepath.Base(data), "referral.pdf"), "--nhi", "ZZZ0016", "--title", "Referral letter")
 	if rc != 0 {
 		t.Fatalf("send: %d %s", rc, out)
@@ -336,28 +350,4 @@ func TestEndToEnd(t *testing.T) {
 			t.Errorf("output or log contains a patient identifier or launch token (%d chars)", len(leak))
 		}
 	}
-}
-
-// minimalPDF is a one-page PDF with a correct cross-reference table.
-func minimalPDF() []byte {
-	objs := []string{
-		"<< /Type /Catalog /Pages 2 0 R >>",
-		"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-		"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << >> >>",
-		"<< /Length 22 >>\nstream\n0 0 m 100 100 l S\nendstream",
-	}
-	var b bytes.Buffer
-	b.WriteString("%PDF-1.4\n")
-	offs := make([]int, len(objs))
-	for i, o := range objs {
-		offs[i] = b.Len()
-		fmt.Fprintf(&b, "%d 0 obj\n%s\nendobj\n", i+1, o)
-	}
-	xref := b.Len()
-	fmt.Fprintf(&b, "xref\n0 %d\n0000000000 65535 f \n", len(objs)+1)
-	for _, o := range offs {
-		fmt.Fprintf(&b, "%010d 00000 n \n", o)
-	}
-	fmt.Fprintf(&b, "trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n", len(objs)+1, xref)
-	return b.Bytes()
 }

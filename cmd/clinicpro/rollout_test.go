@@ -16,6 +16,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/rollout"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // serviceRun starts `clinicpro service run` (the installer's command line) on data
@@ -24,7 +25,7 @@ import (
 func serviceRun(t *testing.T, bin, data string) func() error {
 	t.Helper()
 	cmd := exec.Command(bin, "service", "run", "--data", data)
-	var out lockedBuf
+	var out testutil.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
