@@ -59,20 +59,7 @@ func TestSCMUnderWine(t *testing.T) {
 	if os.Getenv("CLINICPRO_WINE") != "1" {
 		t.Skip("set CLINICPRO_WINE=1 to install a test service (make test-wine does)")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	ln := holdingListener(t)
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

@@ -27,20 +27,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // process holding a TCP connection to a loopback "relay"; stopping it turns the
 // checks Offline, the policy starts it again, and gopsutil sees its connection.
 func TestStandInStopRestartAndTunnel(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	ln := holdingListener(t)
 	port := ln.Addr().(*net.TCPAddr).Port
 	exe, err := os.Executable()
 	if err != nil {
@@ -124,20 +111,7 @@ func TestRunReportsStopAndRestarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	ln := holdingListener(t)
 	t.Setenv("HCM_STANDIN_DIAL", ln.Addr().String())
 	dir, err := os.MkdirTemp("", "hcm-run")
 	if err != nil {
@@ -185,4 +159,25 @@ func TestRunReportsStopAndRestarts(t *testing.T) {
 	if err := <-done; err != context.Canceled {
 		t.Fatalf("Run returned %v", err)
 	}
+}
+
+// holdingListener is a loopback "relay" that accepts connections and holds them open
+// until the test ends, as Azure Relay holds HCM's.
+func holdingListener(t *testing.T) net.Listener {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	return ln
 }
