@@ -7,7 +7,6 @@ package rollout
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -147,7 +146,7 @@ func Checks(dataDir string, enrolled bool) []health.Check {
 		return nil
 	}
 	b, err := os.ReadFile(refusalFile(dataDir))
-	if errors.Is(err, os.ErrNotExist) || err != nil {
+	if err != nil { // none saved, or unreadable: nothing to show
 		return nil
 	}
 	return []health.Check{{Name: CheckEnrol, Title: "Enrolment from the installer", State: health.Offline, Critical: true,
