@@ -7,15 +7,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -89,16 +86,10 @@ func launch(args []string, out io.Writer) error {
 	if *none {
 		*nhi = ""
 	}
-	body, _ := json.Marshal(map[string]string{"facility": *facility, "nhi": *nhi, "provider": *provider})
-	resp, err := http.Post(*base+"/_sim/launch", "application/json", bytes.NewReader(body))
+	u, err := alexsim.RequestLaunch(context.Background(), *base, *facility, *nhi, *provider)
 	if err != nil {
-		return fmt.Errorf("no alexsim answering at %s: start it with 'alexsim serve' (%w)", *base, err)
+		return err
 	}
-	defer resp.Body.Close()
-	var r struct{ URL, Error string }
-	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil || resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("alexsim refused the launch (%d %s): check the facility and that the NHI is a seeded test patient", resp.StatusCode, r.Error)
-	}
-	_, err = fmt.Fprintln(out, r.URL)
+	_, err = fmt.Fprintln(out, u)
 	return err
 }
