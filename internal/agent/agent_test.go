@@ -155,13 +155,7 @@ func (e *env) stop() {
 // waitFor polls cond (no fixed sleeps: the machine is shared and slow).
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 60*time.Second, 20*time.Millisecond, cond)
 }
 
 func (e *env) harness(t *testing.T) localapitest.Harness {

@@ -9,18 +9,13 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // waitFor polls cond until it holds or a generous deadline passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 60*time.Second, 50*time.Millisecond, cond)
 }
 
 // TestStandInStopRestartAndTunnel runs the demo's path for real: a stand-in HCM

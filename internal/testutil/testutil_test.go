@@ -37,3 +37,11 @@ func TestClockMovesOnlyWhenTold(t *testing.T) {
 		t.Fatalf("after Add: %v, want %v", c.Now(), want)
 	}
 }
+
+func TestWaitForReturnsOnceTrue(t *testing.T) {
+	n := 0
+	WaitFor(t, "the third poll", time.Minute, time.Millisecond, func() bool { n++; return n == 3 })
+	if n != 3 {
+		t.Fatalf("polled %d times, want 3", n)
+	}
+}

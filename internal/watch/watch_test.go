@@ -243,13 +243,7 @@ func TestRemovedFileForgotten(t *testing.T) {
 // deadline for a hang, not a performance assertion.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 60*time.Second, 20*time.Millisecond, cond)
 }
 
 func TestRunWithNotificationsAndPolling(t *testing.T) {

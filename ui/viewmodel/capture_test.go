@@ -12,6 +12,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 )
 
@@ -19,13 +20,7 @@ import (
 // machine may take a while, so the bound is generous and nothing sleeps a fixed time.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 30*time.Second, 5*time.Millisecond, cond)
 }
 
 // pump feeds the agent's item events to c, as the tray's event loop does.
