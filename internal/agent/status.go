@@ -16,10 +16,14 @@ const CheckEnrolled = "agent.enrolled"
 // MinFreeSpool is the free space below which the spool's disk is reported.
 const MinFreeSpool = 500 << 20
 
+// FixNotEnrolled is the one sentence, in status and in doctor, for a PC with no
+// relay credentials.
+const FixNotEnrolled = "Run `clinicpro enrol --relay URL --code CODE` as an administrator."
+
 func notEnrolledCheck() health.Check {
 	return health.Check{Name: CheckEnrolled, Title: "Enrolment", State: health.Offline, Critical: true,
 		Detail: "This PC is not connected to the ClinicPro relay.",
-		Fix:    "Run `clinicpro enrol --relay URL --code CODE` as an administrator."}
+		Fix:    FixNotEnrolled}
 }
 
 // Status is the agent at a glance: counts from the queue, and every health source

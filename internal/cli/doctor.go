@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent"
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/doctor"
 	"github.com/clinicpro/medtech-images/internal/health"
@@ -60,7 +61,7 @@ func localProbes(p config.Paths) []doctor.Probe {
 	}
 	out := []doctor.Probe{{Name: "config", Title: "Configuration file", Run: func(context.Context) []health.Check { return []health.Check{cfgCheck} }}}
 	out = append(out, doctor.Probe{Name: checks.NameDisk, Title: "Spool disk space", Run: func(ctx context.Context) []health.Check {
-		return []health.Check{checks.Disk(ctx, p.DataDir, 500<<20)}
+		return []health.Check{checks.Disk(ctx, p.DataDir, agent.MinFreeSpool)}
 	}})
 	if cfg != nil {
 		for _, f := range cfg.Folders {
@@ -70,9 +71,9 @@ func localProbes(p config.Paths) []doctor.Probe {
 	}
 	creds, err := secret.NewStore(p.DataDir).Load()
 	if err != nil {
-		out = append(out, doctor.Probe{Name: "agent.enrolled", Title: "Enrolment", Run: func(context.Context) []health.Check {
-			return []health.Check{{Name: "agent.enrolled", Title: "Enrolment", State: health.Offline, Critical: true, Detail: err.Error(),
-				Fix: "Run `clinicpro enrol --relay URL --code CODE` as an administrator."}}
+		out = append(out, doctor.Probe{Name: agent.CheckEnrolled, Title: "Enrolment", Run: func(context.Context) []health.Check {
+			return []health.Check{{Name: agent.CheckEnrolled, Title: "Enrolment", State: health.Offline, Critical: true, Detail: err.Error(),
+				Fix: agent.FixNotEnrolled}}
 		}})
 		return out
 	}
