@@ -6,26 +6,22 @@ import (
 	"encoding/hex"
 	"log/slog"
 	"net"
-	"net/http"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/agent"
-	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/queue"
-	"github.com/clinicpro/medtech-images/internal/relay"
-	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
-	"github.com/clinicpro/medtech-images/internal/relay/ledger"
-	"github.com/clinicpro/medtech-images/internal/relay/registry"
-	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+	"github.com/clinicpro/medtech-images/internal/relay/config"
+	"github.com/clinicpro/medtech-images/internal/relay/daemon"
 	"github.com/clinicpro/medtech-images/internal/upload"
 )
 
-// realRelay starts alexsim and the relay in this process on loopback and returns
-// the relay's URL and an enrolment code for the default facility.
+// realRelay starts alexsim and the composed relay (daemon.Serve, as the binary runs
+// it) in this process on loopback and returns the relay's URL and an enrolment code
+// for the default facility.
 func realRelay(t *testing.T) (string, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -36,44 +32,31 @@ func realRelay(t *testing.T) (string, string) {
 	}
 	t.Cleanup(func() { sim.Close() })
 	dir := t.TempDir()
-	db, err := sqlitedb.Open(filepath.Join(dir, "relay.db"))
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, LogLevel: "info", AuditKeyFile: filepath.Join(dir, "audit.key"),
+		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
+			ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true, Timeout: config.Duration{Duration: 30 * time.Second}}}
+	st, err := daemon.OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	reg, err := registry.New(db)
+	_, code, err := st.Registry.Add(ctx, alexsim.DefaultFacility, "Test practice")
+	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	led, err := ledger.New(db)
-	if err != nil {
-		t.Fatal(err)
+	addrs := make(chan net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- daemon.Serve(ctx, cfg, slog.New(slog.DiscardHandler), func(public, _ net.Addr) { addrs <- public })
+	}()
+	select {
+	case a := <-addrs:
+		t.Cleanup(func() { cancel(); <-done })
+		return "http://" + a.String(), code
+	case err := <-done:
+		t.Fatalf("relay did not start: %v", err)
+		return "", ""
 	}
-	aud, err := audit.New(db, []byte("0123456789abcdef-test-key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ac, err := alex.New(alex.Config{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
-		ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true, Timeout: 30 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := relay.New(relay.Config{SpoolDir: filepath.Join(dir, "spool"), Logger: slog.New(slog.DiscardHandler)}, reg, led, aud, ac)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
-	t.Cleanup(func() { hs.Close() })
-	_, code, err := reg.Add(ctx, alexsim.DefaultFacility, "Test practice")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return "http://" + ln.Addr().String(), code
 }
 
 // An agent that restarts between an upload and its read-back confirms the document
