@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // wine runs Windows commands in a private Wine prefix prepared by .ci/wine/setup.sh (which
@@ -111,13 +113,7 @@ func tail(s string, n int) string {
 // is slow, and a fixed sleep would be either flaky or wasteful.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 2*time.Minute, 200*time.Millisecond, cond)
 }
 
 // TestWineInstallUpgradeUninstall installs the MSI for real (Wine's msiexec and service control
