@@ -132,13 +132,7 @@ func freePort(t *testing.T) string {
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 2*time.Minute, 100*time.Millisecond, cond)
 }
 
 // enrolledStack starts alexsim and the real relay (both ended with ctx or the test),

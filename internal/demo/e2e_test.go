@@ -130,13 +130,7 @@ func content(tb testing.TB, d *Demo, id string) []byte {
 
 func waitFor(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testutil.WaitFor(tb, what, 3*time.Minute, 100*time.Millisecond, cond)
 }
 
 // byTitle indexes stored documents by title, failing on any title stored twice.

@@ -16,6 +16,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // The test binary doubles as the children the supervisor tests start: with
@@ -92,13 +94,7 @@ func helper(name, mode string, env ...string) Spec {
 // eventually polls cond with a generous deadline for a loaded machine.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testutil.WaitFor(t, what, 2*time.Minute, 50*time.Millisecond, cond)
 }
 
 // dead reports whether pid is gone; a zombie counts as gone, because in a container
