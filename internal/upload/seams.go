@@ -122,11 +122,7 @@ func classify(err error) (class, time.Duration) {
 	if errors.As(err, &ra) {
 		after = ra.RetryAfter()
 	}
-	status := 0
-	var sc interface{ StatusCode() int }
-	if errors.As(err, &sc) {
-		status = sc.StatusCode()
-	}
+	status := statusOf(err)
 	switch {
 	case status == 429 || status == 408 || status == 425:
 		return transient, after
