@@ -212,7 +212,7 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.healthMu.Unlock()
 	}
 	checks := []health.Check{}
-	crit := map[string]bool{"relay": true, "alex.token": true, "alex.reachable": true, "facility.reachable": true}
+	crit := map[string]bool{api.CheckRelay: true, api.CheckALEXToken: true, api.CheckALEXReachable: true, api.CheckFacility: true}
 	for _, ch := range c.checks {
 		checks = append(checks, health.Check{Name: ch.Name, State: health.State(ch.State), Detail: ch.Detail, Fix: ch.Fix, Critical: crit[ch.Name]})
 	}
@@ -238,9 +238,9 @@ func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 	unknown := func(name string) api.HealthCheck {
 		return api.HealthCheck{Name: name, State: string(health.Unknown), Detail: "Not checked because an earlier check failed."}
 	}
-	out := []api.HealthCheck{ok("relay", "The relay is running.")}
+	out := []api.HealthCheck{ok(api.CheckRelay, "The relay is running.")}
 	if err := s.reg.Ping(ctx); err != nil {
-		out[0] = off("relay", "The relay cannot read its database.", "Tell the relay operator.")
+		out[0] = off(api.CheckRelay, "The relay cannot read its database.", "Tell the relay operator.")
 	}
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -253,26 +253,26 @@ func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 	)
 	switch {
 	case err == nil:
-		return append(out, ok("alex.token", "The relay holds a valid Medtech ALEX token."),
-			ok("alex.reachable", "Medtech ALEX is reachable."),
-			ok("facility.reachable", "This practice's Medtech is reachable through ALEX."))
+		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
+			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
+			ok(api.CheckFacility, "This practice's Medtech is reachable through ALEX."))
 	case errors.Is(err, alex.ErrUnauthorized):
-		return append(out, off("alex.token", "Medtech refused the relay's ALEX credentials.", "Tell the relay operator; uploads wait until it is fixed."),
-			unknown("alex.reachable"), unknown("facility.reachable"))
+		return append(out, off(api.CheckALEXToken, "Medtech refused the relay's ALEX credentials.", "Tell the relay operator; uploads wait until it is fixed."),
+			unknown(api.CheckALEXReachable), unknown(api.CheckFacility))
 	case errors.As(err, &fo):
-		return append(out, ok("alex.token", "The relay holds a valid Medtech ALEX token."),
-			ok("alex.reachable", "Medtech ALEX is reachable."),
-			off("facility.reachable", alex.FacilityOfflineMessage, "Uploads wait and are sent when it is back."))
+		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
+			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
+			off(api.CheckFacility, alex.FacilityOfflineMessage, "Uploads wait and are sent when it is back."))
 	case errors.Is(err, alex.ErrFacilityNotFound):
-		return append(out, ok("alex.token", "The relay holds a valid Medtech ALEX token."),
-			ok("alex.reachable", "Medtech ALEX is reachable."),
-			off("facility.reachable", alex.ErrFacilityNotFound.Error()+".", ""))
+		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
+			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
+			off(api.CheckFacility, alex.ErrFacilityNotFound.Error()+".", ""))
 	case errors.As(err, &ce) && ce.Status == 0:
-		return append(out, unknown("alex.token"),
-			off("alex.reachable", "The relay cannot reach Medtech ALEX.", "Tell the relay operator; uploads wait and are retried."),
-			unknown("facility.reachable"))
+		return append(out, unknown(api.CheckALEXToken),
+			off(api.CheckALEXReachable, "The relay cannot reach Medtech ALEX.", "Tell the relay operator; uploads wait and are retried."),
+			unknown(api.CheckFacility))
 	}
-	return append(out, ok("alex.token", "The relay holds a valid Medtech ALEX token."),
-		ok("alex.reachable", "Medtech ALEX answered."),
-		api.HealthCheck{Name: "facility.reachable", State: string(health.Degraded), Detail: "Medtech ALEX answered this practice's check with an error.", Fix: "Uploads are retried; tell the relay operator if it persists."})
+	return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
+		ok(api.CheckALEXReachable, "Medtech ALEX answered."),
+		api.HealthCheck{Name: api.CheckFacility, State: string(health.Degraded), Detail: "Medtech ALEX answered this practice's check with an error.", Fix: "Uploads are retried; tell the relay operator if it persists."})
 }

@@ -44,8 +44,7 @@ func Relay(ctx context.Context, src RelayHealth) []health.Check {
 		return []health.Check{reach, creds, token, fac}
 	case isClientErr && ce.Status >= 500:
 		reach.State, reach.Detail, reach.Fix = health.Offline, "The ClinicPro relay answered with an error: "+ce.Error()+".", FixRelayDown
-		creds.State, creds.Detail = health.Unknown, "Not checked: the relay did not answer."
-		unknown(&token, &fac)
+		unknown(&creds, &token, &fac)
 		return []health.Check{reach, creds, token, fac}
 	default:
 		reach.State, reach.Detail, reach.Fix = health.Offline, "The ClinicPro relay cannot be reached.", FixRelay
@@ -72,9 +71,9 @@ func Relay(ctx context.Context, src RelayHealth) []health.Check {
 			}
 		}
 	}
-	from(&token, "alex.token", "signed in", "The relay cannot get a Medtech ALEX access token.", FixALEXToken)
-	from(&fac, "facility.reachable", "reachable", "Medtech ALEX cannot reach this practice's database.", FixFacility)
-	if rc, ok := byName["relay"]; ok && health.State(rc.State) != health.OK && health.State(rc.State) != health.Unknown {
+	from(&token, api.CheckALEXToken, "signed in", "The relay cannot get a Medtech ALEX access token.", FixALEXToken)
+	from(&fac, api.CheckFacility, "reachable", "Medtech ALEX cannot reach this practice's database.", FixFacility)
+	if rc, ok := byName[api.CheckRelay]; ok && health.State(rc.State) != health.OK && health.State(rc.State) != health.Unknown {
 		reach.State, reach.Detail, reach.Fix = health.Degraded, "The ClinicPro relay reports a problem of its own.", FixRelayDown
 	}
 	return []health.Check{reach, creds, token, fac}

@@ -155,8 +155,16 @@ type Health struct {
 	At          time.Time     `json:"at"`
 }
 
-// HealthCheck is one named check in Health. Names: relay, alex.token, alex.reachable,
-// facility.reachable.
+// HealthCheck names in Health: the relay writes them and the agent's checks read
+// them, so both sides use these constants.
+const (
+	CheckRelay         = "relay"
+	CheckALEXToken     = "alex.token"
+	CheckALEXReachable = "alex.reachable"
+	CheckFacility      = "facility.reachable"
+)
+
+// HealthCheck is one named check in Health (Check* names).
 type HealthCheck struct {
 	Name   string `json:"name"`
 	State  string `json:"state"`
