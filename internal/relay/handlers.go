@@ -212,9 +212,8 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, rc *reqCtx
 		s.healthMu.Unlock()
 	}
 	checks := []health.Check{}
-	crit := map[string]bool{api.CheckRelay: true, api.CheckALEXToken: true, api.CheckALEXReachable: true, api.CheckFacility: true}
 	for _, ch := range c.checks {
-		checks = append(checks, health.Check{Name: ch.Name, State: health.State(ch.State), Detail: ch.Detail, Fix: ch.Fix, Critical: crit[ch.Name]})
+		checks = append(checks, health.Check{Name: ch.Name, State: health.State(ch.State), Detail: ch.Detail, Fix: ch.Fix, Critical: criticalChecks[ch.Name]})
 	}
 	rep := health.Aggregate(now, checks)
 	out := api.Health{State: string(rep.State), Summary: rep.Summary, Checks: c.checks, At: now}
@@ -227,6 +226,10 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request, rc *reqCtx
 	writeJSON(w, status, out)
 	return nil
 }
+
+// criticalChecks are the Health checks whose failure stops uploads; built once, not
+// per health request.
+var criticalChecks = map[string]bool{api.CheckRelay: true, api.CheckALEXToken: true, api.CheckALEXReachable: true, api.CheckFacility: true}
 
 func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 	ok := func(name, detail string) api.HealthCheck {
