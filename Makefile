@@ -9,7 +9,7 @@ WINBIN := $(BIN)/windows
 NOCGO_CMDS := clinicpro clinicpro-relay alexsim
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
-.PHONY: help setup build test test-go test-windows windows lint bench demo clean msi sign test-msi
+.PHONY: help setup build test test-ui test-go test-windows windows lint bench demo clean msi sign test-msi
 
 help:
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -22,8 +22,11 @@ build: ## build every binary for this OS into bin/
 setup: ## install the Debian packages the build and the tests need (only those missing)
 	SETUP_EXTRA="wine" .ci/setup
 
-test: setup test-go windows test-wine test-msi ## all tests: Go tests with -race, Windows builds, Windows tests under Wine, the MSI
+test: setup test-go test-ui windows test-wine test-msi ## all tests: Go tests with -race, the tray under Xvfb, Windows builds, Windows tests under Wine, the MSI
 	@echo "all tests passed"
+
+test-ui: screenshots ## the real tray under Xvfb: every screen rendered, and the tray opening a Medtech launch in the end-to-end stack
+	E2E_TRAY=1 xvfb-run -a $(GO) test -count=1 -run '^TestTrayOpensLaunch$$' ./internal/demo
 
 test-go: ## Go unit, integration and end-to-end tests (race detector on)
 	$(GO) test -race -count=1 -timeout 30m ./...

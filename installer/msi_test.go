@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // needTools skips when the Debian packages that build MSIs are absent; CI installs them
@@ -20,9 +22,7 @@ import (
 func needTools(t *testing.T, tools ...string) {
 	t.Helper()
 	for _, tool := range tools {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s is not installed (apt-get install msitools osslsigncode); CI installs it", tool)
-		}
+		testutil.NeedTool(t, tool, "apt-get install wixl msitools osslsigncode")
 	}
 }
 

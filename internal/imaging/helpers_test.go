@@ -11,6 +11,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"testing"
+
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // Corner colours of the upright test photo: checking all four after a
@@ -174,9 +176,7 @@ func checkUpright(t *testing.T, m image.Image) {
 // appended); "OUT" becomes a second temporary path.
 func tool(t *testing.T, data []byte, ext string, name string, args ...string) string {
 	t.Helper()
-	if _, err := exec.LookPath(name); err != nil {
-		t.Skipf("%s not installed", name)
-	}
+	testutil.NeedTool(t, name, "apt-get install libtiff-tools poppler-utils qpdf")
 	dir := t.TempDir()
 	p := filepath.Join(dir, "in"+ext)
 	if err := os.WriteFile(p, data, 0o600); err != nil {

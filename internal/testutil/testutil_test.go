@@ -45,3 +45,34 @@ func TestWaitForReturnsOnceTrue(t *testing.T) {
 		t.Fatalf("polled %d times, want 3", n)
 	}
 }
+
+// tbRecorder records how NeedTool ended a test instead of ending this one.
+type tbRecorder struct {
+	testing.TB
+	fatal, skip bool
+}
+
+func (r *tbRecorder) Helper()               {}
+func (r *tbRecorder) Fatalf(string, ...any) { r.fatal = true }
+func (r *tbRecorder) Skipf(string, ...any)  { r.skip = true }
+
+func TestNeedTool(t *testing.T) {
+	const missing = "clinicpro-no-such-tool"
+	t.Setenv("CI", "")
+	r := &tbRecorder{TB: t}
+	NeedTool(r, missing, "hint")
+	if !r.skip || r.fatal {
+		t.Errorf("outside CI a missing tool should skip: skip=%v fatal=%v", r.skip, r.fatal)
+	}
+	t.Setenv("CI", "true")
+	r = &tbRecorder{TB: t}
+	NeedTool(r, missing, "hint")
+	if !r.fatal {
+		t.Error("under CI a missing tool must fail the test")
+	}
+	r = &tbRecorder{TB: t}
+	NeedTool(r, "go", "hint")
+	if r.fatal || r.skip {
+		t.Error("a present tool must neither skip nor fail")
+	}
+}
