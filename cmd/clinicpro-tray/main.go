@@ -20,6 +20,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/logfile"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/version"
 	"github.com/clinicpro/medtech-images/ui"
@@ -94,24 +95,16 @@ func main() {
 	fa.Run()
 }
 
-const maxLogBytes = 5 << 20
-
 // newLogger writes to the user's cache folder through the redaction handler: a GUI
-// binary has no console, and the log must never hold a patient identifier.
+// binary has no console, and the log must never hold a patient identifier. The
+// log is per user, so only that user may read it; 5 MB with one old copy keeps a
+// tray that runs for months from filling the profile.
 func newLogger() *slog.Logger {
 	dir, err := os.UserCacheDir()
 	if err != nil {
 		return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
-	dir = filepath.Join(dir, "ClinicPro")
-	_ = os.MkdirAll(dir, 0o700)
-	path := filepath.Join(dir, "tray.log")
-	// One old generation is enough to see what happened before a restart, and keeps a
-	// tray that runs for months from filling the profile.
-	if fi, err := os.Stat(path); err == nil && fi.Size() > maxLogBytes {
-		_ = os.Rename(path, path+".1")
-	}
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := logfile.Open(filepath.Join(dir, "ClinicPro", "tray.log"), 5<<20, 0o600)
 	if err != nil {
 		return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,6 +20,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/logfile"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/rollout"
@@ -55,18 +55,13 @@ func cmdRun(ctx context.Context, env Env, c *common, args []string) int {
 
 // openLog writes the agent's log to stderr (when w is not nil) and to agent.log in
 // the data directory, which the diagnostics bundle and practice IT read. The file is
-// rolled once at start-up past 10 MB, which is weeks of normal logging.
+// rolled once at start-up past 10 MB, which is weeks of normal logging. It is
+// redacted but still says which folders, relay and services this practice runs, so
+// the service account and its group may read it and other local accounts may not.
 func openLog(p config.Paths, w io.Writer) (*slog.Logger, func(), error) {
-	if err := os.MkdirAll(p.LogDir(), 0o755); err != nil {
-		return nil, nil, fmt.Errorf("cannot create the log folder: %w", err)
-	}
-	path := filepath.Join(p.LogDir(), "agent.log")
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 10<<20 {
-		_ = os.Rename(path, path+".1")
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+	f, err := logfile.Open(filepath.Join(p.LogDir(), "agent.log"), 10<<20, 0o640)
 	if err != nil {
-		return nil, nil, fmt.Errorf("cannot open the agent log: %w", err)
+		return nil, nil, err
 	}
 	var out io.Writer = f
 	if w != nil {
