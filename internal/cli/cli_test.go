@@ -10,7 +10,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent"
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
@@ -232,5 +235,26 @@ func TestInvalidConfigurationStopsStartUp(t *testing.T) {
 	code, _, errs := run(t, "run", "--data", dir)
 	if code != ExitFailed || !strings.Contains(errs, "line 2") {
 		t.Fatalf("run with a bad configuration: %d %q", code, errs)
+	}
+}
+
+// TestDoctorWithoutAgentChecksFromHere: with no agent to ask, doctor still reports
+// enrolment and the spool disk through the standard probes.
+func TestDoctorWithoutAgentChecksFromHere(t *testing.T) {
+	dir := shortDir(t)
+	code, out, _ := run(t, "doctor", "--json", "--data", dir)
+	var r health.Report
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatalf("doctor --json: %v %q", err, out)
+	}
+	names := map[string]health.Check{}
+	for _, c := range r.Checks {
+		names[c.Name] = c
+	}
+	if code != 2 || names[agent.CheckEnrolled].State != health.Offline {
+		t.Fatalf("doctor without enrolment: %d %+v", code, r.Checks)
+	}
+	if d, ok := names[checks.NameDisk]; !ok || d.State == health.Unknown {
+		t.Fatalf("doctor did not read the spool disk: %+v", r.Checks)
 	}
 }

@@ -49,7 +49,10 @@ func cmdDoctor(ctx context.Context, env Env, c *common, args []string) int {
 	return doctor.ExitCode(r)
 }
 
-// localProbes check configuration, folders, disk and the relay from this process.
+// localProbes check configuration, enrolment, the relay, disk and folders from
+// this process. The disk, folder and relay probes are doctor.Probes, the same ones
+// the agent runs, with the agent's free-space floor, so `clinicpro status` and
+// `clinicpro doctor` cannot disagree about the same disk.
 func localProbes(p config.Paths) []doctor.Probe {
 	cfgCheck := health.Check{Name: "config", Title: "Configuration file", Critical: true}
 	cfg, err := config.Load(p.ConfigFile)
@@ -60,13 +63,10 @@ func localProbes(p config.Paths) []doctor.Probe {
 		cfgCheck.State, cfgCheck.Detail = health.OK, "valid"
 	}
 	out := []doctor.Probe{{Name: "config", Title: "Configuration file", Run: func(context.Context) []health.Check { return []health.Check{cfgCheck} }}}
-	out = append(out, doctor.Probe{Name: checks.NameDisk, Title: "Spool disk space", Run: func(ctx context.Context) []health.Check {
-		return []health.Check{checks.Disk(ctx, p.DataDir, agent.MinFreeSpool)}
-	}})
+	deps := doctor.Deps{SpoolDir: p.DataDir, MinFree: agent.MinFreeSpool}
 	if cfg != nil {
 		for _, f := range cfg.Folders {
-			out = append(out, doctor.Probe{Name: checks.NameFolder + f.Label, Title: "Watched folder " + f.Label,
-				Run: func(context.Context) []health.Check { return []health.Check{checks.Folder(f.Label, f.Path)} }})
+			deps.Folders = append(deps.Folders, doctor.Folder{Label: f.Label, Path: f.Path})
 		}
 	}
 	creds, err := secret.NewStore(p.DataDir).Load()
@@ -75,16 +75,14 @@ func localProbes(p config.Paths) []doctor.Probe {
 			return []health.Check{{Name: agent.CheckEnrolled, Title: "Enrolment", State: health.Offline, Critical: true, Detail: err.Error(),
 				Fix: agent.FixNotEnrolled}}
 		}})
-		return out
+		return append(out, doctor.Probes(deps)...)
 	}
 	url := creds.RelayURL
 	if cfg != nil && cfg.RelayURL != "" {
 		url = cfg.RelayURL
 	}
 	if rc, err := client.New(url, client.Credentials{ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility}); err == nil {
-		out = append(out, doctor.Probe{Name: checks.NameRelay, Title: "ClinicPro relay", Run: func(ctx context.Context) []health.Check {
-			return checks.Relay(ctx, rc)
-		}})
+		deps.Relay = rc
 	}
-	return out
+	return append(out, doctor.Probes(deps)...)
 }
