@@ -94,16 +94,21 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 }
 
 // applyRollout merges what the installer left into the configuration and enrols
-// with its code. It never fails the start: the service must run (the MSI waits for
-// it) with no network and no relay.
-func applyRollout(ctx context.Context, p config.Paths, log *slog.Logger) rollout.Result {
-	_, credErr := secret.NewStore(p.DataDir).Load()
+// with its code unless enrolled says credentials are already stored. It never fails
+// the start: the service must run (the MSI waits for it) with no network and no
+// relay. When this call enrols, it returns the credentials it stored so the caller
+// need not read and decrypt them again.
+func applyRollout(ctx context.Context, p config.Paths, enrolled bool, log *slog.Logger) (rollout.Result, secret.Credentials) {
+	var fresh secret.Credentials
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, err := rollout.Apply(ctx, rollout.System(p.DataDir), rollout.Options{
-		ConfigFile: p.ConfigFile, DataDir: p.DataDir, Enrolled: credErr == nil,
+		ConfigFile: p.ConfigFile, DataDir: p.DataDir, Enrolled: enrolled,
 		Enrol: func(ctx context.Context, url, code string) error {
-			_, err := enrolAndStore(ctx, p, url, code)
+			c, err := enrolAndStore(ctx, p, url, code)
+			if err == nil {
+				fresh = secret.Credentials{RelayURL: url, ClientID: c.ClientID, Secret: c.Secret, Facility: c.Facility}
+			}
 			return err
 		},
 		Refused: codeRefused,
@@ -123,7 +128,7 @@ func applyRollout(ctx context.Context, p config.Paths, log *slog.Logger) rollout
 	for _, f := range res.Skipped {
 		log.Warn("a watch folder from the installer is not a full path and is not watched", "folder", f)
 	}
-	return res
+	return res, fresh
 }
 
 // codeRefused: only an answer from the relay that refuses the request (4xx) means
@@ -137,7 +142,13 @@ func codeRefused(err error) bool {
 }
 
 func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Logger) (reload bool, err error) {
-	ro := applyRollout(ctx, p, log)
+	// Loaded once per start: on Windows every Load is a DPAPI decryption.
+	store := secret.NewStore(p.DataDir)
+	creds, credErr := store.Load()
+	ro, fresh := applyRollout(ctx, p, credErr == nil, log)
+	if ro.Enrolled {
+		creds, credErr = fresh, nil
+	}
 	if err := config.WriteExample(p.ConfigFile); err != nil {
 		return false, err
 	}
@@ -147,12 +158,11 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 	}
 	opt := agent.Options{Paths: p, Config: cfg, Log: log, HealthInterval: cfg.HealthInterval.D()}
 	opt.Checks = append(opt.Checks, func() []health.Check { return rollout.Checks(p.DataDir, opt.Relay != nil) })
-	creds, err := secret.NewStore(p.DataDir).Load()
 	switch {
-	case errors.Is(err, secret.ErrNotEnrolled):
+	case errors.Is(credErr, secret.ErrNotEnrolled):
 		log.Warn("not enrolled: files are taken and queued but wait until `clinicpro enrol` is run")
-	case err != nil:
-		return false, err
+	case credErr != nil:
+		return false, credErr
 	default:
 		url := cfg.RelayURL
 		if url == "" {
@@ -181,7 +191,10 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 					return
 				case <-time.After(rolloutRetry):
 				}
-				if r := applyRollout(ctx, p, log); !r.Pending {
+				// Read again: `clinicpro enrol` may have been run by hand since the start,
+				// and the installer's code must not replace those credentials.
+				_, err := store.Load()
+				if r, _ := applyRollout(ctx, p, err == nil, log); !r.Pending {
 					if r.Enrolled {
 						enrolledLater.Store(true)
 						cancel()
