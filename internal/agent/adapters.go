@@ -97,16 +97,27 @@ func (r *RelayUploads) ReadBack(ctx context.Context, documentID, correlation str
 	return upload.Stored{ContentType: doc.ContentType, SHA256: doc.SHA256}, nil
 }
 
-// uploadError carries the relay client's status and Retry-After to the uploader's
-// classifier.
+// uploadError hands the uploader the relay client's verdict: the client is the one
+// place the relay's statuses and codes are interpreted. The status travels on only
+// for the sentences people read.
 func uploadError(err error) error {
+	e := &upload.Error{Verdict: verdict(err), Msg: err.Error()}
 	var ce *client.Error
 	if errors.As(err, &ce) {
-		status := ce.Status
+		e.Status, e.After = ce.Status, ce.RetryAfter
 		if ce.Kind == client.Ambiguous {
-			status = 0 // retried with the same key, like any unanswered request
+			e.Status = 0 // retried with the same key, like any unanswered request
 		}
-		return &upload.Error{Status: status, After: ce.RetryAfter, Msg: ce.Error()}
 	}
-	return &upload.Error{Msg: err.Error()}
+	return e
+}
+
+func verdict(err error) upload.Verdict {
+	switch {
+	case client.IsOutage(err):
+		return upload.Outage
+	case client.IsPermanent(err):
+		return upload.Refused
+	}
+	return upload.Transient
 }

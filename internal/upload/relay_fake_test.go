@@ -36,6 +36,7 @@ type storedDoc struct {
 
 type fault struct {
 	status     int
+	verdict    Verdict // what the relay client would conclude; the fake does not interpret statuses
 	retryAfter string
 	message    string
 	storeFirst bool // the ambiguous write: stored, then the answer is an error
@@ -60,7 +61,7 @@ func (r *fakeRelay) fail(f ...fault) {
 func (r *fakeRelay) upload(w http.ResponseWriter, req *http.Request) {
 	var d Document
 	if err := json.NewDecoder(req.Body).Decode(&d); err != nil {
-		http.Error(w, err.Error(), 400)
+		refuse(w, err.Error(), 400)
 		return
 	}
 	r.mu.Lock()
@@ -92,6 +93,7 @@ func (r *fakeRelay) answerFault(w http.ResponseWriter, f fault) {
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)
 	}
+	w.Header().Set(headerVerdict, strconv.Itoa(int(f.verdict)))
 	w.WriteHeader(f.status)
 	io.WriteString(w, f.message)
 }
@@ -101,13 +103,23 @@ func (r *fakeRelay) read(w http.ResponseWriter, req *http.Request) {
 	defer r.mu.Unlock()
 	d, ok := r.docs[req.PathValue("id")]
 	if !ok {
-		http.Error(w, "no such document", 404)
+		refuse(w, "no such document", 404)
 		return
 	}
 	if r.corrupt {
 		d.Data = append([]byte("x"), d.Data...)
 	}
 	json.NewEncoder(w).Encode(Stored{ContentType: d.ContentType, Data: d.Data})
+}
+
+// headerVerdict carries the fault's verdict to httpRelay, which stands in for the
+// relay client's classification (tested in internal/relay/client and, through the
+// agent's adapter, in internal/agent).
+const headerVerdict = "Fake-Verdict"
+
+func refuse(w http.ResponseWriter, msg string, status int) {
+	w.Header().Set(headerVerdict, strconv.Itoa(int(Refused)))
+	http.Error(w, msg, status)
 }
 
 func (r *fakeRelay) postCount() int {
@@ -151,7 +163,8 @@ func (c httpRelay) do(req *http.Request, out any) error {
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(resp.Body)
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		return &Error{Status: resp.StatusCode, After: time.Duration(secs) * time.Second, Msg: strings.TrimSpace(string(msg))}
+		v, _ := strconv.Atoi(resp.Header.Get(headerVerdict))
+		return &Error{Verdict: Verdict(v), Status: resp.StatusCode, After: time.Duration(secs) * time.Second, Msg: strings.TrimSpace(string(msg))}
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }

@@ -71,20 +71,48 @@ type Stored struct {
 // A repeated Upload with the same IdempotencyKey must return the first document's id
 // rather than create another.
 //
-// Errors are understood through these optional methods, so the relay client's own
-// error types can be returned unchanged: StatusCode() int (the HTTP status; 0 or
-// absent means the request did not get an answer), RetryAfter() time.Duration, and
-// Error() text that is a sentence a person can act on. *Error implements them all.
+// Its failures should be *Error (wrapped is fine) carrying the relay client's
+// Verdict: the client knows the relay's wire format, so it alone decides what a
+// status means and the uploader never reads statuses to decide. Any other error is
+// an Outage, since nothing is known to have answered.
 type Relay interface {
 	Upload(ctx context.Context, d Document) (Receipt, error)
 	ReadBack(ctx context.Context, documentID, correlation string) (Stored, error)
 }
 
+// Verdict is how a relay failure is handled.
+type Verdict int
+
+const (
+	// Outage: the relay, ALEX or the practice is unreachable, or this PC's
+	// credentials are refused; every item would fail alike, so it trips the breaker
+	// and does not count against the item. The zero value, because an error nobody
+	// classified is one nothing is known to have answered.
+	Outage Verdict = iota
+	// Transient: try this item again later (429, 408, 425, a refused token).
+	Transient
+	// Refused: the far side refused this item; park it.
+	Refused
+)
+
+func (v Verdict) String() string {
+	switch v {
+	case Outage:
+		return "outage"
+	case Transient:
+		return "transient"
+	case Refused:
+		return "refused"
+	}
+	return "unknown"
+}
+
 // Error is a relay failure in the form the uploader understands.
 type Error struct {
-	Status int           // HTTP status; 0: no answer (network failure, timeout)
-	After  time.Duration // Retry-After, if the answer carried one
-	Msg    string        // a sentence a person can act on
+	Verdict Verdict
+	Status  int           // HTTP status, for the park reason and health text; 0: no answer
+	After   time.Duration // Retry-After, if the answer carried one
+	Msg     string        // a sentence a person can act on
 }
 
 func (e *Error) Error() string {
@@ -97,46 +125,20 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("The relay answered HTTP %d.", e.Status)
 }
 
-func (e *Error) StatusCode() int           { return e.Status }
-func (e *Error) RetryAfter() time.Duration { return e.After }
-
-// class is how a failure is handled.
-type class int
-
-const (
-	// outage: the relay, ALEX or the practice is unreachable; trips the breaker and
-	// does not count against the item.
-	outage class = iota
-	// transient: try this item again later (429, 408, a read-back hiccup).
-	transient
-	// permanent: the far side refused this item; park it.
-	permanent
-)
-
-// classify sorts an error from the relay. Only a definite 4xx refusal is permanent:
-// an error we do not understand is retried, because parking loses nothing but
-// retrying never loses a chance either, and the backoff keeps it cheap.
-func classify(err error) (class, time.Duration) {
-	var after time.Duration
-	var ra interface{ RetryAfter() time.Duration }
-	if errors.As(err, &ra) {
-		after = ra.RetryAfter()
-	}
-	status := statusOf(err)
+// classify reads the verdict off a relay error. Retry-After is ignored on a refusal:
+// the item is parked, not retried.
+func classify(err error) (Verdict, time.Duration) {
+	var e *Error
 	switch {
-	case status == 429 || status == 408 || status == 425:
-		return transient, after
-	case status == 401:
-		// The relay client refreshes tokens itself; a 401 that reaches us means
-		// this PC's credentials are refused, which affects every item.
-		return outage, after
-	case status >= 400 && status < 500:
-		return permanent, 0
+	case errors.As(err, &e):
+		if e.Verdict == Refused {
+			return Refused, 0
+		}
+		return e.Verdict, e.After
 	case errors.Is(err, context.Canceled):
-		return transient, 0
-	default: // 5xx (503: the practice is offline), no answer, timeouts
-		return outage, after
+		return Transient, 0
 	}
+	return Outage, 0
 }
 
 // temporary reports whether a converter error says it may pass.

@@ -168,7 +168,7 @@ func TestSentFolderNeverOverwrites(t *testing.T) {
 
 func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
 	e := newEnv(t)
-	e.relay.fail(fault{status: 422, message: "The document type is not accepted by this practice."})
+	e.relay.fail(fault{status: 422, verdict: Refused, message: "The document type is not accepted by this practice."})
 	a := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
 	p := e.waitState(a.ID, localapi.StateParked)
@@ -354,7 +354,7 @@ func TestBreakerHealthWhileOpen(t *testing.T) {
 
 func TestRetryAfterHonoured(t *testing.T) {
 	e := newEnv(t)
-	e.relay.fail(fault{status: 429, retryAfter: "1", message: "Slow down."})
+	e.relay.fail(fault{status: 429, verdict: Transient, retryAfter: "1", message: "Slow down."})
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	started := time.Now()
 	e.start(e.options())
@@ -443,24 +443,26 @@ func TestBackoffDelay(t *testing.T) {
 	}
 }
 
+// TestClassify: the uploader acts on the verdict the relay client gave, never on the
+// status, which only colours the sentences people read.
 func TestClassify(t *testing.T) {
 	for _, c := range []struct {
 		err   error
-		want  class
+		want  Verdict
 		after time.Duration
 	}{
-		{&Error{Status: 400}, permanent, 0},
-		{&Error{Status: 403, Msg: "Practice Facility not found"}, permanent, 0},
-		{&Error{Status: 404}, permanent, 0},
-		{&Error{Status: 429, After: 3 * time.Second}, transient, 3 * time.Second},
-		{&Error{Status: 408}, transient, 0},
-		{&Error{Status: 401}, outage, 0},
-		{&Error{Status: 503, After: time.Second}, outage, time.Second},
-		{&Error{Status: 500}, outage, 0},
-		{&Error{}, outage, 0},
-		{fmt.Errorf("wrapped: %w", &Error{Status: 409}), permanent, 0},
-		{errors.New("connection reset"), outage, 0},
-		{context.DeadlineExceeded, outage, 0},
+		{&Error{Verdict: Refused, Status: 400}, Refused, 0},
+		{&Error{Verdict: Refused, Status: 429, After: time.Second}, Refused, 0},
+		{&Error{Verdict: Transient, Status: 429, After: 3 * time.Second}, Transient, 3 * time.Second},
+		{&Error{Verdict: Transient, Status: 503}, Transient, 0},
+		{&Error{Verdict: Outage, Status: 401}, Outage, 0},
+		{&Error{Verdict: Outage, Status: 400}, Outage, 0},
+		{&Error{Status: 503, After: time.Second}, Outage, time.Second},
+		{&Error{}, Outage, 0},
+		{fmt.Errorf("wrapped: %w", &Error{Verdict: Refused, Status: 409}), Refused, 0},
+		{errors.New("connection reset"), Outage, 0},
+		{context.DeadlineExceeded, Outage, 0},
+		{context.Canceled, Transient, 0},
 	} {
 		got, after := classify(c.err)
 		if got != c.want || after != c.after {

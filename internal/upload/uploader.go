@@ -349,17 +349,17 @@ func (u *Uploader) failed(ctx, itemCtx context.Context, it queue.Item, err error
 	cl, after := classify(err)
 	u.mu.Lock()
 	u.lastErr = redact.String(err.Error())
-	if cl == outage {
+	if cl == Outage {
 		u.lastCode = statusOf(err)
 	}
 	u.mu.Unlock()
 	switch cl {
-	case permanent:
+	case Refused:
 		u.breaker.Success(u.now()) // the far side answered: it is up
 		_, perr := u.q.Park(ctx, it.ID, parkReason(err))
 		u.log.Warn("item parked: refused", "item", it.ID, "correlation", it.Correlation, "err", err)
 		return perr
-	case outage:
+	case Outage:
 		u.breaker.Failure(u.now())
 		u.log.Warn("upload failed, Medtech unreachable", "item", it.ID, "correlation", it.Correlation, "err", err)
 		// Due again at once: the breaker, not the item's backoff, decides when to
@@ -398,10 +398,12 @@ func (u *Uploader) release(it queue.Item) error {
 	return err
 }
 
+// statusOf is the HTTP status a relay error carries, for the sentences people read;
+// what happens to the item is its Verdict's business.
 func statusOf(err error) int {
-	var sc interface{ StatusCode() int }
-	if errors.As(err, &sc) {
-		return sc.StatusCode()
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Status
 	}
 	return 0
 }

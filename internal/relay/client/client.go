@@ -191,7 +191,7 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 		_ = json.Unmarshal(re.Body, &te)
 		e := &Error{Kind: kindForStatus(status, ""), Status: status, Code: re.ErrorCode,
 			Message: te.Description, Correlation: te.Correlation, RetryAfter: retryAfter(re.Response.Header)}
-		if status == http.StatusUnauthorized || re.ErrorCode == "invalid_client" {
+		if status == http.StatusUnauthorized || re.ErrorCode == codeInvalidClient {
 			e.Kind = Permanent
 			e.Message = "The relay no longer accepts this PC's credentials (revoked or replaced): ask the relay operator for a new enrolment code and run `clinicpro enrol`."
 		}

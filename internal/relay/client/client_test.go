@@ -56,15 +56,19 @@ func TestClassification(t *testing.T) {
 		kind    Kind
 		retry   time.Duration
 		offline bool
+		outage  bool
 	}{
-		{"400 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 400, api.CodeInvalidRequest) }, Permanent, 0, false},
-		{"403 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 403, api.CodeForbidden) }, Permanent, 0, false},
-		{"409 unresolved permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 409, api.CodeUnresolved) }, Permanent, 0, false},
-		{"429 retry after", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 429, api.CodeRateLimited, "Retry-After", "7") }, Retryable, 7 * time.Second, false},
-		{"503 facility offline", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 503, api.CodeFacilityOffline) }, Retryable, 0, true},
-		{"502 ambiguous", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 502, api.CodeAmbiguous) }, Ambiguous, 0, false},
-		{"500 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 500, api.CodeInternal) }, Retryable, 0, false},
-		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", http.StatusBadGateway) }, Retryable, 0, false},
+		{"400 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 400, api.CodeInvalidRequest) }, Permanent, 0, false, false},
+		{"403 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 403, api.CodeForbidden) }, Permanent, 0, false, false},
+		{"409 unresolved permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 409, api.CodeUnresolved) }, Permanent, 0, false, false},
+		{"429 retry after", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 429, api.CodeRateLimited, "Retry-After", "7") }, Retryable, 7 * time.Second, false, false},
+		{"503 facility offline", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 503, api.CodeFacilityOffline) }, Retryable, 0, true, true},
+		{"502 ambiguous", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 502, api.CodeAmbiguous) }, Ambiguous, 0, false, true},
+		{"500 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 500, api.CodeInternal) }, Retryable, 0, false, true},
+		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", http.StatusBadGateway) }, Retryable, 0, false, true},
+		{"408 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 408, api.CodeUpstream) }, Retryable, 0, false, false},
+		{"425 too early retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 425, api.CodeUpstream) }, Retryable, 0, false, false},
+		{"401 token refused on a call", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 401, api.CodeUnauthorized) }, Retryable, 0, false, false},
 	}
 	for _, tc := range cases {
 		srv, _ := fakeRelay(t, tc.handler)
@@ -75,7 +79,7 @@ func TestClassification(t *testing.T) {
 		_, err = c.UploadDocument(context.Background(), DocumentUpload{IdempotencyKey: "k-000001", NHI: "ZZZ0016", Title: "t",
 			ContentType: api.ContentTypeTIFF, Size: 4, Body: strings.NewReader("II*\x00")})
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Kind != tc.kind || ce.RetryAfter != tc.retry || IsFacilityOffline(err) != tc.offline || ce.Message == "" {
+		if !errors.As(err, &ce) || ce.Kind != tc.kind || ce.RetryAfter != tc.retry || IsFacilityOffline(err) != tc.offline || IsOutage(err) != tc.outage || ce.Message == "" {
 			t.Errorf("%s: got %#v", tc.name, err)
 		}
 		if strings.Contains(err.Error(), "ZZZ0016") {
@@ -147,7 +151,7 @@ func TestTokenRefusedIsPermanentAnd401RefetchesToken(t *testing.T) {
 	})
 	c, _ := New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "s"})
 	_, err := c.LookupPatient(context.Background(), "ZZZ0016")
-	if KindOf(err) != Retryable {
+	if KindOf(err) != Retryable || IsOutage(err) || IsCredentialsRefused(err) {
 		t.Fatalf("401: %v", err)
 	}
 	if p, err := c.LookupPatient(context.Background(), "ZZZ0016"); err != nil || p.ID != "p1" {
@@ -158,7 +162,7 @@ func TestTokenRefusedIsPermanentAnd401RefetchesToken(t *testing.T) {
 	}
 	bad, _ := New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "wrong"})
 	_, err = bad.LookupPatient(context.Background(), "ZZZ0016")
-	if !IsPermanent(err) || !strings.Contains(err.Error(), "enrol") {
+	if !IsPermanent(err) || !IsCredentialsRefused(err) || !IsOutage(err) || !strings.Contains(err.Error(), "enrol") {
 		t.Fatalf("refused credentials: %v", err)
 	}
 }
@@ -170,7 +174,7 @@ func TestNetworkFailures(t *testing.T) {
 	ln.Close()
 	c, _ := New("http://"+addr, Credentials{ClientID: "cpc_x", Secret: "s"})
 	_, err := c.Health(context.Background())
-	if !IsRetryable(err) {
+	if !IsRetryable(err) || !IsOutage(err) {
 		t.Fatalf("dial failure: %v", err)
 	}
 	// The relay takes the upload and drops the connection: the outcome is unknown.

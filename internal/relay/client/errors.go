@@ -14,11 +14,13 @@ import (
 type Kind int
 
 const (
-	// Permanent: the request itself is wrong (4xx). Park it with Message; retrying
-	// the same request will fail the same way.
+	// Permanent: the request itself is wrong (4xx), or the relay refused this PC's
+	// credentials (IsCredentialsRefused). Retrying the same request will fail the
+	// same way.
 	Permanent Kind = iota + 1
-	// Retryable: nothing was stored; try again later (429 after RetryAfter, 5xx,
-	// facility offline, network failure before the request was sent).
+	// Retryable: nothing was stored; try again later (408, 425, 429 after
+	// RetryAfter, a refused access token, 5xx, facility offline, network failure
+	// before the request was sent).
 	Retryable
 	// Ambiguous: the document may or may not have been stored. Retrying with the
 	// same idempotency key is safe and resolves it.
@@ -83,15 +85,46 @@ func IsFacilityOffline(err error) bool {
 	return errors.As(err, &e) && e.Code == api.CodeFacilityOffline
 }
 
-// kindForStatus maps a relay status to a Kind. 408 and 429 are the 4xx that say
-// "later", not "wrong"; 401 is retryable because the client drops its token and the
-// next attempt fetches a fresh one (revoked credentials fail at the token endpoint
-// instead, permanently).
+// IsCredentialsRefused reports whether the relay's token endpoint refused this PC's
+// client id and secret: the connector was revoked or its secret replaced, and only
+// re-enrolment helps.
+func IsCredentialsRefused(err error) bool {
+	var e *Error
+	return errors.As(err, &e) && e.Kind == Permanent && (e.Status == http.StatusUnauthorized || e.Code == codeInvalidClient)
+}
+
+// IsOutage reports whether err says calls in general fail now, not this request:
+// no answer, the relay or ALEX failing (5xx, including an ambiguous write), the
+// practice offline, or this PC's credentials refused. Every other request would fail
+// the same way, so the uploader pauses them all rather than count it against one.
+// Errors not from this package are outages: nothing is known to have answered.
+func IsOutage(err error) bool {
+	var e *Error
+	if !errors.As(err, &e) {
+		return true
+	}
+	if IsCredentialsRefused(err) {
+		return true
+	}
+	return e.Kind != Permanent && (e.Status < 400 || e.Status >= 500)
+}
+
+// codeInvalidClient is the RFC 6749 token error for unknown or revoked client
+// credentials.
+const codeInvalidClient = "invalid_client"
+
+// kindForStatus maps a relay status to a Kind; it is the one place the relay's
+// statuses are interpreted (the uploader asks through KindOf and IsOutage). 408, 425
+// (RFC 8470 Too Early) and 429 are the 4xx that say "later", not "wrong". 401 on an
+// API call is retryable because the client drops its token and the next attempt
+// fetches a fresh one; revoked credentials fail at the token endpoint instead, with
+// a permanent error that says to re-enrol.
 func kindForStatus(status int, code string) Kind {
 	switch {
 	case code == api.CodeAmbiguous:
 		return Ambiguous
-	case status == http.StatusRequestTimeout, status == http.StatusTooManyRequests, status == http.StatusUnauthorized:
+	case status == http.StatusRequestTimeout, status == http.StatusTooEarly,
+		status == http.StatusTooManyRequests, status == http.StatusUnauthorized:
 		return Retryable
 	case status >= 400 && status < 500:
 		return Permanent
