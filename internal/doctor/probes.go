@@ -25,8 +25,11 @@ type Deps struct {
 	HCMLatest bool
 	Relay     checks.RelayHealth
 	SpoolDir  string
-	MinFree   uint64 // bytes; 1 GB when zero
-	Folders   []Folder
+	// MinFree is the free space below which the spool disk is Degraded. There is
+	// no default here: callers pass agent.MinFreeSpool (which doctor cannot import),
+	// so the agent's status and doctor judge the disk by the same floor.
+	MinFree uint64
+	Folders []Folder
 	// Queue reads the durable queue's counts.
 	Queue       func(context.Context) (checks.QueueState, error)
 	QueueLimits checks.QueueLimits
@@ -67,12 +70,8 @@ func Probes(d Deps) []Probe {
 		}})
 	}
 	if d.SpoolDir != "" {
-		min := d.MinFree
-		if min == 0 {
-			min = 1 << 30
-		}
 		ps = append(ps, Probe{Name: checks.NameDisk, Title: "Spool disk space", Run: func(ctx context.Context) []health.Check {
-			return []health.Check{checks.Disk(ctx, d.SpoolDir, min)}
+			return []health.Check{checks.Disk(ctx, d.SpoolDir, d.MinFree)}
 		}})
 	}
 	for _, f := range d.Folders {
