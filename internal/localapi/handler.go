@@ -35,7 +35,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m.HandleFunc("DELETE "+PathSessions+"{id}", h.closeSession)
 	m.HandleFunc("POST "+PathSessions+"{id}/items", h.addFile)
 	m.HandleFunc("POST "+PathSessions+"{id}/save", h.save)
-	m.HandleFunc("GET "+PathItems+"{id}", h.item)
+	m.HandleFunc("GET "+PathItems+"{id}", h.itemAction(Service.Item))
 	m.HandleFunc("DELETE "+PathItems+"{id}", h.remove)
 	m.HandleFunc("GET "+PathItems+"{id}/thumbnail", h.thumbnail)
 	m.HandleFunc("POST "+PathItems+"{id}/assign", h.assign)
@@ -207,19 +207,6 @@ func (h *handler) save(w http.ResponseWriter, r *http.Request) {
 		items = []Item{}
 	}
 	writeJSON(w, http.StatusOK, items)
-}
-
-func (h *handler) item(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
-	}
-	it, err := h.svc.Item(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, it)
 }
 
 func (h *handler) remove(w http.ResponseWriter, r *http.Request) {
