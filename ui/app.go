@@ -168,11 +168,18 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 		// Counts changed; the agent may not send a status for every item.
 		a.fetchStatusSoon(ctx)
 	case localapi.EventLaunch:
-		// A launch through the agent's loopback web page: the agent resolved it.
-		if e.Session != nil {
-			s := *e.Session
-			a.opt.Do(func() { a.newCapture().adopt(s) })
+		// A launch through the agent's loopback web page: the agent resolved it and
+		// told only this Windows session's tray its id; the patient comes over our
+		// own connection, which the agent answers only for the user who clicked.
+		if e.Session == nil || e.Session.ID == "" {
+			return
 		}
+		s, err := a.agent.Session(ctx, e.Session.ID)
+		if err != nil {
+			a.opt.Log.Warn("a web launch could not be opened", "err", err)
+			return
+		}
+		a.opt.Do(func() { a.newCapture().adopt(s) })
 	}
 }
 

@@ -91,11 +91,16 @@ func newHarness(t testing.TB, svc localapi.Service) *harness {
 			h.notices = append(h.notices, n)
 			h.mu.Unlock()
 		}})
-	ctx, cancel := context.WithCancel(context.Background())
+	// The tray's streams carry its Windows session and user, as the agent's server
+	// would identify them, so launches addressed to it arrive.
+	ctx, cancel := context.WithCancel(localapi.WithPeer(context.Background(), trayPeer))
 	t.Cleanup(cancel)
 	h.app.Start(ctx)
 	return h
 }
+
+// trayPeer is the GP whose tray the harness runs.
+var trayPeer = localapi.Peer{User: "S-1-5-21-1-2-3-1001", Session: 2}
 
 // eventually drains the main queue and polls cond; the bound is generous for a
 // loaded 2-core machine and nothing sleeps a fixed time.
@@ -262,7 +267,13 @@ func TestEachLaunchOpensItsOwnWindow(t *testing.T) {
 func TestWebLaunchEventOpensAWindow(t *testing.T) {
 	h := newHarness(t, nil)
 	h.eventually("subscribed", func() bool { return h.agent.Hub.Subscribers() > 0 })
-	notified, err := h.agent.OpenWebLaunch(context.Background(), localapi.LaunchRequest{
+	// Another GP's web launch on the same Remote Desktop server opens nothing here.
+	other := localapi.WithPeer(context.Background(), localapi.Peer{User: "S-1-5-21-1-2-3-1002", Session: 3})
+	if notified, err := h.agent.OpenWebLaunch(other, localapi.LaunchRequest{
+		Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)}); err != nil || notified {
+		t.Fatalf("another GP's web launch: notified %v, %v", notified, err)
+	}
+	notified, err := h.agent.OpenWebLaunch(localapi.WithPeer(context.Background(), trayPeer), localapi.LaunchRequest{
 		Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)})
 	if err != nil || !notified {
 		t.Fatalf("web launch: %v %v", notified, err)
@@ -271,6 +282,9 @@ func TestWebLaunchEventOpensAWindow(t *testing.T) {
 		cs := h.app.Captures()
 		return len(cs) == 1 && cs[0].name.Text == localapitest.TestName && cs[0].name.Visible()
 	})
+	if n := len(h.app.Captures()); n != 1 {
+		t.Fatalf("%d capture windows, want only the GP's own launch", n)
+	}
 }
 
 func TestDropEditSaveToSaved(t *testing.T) {

@@ -316,10 +316,18 @@ func TestEndToEnd(t *testing.T) {
 	if st, body := page(lc, sig); st != 200 || !strings.Contains(body, "has opened") || strings.Contains(body, "ZZZ0016") {
 		t.Fatalf("launch page: %d %s", st, body)
 	}
+	// The event names only the session; the tray reads the patient over its own
+	// connection, which the agent answers only for the user whose browser opened it.
 	for got := false; !got; {
 		select {
 		case e := <-events:
-			got = e.Type == localapi.EventLaunch && e.Session != nil && e.Session.Banner.NHI == "ZZZ0016"
+			if e.Type == localapi.EventLaunch && e.Session != nil {
+				s, err := api.Session(ectx, e.Session.ID)
+				got = err == nil && s.Banner.NHI == "ZZZ0016"
+				if !got || e.Session.Banner.NHI != "" {
+					t.Fatalf("launch event %+v, session %+v, %v", e.Session, s, err)
+				}
+			}
 		case <-ectx.Done():
 			t.Fatal("no launch event")
 		}

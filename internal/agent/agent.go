@@ -16,6 +16,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/doctor"
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
@@ -76,6 +77,7 @@ type Agent struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
+	launches launch.Once // each Medtech launch opens one session only
 
 	paused  atomic.Bool
 	polled  sync.Mutex

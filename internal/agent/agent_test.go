@@ -7,12 +7,14 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -319,39 +321,188 @@ func TestWatchedFoldersRoute(t *testing.T) {
 	}
 }
 
-func TestWebLaunchReachesTray(t *testing.T) {
-	e := newEnv(t, envOpt{relay: fakeRelay{}})
-	srv := httptest.NewServer(localapi.NewLaunchPage(e.a.OpenWebLaunch, e.a.Log()))
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	ch, _ := e.a.Events(ctx)
-	resp, err := http.Get(srv.URL + "/launch?context=" + localapitest.ContextPatient + "&signature=" + localapitest.SignatureFor(localapitest.ContextPatient))
+// serveLaunchPage runs the launch page as the agent does (localapi.NewServer, which
+// asks the OS who opened each connection) on a loopback port.
+func serveLaunchPage(t *testing.T, e *env) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || !strings.Contains(string(body), "has opened") || localapitest.Contains(string(body)) {
-		t.Fatalf("page: %d %s", resp.StatusCode, body)
+	srv := localapi.NewServer(localapi.NewLaunchPage(e.a.OpenWebLaunch, e.a.Log()))
+	go srv.Serve(l)
+	t.Cleanup(func() { srv.Close() })
+	return "http://" + l.Addr().String()
+}
+
+func getPage(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
 	}
-	for {
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+func TestWebLaunchReachesOnlyTheCallersTray(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	base := serveLaunchPage(t, e)
+	me, err := localapi.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	mine, _ := e.a.Events(localapi.WithPeer(ctx, me))
+	// Another GP signed in to the same Remote Desktop server, and the same user's
+	// second session: neither may see this launch.
+	other, _ := e.a.Events(localapi.WithPeer(ctx, localapi.Peer{User: "S-1-5-21-1-2-3-1105", Session: me.Session + 1}))
+	sameUserOtherSession, _ := e.a.Events(localapi.WithPeer(ctx, localapi.Peer{User: me.User, Session: me.Session + 2}))
+
+	code, body := getPage(t, base+"/launch?context="+localapitest.ContextPatient+"&signature="+localapitest.SignatureFor(localapitest.ContextPatient))
+	if code != 200 || !strings.Contains(body, "has opened") || localapitest.Contains(body) {
+		t.Fatalf("page: %d %s", code, body)
+	}
+	var id string
+	for id == "" {
 		select {
-		case ev := <-ch:
+		case ev := <-mine:
 			if ev.Type == localapi.EventLaunch {
-				if ev.Session.Banner.NHI != localapitest.TestNHI {
-					t.Fatalf("launch event = %+v", ev.Session)
+				if ev.Session.Banner != (localapi.Banner{}) {
+					t.Fatalf("the launch event carries the banner; it must carry only the session id: %+v", ev.Session)
 				}
-				// The tray can use the session it was handed.
-				if _, err := e.a.AddFile(ctx, ev.Session.ID, "a.jpg", bytes.NewReader(localapitest.JPEG(t))); err != nil {
-					t.Fatal(err)
-				}
-				return
+				id = ev.Session.ID
 			}
 		case <-ctx.Done():
 			t.Fatal("no launch event")
 		}
 	}
+	// The caller's tray reads the patient over its own channel.
+	s, err := e.a.Session(localapi.WithPeer(ctx, me), id)
+	if err != nil || s.Banner.NHI != localapitest.TestNHI {
+		t.Fatalf("Session by its opener = %+v, %v", s, err)
+	}
+	if _, err := e.a.AddFile(ctx, id, "a.jpg", bytes.NewReader(localapitest.JPEG(t))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []localapi.Peer{{User: "S-1-5-21-1-2-3-1105", Session: me.Session + 1}, {User: me.User, Session: me.Session + 2}, {}} {
+		if _, err := e.a.Session(localapi.WithPeer(ctx, p), id); !errors.Is(err, localapi.ErrNotFound) {
+			t.Errorf("Session read by %v: err = %v, want not found", p, err)
+		}
+	}
+	for name, ch := range map[string]<-chan localapi.Event{"another user": other, "the same user's other session": sameUserOtherSession} {
+	drain:
+		for {
+			select {
+			case ev := <-ch:
+				if ev.Type == localapi.EventLaunch {
+					t.Errorf("%s received the launch", name)
+				}
+			default:
+				break drain
+			}
+		}
+	}
+}
+
+func TestWebLaunchAttacksRefused(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	base := serveLaunchPage(t, e)
+	url := base + "/launch?context=" + localapitest.ContextPatient + "&signature=" + localapitest.SignatureFor(localapitest.ContextPatient)
+
+	// HEAD (a link preview or prefetch) neither spends the launch nor opens a session.
+	resp, err := http.Head(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusMethodNotAllowed {
+		t.Fatalf("HEAD: %d, want 405", resp.StatusCode)
+	}
+	// Another site embedding the URL as an image, or fetching it.
+	for _, h := range []map[string]string{
+		{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "image"},
+		{"Sec-Fetch-Site": "cross-site", "Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"},
+		{"Sec-Fetch-Site": "same-site", "Sec-Fetch-Mode": "navigate"},
+		{"Sec-Fetch-Site": "none", "Sec-Fetch-Mode": "cors"},
+		{"Sec-Fetch-Dest": "iframe"},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		for k, v := range h {
+			req.Header.Set(k, v)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "Open this link from Medtech") {
+			t.Errorf("%v: %d %s, want 403", h, resp.StatusCode, body)
+		}
+	}
+	if opened := e.a.OpenSessions(); opened != 0 {
+		t.Fatalf("%d sessions were opened by refused requests", opened)
+	}
+
+	// The real click, as a browser opened by Medtech sends it, works once.
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header.Set("Sec-Fetch-Site", "none")
+	req.Header.Set("Sec-Fetch-Mode", "navigate")
+	req.Header.Set("Sec-Fetch-Dest", "document")
+	resp, err = http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("the real click: %d", resp.StatusCode)
+	}
+	// Replayed from the browser's history: refused, no second session.
+	if code, body := getPage(t, url); code != http.StatusForbidden || !strings.Contains(body, "could not be verified") {
+		t.Fatalf("replay: %d %s", code, body)
+	}
+	// The same launch through the tray's own channel is refused too.
+	if _, err := e.a.Launch(context.Background(), localapi.LaunchRequest{Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)}); !errors.Is(err, localapi.ErrLaunch) || !strings.Contains(err.Error(), "already been used") {
+		t.Fatalf("replay over the pipe: err = %v", err)
+	}
+	if opened := e.a.OpenSessions(); opened != 1 {
+		t.Fatalf("%d sessions opened, want 1", opened)
+	}
+
+	// A caller the OS cannot identify (the launch page served without peer lookup).
+	srv := httptest.NewServer(localapi.NewLaunchPage(e.a.OpenWebLaunch, e.a.Log()))
+	defer srv.Close()
+	if code, body := getPage(t, srv.URL+"/launch?context=fresh&signature="+localapitest.SignatureFor("fresh")); code != http.StatusForbidden || !strings.Contains(body, "could not tell who opened") {
+		t.Fatalf("unknown caller: %d %s", code, body)
+	}
+}
+
+func TestLaunchReleasedWhenRelayUnreachable(t *testing.T) {
+	e := newEnv(t, envOpt{relay: &flakyRelay{}})
+	req := localapi.LaunchRequest{Context: localapitest.ContextPatient, Signature: localapitest.SignatureFor(localapitest.ContextPatient)}
+	if _, err := e.a.Launch(context.Background(), req); !errors.Is(err, localapi.ErrUnavailable) {
+		t.Fatalf("first try: err = %v, want unavailable", err)
+	}
+	// The relay was never asked to decide, so the GP's second click must work.
+	if _, err := e.a.Launch(context.Background(), req); err != nil {
+		t.Fatalf("retry after the relay came back: %v", err)
+	}
+}
+
+// flakyRelay cannot be reached for its first launch, then behaves like fakeRelay.
+type flakyRelay struct {
+	fakeRelay
+	calls atomic.Int32
+}
+
+func (f *flakyRelay) Launch(ctx context.Context, c, sig string) (client.Launch, error) {
+	if f.calls.Add(1) == 1 {
+		return client.Launch{}, &client.Error{Kind: client.Retryable, Message: "The relay did not answer."}
+	}
+	return f.fakeRelay.Launch(ctx, c, sig)
 }
 
 func TestTamperedLaunchCarriesRelaySentenceAndCorrelation(t *testing.T) {

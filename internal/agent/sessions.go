@@ -29,6 +29,9 @@ type session struct {
 	// window is true for Medtech launches (a capture window is open); sessions opened
 	// by NHI for `clinicpro send` never receive files from "session" folders.
 	window bool
+	// owner is the Windows session and user that opened it, when the transport said:
+	// only they may read it back (Session).
+	owner localapi.Peer
 }
 
 func (s *session) patient() queue.Patient {
@@ -40,6 +43,9 @@ func newSessionID() string {
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
 }
+
+var errLaunchUsed = localapi.NewError(localapi.CodeLaunch,
+	"This Medtech link has already been used: click the ClinicPro icon in Medtech again.")
 
 var errNoPatient = localapi.NewError(localapi.CodeConflict,
 	"No patient is selected in Medtech: open the patient in Medtech and click the ClinicPro icon again.")
@@ -72,10 +78,21 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 		}
 		l = client.Launch{Patient: &p, Facility: a.opt.Facility}
 	} else {
+		// Claimed before asking the relay, so two copies of one link racing each other
+		// cannot both open the patient.
+		token := launch.Launch{Context: req.Context, Signature: req.Signature}
+		if !a.launches.Claim(token) {
+			a.log.Warn("launch refused: already used")
+			return localapi.Session{}, errLaunchUsed
+		}
 		var err error
 		if l, err = a.opt.Relay.Launch(ctx, req.Context, req.Signature); err != nil {
 			a.log.Warn("launch refused", "err", err)
-			return localapi.Session{}, relayError(err, localapi.CodeLaunch)
+			rerr := relayError(err, localapi.CodeLaunch)
+			if errors.Is(rerr, localapi.ErrUnavailable) {
+				a.launches.Release(token) // not checked: the GP may click the same link again
+			}
+			return localapi.Session{}, rerr
 		}
 	}
 	now := a.opt.Now().UTC()
@@ -84,6 +101,7 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 	if s.Facility == "" {
 		s.Facility = a.opt.Facility
 	}
+	s.owner, _ = localapi.PeerFrom(ctx)
 	if l.Patient != nil {
 		s.PatientSelected = true
 		s.Banner = localapi.Banner{Name: l.Patient.Name, NHI: l.Patient.NHI, BirthDate: l.Patient.BirthDate}
@@ -97,15 +115,43 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 }
 
 // OpenWebLaunch is the localapi.LaunchOpener for the loopback launch page: the
-// session goes to the running tray as an EventLaunch.
+// session's id goes, as an EventLaunch, only to the trays of the Windows session and
+// user whose browser opened the URL, never to every tray on a shared PC or Remote
+// Desktop server. A caller the OS cannot identify opens nothing.
 func (a *Agent) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (bool, error) {
+	peer, ok := localapi.PeerFrom(ctx)
+	if !ok {
+		a.log.Warn("web launch refused: the caller's Windows session and user are unknown")
+		return false, localapi.ErrUnknownCaller
+	}
 	s, err := a.Launch(ctx, req)
 	if err != nil {
 		return false, err
 	}
-	trays := a.hub.Subscribers()
-	a.hub.Publish(localapi.Event{Type: localapi.EventLaunch, Session: &s})
-	return trays > 0, nil
+	n := a.hub.PublishTo(peer, localapi.Event{Type: localapi.EventLaunch, Session: &localapi.Session{ID: s.ID}})
+	if n == 0 {
+		a.log.Info("web launch: no tray is running for the caller", "caller", peer.String())
+	}
+	return n > 0, nil
+}
+
+// Session returns an open session to the Windows session and user that opened it.
+// Anyone else gets not found, as if it did not exist: a session id seen in a log or
+// over a shoulder does not show another GP's patient.
+func (a *Agent) Session(ctx context.Context, sessionID string) (localapi.Session, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	s, ok := a.sessions[sessionID]
+	if !ok {
+		return localapi.Session{}, localapi.ErrNotFound
+	}
+	if s.owner.Known() {
+		if p, _ := localapi.PeerFrom(ctx); !s.owner.Same(p) {
+			return localapi.Session{}, localapi.ErrNotFound
+		}
+	}
+	s.lastUsed = a.opt.Now()
+	return s.Session, nil
 }
 
 // relayError turns a relay client failure into the local API's answer. A refusal

@@ -241,7 +241,9 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 	if err != nil {
 		return false, err
 	}
-	api := &http.Server{Handler: localapi.NewHandler(a, a.Log()), ReadHeaderTimeout: 10 * time.Second}
+	// NewServer asks the OS who opened each connection, so launches reach only the
+	// tray of the Windows session and user they came from.
+	api := localapi.NewServer(localapi.NewHandler(a, a.Log()))
 	serve(&wg, api, l, log)
 	defer shutdown(api)
 
@@ -254,9 +256,7 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 		if err != nil {
 			return false, err
 		}
-		web := &http.Server{Handler: localapi.NewLaunchPage(a.OpenWebLaunch, a.Log()), ReadHeaderTimeout: 10 * time.Second,
-			// The default error log would print request details; launch URLs carry Medtech's tokens.
-			ErrorLog: slog.NewLogLogger(slog.DiscardHandler, slog.LevelError)}
+		web := localapi.NewServer(localapi.NewLaunchPage(a.OpenWebLaunch, a.Log()))
 		serve(&wg, web, ll, log)
 		defer shutdown(web)
 	}

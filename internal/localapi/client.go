@@ -27,8 +27,9 @@ type Client struct {
 
 var _ Service = (*Client)(nil)
 
-// base is a placeholder host: the transport ignores it and always dials the agent.
-const base = "http://agent"
+// base's host is a placeholder: the transport ignores it and always dials the agent.
+// It is a loopback literal because over TCP the agent refuses any other Host.
+const base = "http://127.0.0.1"
 
 // NewClient returns a Client that reaches the agent through dial.
 func NewClient(dial DialFunc) *Client {
@@ -118,6 +119,11 @@ func (c *Client) Status(ctx context.Context) (Status, error) {
 func (c *Client) Launch(ctx context.Context, req LaunchRequest) (Session, error) {
 	var s Session
 	return s, c.call(ctx, http.MethodPost, PathLaunch, req, &s)
+}
+
+func (c *Client) Session(ctx context.Context, sessionID string) (Session, error) {
+	var s Session
+	return s, c.call(ctx, http.MethodGet, PathSessions+seg(sessionID), nil, &s)
 }
 
 func (c *Client) CloseSession(ctx context.Context, sessionID string) error {

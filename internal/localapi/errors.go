@@ -66,6 +66,11 @@ var (
 	ErrLaunch      = NewError(CodeLaunch, "Medtech's launch could not be verified; click the ClinicPro icon in Medtech again.")
 	ErrUnavailable = NewError(CodeUnavailable, "The ClinicPro relay or Medtech could not be reached; try again shortly.")
 	ErrForbidden   = NewError(CodeForbidden, "Requests from web pages are refused.")
+	// ErrUnknownCaller: the OS could not say which Windows session and user made the
+	// request, so nothing that belongs to one user can be handed over.
+	ErrUnknownCaller = NewError(CodeForbidden, "ClinicPro could not tell which Windows user made this request, so it was refused; open ClinicPro Images from the Medtech toolbar again.")
+	// ErrHost: a request over TCP named a host other than a loopback address.
+	ErrHost = NewError(CodeForbidden, "Requests must be addressed to 127.0.0.1 or [::1].")
 )
 
 // asAPIError turns any error into the body the handler sends. Errors that are not

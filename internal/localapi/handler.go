@@ -32,6 +32,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m := http.NewServeMux()
 	m.HandleFunc("GET "+PathStatus, h.status)
 	m.HandleFunc("POST "+PathLaunch, h.launch)
+	m.HandleFunc("GET "+PathSessions+"{id}", h.session)
 	m.HandleFunc("DELETE "+PathSessions+"{id}", h.closeSession)
 	m.HandleFunc("POST "+PathSessions+"{id}/items", h.addFile)
 	m.HandleFunc("POST "+PathSessions+"{id}/save", h.save)
@@ -55,10 +56,16 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 // refuseBrowsers answers 403 to any request with an Origin header. Browsers add
 // Origin to cross-origin fetches and to every POST, so no web page can drive the
 // agent even if it finds a way to reach the transport; our own clients never send it.
+// Over TCP (tests and tools) the Host must also be a loopback literal, so a page that
+// rebinds its own name to 127.0.0.1 is refused even without an Origin.
 func refuseBrowsers(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := r.Header["Origin"]; ok {
 			writeError(w, ErrForbidden)
+			return
+		}
+		if overTCP(r) && !loopbackHost(r.Host) {
+			writeError(w, ErrHost)
 			return
 		}
 		next.ServeHTTP(w, r)
@@ -124,6 +131,19 @@ func (h *handler) launch(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s, err := h.svc.Launch(r.Context(), req)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, s)
+}
+
+func (h *handler) session(w http.ResponseWriter, r *http.Request) {
+	id, ok := pathID(w, r)
+	if !ok {
+		return
+	}
+	s, err := h.svc.Session(r.Context(), id)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -172,8 +174,12 @@ func TestLaunchPage(t *testing.T) {
 	mux := http.NewServeMux()
 	mux.Handle("/launch", localapi.NewLaunchPage(f.OpenWebLaunch, log))
 	mux.Handle("/down/launch", http.StripPrefix("/down", localapi.NewLaunchPage(failing, log)))
-	srv := httptest.NewServer(mux)
+	// As the agent serves it: each connection's peer comes from the OS.
+	srv := httptest.NewUnstartedServer(mux)
+	srv.Config.ConnContext = localapi.ConnContext
+	srv.Start()
 	defer srv.Close()
+	me := self(t)
 
 	get := func(path string, q url.Values) (int, string) {
 		t.Helper()
@@ -201,17 +207,34 @@ func TestLaunchPage(t *testing.T) {
 	// A tray listening: it receives the session, the page says opened.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ch, _ := f.Events(ctx)
+	// Another user's tray on the same PC does not count, and hears nothing.
+	other, _ := f.Events(localapi.WithPeer(ctx, localapi.Peer{User: "uid:4242", Session: 3}))
+	if code, body := get("/launch", good); code != 200 || !strings.Contains(body, "not running") {
+		t.Fatalf("only another user's tray: %d %s", code, body)
+	}
+	ch, _ := f.Events(localapi.WithPeer(ctx, me))
 	if code, body := get("/launch", good); code != 200 || !strings.Contains(body, "ClinicPro Images has opened") {
 		t.Fatalf("with tray: %d %s", code, body)
 	}
 	select {
 	case e := <-ch:
-		if e.Type != localapi.EventLaunch || e.Session == nil || e.Session.Banner.NHI != localapitest.TestNHI {
-			t.Fatalf("event = %+v, want a launch for the test patient", e)
+		if e.Type != localapi.EventLaunch || e.Session == nil || e.Session.ID == "" || e.Session.Banner != (localapi.Banner{}) {
+			t.Fatalf("event = %+v, want a launch carrying only the session id", e)
+		}
+		s, err := f.Session(localapi.WithPeer(ctx, me), e.Session.ID)
+		if err != nil || s.Banner.NHI != localapitest.TestNHI {
+			t.Fatalf("the tray reading its launch: %+v, %v", s, err)
+		}
+		if _, err := f.Session(localapi.WithPeer(ctx, localapi.Peer{User: "uid:4242", Session: 3}), e.Session.ID); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("another user read the session: err = %v", err)
 		}
 	case <-ctx.Done():
 		t.Fatal("no launch event")
+	}
+	select {
+	case e := <-other:
+		t.Fatalf("another user's tray received %+v", e)
+	default:
 	}
 
 	tampered := url.Values{"context": {localapitest.ContextPatient}, "signature": {"forged"}}
@@ -317,7 +340,7 @@ func FuzzLaunchPage(f *testing.F) {
 	f.Add("context=%ZZ&signature=")
 	f.Add("context=a&context=b&signature=sig:a")
 	f.Fuzz(func(t *testing.T, query string) {
-		req := httptest.NewRequest("GET", "http://127.0.0.1:8123/launch", nil)
+		req := httptest.NewRequestWithContext(localapi.WithPeer(context.Background(), localapi.Peer{User: "uid:1000"}), "GET", "http://127.0.0.1:8123/launch", nil)
 		req.URL.RawQuery = query
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
@@ -356,10 +379,12 @@ func TestLaunchPageKeepsPlusAndRefusesForeignHost(t *testing.T) {
 	h := localapi.NewLaunchPage(f.OpenWebLaunch, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
+	gp := localapi.Peer{User: "uid:1000", Session: 1}
+	ctx = localapi.WithPeer(ctx, gp)
 	ch, _ := f.Events(ctx)
 
 	// Evolution leaves '+' unencoded; it must reach the relay as '+', not a space.
-	req := httptest.NewRequest("GET", "http://127.0.0.1:8123/launch?context=ab+c/d=&signature=sig:ab+c/d=", nil)
+	req := httptest.NewRequestWithContext(ctx, "GET", "http://127.0.0.1:8123/launch?context=ab+c/d=&signature=sig:ab+c/d=", nil)
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusOK {
@@ -375,10 +400,127 @@ func TestLaunchPageKeepsPlusAndRefusesForeignHost(t *testing.T) {
 	}
 
 	// A page that rebinds its own host name to 127.0.0.1 arrives with a foreign Host.
-	req = httptest.NewRequest("GET", "http://evil.example:8123/launch?context=a&signature=sig:a", nil)
+	req = httptest.NewRequestWithContext(ctx, "GET", "http://evil.example:8123/launch?context=a&signature=sig:a", nil)
 	w = httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	if w.Code != http.StatusBadRequest {
 		t.Fatalf("foreign Host: status %d, want 400", w.Code)
+	}
+}
+
+func self(t *testing.T) localapi.Peer {
+	t.Helper()
+	p, err := localapi.Self()
+	if err != nil || !p.Known() {
+		t.Fatalf("Self: %+v, %v", p, err)
+	}
+	return p
+}
+
+func TestHubPublishToReachesOnlyThatSessionAndUser(t *testing.T) {
+	h := localapi.NewHub(8)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a := localapi.Peer{User: "S-1-5-21-1-2-3-1001", Session: 2}
+	subs := map[string]<-chan localapi.Event{
+		"a":              h.Subscribe(localapi.WithPeer(ctx, a)),
+		"a again":        h.Subscribe(localapi.WithPeer(ctx, a)), // the tray reconnected
+		"a in session 3": h.Subscribe(localapi.WithPeer(ctx, localapi.Peer{User: a.User, Session: 3})),
+		"b in session 2": h.Subscribe(localapi.WithPeer(ctx, localapi.Peer{User: "S-1-5-21-1-2-3-1002", Session: 2})),
+		"unknown":        h.Subscribe(ctx),
+	}
+	if n := h.PublishTo(a, localapi.Event{Type: localapi.EventLaunch}); n != 2 {
+		t.Fatalf("PublishTo reached %d streams, want a's 2", n)
+	}
+	if n := h.PublishTo(localapi.Peer{}, localapi.Event{Type: localapi.EventLaunch}); n != 0 {
+		t.Fatalf("PublishTo an unknown peer reached %d streams", n)
+	}
+	h.Publish(localapi.Event{Type: localapi.EventStatus})
+	for name, ch := range subs {
+		var got []localapi.EventType
+	drain:
+		for {
+			select {
+			case e := <-ch:
+				got = append(got, e.Type)
+			default:
+				break drain
+			}
+		}
+		want := []localapi.EventType{localapi.EventStatus}
+		if name == "a" || name == "a again" {
+			want = []localapi.EventType{localapi.EventLaunch, localapi.EventStatus}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s received %v, want %v", name, got, want)
+		}
+	}
+}
+
+// TestTCPHostMustBeLoopbackLiteral: a web page that points its own name at 127.0.0.1
+// (DNS rebinding) reaches the TCP listener with its name in Host, and no Origin on a GET.
+func TestTCPHostMustBeLoopbackLiteral(t *testing.T) {
+	l, _ := tcpListener(t)
+	serve(t, l, localapi.NewHandler(localapitest.NewFake(), nil))
+	port := l.Addr().(*net.TCPAddr).Port
+	for host, want := range map[string]int{
+		"127.0.0.1":                          200,
+		fmt.Sprintf("127.0.0.1:%d", port):    200,
+		fmt.Sprintf("[::1]:%d", port):        200,
+		"127.0.0.2":                          200,
+		"localhost":                          403,
+		fmt.Sprintf("localhost:%d", port):    403,
+		"evil.example":                       403,
+		fmt.Sprintf("evil.example:%d", port): 403,
+		"127.0.0.1.nip.io":                   403,
+		"10.0.0.5":                           403,
+	} {
+		req, _ := http.NewRequest("GET", "http://"+l.Addr().String()+localapi.PathStatus, nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: %d %s, want %d", host, resp.StatusCode, body, want)
+		}
+	}
+}
+
+// TestPeerIsIdentified: over the unix socket and loopback TCP, every request carries
+// the OS's answer to "who opened this connection", which is this test process.
+func TestPeerIsIdentified(t *testing.T) {
+	me := self(t)
+	seen := make(chan localapi.Peer, 1)
+	h := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, _ := localapi.PeerFrom(r.Context())
+		seen <- p
+	})
+	check := func(name string, l net.Listener, dial localapi.DialFunc) {
+		t.Helper()
+		srv := localapi.NewServer(h)
+		go srv.Serve(l)
+		defer srv.Close()
+		c := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) { return dial(ctx) }}}
+		resp, err := c.Get("http://127.0.0.1/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if p := <-seen; p.User != me.User || p.Session != me.Session {
+			t.Errorf("%s: peer %+v, want %+v", name, p, me)
+		}
+	}
+	l, dial := tcpListener(t)
+	check("tcp", l, dial)
+	if runtime.GOOS != "windows" {
+		addr := localapi.DefaultAddress(shortDir(t))
+		ul, err := localapi.Listen(addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		check("unix socket", ul, localapi.Dialer(addr))
 	}
 }

@@ -14,6 +14,9 @@ type Service interface {
 
 	// Launch resolves a Medtech toolbar launch through the relay and opens a session.
 	Launch(ctx context.Context, req LaunchRequest) (Session, error)
+	// Session returns an open session to the Windows session and user that opened it
+	// (ErrNotFound for anyone else): how a tray reads the launch an EventLaunch announced.
+	Session(ctx context.Context, sessionID string) (Session, error)
 	// CloseSession ends a capture window's session; its unsaved staged items are
 	// dropped if they were captured or dropped in the window, and returned to
 	// Unassigned if they came from a watched folder.

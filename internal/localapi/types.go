@@ -16,7 +16,7 @@ import (
 const (
 	PathStatus     = "/v1/status"             // GET → Status
 	PathLaunch     = "/v1/launch"             // POST LaunchRequest → Session
-	PathSessions   = "/v1/sessions/"          // {id}: DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
+	PathSessions   = "/v1/sessions/"          // {id}: GET → Session (its opener only), DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
 	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/retry, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
 	PathQueue      = "/v1/queue"              // GET → []Item (everything not yet sent, plus recently sent)
 	PathUnassigned = "/v1/unassigned"         // GET → []Item in StateUnassigned
@@ -151,7 +151,10 @@ type EventType string
 const (
 	EventStatus EventType = "status" // Status is set
 	EventItem   EventType = "item"   // Item is set
-	EventLaunch EventType = "launch" // Session is set: a launch arrived through the loopback web URL
+	// EventLaunch: a launch arrived through the loopback web URL. Session carries only
+	// the ID, and only the tray of the Windows session and user whose browser opened the
+	// URL receives it; that tray fetches the banner with Service.Session.
+	EventLaunch EventType = "launch"
 )
 
 // Event is one line of the event stream.

@@ -45,6 +45,7 @@ type Fake struct {
 	mu       sync.Mutex
 	paused   bool
 	sessions map[string]localapi.Session
+	owners   map[string]localapi.Peer // who opened each session, when the transport said
 	items    map[string]*fakeItem
 }
 
@@ -57,7 +58,7 @@ var _ localapi.Service = (*Fake)(nil)
 
 // NewFake returns an empty, enrolled Fake.
 func NewFake() *Fake {
-	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, items: map[string]*fakeItem{}}
+	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, owners: map[string]localapi.Peer{}, items: map[string]*fakeItem{}}
 }
 
 func newID() string {
@@ -143,7 +144,26 @@ func (f *Fake) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi
 	}
 	f.mu.Lock()
 	f.sessions[s.ID] = s
+	if p, ok := localapi.PeerFrom(ctx); ok {
+		f.owners[s.ID] = p
+	}
 	f.mu.Unlock()
+	return s, nil
+}
+
+// Session returns an open session to the peer that opened it, as the agent does.
+func (f *Fake) Session(ctx context.Context, sessionID string) (localapi.Session, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s, ok := f.sessions[sessionID]
+	if !ok {
+		return localapi.Session{}, localapi.ErrNotFound
+	}
+	if owner, owned := f.owners[sessionID]; owned {
+		if p, _ := localapi.PeerFrom(ctx); !owner.Same(p) {
+			return localapi.Session{}, localapi.ErrNotFound
+		}
+	}
 	return s, nil
 }
 
@@ -154,6 +174,7 @@ func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
 		return localapi.ErrNotFound
 	}
 	delete(f.sessions, sessionID)
+	delete(f.owners, sessionID)
 	for id, it := range f.items {
 		if it.SessionID == sessionID && it.State == localapi.StateStaged {
 			if it.Source == "capture" || it.Source == "drop" {
@@ -368,15 +389,17 @@ func (f *Fake) DiagnosticsBundle(ctx context.Context, w io.Writer) error {
 }
 
 // OpenWebLaunch is a localapi.LaunchOpener over the Fake: it resolves the launch and
-// announces it on the event stream as the agent does.
+// announces its session id to the caller's own streams only, as the agent does.
 func (f *Fake) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (bool, error) {
+	p, ok := localapi.PeerFrom(ctx)
+	if !ok {
+		return false, localapi.ErrUnknownCaller
+	}
 	s, err := f.Launch(ctx, req)
 	if err != nil {
 		return false, err
 	}
-	n := f.Hub.Subscribers()
-	f.Hub.Publish(localapi.Event{Type: localapi.EventLaunch, Session: &s})
-	return n > 0, nil
+	return f.Hub.PublishTo(p, localapi.Event{Type: localapi.EventLaunch, Session: &localapi.Session{ID: s.ID}}) > 0, nil
 }
 
 // Contains reports whether s mentions the test patient; tests use it to prove an

@@ -72,6 +72,17 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			t.Fatalf("session = %+v, want the test patient selected", s)
 		}
 	})
+	t.Run("SessionReadBackByItsOpener", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		got, err := h.Svc.Session(ctx(t), s.ID)
+		if err != nil || got.ID != s.ID || got.Banner != s.Banner || got.PatientSelected != s.PatientSelected {
+			t.Fatalf("Session = %+v, %v; want %+v", got, err, s)
+		}
+		if _, err := h.Svc.Session(ctx(t), "nosuchsession"); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("unknown session: err = %v, want not found", err)
+		}
+	})
 	t.Run("LaunchWithoutPatient", func(t *testing.T) {
 		h := setup(t)
 		s, err := h.Svc.Launch(ctx(t), h.NoPatient)
