@@ -18,6 +18,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -59,7 +60,8 @@ type Options struct {
 	Uploads   upload.Relay
 	Backoff   upload.Backoff
 	Breaker   upload.BreakerPolicy
-	// WatchOpener overrides the watcher's exclusive-open test (tests); nil: the OS's.
+	// WatchOpener overrides how the watcher opens a stable file (tests); nil:
+	// originals.Root.Open.
 	WatchOpener watch.Opener
 	// PollInterval is how often poll-only folders are scanned; 5 s when zero.
 	PollInterval time.Duration
@@ -127,13 +129,13 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	}
 	a.up = upload.New(upload.Options{
 		Queue: q, Converter: conv, Relay: opt.Uploads, ByteBudget: opt.Config.ByteBudget,
-		RejectedDir: opt.Paths.RejectedDir(), Backoff: opt.Backoff, Breaker: opt.Breaker,
+		RejectedDir: opt.Paths.RejectedDir(), Roots: roots(opt.Config.Folders), Backoff: opt.Backoff, Breaker: opt.Breaker,
 		Now: opt.Now, Log: log.With("component", "upload"),
 	})
 	a.w = watch.New(watch.Options{
 		Folders: opt.Config.Folders, StabilityWindow: opt.Config.StabilityWindow.D(),
 		ScanInterval: opt.Config.ScanInterval.D(), PollInterval: opt.PollInterval,
-		Handle: a.HandleFile, Opener: opt.WatchOpener, Log: log.With("component", "watch"),
+		Handle: a.HandleFile, Open: opt.WatchOpener, Log: log.With("component", "watch"),
 	})
 	if _, err := os.Stat(a.pauseFile()); err == nil {
 		a.paused.Store(true)
@@ -143,6 +145,15 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 		a.polls = []health.Check{notEnrolledCheck()}
 	}
 	return a, nil
+}
+
+// roots are the watched folders, where originals may be moved or deleted.
+func roots(folders []config.Folder) originals.Roots {
+	var rs originals.Roots
+	for _, f := range folders {
+		rs = append(rs, originals.NewRoot(f.Path))
+	}
+	return rs
 }
 
 // Items is the durable queue, for the uploader and the folder watcher to share.

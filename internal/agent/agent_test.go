@@ -22,6 +22,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/testutil"
@@ -316,7 +317,7 @@ func TestWatchedFoldersRoute(t *testing.T) {
 	if _, err := e.a.Reject(ctx, staged.ID); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(e.session, upload.RejectedDir, "during.jpg")); err != nil {
+	if _, err := os.Stat(filepath.Join(e.session, originals.RejectedDir, "during.jpg")); err != nil {
 		t.Fatalf("rejected original not in Rejected: %v", err)
 	}
 }
@@ -606,7 +607,7 @@ func TestDuplicateOfSentFileIsNotSentAgainAndMovesToSent(t *testing.T) {
 	e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: up})
 	jpg := localapitest.UniqueJPEG(t)
 	os.WriteFile(filepath.Join(e.byNHI, "ZZZ0016 first.jpg"), jpg, 0o644)
-	sentDir := filepath.Join(e.byNHI, upload.SentDir)
+	sentDir := filepath.Join(e.byNHI, originals.SentDir)
 	waitFor(t, "the first copy sent", func() bool {
 		_, err := os.Stat(filepath.Join(sentDir, "ZZZ0016 first.jpg"))
 		return err == nil

@@ -3,13 +3,9 @@ package agent
 import (
 	"context"
 	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"strings"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/upload"
+	"github.com/clinicpro/medtech-images/internal/originals"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
@@ -41,7 +37,17 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	default:
 		n.State, n.Reason = localapi.StateUnassigned, r.Reason
 	}
-	it, err := a.q.Add(ctx, n)
+	body := f.Body
+	if body == nil {
+		// Not from the watcher (a test, a re-offer): open it the same careful way.
+		h, err := originals.NewRoot(f.Folder.Path).Open(f.Rel, originals.ID{})
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		body = h
+	}
+	it, err := a.q.AddFrom(ctx, n, body)
 	switch {
 	case errors.Is(err, queue.ErrDuplicate):
 		a.settleDuplicate(f, it)
@@ -84,30 +90,10 @@ func (a *Agent) settleDuplicate(f watch.File, first queue.Item) {
 		a.log.Info("file already queued for this patient; not sent twice", "item", first.ID, "folder", f.Folder.Label)
 		return
 	}
-	if err := moveAside(f.Path, filepath.Join(filepath.Dir(f.Path), upload.SentDir)); err != nil {
+	root := originals.NewRoot(f.Folder.Path)
+	if _, err := root.Move(f.Rel, originals.SentDir, originals.SameContent(first.SHA256)); err != nil {
 		a.log.Warn("could not move a duplicate to Sent", "item", first.ID, "err", queue.Pathless(err))
 		return
 	}
 	a.log.Info("duplicate of a sent file moved to Sent", "item", first.ID, "folder", f.Folder.Label)
-}
-
-// moveAside renames src into dir, never overwriting: "a.jpg" becomes "a (2).jpg".
-func moveAside(src, dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	name := filepath.Base(src)
-	ext := filepath.Ext(name)
-	stem := strings.TrimSuffix(name, ext)
-	for n := 1; n < 1000; n++ {
-		dst := filepath.Join(dir, name)
-		if n > 1 {
-			dst = filepath.Join(dir, fmt.Sprintf("%s (%d)%s", stem, n, ext))
-		}
-		if _, err := os.Lstat(dst); err == nil {
-			continue
-		}
-		return os.Rename(src, dst)
-	}
-	return errors.New("too many files with the same name in Sent")
 }

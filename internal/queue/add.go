@@ -55,6 +55,16 @@ func (q *Queue) Add(ctx context.Context, n New) (Item, error) {
 	return q.add(ctx, n, f)
 }
 
+// AddFrom is Add for an original the caller has already opened and checked (the
+// watcher opens watched files without following links and hands over that handle):
+// the spool copy is made from r, and n.SourcePath is only recorded.
+func (q *Queue) AddFrom(ctx context.Context, n New, r io.Reader) (Item, error) {
+	if n.FileName == "" {
+		n.FileName = filepath.Base(n.SourcePath)
+	}
+	return q.add(ctx, n, r)
+}
+
 // AddReader is Add for content that has no source file of its own (captured in the
 // window, dropped through the local API): the spool copy becomes the only copy.
 func (q *Queue) AddReader(ctx context.Context, n New, r io.Reader) (Item, error) {

@@ -11,34 +11,28 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 )
 
-// Subfolder names inside a watched folder; the watcher skips both.
-const (
-	SentDir     = "Sent"
-	RejectedDir = "Rejected"
-)
-
-// applySourceAction tidies the original once Medtech holds the image. A source that
-// is already gone (moved by a previous attempt that crashed before recording
-// "sent", or by a person) is not an error.
+// applySourceAction tidies the original once Medtech holds the image, through
+// internal/originals: no link is followed, and only an original whose content is
+// what was sent is moved or deleted (a newer version under the same name is left to
+// be taken). A source that is already gone (moved by a previous attempt that
+// crashed before recording "sent", or by a person) is not an error.
 func (u *Uploader) applySourceAction(it queue.Item) error {
-	if it.SourcePath == "" {
-		return nil
+	if it.SourcePath == "" || it.SourceAction == config.ActionLeave {
+		return nil // "leave": the queue remembers the content hash, so it is not taken again
 	}
-	switch it.SourceAction {
-	case config.ActionLeave:
-		return nil // the queue remembers the content hash, so it is not taken again
-	case config.ActionDelete:
-		if err := os.Remove(it.SourcePath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("could not delete it: %w", queue.Pathless(err))
-		}
-		return nil
-	default:
-		_, err := moveInto(it.SourcePath, filepath.Join(filepath.Dir(it.SourcePath), SentDir))
-		return err
+	root, rel, ok := u.opt.Roots.Find(it.SourcePath)
+	if !ok {
+		return errors.New("it is no longer inside a watched folder, so it was left where it is")
 	}
+	if it.SourceAction == config.ActionDelete {
+		return root.Remove(rel, originals.SameContent(it.SHA256))
+	}
+	_, err := root.Move(rel, originals.SentDir, originals.SameContent(it.SHA256))
+	return err
 }
 
 // Retry puts a parked item back in the queue.
@@ -64,11 +58,14 @@ func (u *Uploader) Discard(ctx context.Context, id string) (queue.Item, error) {
 	}
 	where := ""
 	moved := false
-	if it.SourcePath != "" {
-		dst, err := moveInto(it.SourcePath, filepath.Join(filepath.Dir(it.SourcePath), RejectedDir))
+	if root, rel, ok := u.opt.Roots.Find(it.SourcePath); it.SourcePath != "" && ok {
+		dst, err := root.Move(rel, originals.RejectedDir, originals.SameContent(it.SHA256))
 		switch {
 		case err == nil && dst != "":
 			moved, where = true, "the Rejected folder beside it"
+		case errors.Is(err, originals.ErrOtherContent):
+			// A newer version under the same name: it stays to be taken; the
+			// discarded content is the spool copy.
 		case err != nil:
 			return it, fmt.Errorf("could not move the file to its Rejected folder, so it was not discarded: %w", err)
 		}
@@ -89,25 +86,6 @@ func (u *Uploader) Discard(ctx context.Context, id string) (queue.Item, error) {
 		where = "the agent's Rejected folder"
 	}
 	return u.q.Reject(ctx, id, "Discarded: the file is in "+where+".")
-}
-
-// moveInto moves src into dir (created if needed), keeping its name unless taken.
-// It returns "" and no error when src no longer exists.
-func moveInto(src, dir string) (string, error) {
-	if _, err := os.Lstat(src); errors.Is(err, fs.ErrNotExist) {
-		return "", nil
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("could not create the %s folder: %w", filepath.Base(dir), queue.Pathless(err))
-	}
-	dst := uniquePath(filepath.Join(dir, filepath.Base(src)))
-	if err := os.Rename(src, dst); err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return "", nil
-		}
-		return "", fmt.Errorf("could not move it to the %s folder: %w", filepath.Base(dir), queue.Pathless(err))
-	}
-	return dst, nil
 }
 
 // uniquePath returns p, or "name (2).ext" and so on if p exists: a second scan of the

@@ -16,6 +16,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
@@ -55,6 +56,7 @@ func (e *env) options() Options {
 	return Options{
 		Queue: e.q, Converter: e.conv, Relay: httpRelay{e.relay.srv.URL},
 		RejectedDir: filepath.Join(e.dir, "data", "Rejected"),
+		Roots:       originals.Roots{originals.NewRoot(e.in)},
 		Backoff:     Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Breaker:     BreakerPolicy{Threshold: 2, Cooldown: 10 * time.Millisecond, MaxCooldown: 40 * time.Millisecond},
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
 )
@@ -27,8 +28,11 @@ type Options struct {
 	ByteBudget int64
 	// RejectedDir receives discarded items that have no source file of their own.
 	RejectedDir string
-	Backoff     Backoff
-	Breaker     BreakerPolicy
+	// Roots are the watched folders: an original is moved or deleted only inside
+	// the one it came from, and left alone when it is in none.
+	Roots   originals.Roots
+	Backoff Backoff
+	Breaker BreakerPolicy
 	// Workers is how many items are converted and sent at once; 1 when zero. More
 	// shortens a burst on a PC with cores to spare, at the cost of the GP's CPU.
 	Workers int

@@ -3,6 +3,7 @@ package watch
 import (
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -19,17 +20,23 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/nhi"
+	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 type recorder struct {
-	mu    sync.Mutex
-	got   []File
-	fail  error
-	calls int
+	mu      sync.Mutex
+	got     []File
+	content []string // what each handed-over file's Body read
+	fail    error
+	calls   int
 }
 
 func (r *recorder) handle(_ context.Context, f File) error {
+	b, err := io.ReadAll(f.Body)
+	if err != nil {
+		return err
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls++
@@ -37,7 +44,14 @@ func (r *recorder) handle(_ context.Context, f File) error {
 		return r.fail
 	}
 	r.got = append(r.got, f)
+	r.content = append(r.content, string(b))
 	return nil
+}
+
+func (r *recorder) read() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.content...)
 }
 
 func (r *recorder) rels() []string {
@@ -51,15 +65,21 @@ func (r *recorder) rels() []string {
 	return out
 }
 
+// lockOpener plays a Windows writer holding files open: originals.ErrBusy for
+// locked paths, the real open otherwise.
 type lockOpener struct {
 	mu     sync.Mutex
 	locked map[string]bool
 }
 
-func (o *lockOpener) CanOpenExclusive(p string) bool {
+func (o *lockOpener) open(r originals.Root, rel string, want originals.ID) (*originals.File, error) {
 	o.mu.Lock()
-	defer o.mu.Unlock()
-	return !o.locked[p]
+	locked := o.locked[filepath.Join(r.Path(), rel)]
+	o.mu.Unlock()
+	if locked {
+		return nil, originals.ErrBusy
+	}
+	return r.Open(rel, want)
 }
 
 func write(t *testing.T, p, content string) {
@@ -97,15 +117,23 @@ func newStep(t *testing.T) *stepEnv {
 		open: &lockOpener{locked: map[string]bool{}}}
 	e.w = New(Options{
 		Folders:         []config.Folder{{Path: root, Label: "Scanner", Routing: config.RoutingNHI}},
-		StabilityWindow: time.Second, Handle: e.rec.handle, Opener: e.open, Clock: e.clock,
+		StabilityWindow: time.Second, Handle: e.rec.handle, Open: e.open.open, Clock: e.clock,
 	})
 	return e
 }
 
+// scan scans every folder now, in this goroutine.
+func (w *Watcher) scan(nw *fsnotify.Watcher) {
+	for i := range w.folders {
+		w.scanFolder(i, nw)
+	}
+}
+
 func (e *stepEnv) pass(d time.Duration) {
 	e.clock.Add(d)
-	e.w.scanAll(nil)
+	e.w.scan(nil)
 	e.w.checkPending(context.Background())
+	e.w.running.Wait()
 }
 
 func TestFileTakenOnlyAfterStableWindow(t *testing.T) {
@@ -362,14 +390,14 @@ func TestRecreatedSubfolderWatchedAgain(t *testing.T) {
 	sub := filepath.Join(e.root, "ZZZ0016")
 	os.Mkdir(sub, 0o755)
 	watched := func() bool { return slices.Contains(nw.WatchList(), sub) }
-	e.w.scanAll(nw)
+	e.w.scan(nw)
 	if !watched() {
 		t.Fatal("subfolder not watched")
 	}
 	os.RemoveAll(sub)
 	waitFor(t, "the removed folder's watch to go", func() bool { return !watched() })
 	os.Mkdir(sub, 0o755)
-	e.w.scanAll(nw) // what the folder's Create notification triggers
+	e.w.scan(nw) // what the folder's Create notification triggers
 	if !watched() {
 		t.Fatal("the folder made again under the same name is not watched")
 	}
