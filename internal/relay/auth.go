@@ -9,26 +9,34 @@ import (
 	"strings"
 	"time"
 
-	"golang.org/x/time/rate"
-
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
 )
 
+// handleEnrol redeems an enrolment code. Wrong codes are limited per source address
+// (addrKey), and the token is taken before the code is looked up, in one step, so
+// guessers in parallel cannot outrun the limit: an address that has used up its
+// wrong guesses is refused without its code being looked at, or a guesser could
+// read right and wrong from the answers. A code that turns out to be known gives its
+// token back, so only wrong codes spend the limit, and one address's guessing never
+// refuses another address's enrolment.
 func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
-	// Only wrong codes spend the limit, so a fleet enrolling at once is never slowed
-	// while guessing stays hopeless.
-	if s.enrolLim.Tokens() < 1 {
-		return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: 5 * time.Second,
-			msg: "Too many wrong enrolment codes were tried: wait a few seconds and try again."}
+	guesses := s.enrolGuess.Get(addrKey(s.clientAddr(r)))
+	if ok, wait := guesses.Take(1); !ok {
+		rc.rejected = "enrol_guess_limit"
+		return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: wait,
+			msg: "Too many wrong enrolment codes were tried from this address: check the code and try again after the given time."}
 	}
 	var req api.EnrolRequest
 	if e := decodeJSON(w, r, &req); e != nil {
+		guesses.Give(1)
 		return e
 	}
 	c, secret, err := s.reg.Enrol(r.Context(), req.Code)
-	if errors.Is(err, registry.ErrCodeUnknown) {
-		s.enrolLim.Allow()
+	if !errors.Is(err, registry.ErrCodeUnknown) {
+		guesses.Give(1)
+	} else {
+		rc.rejected = "enrol_code_unknown"
 	}
 	switch {
 	case errors.Is(err, registry.ErrCodeUnknown), errors.Is(err, registry.ErrCodeUsed),
@@ -86,6 +94,7 @@ func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 	}
 	c, err := s.reg.Authenticate(r.Context(), id, secret)
 	if errors.Is(err, registry.ErrBadSecret) {
+		rc.rejected = "bad_client_secret"
 		return tokenErr(http.StatusUnauthorized, "invalid_client",
 			"The client id or secret is wrong, or the connector was revoked: re-enrol with a new code from the relay operator.")
 	}
@@ -111,11 +120,12 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 		tok, ok := strings.CutPrefix(auth, "Bearer ")
 		if !ok || tok == "" {
 			w.Header().Set("WWW-Authenticate", `Bearer realm="clinicpro-relay"`)
-			rc.noAudit = true
+			rc.rejected = "no_token"
 			return fail(http.StatusUnauthorized, api.CodeUnauthorized, "An access token is required: the agent fetches one with its enrolment credentials.")
 		}
 		c, err := s.reg.TokenConnector(r.Context(), tok)
 		if errors.Is(err, registry.ErrTokenInvalid) {
+			rc.rejected = "bad_token"
 			w.Header().Set("WWW-Authenticate", `Bearer realm="clinicpro-relay", error="invalid_token"`)
 			return fail(http.StatusUnauthorized, api.CodeUnauthorized, "The access token is expired or revoked: fetch a new one; if that fails, re-enrol this PC.")
 		}
@@ -123,25 +133,14 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			return s.internal(rc, err)
 		}
 		rc.connector = c
-		if res := s.limiter(c.ID).Reserve(); res.Delay() > 0 {
-			d := res.Delay()
-			res.Cancel()
-			return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: d,
+		// An authenticated connector may take its time sending a large document.
+		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
+		if ok, wait := s.limiters.Get(c.ID).Take(1); !ok {
+			return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: wait,
 				msg: "This practice is sending requests faster than the relay allows: slow down and retry after the given time."}
 		}
 		return h(w, r, rc)
 	}
-}
-
-func (s *Server) limiter(id string) *rate.Limiter {
-	s.limMu.Lock()
-	defer s.limMu.Unlock()
-	l, ok := s.limiters[id]
-	if !ok {
-		l = rate.NewLimiter(rate.Limit(s.cfg.Rate), s.cfg.Burst)
-		s.limiters[id] = l
-	}
-	return l
 }
 
 func (s *Server) internal(rc *reqCtx, err error) *apiError {

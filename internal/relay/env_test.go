@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
@@ -35,6 +38,7 @@ type env struct {
 	srv   *Server
 	logs  *testutil.Buffer
 	alexc *alex.Client
+	prom  *prometheus.Registry
 }
 
 func start(t *testing.T, cfg Config) *env {
@@ -72,6 +76,8 @@ func start(t *testing.T, cfg Config) *env {
 	logs := &testutil.Buffer{}
 	cfg.Logger = slog.New(redact.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	cfg.SpoolDir = filepath.Join(dir, "spool")
+	prom := prometheus.NewRegistry()
+	cfg.Metrics = prom
 	srv, err := New(cfg, reg, led, aud, ac)
 	if err != nil {
 		t.Fatal(err)
@@ -81,9 +87,9 @@ func start(t *testing.T, cfg Config) *env {
 		t.Fatal(err)
 	}
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
-	go func() { _ = hs.Serve(ln) }()
+	go func() { _ = hs.Serve(srv.Listener(ln)) }()
 	t.Cleanup(func() { hs.Close() })
-	e := &env{t: t, sim: sim, url: "http://" + ln.Addr().String(), reg: reg, led: led, aud: aud, srv: srv, logs: logs, alexc: ac}
+	e := &env{t: t, sim: sim, url: "http://" + ln.Addr().String(), reg: reg, led: led, aud: aud, srv: srv, logs: logs, alexc: ac, prom: prom}
 	// Every test's full log output must be free of patient data.
 	t.Cleanup(func() { e.assertNoPatientData(logs.String()) })
 	return e
@@ -147,6 +153,42 @@ func (e *env) connector(facility string) (*client.Client, client.Credentials) {
 	return c, creds
 }
 
+// metric sums the samples of a counter or gauge whose labels include all of want.
+func (e *env) metric(name string, want map[string]string) float64 {
+	e.t.Helper()
+	mfs, err := e.prom.Gather()
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+	next:
+		for _, m := range mf.GetMetric() {
+			have := map[string]string{}
+			for _, l := range m.GetLabel() {
+				have[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if have[k] != v {
+					continue next
+				}
+			}
+			sum += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+		}
+	}
+	return sum
+}
+
+// from returns an HTTP client whose connections leave from src, a loopback address
+// such as 127.0.0.2, so tests can stand in for several source addresses.
+func from(src string) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 10 * time.Second}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext, MaxIdleConnsPerHost: 64}, Timeout: time.Minute}
+}
+
 // documents returns what ALEX stored.
 func (e *env) documents() []alexsim.Document { return e.sim.Documents() }
 
@@ -184,4 +226,12 @@ func wantKind(t *testing.T, err error, k client.Kind, code string) *client.Error
 		t.Fatalf("error lacks a message or correlation id: %+v", ce)
 	}
 	return ce
+}
+
+func mustPrefixes(ps ...string) []netip.Prefix {
+	var out []netip.Prefix
+	for _, p := range ps {
+		out = append(out, netip.MustParsePrefix(p))
+	}
+	return out
 }

@@ -14,6 +14,11 @@ type metrics struct {
 	alexCalls   *prometheus.HistogramVec
 	uploadBytes prometheus.Counter
 	inflight    prometheus.Gauge
+	// rejected counts requests refused before they authenticated, which leave no
+	// audit row; reason is a fixed word (enrol_code_unknown, bad_token, ...).
+	rejected     *prometheus.CounterVec
+	connsRefused prometheus.Counter
+	auditPruned  prometheus.Counter
 }
 
 // newMetrics registers the relay's metrics on reg (a fresh registry when nil, so
@@ -34,8 +39,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "Document bytes received."}),
 		inflight: prometheus.NewGauge(prometheus.GaugeOpts{Name: "clinicpro_relay_inflight_requests",
 			Help: "Requests being handled."}),
+		rejected: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "clinicpro_relay_rejected_total",
+			Help: "Requests refused before they authenticated (not audited), by operation and reason."}, []string{"op", "reason"}),
+		connsRefused: prometheus.NewCounter(prometheus.CounterOpts{Name: "clinicpro_relay_connections_refused_total",
+			Help: "Connections closed on accept because their address already held max_conns_per_ip."}),
+		auditPruned: prometheus.NewCounter(prometheus.CounterOpts{Name: "clinicpro_relay_audit_pruned_total",
+			Help: "Audit rows deleted because they were older than audit_retention."}),
 	}
-	for _, c := range []prometheus.Collector{m.requests, m.duration, m.alexCalls, m.uploadBytes, m.inflight} {
+	for _, c := range []prometheus.Collector{m.requests, m.duration, m.alexCalls, m.uploadBytes, m.inflight, m.rejected, m.connsRefused, m.auditPruned} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}

@@ -12,19 +12,20 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"os"
 	"regexp"
 	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"golang.org/x/time/rate"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
+	"github.com/clinicpro/medtech-images/internal/relay/limit"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
 )
 
@@ -53,6 +54,21 @@ const (
 	DefaultBurst          = 40
 	DefaultFacilityConc   = 4
 	DefaultHealthCacheFor = 15 * time.Second
+	// DefaultUnauthReadTimeout bounds reading a request that has not authenticated
+	// (enrolment, token, anything before its bearer token is checked): those bodies
+	// are under 16 KiB, so a client that takes longer is holding the connection.
+	DefaultUnauthReadTimeout = 10 * time.Second
+	// DefaultReadTimeout bounds reading an authenticated request: a practice on a
+	// slow line may take minutes to send 8 MB.
+	DefaultReadTimeout = 5 * time.Minute
+	// DefaultMaxConnsPerIP caps the connections one address may hold open. A practice
+	// of a dozen PCs behind one NAT uses a few each.
+	DefaultMaxConnsPerIP = 64
+	// Wrong enrolment codes per source address: EnrolGuessBurst at once, then one
+	// every 1/EnrolGuessRate seconds. Codes are 50 bits and expire, so at this rate
+	// one address would need millions of years to find one.
+	EnrolGuessRate  = 1.0 / 6
+	EnrolGuessBurst = 10
 )
 
 // Config tunes the server. Zero values take the defaults above.
@@ -64,8 +80,14 @@ type Config struct {
 	FacilityConcurrency int    // ALEX calls in flight per facility
 	SpoolDir            string // where uploads are spooled while they stream to ALEX; required
 	HealthCacheFor      time.Duration
-	Logger              *slog.Logger // must already redact (redact.NewHandler); nil discards
-	Metrics             prometheus.Registerer
+	UnauthReadTimeout   time.Duration // reading a request before it has authenticated
+	ReadTimeout         time.Duration // reading an authenticated request
+	MaxConnsPerIP       int           // open connections per source address (see Listener)
+	// TrustedProxies are load balancers whose X-Forwarded-For names the client; the
+	// per-address limits then apply to that client instead of to the proxy.
+	TrustedProxies []netip.Prefix
+	Logger         *slog.Logger // must already redact (redact.NewHandler); nil discards
+	Metrics        prometheus.Registerer
 }
 
 // Server serves the public API. Make one with New.
@@ -78,9 +100,9 @@ type Server struct {
 	log    *slog.Logger
 	m      *metrics
 
-	limMu    sync.Mutex
-	limiters map[string]*rate.Limiter
-	enrolLim *rate.Limiter
+	limiters   *limit.Keyed // per connector
+	enrolGuess *limit.Keyed // wrong enrolment codes per source address
+	quietLog   *limit.Bucket
 
 	semMu sync.Mutex
 	sems  map[string]chan struct{}
@@ -114,6 +136,15 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	if cfg.HealthCacheFor <= 0 {
 		cfg.HealthCacheFor = DefaultHealthCacheFor
 	}
+	if cfg.UnauthReadTimeout <= 0 {
+		cfg.UnauthReadTimeout = DefaultUnauthReadTimeout
+	}
+	if cfg.ReadTimeout <= 0 {
+		cfg.ReadTimeout = DefaultReadTimeout
+	}
+	if cfg.MaxConnsPerIP <= 0 {
+		cfg.MaxConnsPerIP = DefaultMaxConnsPerIP
+	}
 	if cfg.SpoolDir == "" {
 		return nil, errors.New("no spool directory configured: set data_dir in the relay configuration")
 	}
@@ -130,13 +161,12 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	}
 	return &Server{
 		cfg: cfg, reg: reg, ledger: led, audit: aud, alex: a, log: log, m: m,
-		limiters: map[string]*rate.Limiter{},
-		// Enrolment codes are 50 bits and expire in 72 h; a global limit on wrong
-		// guesses makes guessing one hopeless even before it expires.
-		enrolLim: rate.NewLimiter(2, 10),
-		sems:     map[string]chan struct{}{},
-		keys:     keyLocks{m: map[string]*keyLock{}},
-		health:   map[string]cachedHealth{},
+		limiters:   limit.NewKeyed(cfg.Rate, cfg.Burst, nil),
+		enrolGuess: limit.NewKeyed(EnrolGuessRate, EnrolGuessBurst, nil),
+		quietLog:   limit.NewBucket(1.0/60, 1, nil),
+		sems:       map[string]chan struct{}{},
+		keys:       keyLocks{m: map[string]*keyLock{}},
+		health:     map[string]cachedHealth{},
 	}, nil
 }
 
@@ -158,6 +188,14 @@ func (s *Server) Handler() http.Handler {
 		return fail(http.StatusNotFound, api.CodeNotFound, "No such relay endpoint: check the relay URL and that the agent is up to date.")
 	}))
 	return mux
+}
+
+// PruneAudit deletes the audit rows older than keep, in small batches so uploads
+// are not held up (see audit.Prune).
+func (s *Server) PruneAudit(ctx context.Context, keep time.Duration) (int64, error) {
+	n, err := s.audit.Prune(ctx, time.Now().Add(-keep))
+	s.m.auditPruned.Add(float64(n))
+	return n, err
 }
 
 func (s *Server) handleReady(w http.ResponseWriter, r *http.Request) {
@@ -182,11 +220,15 @@ type reqCtx struct {
 	alexTime  time.Duration
 	received  time.Duration // until the request body was read: the client's sending time
 	noAudit   bool
+	rejected  string // why an unauthenticated request was refused; counted, not audited
 }
 
 type handlerFunc func(http.ResponseWriter, *http.Request, *reqCtx) *apiError
 
-var corrRe = regexp.MustCompile(`^[A-Za-z0-9._-]{8,64}$`)
+// corrRe is the correlation ids a client may choose: a UUID or 16 to 64 hex digits.
+// Anything else (a name, an NHI, a date) is replaced, so a client cannot write its
+// own text into the audit, the log or ALEX's records.
+var corrRe = regexp.MustCompile(`^(?:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{16,64})$`)
 
 func newCorrelation() string {
 	var b [16]byte
@@ -207,6 +249,9 @@ func (w *statusWriter) WriteHeader(code int) {
 	w.ResponseWriter.WriteHeader(code)
 }
 
+// Unwrap lets http.ResponseController reach the connection's deadlines.
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 func (w *statusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
@@ -217,7 +262,10 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // wrap gives every request a correlation id, turns an *apiError into the JSON error
-// shape, and records the log line, audit row and metrics.
+// shape, and records the log line, audit row and metrics. Until the request has
+// authenticated it gets only UnauthReadTimeout to arrive (authed extends it), and a
+// request refused before it authenticated leaves no audit row: it is counted in
+// clinicpro_relay_rejected_total, so a flood of them cannot fill the audit table.
 func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		rc := &reqCtx{op: op, start: time.Now(), corr: r.Header.Get(api.HeaderCorrelation)}
@@ -225,6 +273,9 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 			rc.corr = newCorrelation()
 		}
 		w.Header().Set(api.HeaderCorrelation, rc.corr)
+		// Errors only when the connection cannot take deadlines (an HTTP/2 stream
+		// or a test recorder), where the server's own timeouts still apply.
+		_ = http.NewResponseController(w).SetReadDeadline(rc.start.Add(s.cfg.UnauthReadTimeout))
 		sw := &statusWriter{ResponseWriter: w}
 		s.m.inflight.Inc()
 		defer s.m.inflight.Dec()
@@ -242,11 +293,25 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
+		unauth := rc.connector.ID == ""
+		if unauth && sw.status >= 400 {
+			if rc.rejected == "" {
+				rc.rejected = rc.outcome
+			}
+			s.m.rejected.WithLabelValues(op, rc.rejected).Inc()
+			// One line a minute says refusals are happening; the metric counts them.
+			// A line per refusal would let a flood fill the journal instead.
+			level = slog.LevelDebug
+			if ok, _ := s.quietLog.Take(1); ok {
+				s.log.Warn("refusing unauthenticated requests (at most one line a minute; see clinicpro_relay_rejected_total)",
+					"op", op, "reason", rc.rejected, "correlation_id", rc.corr)
+			}
+		}
 		s.log.LogAttrs(ctx, level, "request", slog.String("op", op), slog.Int("status", sw.status),
 			slog.String("outcome", rc.outcome), slog.Duration("duration", dur), slog.String("correlation_id", rc.corr),
 			slog.String("connector", rc.connector.ID), slog.String("facility", rc.connector.Facility),
 			slog.Int64("bytes_in", rc.bytesIn), slog.String("alex_id", rc.alexID), slog.Duration("alex_duration", rc.alexTime), slog.Duration("receive_duration", rc.received))
-		if rc.noAudit || op == "unknown" {
+		if rc.noAudit || unauth {
 			return
 		}
 		// The client has its answer before the audit row is written.

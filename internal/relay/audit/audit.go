@@ -57,7 +57,8 @@ CREATE TABLE IF NOT EXISTS audit (
 	alex_id TEXT NOT NULL,
 	patient_hash TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS audit_facility_ok ON audit(facility, outcome, at);`)
+CREATE INDEX IF NOT EXISTS audit_facility_ok ON audit(facility, outcome, at);
+CREATE INDEX IF NOT EXISTS audit_at ON audit(at);`)
 	if err != nil {
 		return nil, fmt.Errorf("create audit table: %w", err)
 	}
@@ -92,6 +93,41 @@ func (l *Log) LastSuccess(ctx context.Context, facility string) (time.Time, erro
 		return time.Time{}, err
 	}
 	return time.Unix(0, at.Int64).UTC(), nil
+}
+
+// PruneBatch is how many rows one pruning statement deletes: small enough that the
+// uploads' own statements, queued behind it, wait a few milliseconds at most.
+const PruneBatch = 500
+
+// Prune deletes the rows older than before, PruneBatch at a time, pausing between
+// batches so uploads are never held behind one long delete. It returns the number of
+// rows deleted.
+func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
+	var total int64
+	for {
+		res, err := l.db.ExecContext(ctx, `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY id LIMIT ?)`,
+			before.UTC().UnixNano(), PruneBatch)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+		if n < PruneBatch {
+			return total, nil
+		}
+		select {
+		case <-ctx.Done():
+			return total, ctx.Err()
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// Count returns the number of rows (for tests and the benchmark).
+func (l *Log) Count(ctx context.Context) (int64, error) {
+	var n int64
+	err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM audit`).Scan(&n)
+	return n, err
 }
 
 // Recent returns the newest n records, newest first (for tests and `connector audit`).

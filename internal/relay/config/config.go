@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -32,9 +33,24 @@ type Config struct {
 	RateBurst           int      `toml:"rate_burst"`
 	FacilityConcurrency int      `toml:"facility_concurrency"`
 	AuditKeyFile        string   `toml:"audit_key_file"` // default <data_dir>/audit.key, created if missing
-	LogLevel            string   `toml:"log_level"`      // debug, info, warn, error
-	ALEX                ALEX     `toml:"alex"`
+	// AuditRetention is how long audit rows are kept (default DefaultAuditRetention).
+	AuditRetention Duration `toml:"audit_retention"`
+	// AllowInsecureAdmin permits admin_listen on a non-loopback address without TLS,
+	// for a Prometheus on a private network.
+	AllowInsecureAdmin bool `toml:"allow_insecure_admin"`
+	// MaxConnsPerIP caps the connections one source address holds open.
+	MaxConnsPerIP int `toml:"max_conns_per_ip"`
+	// TrustedProxies are the load balancers (addresses or CIDR prefixes) whose
+	// X-Forwarded-For header names the client.
+	TrustedProxies []string `toml:"trusted_proxies"`
+	LogLevel       string   `toml:"log_level"` // debug, info, warn, error
+	ALEX           ALEX     `toml:"alex"`
 }
+
+// DefaultAuditRetention keeps a year of audit rows: enough to answer a practice's or
+// a privacy officer's question about any upload of the past year, without the table
+// growing for ever. Set audit_retention longer if your records policy asks for it.
+const DefaultAuditRetention = 365 * 24 * time.Hour
 
 // ALEX is how the relay reaches Medtech.
 type ALEX struct {
@@ -53,18 +69,31 @@ type ALEX struct {
 	ClientSecret string `toml:"-"`
 }
 
-// Duration is a time.Duration written as "15m" in TOML.
+// Duration is a time.Duration written as "15m" or "90d" in TOML.
 type Duration struct{ time.Duration }
 
 // UnmarshalText implements encoding.TextUnmarshaler.
 func (d *Duration) UnmarshalText(b []byte) error {
-	v, err := time.ParseDuration(string(b))
+	v, err := ParseDuration(string(b))
 	d.Duration = v
 	return err
 }
 
 // MarshalText implements encoding.TextMarshaler.
 func (d Duration) MarshalText() ([]byte, error) { return []byte(d.String()), nil }
+
+// ParseDuration is time.ParseDuration plus whole days ("7d", "365d"), the unit
+// retention periods and code validity are thought of in.
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(strings.TrimSpace(s), "d"); ok {
+		days, err := strconv.Atoi(n)
+		if err != nil || days < 0 || days > 100*365 {
+			return 0, fmt.Errorf("%q is not a number of days such as 7d", s)
+		}
+		return time.Duration(days) * 24 * time.Hour, nil
+	}
+	return time.ParseDuration(s)
+}
 
 // Environment variables read on top of the file.
 const (
@@ -138,6 +167,15 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if c.LogLevel == "" {
 		c.LogLevel = "info"
 	}
+	if c.AuditRetention.Duration == 0 {
+		c.AuditRetention.Duration = DefaultAuditRetention
+	}
+	if c.AuditRetention.Duration < 24*time.Hour {
+		return Config{}, fmt.Errorf("audit_retention %s is under a day: set it in days, such as 365d", c.AuditRetention.Duration)
+	}
+	if _, err := c.Proxies(); err != nil {
+		return Config{}, err
+	}
 	if v := getenv(EnvALEXSecret); v != "" {
 		c.ALEX.ClientSecret = v
 	} else if c.ALEX.ClientSecretFile != "" {
@@ -173,6 +211,23 @@ func (c Config) CheckALEX() error {
 		return fmt.Errorf("the relay cannot call Medtech ALEX: set %s", strings.Join(missing, ", "))
 	}
 	return nil
+}
+
+// Proxies parses TrustedProxies: each an address or a CIDR prefix.
+func (c Config) Proxies() ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, p := range c.TrustedProxies {
+		if a, err := netip.ParseAddr(p); err == nil {
+			out = append(out, netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()))
+			continue
+		}
+		pr, err := netip.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("trusted_proxies entry %q is not an address or a prefix such as 10.0.0.0/8", p)
+		}
+		out = append(out, pr.Masked())
+	}
+	return out, nil
 }
 
 // Level parses LogLevel.

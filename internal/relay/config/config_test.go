@@ -100,3 +100,50 @@ func TestAuditKeyCreatedOnceAndKept(t *testing.T) {
 		t.Fatalf("audit key mode %v", fi.Mode())
 	}
 }
+
+func TestEdgeSettings(t *testing.T) {
+	load := func(toml string) (Config, error) {
+		path := filepath.Join(t.TempDir(), "relay.toml")
+		os.WriteFile(path, []byte(toml), 0o600)
+		return Load(path, func(string) string { return "" })
+	}
+	c, err := load("")
+	if err != nil || c.AuditRetention.Duration != DefaultAuditRetention {
+		t.Fatalf("default retention: %v %v", c.AuditRetention, err)
+	}
+	c, err = load(`audit_retention = "90d"
+trusted_proxies = ["10.0.0.0/8", "192.0.2.7", "2001:db8::/32"]
+max_conns_per_ip = 20
+allow_insecure_admin = true
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ps, _ := c.Proxies()
+	if c.AuditRetention.Duration != 90*24*time.Hour || len(ps) != 3 || ps[1].Bits() != 32 || c.MaxConnsPerIP != 20 || !c.AllowInsecureAdmin {
+		t.Fatalf("loaded %+v, proxies %v", c, ps)
+	}
+	for toml, want := range map[string]string{
+		`audit_retention = "1h"`:         "under a day",
+		`audit_retention = "ninety"`:     "audit_retention",
+		`audit_retention = "xd"`:         "number of days",
+		`trusted_proxies = ["10.0.0.x"]`: "trusted_proxies",
+	} {
+		if _, err := load(toml); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: %v, want an error naming %q", toml, err, want)
+		}
+	}
+}
+
+func TestParseDurationDays(t *testing.T) {
+	for in, want := range map[string]time.Duration{"7d": 7 * 24 * time.Hour, "0d": 0, "90m": 90 * time.Minute, " 2d": 48 * time.Hour} {
+		if got, err := ParseDuration(in); err != nil || got != want {
+			t.Errorf("%q: %v %v", in, got, err)
+		}
+	}
+	for _, bad := range []string{"-1d", "1.5d", "d", "99999d"} {
+		if _, err := ParseDuration(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

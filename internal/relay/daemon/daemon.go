@@ -76,8 +76,22 @@ type Ready func(public, admin net.Addr)
 
 // Serve runs the relay until ctx ends, then drains in-flight requests.
 func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready) error {
-	policy := relay.ListenPolicy{Addr: cfg.Listen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile, AllowInsecurePublic: cfg.AllowInsecurePublic}
+	policy := relay.ListenPolicy{Name: "listen", Addr: cfg.Listen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile,
+		AllowInsecurePublic: cfg.AllowInsecurePublic, AllowSetting: "allow_insecure_public"}
 	if err := policy.Check(); err != nil {
+		return err
+	}
+	// The admin listener (metrics) is held to the same rule: loopback, TLS with the
+	// public certificate, or an explicit allow for a private network.
+	if cfg.AdminListen != "" {
+		admin := relay.ListenPolicy{Name: "admin_listen", Addr: cfg.AdminListen, CertFile: cfg.TLSCertFile, KeyFile: cfg.TLSKeyFile,
+			AllowInsecurePublic: cfg.AllowInsecureAdmin, AllowSetting: "allow_insecure_admin"}
+		if err := admin.Check(); err != nil {
+			return err
+		}
+	}
+	proxies, err := cfg.Proxies()
+	if err != nil {
 		return err
 	}
 	if err := cfg.CheckALEX(); err != nil {
@@ -98,6 +112,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	metrics := relay.NewMetricsRegistry()
 	srv, err := relay.New(relay.Config{MaxUpload: cfg.MaxUploadBytes, TokenTTL: cfg.TokenTTL.Duration, Rate: cfg.RatePerSecond,
 		Burst: cfg.RateBurst, FacilityConcurrency: cfg.FacilityConcurrency, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
+		MaxConnsPerIP: cfg.MaxConnsPerIP, TrustedProxies: proxies,
 		Logger: log, Metrics: metrics}, st.Registry, st.Ledger, st.Audit, ac)
 	if err != nil {
 		return err
@@ -111,7 +126,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 		return fmt.Errorf("cannot listen on %s: %w", cfg.Listen, err)
 	}
 	servers := []*http.Server{newHTTPServer(srv.Handler(), log)}
-	lns := []net.Listener{pub}
+	lns := []net.Listener{srv.Listener(pub)}
 	var adminAddr net.Addr
 	if cfg.AdminListen != "" {
 		adm, err := net.Listen("tcp", cfg.AdminListen)
@@ -123,11 +138,15 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 		servers = append(servers, newHTTPServer(relay.AdminHandler(metrics), log))
 		lns = append(lns, adm)
 	}
+	pctx, stopPrune := context.WithCancel(ctx)
+	pruned := make(chan struct{})
+	go func() { defer close(pruned); pruneAudit(pctx, srv, cfg.AuditRetention.Duration, log) }()
+	defer func() { stopPrune(); <-pruned }() // before the stores close
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() {
 			var err error
-			if i == 0 && cfg.TLSCertFile != "" {
+			if cfg.TLSCertFile != "" {
 				err = s.ServeTLS(lns[i], cfg.TLSCertFile, cfg.TLSKeyFile)
 			} else {
 				err = s.Serve(lns[i])
@@ -153,6 +172,28 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	}
 	log.Info("relay stopped")
 	return err
+}
+
+// AuditPruneEvery is how often audit rows past audit_retention are deleted.
+const AuditPruneEvery = time.Hour
+
+func pruneAudit(ctx context.Context, srv *relay.Server, keep time.Duration, log *slog.Logger) {
+	t := time.NewTicker(AuditPruneEvery)
+	defer t.Stop()
+	for {
+		n, err := srv.PruneAudit(ctx, keep)
+		switch {
+		case err != nil && ctx.Err() == nil:
+			log.Error("audit pruning failed; it is retried within the hour", "err", err)
+		case n > 0:
+			log.Info("pruned audit rows past audit_retention", "rows", n, "retention", keep.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // alexTransport writes request bodies in 64 KiB pieces (net/http's default is 4 KiB,

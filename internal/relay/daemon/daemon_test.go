@@ -12,8 +12,10 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/relay/config"
+	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
 // TestServeWithAdminMetrics starts the composed relay on loopback ports against
@@ -112,4 +114,64 @@ func TestServeRefusesPublicPlainHTTPAndMissingALEX(t *testing.T) {
 	if err := Serve(context.Background(), cfg, NewLogger(io.Discard, 0), nil); err == nil || !strings.Contains(err.Error(), "alex.base_url") {
 		t.Fatalf("missing ALEX config: %v", err)
 	}
+}
+
+// Issue 13 item 9: admin_listen = 0.0.0.0 served /metrics on the host's address. It is
+// held to the public listener's rule now.
+func TestAdminListenHeldToTheListenPolicy(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Listen: "127.0.0.1:0", AdminListen: "0.0.0.0:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "k"),
+		ALEX: config.ALEX{BaseURL: "http://127.0.0.1:1/FHIR", TokenURL: "http://127.0.0.1:1/t", ClientID: "c", ClientSecret: "s"}}
+	err := Serve(context.Background(), cfg, NewLogger(io.Discard, 0), nil)
+	if err == nil || !strings.Contains(err.Error(), "admin_listen") || !strings.Contains(err.Error(), "allow_insecure_admin") {
+		t.Fatalf("public plain-HTTP admin listener: %v", err)
+	}
+	// Explicitly allowed (a Prometheus on a private network), it serves.
+	cfg.AllowInsecureAdmin = true
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	ready := make(chan net.Addr, 1)
+	go func() { done <- Serve(ctx, cfg, NewLogger(io.Discard, 0), func(_, a net.Addr) { ready <- a }) }()
+	select {
+	case a := <-ready:
+		if !strings.HasPrefix(a.String(), "[::]:") && !strings.HasPrefix(a.String(), "0.0.0.0:") {
+			t.Errorf("admin bound to %s", a)
+		}
+	case err := <-done:
+		t.Fatal(err)
+	case <-time.After(time.Minute):
+		t.Fatal("serve did not start")
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Serve prunes audit rows past audit_retention as it starts (and hourly after).
+func TestServePrunesTheAudit(t *testing.T) {
+	dir := t.TempDir()
+	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "k"),
+		AuditRetention: config.Duration{Duration: 30 * 24 * time.Hour},
+		ALEX:           config.ALEX{BaseURL: "http://127.0.0.1:1/FHIR", TokenURL: "http://127.0.0.1:1/t", ClientID: "c", ClientSecret: "s"}}
+	st, err := OpenStores(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	for _, age := range []time.Duration{40 * 24 * time.Hour, 31 * 24 * time.Hour, 29 * 24 * time.Hour, time.Hour} {
+		st.Audit.Add(ctx, audit.Record{At: time.Now().Add(-age), Operation: "upload", Outcome: "ok"})
+	}
+	done := make(chan error, 1)
+	go func() { done <- Serve(ctx, cfg, NewLogger(io.Discard, 0), nil) }()
+	testutil.WaitFor(t, "the audit to be pruned to 30 days", time.Minute, 20*time.Millisecond, func() bool {
+		n, _ := st.Audit.Count(ctx)
+		return n == 2
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
 }
