@@ -693,21 +693,30 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	if len(f.Offline) != 0 {
 		t.Fatalf("still offline after the stand-in came back: %v", f.Offline)
 	}
+	// hcm.keepawake is left out: it reports that this machine restarted during clinic
+	// hours, which is true of a test machine booted minutes ago on a weekday morning.
+	// Its verdict belongs to the host, not to the stack under test.
 	waitFor(t, "status to say everything works again", func() bool {
 		st := status()
-		return st.Health.State == health.OK && strings.Contains(check(st, hcm.CheckService).Detail, "restarted by the agent")
+		for _, c := range st.Health.Checks {
+			if c.Name != hcm.CheckKeepAwake && c.State != health.OK {
+				return false
+			}
+		}
+		return st.Health.State != health.Offline && strings.Contains(check(st, hcm.CheckService).Detail, "restarted by the agent")
 	})
 	out, err = exec.Command(cli, "doctor", "--json", "--data", d.AgentData).Output()
-	if err != nil {
-		t.Fatalf("doctor after recovery: %v\n%s", err, out)
-	}
 	var rep health.Report
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatal(err)
+	if jerr := json.Unmarshal(out, &rep); jerr != nil {
+		t.Fatalf("doctor after recovery: %v, %v\n%s", err, jerr, out)
 	}
 	got := map[string]health.State{}
 	for _, c := range rep.Checks {
 		got[c.Name] = c.State
+	}
+	// Exit 0, or 1 (degraded) only for the host's own keep-awake verdict (see above).
+	if err != nil && !(rep.State == health.Degraded && got[hcm.CheckKeepAwake] == health.Degraded) {
+		t.Fatalf("doctor after recovery: %v\n%s", err, out)
 	}
 	for _, name := range []string{checks.NameAgent, checks.NameRelay, checks.NameCredentials, checks.NameALEXToken,
 		checks.NameFacility, hcm.CheckService, hcm.CheckTunnel, hcm.CheckClock} {
