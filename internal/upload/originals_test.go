@@ -1,13 +1,17 @@
 package upload
 
 import (
+	"context"
+	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
 )
 
 // at runs f once when the uploader reaches step: between "Medtech holds it" and
@@ -88,5 +92,55 @@ func TestOriginalOutsideEveryRootLeftAlone(t *testing.T) {
 	e.waitState(it.ID, localapi.StateSent)
 	if !exists(elsewhere) {
 		t.Fatal("a file outside every watched folder was deleted")
+	}
+}
+
+// endConverter parks any file that does not end in "END", as the real converter
+// parks a JPEG or PDF that is cut short.
+type endConverter struct{ fakeConverter }
+
+func (c *endConverter) Convert(ctx context.Context, req ConvertRequest) (Converted, error) {
+	b, err := os.ReadFile(req.Path)
+	if err != nil {
+		return Converted{}, err
+	}
+	if !strings.HasSuffix(string(b), "END") {
+		return Converted{}, errors.New("The JPEG file is cut short, probably still being copied or saved; wait for it to finish and try again.")
+	}
+	return c.fakeConverter.Convert(ctx, req)
+}
+
+// A slow writer paused longer than the stability window, so the file was taken
+// twice while being written and both early copies parked as cut short; once the
+// complete file is sent, those copies are cleared. A parked copy of another file,
+// or one that is not a prefix of what was sent, stays for a person.
+func TestSentFileClearsItsCutShortCopies(t *testing.T) {
+	e := newEnv(t)
+	p := e.file("ZZZ0016 scan.jpg", "part one")
+	first := e.add(p, config.ActionMove, zzz)
+	e.file("ZZZ0016 scan.jpg", "part one, part two")
+	second := e.add(p, config.ActionMove, zzz)
+	other := e.add(e.file("ZZZ0016 other.jpg", "part"), config.ActionMove, zzz)
+	e.file("ZZZ0016 scan.jpg", "different start")
+	notPrefix := e.add(p, config.ActionMove, zzz)
+	opt := e.options()
+	opt.Converter = &endConverter{}
+	e.start(opt)
+	for _, it := range []queue.Item{first, second, other, notPrefix} {
+		e.waitState(it.ID, localapi.StateParked)
+	}
+	e.file("ZZZ0016 scan.jpg", "part one, part two, END")
+	done := e.add(p, config.ActionMove, zzz)
+	e.waitState(done.ID, localapi.StateSent)
+	for _, it := range []queue.Item{first, second} {
+		got := e.waitState(it.ID, localapi.StateRejected)
+		if got.Reason != ReasonSuperseded || exists(got.SpoolPath) {
+			t.Fatalf("cut-short copy: %+v", got)
+		}
+	}
+	for _, it := range []queue.Item{other, notPrefix} {
+		if got, _ := e.q.Get(context.Background(), it.ID); got.State != localapi.StateParked {
+			t.Fatalf("%s was cleared: %+v", it.FileName, got)
+		}
 	}
 }

@@ -312,6 +312,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 	if err := u.crashAt("source-done"); err != nil {
 		return err
 	}
+	u.clearCutShort(db, it)
 	if _, err := u.q.MarkSent(db, it.ID, rec.DocumentID); err != nil {
 		return err
 	}
