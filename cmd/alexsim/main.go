@@ -2,7 +2,7 @@
 // development and the demo, and mints toolbar launch URLs for its test patients. It is
 // a dev tool: never shipped in the MSI.
 //
-//	alexsim [serve] [-port 8089] [-client-id ...] [-client-secret ...] [-launch ZZZ0016]
+//	alexsim [serve] [-port 8089] [-client-id ...] [-client-secret ...] [-launch ZZZ0016] [-permissive-search]
 //	alexsim launch [-url http://127.0.0.1:8089] [-facility F2N060-E] [-nhi ZZZ0016 | -no-patient]
 package main
 
@@ -50,13 +50,14 @@ func serve(args []string) error {
 	scope := fs.String("scope", "", "scope the token endpoint requires (empty accepts any)")
 	ttl := fs.Duration("token-ttl", 3599*time.Second, "lifetime of issued tokens")
 	nhi := fs.String("launch", "", "print a launch URL for this test patient NHI at start")
+	permissive := fs.Bool("permissive-search", false, "also answer DocumentReference?identifier= without a patient filter, which real ALEX refuses with 403")
 	_ = fs.Parse(args)
 
 	log := slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	srv, err := alexsim.Start(ctx, net.JoinHostPort("127.0.0.1", strconv.Itoa(*port)),
-		alexsim.Options{ClientID: *id, ClientSecret: *secret, Scope: *scope, TokenTTL: *ttl})
+		alexsim.Options{ClientID: *id, ClientSecret: *secret, Scope: *scope, TokenTTL: *ttl, PermissiveSearch: *permissive})
 	if err != nil {
 		return fmt.Errorf("cannot listen on port %d: %w (choose another with -port)", *port, err)
 	}

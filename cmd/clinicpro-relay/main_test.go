@@ -43,7 +43,6 @@ data_dir = "`+filepath.Join(dir, "data")+`"
 base_url = "`+sim.BaseURL+`"
 token_url = "`+sim.TokenURL+`"
 client_id = "`+alexsim.DefaultClientID+`"
-identifier_search = true
 `), 0o600)
 	env := append(os.Environ(), "CLINICPRO_ALEX_CLIENT_SECRET="+alexsim.DefaultClientSecret)
 	runCmd := func(args ...string) string {

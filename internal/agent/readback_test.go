@@ -34,7 +34,7 @@ func realRelay(t *testing.T) (string, string) {
 	dir := t.TempDir()
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, LogLevel: "info", AuditKeyFile: filepath.Join(dir, "audit.key"),
 		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
-			ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true, Timeout: config.Duration{Duration: 30 * time.Second}}}
+			ClientSecret: alexsim.DefaultClientSecret, Timeout: config.Duration{Duration: 30 * time.Second}}}
 	st, err := daemon.OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)

@@ -11,8 +11,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -43,6 +45,33 @@ const (
 // BodySiteExtensionURL is the FHIR cross-version extension for R5 DocumentReference.bodySite.
 const BodySiteExtensionURL = "http://hl7.org/fhir/5.0/StructureDefinition/extension-DocumentReference.bodySite"
 
+// SearchShape is how FindDocuments looks for our own document in ALEX. Medtech has
+// not said which DocumentReference search it allows, so this is configuration.
+type SearchShape string
+
+const (
+	// SearchByPatientNHI sends DocumentReference?patient.identifier=<NHI system>|<nhi>,
+	// the chained shape ALEX allows for clinical resources (recorded for Media; not
+	// yet for DocumentReference), and matches our identifier among the results.
+	SearchByPatientNHI SearchShape = "patient.identifier"
+	// SearchByIdentifier sends DocumentReference?identifier=<value>: no patient filter,
+	// which real ALEX refuses with 403 "Authorization failed.".
+	SearchByIdentifier SearchShape = "identifier"
+	// SearchNone never searches: an ambiguous write waits for a person.
+	SearchNone SearchShape = "none"
+)
+
+// ParseSearchShape checks a configured shape; "" is the default.
+func ParseSearchShape(s string) (SearchShape, error) {
+	switch SearchShape(s) {
+	case "":
+		return SearchByPatientNHI, nil
+	case SearchByPatientNHI, SearchByIdentifier, SearchNone:
+		return SearchShape(s), nil
+	}
+	return "", fmt.Errorf("document search %q is not one of %s, %s or %s", s, SearchByPatientNHI, SearchByIdentifier, SearchNone)
+}
+
 // DefaultMaxBytes is ALEX's reported attachment cap (8 MB).
 const DefaultMaxBytes = 8 << 20
 
@@ -70,9 +99,9 @@ type Config struct {
 	// IdentifierSystem, when set, is sent as DocumentReference/Media identifier.system.
 	// CP's accepted payloads sent value only, so the default is empty.
 	IdentifierSystem string
-	// IdentifierSearch enables FindDocumentsByIdentifier. Whether ALEX supports
-	// DocumentReference?identifier= is unconfirmed; alexsim does.
-	IdentifierSearch bool
+	// DocumentSearch is the search FindDocuments sends to find a document after an
+	// ambiguous write; default SearchByPatientNHI.
+	DocumentSearch SearchShape
 	// BodySite chooses where laterality/body site go (default BodySiteInDescription).
 	BodySite BodySiteMode
 	// MaxBytes caps a ScanDocument's size before any call; default DefaultMaxBytes.
@@ -114,6 +143,12 @@ func New(cfg Config) (*Client, error) {
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
+	}
+	if cfg.DocumentSearch == "" {
+		cfg.DocumentSearch = SearchByPatientNHI
+	}
+	if _, err := ParseSearchShape(string(cfg.DocumentSearch)); err != nil {
+		return nil, fmt.Errorf("alex: %w: fix the relay's configuration", err)
 	}
 	if cfg.ScanTypeCode == "" {
 		cfg.ScanTypeSystem, cfg.ScanTypeCode, cfg.ScanTypeDisplay = "http://loinc.org", "72170-4", "Photographic image"
@@ -273,20 +308,33 @@ func (c *Client) ReadDocumentReference(ctx context.Context, facility, id string)
 	return d, info, nil
 }
 
-// FindDocumentsByIdentifier searches DocumentReference?identifier=<key>. It returns
-// ErrNotSupported unless Config.IdentifierSearch is set. An empty result is not an
-// error.
-func (c *Client) FindDocumentsByIdentifier(ctx context.Context, facility, identifier string) ([]DocumentReference, CallInfo, error) {
-	const op = "search DocumentReference by identifier"
-	if !c.cfg.IdentifierSearch {
+// FindDocuments looks for the document whose identifier value is identifier, with
+// the configured search shape; patient is its patient's NHI, which the chained shape
+// needs. Our identifier is matched here, on our side, so a search that returns the
+// patient's other documents still finds only ours. It returns ErrNoSearch without a
+// call when the configuration allows none (or no NHI is known for the chained
+// shape), and ALEX's own refusal (403 ErrAuthorizationFailed) as an error. An empty
+// result is not an error.
+func (c *Client) FindDocuments(ctx context.Context, facility, identifier string, patient nhi.NHI) ([]DocumentReference, CallInfo, error) {
+	const op = "search DocumentReference"
+	var q url.Values
+	switch c.cfg.DocumentSearch {
+	case SearchByPatientNHI:
+		if patient != "" {
+			q = url.Values{"patient.identifier": {fhir.NHISystem + "|" + string(patient)}}
+		}
+	case SearchByIdentifier:
+		v := identifier
+		if c.cfg.IdentifierSystem != "" {
+			v = c.cfg.IdentifierSystem + "|" + identifier
+		}
+		q = url.Values{"identifier": {v}}
+	}
+	if q == nil {
 		info := CallInfo{Correlation: correlationFrom(ctx)}
-		return nil, info, c.wrap(op, facility, info, ErrNotSupported)
+		return nil, info, c.wrap(op, facility, info, ErrNoSearch)
 	}
-	v := identifier
-	if c.cfg.IdentifierSystem != "" {
-		v = c.cfg.IdentifierSystem + "|" + identifier
-	}
-	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("DocumentReference", url.Values{"identifier": {v}})})
+	res, info, err := c.do(ctx, facility, request{op: op, method: http.MethodGet, url: c.fhirURL("DocumentReference", q)})
 	if err != nil {
 		return nil, info, err
 	}
@@ -300,7 +348,9 @@ func (c *Client) FindDocumentsByIdentifier(ctx context.Context, facility, identi
 		if err != nil {
 			return nil, info, c.wrap(op, facility, info, err)
 		}
-		out = append(out, d)
+		if slices.Contains(d.Identifiers, identifier) {
+			out = append(out, d)
+		}
 	}
 	return out, info, nil
 }

@@ -192,9 +192,15 @@ func TestDroppedWriteIsAmbiguousAndFindable(t *testing.T) {
 	if !errors.As(err, &te) {
 		t.Fatalf("err = %v, want TransportError", err)
 	}
-	found, _, err := e.client.FindDocumentsByIdentifier(ctx, alexsim.DefaultFacility, "item-42")
-	if err != nil || len(found) != 1 {
-		t.Fatalf("after the drop: found %d, %v; want the stored document", len(found), err)
+	// The patient's other documents are in the same search answer; only ours matches.
+	other := doc
+	other.Identifier = "item-43"
+	if _, _, err := e.client.CreateScanDocument(ctx, alexsim.DefaultFacility, other); err != nil {
+		t.Fatal(err)
+	}
+	found, _, err := e.client.FindDocuments(ctx, alexsim.DefaultFacility, "item-42", testNHI)
+	if err != nil || len(found) != 1 || found[0].Identifiers[0] != "item-42" {
+		t.Fatalf("after the drop: found %+v, %v; want the stored document only", found, err)
 	}
 	// A refused-before-sending failure is not ambiguous.
 	_, _, err = e.client.CreateScanDocument(ctx, alexsim.DefaultFacility, alex.ScanDocument{
@@ -329,11 +335,47 @@ func TestLaunch(t *testing.T) {
 	}
 }
 
-func TestIdentifierSearchIsOptional(t *testing.T) {
-	e := startSim(t, alexsim.Options{}, func(c *alex.Config) { c.IdentifierSearch = false })
-	_, _, err := e.client.FindDocumentsByIdentifier(context.Background(), alexsim.DefaultFacility, "k")
-	if !errors.Is(err, alex.ErrNotSupported) || len(e.srv.Requests()) != 0 {
-		t.Fatalf("err = %v, want ErrNotSupported without a call", err)
+func TestDocumentSearchShapes(t *testing.T) {
+	ctx := context.Background()
+	store := func(e *simEnv) {
+		t.Helper()
+		if _, _, err := e.client.CreateScanDocument(ctx, alexsim.DefaultFacility, alex.ScanDocument{Identifier: "k-1",
+			PatientID: patientID(t, e), ContentType: alex.ContentTypeTIFF, Data: tiff(64)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Run("none asks a person without a call", func(t *testing.T) {
+		e := startSim(t, alexsim.Options{}, func(c *alex.Config) { c.DocumentSearch = alex.SearchNone })
+		_, _, err := e.client.FindDocuments(ctx, alexsim.DefaultFacility, "k-1", testNHI)
+		if !errors.Is(err, alex.ErrNoSearch) || len(e.srv.Requests()) != 0 {
+			t.Fatalf("err = %v, want ErrNoSearch without a call", err)
+		}
+	})
+	t.Run("the chained shape needs an NHI", func(t *testing.T) {
+		e := startSim(t, alexsim.Options{}, nil)
+		_, _, err := e.client.FindDocuments(ctx, alexsim.DefaultFacility, "k-1", "")
+		if !errors.Is(err, alex.ErrNoSearch) || len(e.srv.Requests()) != 0 {
+			t.Fatalf("err = %v, want ErrNoSearch without a call", err)
+		}
+	})
+	t.Run("an unfiltered search is refused like real ALEX", func(t *testing.T) {
+		e := startSim(t, alexsim.Options{}, func(c *alex.Config) { c.DocumentSearch = alex.SearchByIdentifier })
+		store(e)
+		_, _, err := e.client.FindDocuments(ctx, alexsim.DefaultFacility, "k-1", testNHI)
+		if !errors.Is(err, alex.ErrAuthorizationFailed) || alex.Retryable(err) {
+			t.Fatalf("err = %v, want a 403 Authorization failed that is not retried", err)
+		}
+	})
+	t.Run("a permissive sandbox answers it", func(t *testing.T) {
+		e := startSim(t, alexsim.Options{PermissiveSearch: true}, func(c *alex.Config) { c.DocumentSearch = alex.SearchByIdentifier })
+		store(e)
+		found, _, err := e.client.FindDocuments(ctx, alexsim.DefaultFacility, "k-1", "")
+		if err != nil || len(found) != 1 {
+			t.Fatalf("found %+v, %v", found, err)
+		}
+	})
+	if _, err := alex.ParseSearchShape("patient"); err == nil {
+		t.Fatal("an unknown shape was accepted")
 	}
 }
 

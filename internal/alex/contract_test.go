@@ -89,7 +89,7 @@ func startSim(t *testing.T, opts alexsim.Options, tweak func(*alex.Config)) *sim
 func simConfig(srv *alexsim.Server) alex.Config {
 	return alex.Config{BaseURL: srv.BaseURL, TokenURL: srv.TokenURL, ClientID: alexsim.DefaultClientID,
 		ClientSecret: alexsim.DefaultClientSecret, Scope: "api://alexsim/.default", AppID: "clinicpro-test",
-		IdentifierSearch: true, Timeout: 30 * time.Second}
+		Timeout: 30 * time.Second}
 }
 
 // targets returns alexsim always, plus UAT when configured.
@@ -173,7 +173,8 @@ func TestContract(t *testing.T) {
 			})
 
 			t.Run("refused search shapes give 403 Authorization failed", func(t *testing.T) {
-				for _, p := range []string{"Patient", "Media?patient=" + patientID, "Media?subject=Patient/" + patientID} {
+				for _, p := range []string{"Patient", "Media?patient=" + patientID, "Media?subject=Patient/" + patientID,
+					"DocumentReference", "DocumentReference?identifier=cp-test-unfiltered"} {
 					_, _, err := c.Get(ctx, tg.facility, p)
 					var oo *alex.OperationOutcomeError
 					if !errors.As(err, &oo) || oo.Status != 403 || !errors.Is(err, alex.ErrAuthorizationFailed) {
@@ -240,9 +241,9 @@ func TestContract(t *testing.T) {
 				if !bytes.Equal(d.Data, data) {
 					t.Fatal("read-back bytes differ from what was sent")
 				}
-				found, _, err := c.FindDocumentsByIdentifier(ctx, tg.facility, key)
+				found, _, err := c.FindDocuments(ctx, tg.facility, key, testNHI)
 				if err != nil || len(found) != 1 || found[0].ID != cr.ID {
-					t.Fatalf("FindDocumentsByIdentifier = %+v, %v", found, err)
+					t.Fatalf("FindDocuments = %+v, %v", found, err)
 				}
 			})
 		})

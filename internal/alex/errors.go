@@ -26,8 +26,9 @@ var (
 	// ErrMultiplePatients: a patient search matched more than one record; guessing
 	// could file an image under the wrong patient.
 	ErrMultiplePatients = errors.New("Medtech has more than one patient with this NHI: ask practice staff to merge the records in Evolution, then try again")
-	// ErrNotSupported: the operation is switched off in Config.
-	ErrNotSupported = errors.New("this ALEX operation is not enabled in the configuration")
+	// ErrNoSearch: the configuration allows no search for an earlier document (or
+	// the allowed one needs an NHI that is not known), so a person has to look.
+	ErrNoSearch = errors.New("no document search that ALEX allows is configured for this document")
 	// ErrContentType: a scan document that is not TIFF or PDF, or whose bytes do not match
 	// its declared type.
 	ErrContentType = errors.New("Medtech's scan folder accepts only TIFF images and PDF documents: convert the file first")

@@ -3,6 +3,7 @@ package alexsim
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -103,7 +104,8 @@ type stored struct {
 	Title       string
 	Description string
 	Data        []byte
-	Raw         []byte // the resource as stored, with id and meta
+	Raw         []byte          // the resource as stored, with id and meta
+	Summary     json.RawMessage // Raw without the attachment bytes
 	At          time.Time
 }
 
@@ -119,6 +121,9 @@ type Document struct {
 	Title       string    `json:"title"`
 	Description string    `json:"description,omitempty"`
 	StoredAt    time.Time `json:"storedAt"`
+	// Resource is the resource as ALEX stored it, without the attachment bytes, so a
+	// test can check every field that was written (author, date, type, codes).
+	Resource json.RawMessage `json:"resource"`
 }
 
 // Documents lists what was stored, oldest first.
@@ -129,7 +134,7 @@ func (s *Sim) Documents() []Document {
 	for _, st := range s.store {
 		out = append(out, Document{Kind: st.Kind, ID: st.ID, Facility: st.Facility, Identifier: st.Identifier,
 			PatientID: st.PatientID, ContentType: st.ContentType, Size: len(st.Data), Title: st.Title,
-			Description: st.Description, StoredAt: st.At})
+			Description: st.Description, StoredAt: st.At, Resource: st.Summary})
 	}
 	return out
 }

@@ -40,7 +40,7 @@ func (s *Sim) fhir(w http.ResponseWriter, r *http.Request, facility string) {
 	case typ == "Patient" && r.Method == http.MethodGet:
 		s.patient(w, facility, id, q.Get("identifier"), len(q) == 0)
 	case typ == "Media" && r.Method == http.MethodGet && id == "":
-		s.searchMedia(w, facility, r)
+		s.search(w, facility, "Media", r)
 	case typ == "Media" && r.Method == http.MethodPost && id == "":
 		s.create(w, r, facility, "Media")
 	case typ == "DocumentReference" && r.Method == http.MethodPost && id == "":
@@ -48,7 +48,7 @@ func (s *Sim) fhir(w http.ResponseWriter, r *http.Request, facility string) {
 	case typ == "DocumentReference" && r.Method == http.MethodGet && id != "":
 		s.readStored(w, facility, "DocumentReference", id)
 	case typ == "DocumentReference" && r.Method == http.MethodGet:
-		s.searchDocuments(w, facility, r)
+		s.search(w, facility, "DocumentReference", r)
 	case typ == "Media" && r.Method == http.MethodGet:
 		s.readStored(w, facility, "Media", id)
 	default:
@@ -106,46 +106,40 @@ func (s *Sim) patient(w http.ResponseWriter, facility, id, identifier string, no
 	}
 }
 
-// searchMedia accepts only the chained NHI shape; patient= and subject= get 403 as in
-// UAT, even with the right roles.
-func (s *Sim) searchMedia(w http.ResponseWriter, facility string, r *http.Request) {
+// search answers a Media or DocumentReference search as ALEX does: only the chained
+// NHI shape, patient.identifier=<system>|<nhi>, is allowed. Everything else (no
+// filter, patient=, subject=, identifier= alone, extra parameters) gets 403
+// "Authorization failed.", as recorded in UAT even with the right roles. With
+// Options.PermissiveSearch an identifier= search without a patient filter is
+// answered too, which real ALEX does not do.
+func (s *Sim) search(w http.ResponseWriter, facility, kind string, r *http.Request) {
 	q := r.URL.Query()
-	v := q.Get("patient.identifier")
-	if v == "" || len(q) != 1 {
+	if len(q) != 1 {
 		forbidden(w)
 		return
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var found []any
-	if p := s.findPatient(facility, nhiParam(v), ""); p != nil {
-		for _, st := range s.store {
-			if st.Kind == "Media" && st.Facility == facility && st.PatientID == p.ID {
-				found = append(found, json.RawMessage(st.Raw))
-			}
+	match := func(*stored) bool { return false }
+	switch {
+	case q.Get("patient.identifier") != "":
+		s.mu.Lock()
+		p := s.findPatient(facility, nhiParam(q.Get("patient.identifier")), "")
+		s.mu.Unlock()
+		match = func(st *stored) bool { return p != nil && st.PatientID == p.ID }
+	case q.Get("identifier") != "" && s.opts.PermissiveSearch:
+		v := q.Get("identifier")
+		if _, val, ok := strings.Cut(v, "|"); ok {
+			v = val
 		}
-	}
-	writeFHIR(w, http.StatusOK, searchset(found...))
-}
-
-// searchDocuments supports DocumentReference?identifier=<value> or <system>|<value>.
-// Whether real ALEX does is unconfirmed; the sandbox offers it so the relay can find a
-// document after an ambiguous failure.
-func (s *Sim) searchDocuments(w http.ResponseWriter, facility string, r *http.Request) {
-	q := r.URL.Query()
-	v := q.Get("identifier")
-	if v == "" || len(q) != 1 {
+		match = func(st *stored) bool { return st.Identifier == v }
+	default:
 		forbidden(w)
 		return
-	}
-	if _, val, ok := strings.Cut(v, "|"); ok {
-		v = val
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var found []any
 	for _, st := range s.store {
-		if st.Kind == "DocumentReference" && st.Facility == facility && st.Identifier == v {
+		if st.Kind == kind && st.Facility == facility && match(st) {
 			found = append(found, json.RawMessage(st.Raw))
 		}
 	}
@@ -215,6 +209,7 @@ func (s *Sim) create(w http.ResponseWriter, r *http.Request, facility, kind stri
 	raw["id"] = st.ID
 	raw["meta"] = fhir.Meta{VersionID: "1", LastUpdated: st.At.UTC().Format("2006-01-02T15:04:05.000Z")}
 	st.Raw, _ = json.Marshal(raw)
+	st.Summary = withoutData(raw, kind)
 	s.store = append(s.store, st)
 	s.mu.Unlock()
 	if s.takeDrop() {
@@ -314,6 +309,33 @@ func (s *Sim) validate(facility, kind string, body []byte, base string) (*stored
 	}
 	st.ContentType, st.Title, st.Data = att.ContentType, att.Title, att.Data
 	return st, raw, nil
+}
+
+// withoutData returns the stored resource with its attachment bytes left out, for
+// the inspection listing.
+func withoutData(raw map[string]any, kind string) json.RawMessage {
+	var cp map[string]any
+	b, _ := json.Marshal(raw)
+	_ = json.Unmarshal(b, &cp)
+	strip := func(a any) {
+		if m, ok := a.(map[string]any); ok {
+			delete(m, "data")
+		}
+	}
+	switch kind {
+	case "DocumentReference":
+		if cs, ok := cp["content"].([]any); ok {
+			for _, c := range cs {
+				if m, ok := c.(map[string]any); ok {
+					strip(m["attachment"])
+				}
+			}
+		}
+	default:
+		strip(cp["content"])
+	}
+	out, _ := json.Marshal(cp)
+	return out
 }
 
 // refID accepts Patient/{id} and absolute references to this server's /fhir base

@@ -54,6 +54,11 @@ type Options struct {
 	MaxBytes int64
 	// Now is the clock for token and launch expiry; default time.Now.
 	Now func() time.Time
+	// PermissiveSearch answers DocumentReference?identifier= and Media?identifier=
+	// without a patient filter. Real ALEX refuses those with 403 "Authorization
+	// failed.", so this is off by default: turn it on only to exercise a relay
+	// configured with document_search = "identifier" against a server that allows it.
+	PermissiveSearch bool
 }
 
 // Sim is the sandbox: an http.Handler. It is safe for concurrent use.

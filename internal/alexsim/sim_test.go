@@ -295,11 +295,127 @@ func TestDocumentReferenceValidation(t *testing.T) {
 	if st, _, _ := h.call("GET", "/FHIR/DocumentReference/"+id, LocalFacility, nil); st != 404 {
 		t.Fatalf("read from another facility: %d, want 404", st)
 	}
-	st, b, _ = h.call("GET", "/FHIR/DocumentReference?identifier=item-1", DefaultFacility, nil)
+	st, b, _ = h.call("GET", "/FHIR/DocumentReference?patient.identifier="+url.QueryEscape(fhir.NHISystem+"|ZZZ0016"), DefaultFacility, nil)
 	var bun fhir.Bundle
 	if st != 200 || json.Unmarshal(b, &bun) != nil || len(bun.Entry) != 1 || fhir.ResourceType(bun.Entry[0].Resource) != "DocumentReference" {
-		t.Fatalf("search by identifier: %d %s", st, b)
+		t.Fatalf("search by chained NHI: %d %s", st, b)
 	}
+	// The listing shows the stored fields without the bytes.
+	if r := string(docs[0].Resource); !strings.Contains(r, `"status":"current"`) || strings.Contains(r, `"data"`) {
+		t.Fatalf("listed resource %s", r)
+	}
+}
+
+// recorded is one request/answer pair recorded from real ALEX UAT (or its
+// capability statement): the sandbox must answer each one the same way by default.
+type recorded struct {
+	name, method, path, facility string
+	body                         []byte
+	status                       int
+	// exact is the whole body when ALEX's is known byte for byte; otherwise code and
+	// diagnostics of the OperationOutcome, or bundle for an empty searchset.
+	exact, code, diags string
+	emptyBundle        bool
+}
+
+// TestRecordedALEXShapes holds the sandbox to every answer recorded from real ALEX:
+// the searches it refuses with 403 "Authorization failed." (no patient filter,
+// patient=, subject=), the unmapped facility's 403, the non-FHIR 404 of a path it
+// does not expose, an empty search as a Bundle with an OperationOutcome entry, Media
+// without identifier, and the lowercase /fhir Location of a create.
+func TestRecordedALEXShapes(t *testing.T) {
+	h := start(t, Options{})
+	id := h.srv.PatientID(DefaultFacility, "ZZZ0016")
+	chained := "patient.identifier=" + url.QueryEscape(fhir.NHISystem+"|ZZZ0016")
+	forbiddenCase := func(name, path string) recorded {
+		return recorded{name: name, method: "GET", path: path, facility: DefaultFacility, status: 403, code: "forbidden", diags: "Authorization failed."}
+	}
+	cases := []recorded{
+		forbiddenCase("Patient without parameters", "/FHIR/Patient"),
+		forbiddenCase("Media without a patient filter", "/FHIR/Media"),
+		forbiddenCase("Media?patient=", "/FHIR/Media?patient="+id),
+		forbiddenCase("Media?subject=", "/FHIR/Media?subject=Patient/"+id),
+		forbiddenCase("DocumentReference without a patient filter", "/FHIR/DocumentReference"),
+		forbiddenCase("DocumentReference?identifier= (unfiltered)", "/FHIR/DocumentReference?identifier=item-1"),
+		forbiddenCase("DocumentReference?patient=", "/FHIR/DocumentReference?patient="+id),
+		forbiddenCase("DocumentReference?subject=", "/FHIR/DocumentReference?subject=Patient/"+id),
+		forbiddenCase("chained search with an extra parameter", "/FHIR/DocumentReference?"+chained+"&identifier=item-1"),
+		{name: "facility not mapped to the app", method: "GET", path: "/FHIR/Location", facility: UnmappedFacility,
+			status: 403, code: "forbidden", diags: "Practice Facility not found"},
+		{name: "Encounter is not exposed", method: "GET", path: "/FHIR/Encounter", facility: DefaultFacility,
+			status: 404, exact: `{"statusCode":404,"message":"Resource not found"}`},
+		{name: "a path outside FHIR", method: "GET", path: "/api/anything", facility: DefaultFacility,
+			status: 404, exact: `{"statusCode":404,"message":"Resource not found"}`},
+		{name: "empty Patient search", method: "GET", path: "/FHIR/Patient?identifier=ZAA0075", facility: DefaultFacility,
+			status: 200, emptyBundle: true},
+		{name: "empty chained DocumentReference search", method: "GET", path: "/FHIR/DocumentReference?" + chained, facility: DefaultFacility,
+			status: 200, emptyBundle: true},
+		{name: "empty chained Media search", method: "GET", path: "/FHIR/Media?" + chained, facility: DefaultFacility,
+			status: 200, emptyBundle: true},
+		{name: "Media without identifier", method: "POST", path: "/FHIR/Media", facility: DefaultFacility,
+			body: mustJSON(map[string]any{"resourceType": "Media", "status": "completed",
+				"subject": map[string]string{"reference": "Patient/" + id},
+				"content": map[string]string{"contentType": "image/jpeg", "data": base64.StdEncoding.EncodeToString([]byte("\xff\xd8"))}}),
+			status: 400, exact: `{"resourceType":"OperationOutcome","issue":[{"severity":"error","code":"business-rule","diagnostics":"` + MissingIdentifier + `"}]}`},
+	}
+	for _, c := range cases {
+		st, b, _ := h.call(c.method, c.path, c.facility, c.body)
+		switch {
+		case st != c.status:
+			t.Errorf("%s: %d %s, want %d", c.name, st, b, c.status)
+		case c.exact != "":
+			if got := string(bytes.TrimSpace(b)); got != c.exact {
+				t.Errorf("%s: body %s\nwant %s", c.name, got, c.exact)
+			}
+		case c.emptyBundle:
+			var bun fhir.Bundle
+			if json.Unmarshal(b, &bun) != nil || bun.ResourceType != "Bundle" || len(bun.Entry) != 1 ||
+				fhir.ResourceType(bun.Entry[0].Resource) != "OperationOutcome" {
+				t.Errorf("%s: %s, want a Bundle whose only entry is an OperationOutcome", c.name, b)
+			}
+		default:
+			if code, d := diagnostics(t, b); code != c.code || d != c.diags {
+				t.Errorf("%s: %s %q, want %s %q", c.name, code, d, c.code, c.diags)
+			}
+		}
+	}
+	// A create answers 201 with ALEX's lowercase /fhir Location and a weak ETag.
+	st, b, hdr := h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil))
+	loc := hdr.Get("Location")
+	if st != 201 || !strings.HasPrefix(loc, h.srv.URL+"/fhir/DocumentReference/") || !strings.HasSuffix(loc, "/_history/1") ||
+		hdr.Get("ETag") != `W/"1"` {
+		t.Fatalf("create: %d %q %q %s", st, loc, hdr.Get("ETag"), b)
+	}
+	// The stored document is found by the chained shape, and only by it.
+	st, b, _ = h.call("GET", "/FHIR/DocumentReference?"+chained, DefaultFacility, nil)
+	if st != 200 || !bytes.Contains(b, []byte(`"item-1"`)) {
+		t.Fatalf("chained search after the create: %d %s", st, b)
+	}
+	if st, _, _ := h.call("GET", "/FHIR/DocumentReference?identifier=item-1", DefaultFacility, nil); st != 403 {
+		t.Fatalf("unfiltered search after the create: %d, want 403", st)
+	}
+}
+
+// TestPermissiveSearchIsOptIn: only a sandbox started with PermissiveSearch answers
+// a search real ALEX refuses.
+func TestPermissiveSearchIsOptIn(t *testing.T) {
+	h := start(t, Options{PermissiveSearch: true})
+	h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil))
+	st, b, _ := h.call("GET", "/FHIR/DocumentReference?identifier=item-1", DefaultFacility, nil)
+	if st != 200 || !bytes.Contains(b, []byte(`"item-1"`)) {
+		t.Fatalf("permissive identifier search: %d %s", st, b)
+	}
+	if st, _, _ := h.call("GET", "/FHIR/DocumentReference", DefaultFacility, nil); st != 403 {
+		t.Fatalf("a search with no filter at all: %d, want 403 even when permissive", st)
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return b
 }
 
 func TestMediaCreateAndChainedSearch(t *testing.T) {

@@ -135,7 +135,7 @@ func (d *Demo) start(ctx context.Context, run string) error {
 	if err := os.MkdirAll(relayDir, 0o755); err != nil {
 		return err
 	}
-	toml := fmt.Sprintf("listen = %q\nadmin_listen = %q\ndata_dir = %q\n\n[alex]\nbase_url = %q\ntoken_url = %q\nclient_id = %q\nidentifier_search = true\n",
+	toml := fmt.Sprintf("listen = %q\nadmin_listen = %q\ndata_dir = %q\n\n[alex]\nbase_url = %q\ntoken_url = %q\nclient_id = %q\n",
 		strings.TrimPrefix(d.RelayURL, "http://"), "127.0.0.1:"+strconv.Itoa(ports[3]), filepath.Join(relayDir, "data"),
 		d.AlexsimURL+"/FHIR", d.AlexsimURL+"/oauth2/v2.0/token", alexsim.DefaultClientID)
 	if err := os.WriteFile(cfg, []byte(toml), 0o600); err != nil {

@@ -41,7 +41,7 @@ type env struct {
 	prom  *prometheus.Registry
 }
 
-func start(t *testing.T, cfg Config) *env {
+func start(t *testing.T, cfg Config, tweaks ...func(*alex.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
@@ -68,8 +68,12 @@ func start(t *testing.T, cfg Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ac, err := alex.New(alex.Config{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
-		ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true, Timeout: 30 * time.Second})
+	acfg := alex.Config{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
+		ClientSecret: alexsim.DefaultClientSecret, Timeout: 30 * time.Second}
+	for _, tw := range tweaks {
+		tw(&acfg)
+	}
+	ac, err := alex.New(acfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -72,7 +72,7 @@ func (f *fakeALEX) CreateScanDocument(_ context.Context, _ string, d alex.ScanDo
 func (f *fakeALEX) ReadDocumentReference(context.Context, string, string) (alex.DocumentReference, alex.CallInfo, error) {
 	return alex.DocumentReference{}, alex.CallInfo{}, alex.ErrPatientNotFound
 }
-func (f *fakeALEX) FindDocumentsByIdentifier(context.Context, string, string) ([]alex.DocumentReference, alex.CallInfo, error) {
+func (f *fakeALEX) FindDocuments(context.Context, string, string, nhi.NHI) ([]alex.DocumentReference, alex.CallInfo, error) {
 	return nil, alex.CallInfo{}, nil
 }
 func (f *fakeALEX) Ping(context.Context, string) (alex.CallInfo, error) { return alex.CallInfo{}, nil }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
+	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -242,6 +243,54 @@ func TestAmbiguousWriteStoredOnce(t *testing.T) {
 	}
 	if len(e.sim.Requests()) != before {
 		t.Fatal("a settled replay called ALEX")
+	}
+}
+
+// TestAmbiguousWriteFoundForALaunchedPatient: an upload that names the patient by
+// ALEX id (from a launch) is looked up by the patient's NHI, read from ALEX, since
+// the chained search is the only one ALEX allows.
+func TestAmbiguousWriteFoundForALaunchedPatient(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	e.sim.SetFaults(alexsim.Faults{DropWrites: 1})
+	body := tiff(5000)
+	d := doc("item-launched-1", body)
+	d.NHI, d.PatientID = "", e.sim.PatientID(alexsim.DefaultFacility, "ZZZ0016")
+	_, err := c.UploadDocument(ctx, d)
+	wantKind(t, err, client.Ambiguous, api.CodeAmbiguous)
+	d.Body = bytes.NewReader(body)
+	res, err := c.UploadDocument(ctx, d)
+	if err != nil || !res.Replayed || len(e.documents()) != 1 {
+		t.Fatalf("retry: %+v %v; ALEX holds %d", res, err, len(e.documents()))
+	}
+}
+
+// TestAmbiguousWriteWaitsForAPersonWhenSearchIsRefused: with no search ALEX allows
+// (the unfiltered identifier search, which real ALEX answers 403, or none at all) an
+// ambiguous write is answered 409 unresolved, never the retryable 502 that made the
+// agent pause every practice's uploads.
+func TestAmbiguousWriteWaitsForAPersonWhenSearchIsRefused(t *testing.T) {
+	for _, shape := range []alex.SearchShape{alex.SearchByIdentifier, alex.SearchNone} {
+		t.Run(string(shape), func(t *testing.T) {
+			e := start(t, Config{}, func(c *alex.Config) { c.DocumentSearch = shape })
+			ctx := context.Background()
+			c, _ := e.connector(alexsim.DefaultFacility)
+			e.sim.SetFaults(alexsim.Faults{DropWrites: 1})
+			body := tiff(4000)
+			_, err := c.UploadDocument(ctx, doc("item-refused-1", body))
+			wantKind(t, err, client.Ambiguous, api.CodeAmbiguous)
+			for i := 0; i < 2; i++ {
+				_, err = c.UploadDocument(ctx, doc("item-refused-1", body))
+				ce := wantKind(t, err, client.Permanent, api.CodeUnresolved)
+				if ce.Status != http.StatusConflict || !strings.Contains(ce.Message, "Inbox Scan") {
+					t.Fatalf("unresolved answer %+v", ce)
+				}
+			}
+			if n := len(e.documents()); n != 1 {
+				t.Fatalf("ALEX holds %d documents, want the one dropped write", n)
+			}
+		})
 	}
 }
 

@@ -37,7 +37,7 @@ type ALEX interface {
 	FindPatientByNHI(ctx context.Context, facility string, n nhi.NHI) (alex.Patient, alex.CallInfo, error)
 	CreateScanDocument(ctx context.Context, facility string, d alex.ScanDocument) (alex.Created, alex.CallInfo, error)
 	ReadDocumentReference(ctx context.Context, facility, id string) (alex.DocumentReference, alex.CallInfo, error)
-	FindDocumentsByIdentifier(ctx context.Context, facility, identifier string) ([]alex.DocumentReference, alex.CallInfo, error)
+	FindDocuments(ctx context.Context, facility, identifier string, patient nhi.NHI) ([]alex.DocumentReference, alex.CallInfo, error)
 	Ping(ctx context.Context, facility string) (alex.CallInfo, error)
 }
 

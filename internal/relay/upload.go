@@ -252,7 +252,7 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 		}
 		// Pending (the relay stopped mid-write) or Ambiguous: ALEX may hold it. Look
 		// before writing again.
-		done, found, e := s.lookup(ctx, rc, got, identifier)
+		done, found, e := s.lookup(ctx, rc, got, identifier, u)
 		if e != nil {
 			return e
 		}
@@ -305,24 +305,36 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 	return s.answer(w, rc, entry, false)
 }
 
-// lookup resolves an earlier attempt whose outcome is unknown by searching ALEX for
-// its identifier. found means ALEX has it, now recorded as Done in the ledger.
-func (s *Server) lookup(ctx context.Context, rc *reqCtx, e ledger.Entry, identifier string) (ledger.Entry, bool, *apiError) {
+// lookup resolves an earlier attempt whose outcome is unknown by searching ALEX with
+// the configured search (one real ALEX allows: the patient's documents by chained
+// NHI), matching our identifier among the results. found means ALEX has it, now
+// recorded as Done in the ledger. When no allowed search exists or ALEX refuses the
+// one configured, the answer is 409 unresolved: a person looks in the patient's Inbox
+// Scan. A refused search is this document's problem, never an outage.
+func (s *Server) lookup(ctx context.Context, rc *reqCtx, e ledger.Entry, identifier string, u upload) (ledger.Entry, bool, *apiError) {
 	fac := rc.connector.Facility
 	release, ae := s.facilitySlot(ctx, fac)
 	if ae != nil {
 		return e, false, ae
 	}
 	defer release()
+	patient := u.nhi
+	if patient == "" && u.meta.PatientID != "" {
+		// The chained search needs the NHI; a launch gave only the patient's id.
+		start := time.Now()
+		p, _, err := s.alex.ReadPatient(ctx, fac, u.meta.PatientID)
+		s.alexCall(rc, "read_patient", start, err)
+		if err != nil {
+			return e, false, s.unresolvedOr(rc, err)
+		}
+		patient = p.NHI
+	}
 	start := time.Now()
-	docs, _, err := s.alex.FindDocumentsByIdentifier(ctx, fac, identifier)
+	docs, _, err := s.alex.FindDocuments(ctx, fac, identifier, patient)
 	s.alexCall(rc, "find_document", start, err)
 	switch {
-	case errors.Is(err, alex.ErrNotSupported):
-		return e, false, fail(http.StatusConflict, api.CodeUnresolved,
-			"An earlier attempt to send this document may have reached Medtech and the relay cannot check: look in the patient's Inbox Scan folder, then discard or resend this item.")
 	case err != nil:
-		return e, false, fromALEX(err)
+		return e, false, s.unresolvedOr(rc, err)
 	case len(docs) == 0:
 		return e, false, nil
 	}
@@ -332,6 +344,25 @@ func (s *Server) lookup(ctx context.Context, rc *reqCtx, e ledger.Entry, identif
 	e.State, e.DocID = ledger.Done, docs[0].ID
 	s.log.Info("earlier ambiguous write found in ALEX", "correlation_id", rc.corr, "alex_id", docs[0].ID)
 	return e, true, nil
+}
+
+// unresolvedOr answers a failed lookup: a search ALEX does not allow (none
+// configured, no NHI for the chained shape, 403, 4xx, not exposed) means a person
+// must look; anything else (the facility offline, ALEX failing) is answered as
+// itself so it is retried.
+func (s *Server) unresolvedOr(rc *reqCtx, err error) *apiError {
+	var (
+		oo *alex.OperationOutcomeError
+		ne *alex.NotExposedError
+	)
+	refused := errors.Is(err, alex.ErrNoSearch) || errors.As(err, &ne) ||
+		(errors.As(err, &oo) && oo.Status >= 400 && oo.Status < 500 && !errors.Is(err, alex.ErrFacilityNotFound))
+	if !refused {
+		return fromALEX(err)
+	}
+	s.log.Warn("cannot check whether an ambiguous write reached ALEX", "correlation_id", rc.corr, "reason", err.Error())
+	return fail(http.StatusConflict, api.CodeUnresolved,
+		"This document may already be in Medtech and the relay cannot check: look in the patient's Inbox Scan folder, then Send again or Discard.")
 }
 
 func (s *Server) releaseClaim(rc *reqCtx, key string) {

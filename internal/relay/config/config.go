@@ -54,13 +54,18 @@ const DefaultAuditRetention = 365 * 24 * time.Hour
 
 // ALEX is how the relay reaches Medtech.
 type ALEX struct {
-	BaseURL          string   `toml:"base_url"`
-	TokenURL         string   `toml:"token_url"`
-	ClientID         string   `toml:"client_id"`
-	ClientSecretFile string   `toml:"client_secret_file"`
-	Scope            string   `toml:"scope"`
-	AppID            string   `toml:"app_id"`
-	IdentifierSystem string   `toml:"identifier_system"`
+	BaseURL          string `toml:"base_url"`
+	TokenURL         string `toml:"token_url"`
+	ClientID         string `toml:"client_id"`
+	ClientSecretFile string `toml:"client_secret_file"`
+	Scope            string `toml:"scope"`
+	AppID            string `toml:"app_id"`
+	IdentifierSystem string `toml:"identifier_system"`
+	// DocumentSearch is how an ambiguous write is looked for: "patient.identifier"
+	// (default), "identifier" or "none" (see docs/relay.md).
+	DocumentSearch string `toml:"document_search"`
+	// IdentifierSearch is the old spelling of document_search = "identifier", kept so
+	// an existing relay.toml still loads.
 	IdentifierSearch bool     `toml:"identifier_search"`
 	Timeout          Duration `toml:"timeout"`
 
@@ -175,6 +180,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	if _, err := c.Proxies(); err != nil {
 		return Config{}, err
+	}
+	if c.ALEX.DocumentSearch == "" && c.ALEX.IdentifierSearch {
+		c.ALEX.DocumentSearch = "identifier"
 	}
 	if v := getenv(EnvALEXSecret); v != "" {
 		c.ALEX.ClientSecret = v

@@ -33,7 +33,7 @@ identifier_search = true
 		t.Fatal(err)
 	}
 	if c.Listen != "127.0.0.1:9000" || c.TokenTTL.Duration != 5*time.Minute || c.MaxUploadBytes != 2000000 ||
-		c.ALEX.ClientID != "from-env" || c.ALEX.ClientSecret != "s3cret-from-file" || !c.ALEX.IdentifierSearch ||
+		c.ALEX.ClientID != "from-env" || c.ALEX.ClientSecret != "s3cret-from-file" || c.ALEX.DocumentSearch != "identifier" ||
 		c.AdminListen != "127.0.0.1:9464" || c.AuditKeyFile != filepath.Join(dir, "audit.key") {
 		t.Fatalf("loaded %+v", c)
 	}

@@ -104,7 +104,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	defer st.Close()
 	ac, err := alex.New(alex.Config{BaseURL: cfg.ALEX.BaseURL, TokenURL: cfg.ALEX.TokenURL, ClientID: cfg.ALEX.ClientID,
 		ClientSecret: cfg.ALEX.ClientSecret, Scope: cfg.ALEX.Scope, AppID: cfg.ALEX.AppID,
-		IdentifierSystem: cfg.ALEX.IdentifierSystem, IdentifierSearch: cfg.ALEX.IdentifierSearch, Timeout: cfg.ALEX.Timeout.Duration,
+		IdentifierSystem: cfg.ALEX.IdentifierSystem, DocumentSearch: alex.SearchShape(cfg.ALEX.DocumentSearch), Timeout: cfg.ALEX.Timeout.Duration,
 		HTTPClient: &http.Client{Transport: alexTransport()}})
 	if err != nil {
 		return err

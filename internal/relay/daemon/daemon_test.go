@@ -31,7 +31,7 @@ func TestServeWithAdminMetrics(t *testing.T) {
 	cfg := config.Config{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", DataDir: dir, LogLevel: "info",
 		AuditKeyFile: filepath.Join(dir, "audit.key"),
 		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
-			ClientSecret: alexsim.DefaultClientSecret, IdentifierSearch: true}}
+			ClientSecret: alexsim.DefaultClientSecret}}
 	st, err := OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)

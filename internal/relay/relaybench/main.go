@@ -417,7 +417,6 @@ rate_burst = 100000
 base_url = "http://%s/FHIR"
 token_url = "http://%s%s"
 client_id = %q
-identifier_search = true
 `, filepath.Join(dir, "data"), maxUpload, simAddr, simAddr, alexsim.TokenPath, alexsim.DefaultClientID)), 0o600))
 	cfg, err := config.Load(cfgPath, func(string) string { return "" })
 	check(err)
