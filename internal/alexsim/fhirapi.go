@@ -118,7 +118,7 @@ func (s *Sim) search(w http.ResponseWriter, facility, kind string, r *http.Reque
 		forbidden(w)
 		return
 	}
-	match := func(*stored) bool { return false }
+	var match func(*stored) bool
 	switch {
 	case q.Get("patient.identifier") != "":
 		s.mu.Lock()
