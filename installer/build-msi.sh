@@ -88,8 +88,14 @@ upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinic
 #  - SecureCustomProperties: without it msiexec drops public properties on the way to the
 #    elevated server process, and a GPO/Intune install would silently ignore RELAYURL;
 #  - MsiHiddenProperties, so the enrolment code stays out of verbose install logs;
-#  - LockPermissions on the Rollout key: only SYSTEM (the agent) and Administrators may read the
-#    enrolment code, not every user of the PC in the seconds before the agent spends it;
+#  - MsiLockPermissionsEx (SDDL, so the well-known SIDs hold on non-English Windows where
+#    "Administrators" has another name; LockPermissions' account names would fail there with
+#    error 1609): the data folder for SYSTEM and Administrators only, protected from
+#    ProgramData's "Users may read" and owned by SYSTEM even if a user created it first; Users
+#    may read the toolbar icon folder (MT Icon Loader runs as the user); the Rollout key only
+#    for SYSTEM (the agent) and Administrators, not every user in the seconds before the agent
+#    spends the enrolment code. The agent's internal/datadir restores the same folder ACLs;
+#    check-msi.sh compares these strings with the ones there;
 #  - an Upgrade row that also replaces the same version, so rebuilding one commit and
 #    reinstalling replaces the product rather than adding a second entry to Programs and Features;
 #  - the Vital flag on the service (ErrorControl 0x8000 | normal 1), which wixl drops: a PC where
@@ -98,11 +104,14 @@ upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinic
 #    whose new agent fails to start rolls back to the old version instead of leaving nothing.
 rollout=(RELAYURL ENROLCODE WATCHFOLDERS HCMHOST)
 secure="WIX_DOWNGRADE_DETECTED;WIX_UPGRADE_DETECTED;$(IFS=';'; echo "${rollout[*]}");REMOVEDATA"
-lock=(-q "CREATE TABLE \`LockPermissions\` (\`LockObject\` CHAR(72) NOT NULL, \`Table\` CHAR(32) NOT NULL, \`Domain\` CHAR(255), \`User\` CHAR(255) NOT NULL, \`Permission\` LONG PRIMARY KEY \`LockObject\`, \`Table\`, \`Domain\`, \`User\`)")
+folder_sddl='O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)'
+toolbar_sddl='O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;0x1200a9;;;BU)'
+key_sddl='D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)'
+lock=(-q "CREATE TABLE \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\` CHAR(72) NOT NULL, \`LockObject\` CHAR(72) NOT NULL, \`Table\` CHAR(32) NOT NULL, \`SDDL\` LONGCHAR NOT NULL, \`Condition\` CHAR(255) PRIMARY KEY \`MsiLockPermissionsEx\`)"
+	-q "INSERT INTO MsiLockPermissionsEx (MsiLockPermissionsEx, LockObject, \`Table\`, SDDL) VALUES ('LockDataDir', 'DATADIR', 'CreateFolder', '$folder_sddl')"
+	-q "INSERT INTO MsiLockPermissionsEx (MsiLockPermissionsEx, LockObject, \`Table\`, SDDL) VALUES ('LockToolbarDir', 'TOOLBARROOT', 'CreateFolder', '$toolbar_sddl')")
 for value in RelayURL EnrolCode WatchFolders HCMHost; do
-	for user in SYSTEM Administrators; do # 268435456 = GENERIC_ALL
-		lock+=(-q "INSERT INTO LockPermissions (LockObject, \`Table\`, \`User\`, Permission) VALUES ('Rollout$value', 'Registry', '$user', 268435456)")
-	done
+	lock+=(-q "INSERT INTO MsiLockPermissionsEx (MsiLockPermissionsEx, LockObject, \`Table\`, SDDL) VALUES ('LockRollout$value', 'Rollout$value', 'Registry', '$key_sddl')")
 done
 msibuild "$stage/product.msi" "${lock[@]}" \
 	-q "UPDATE Component SET Condition='RELAYURL', Attributes=276 WHERE Component='RolloutRelayUrl'" \

@@ -111,13 +111,7 @@ for pair in RelayURL:RELAYURL EnrolCode:ENROLCODE WatchFolders:WATCHFOLDERS HCMH
 	reg 'Software\ClinicPro\Rollout' "$name" "^\\[$prop\\]\$" "$prop is handed to the agent as Rollout\\$name"
 	comp=$(rows Registry | awk -F'\t' -v n="$name" '$4 == n && $3 ~ /Rollout/ {print $6}')
 	# Unconditioned, an upgrade without the property would overwrite the value with nothing.
-	# GENERIC_ALL for SYSTEM and Administrators only: the enrolment code is not for every user.
-	for user in SYSTEM Administrators; do
-		has LockPermissions "^Rollout${name}${T}Registry${T}${T}${user}${T}268435456\$" "Rollout\\$name is readable only by SYSTEM and Administrators ($user)"
-	done
-	if [[ $(rows LockPermissions | awk -F'\t' -v n="Rollout$name" '$1 == n' | wc -l) != 2 ]]; then
-		fail "Rollout\\$name's key grants access to someone other than SYSTEM and Administrators"
-	fi
+	# Only SYSTEM and Administrators: the enrolment code is not for every user (permissions below).
 	if [[ -n $comp ]]; then
 		has Component "^${comp}${T}[^${T}]*${T}[^${T}]*${T}[0-9]+${T}${prop}${T}" "Rollout\\$name is written only when $prop is given"
 		# Permanent (16): an upgrade must not take back a value the agent has not consumed yet.
@@ -130,6 +124,38 @@ while IFS=$U read -r id root key name value comp; do
 	attr=$(rows Component | awk -F'\t' -v c="$comp" '$1 == c {print $4}')
 	(( (attr & 256) != 0 )) || fail "registry row $id ($key) is in 32-bit component $comp and would land in WOW6432Node"
 done < <(fields Registry)
+
+# --- Permissions: SDDL in MsiLockPermissionsEx, never LockPermissions, whose account names
+# ("Administrators") are localised and fail with error 1609 on non-English Windows, and which
+# Windows Installer refuses to mix with MsiLockPermissionsEx.
+[[ -z $(rows LockPermissions) ]] || fail "the LockPermissions table is used; use MsiLockPermissionsEx with SDDL (well-known SIDs hold on every language)"
+# lock OBJECT TABLE: the SDDL locking OBJECT, or nothing.
+lock() { rows MsiLockPermissionsEx | awk -F'\t' -v o="$1" -v t="$2" '$2 == o && $3 == t {print $4}'; }
+# trustees SDDL: the distinct SIDs its ACEs name, sorted, space-separated.
+trustees() { grep -oE '\([^()]*\)' <<<"$1" | awk -F';' '{sub(/\)$/, "", $6); print $6}' | sort -u | tr '\n' ' ' | sed 's/ $//'; }
+# The data folder's ACLs are the ones the agent restores at every start (internal/datadir).
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+goconst() { sed -n "s/^[[:space:]]*$1 = \"\(.*\)\"$/\1/p" "$here/../internal/datadir/secure_windows.go" 2>/dev/null; }
+want_folder=$(goconst FolderSDDL) want_toolbar=$(goconst ToolbarSDDL)
+[[ -n $want_folder && -n $want_toolbar ]] || fail "cannot read FolderSDDL and ToolbarSDDL from internal/datadir/secure_windows.go to compare"
+for triple in "DATADIR|$want_folder|data folder" "TOOLBARROOT|$want_toolbar|toolbar icon folder"; do
+	IFS='|' read -r dir want what <<<"$triple"
+	has CreateFolder "^${dir}${T}" "the installer creates the $what ($dir), so it can set its ACL"
+	got=$(lock "$dir" CreateFolder)
+	if [[ -z $got ]]; then
+		fail "the $what ($dir) has no MsiLockPermissionsEx row: it would inherit ProgramData's ACL (Users read, CREATOR OWNER full control)"
+	elif [[ $got != O:SYG:SY$want ]]; then
+		fail "the $what ($dir) gets SDDL '$got', want 'O:SYG:SY$want' (owner SYSTEM, then what the agent restores)"
+	fi
+done
+for name in RelayURL EnrolCode WatchFolders HCMHost; do
+	got=$(lock "Rollout$name" Registry)
+	if [[ -z $got ]]; then
+		fail "Rollout\\$name has no MsiLockPermissionsEx row: every user could read it"
+	elif [[ $got != D:P* || $(trustees "$got") != "BA SY" ]]; then
+		fail "Rollout\\$name's key grants access to someone other than SYSTEM and Administrators, or inherits (SDDL '$got')"
+	fi
+done
 
 # --- Properties: silent-rollout properties survive elevation; the enrolment code stays out of logs.
 secure=$(rows Property | awk -F'\t' '$1 == "SecureCustomProperties" {print $2}')

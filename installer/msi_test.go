@@ -237,8 +237,14 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"no Run key", "DELETE FROM Registry WHERE Name='ClinicPro Images'", "log-on"},
 		{"properties not secure", "UPDATE Property SET Value='WIX_UPGRADE_DETECTED' WHERE Property='SecureCustomProperties'", "lacks ENROLCODE"},
 		{"enrol code logged", "DELETE FROM Property WHERE Property='MsiHiddenProperties'", "MsiHiddenProperties"},
-		{"enrol code readable by every user", "INSERT INTO LockPermissions (LockObject, `Table`, `User`, Permission) VALUES ('RolloutEnrolCode', 'Registry', 'Users', -2147483648)", "someone other than SYSTEM"},
-		{"enrol code unprotected", "DELETE FROM LockPermissions WHERE LockObject='RolloutEnrolCode'", "readable only by SYSTEM"},
+		{"enrol code readable by every user", "UPDATE MsiLockPermissionsEx SET SDDL='D:PAI(A;CI;KA;;;SY)(A;CI;KA;;;BA)(A;CI;KR;;;BU)' WHERE LockObject='RolloutEnrolCode'", "someone other than SYSTEM"},
+		{"enrol code inherits", "UPDATE MsiLockPermissionsEx SET SDDL='D:AI(A;CI;KA;;;SY)(A;CI;KA;;;BA)' WHERE LockObject='RolloutEnrolCode'", "or inherits"},
+		{"enrol code unprotected", "DELETE FROM MsiLockPermissionsEx WHERE LockObject='RolloutEnrolCode'", "every user could read it"},
+		{"data folder inherits ProgramData", "DELETE FROM MsiLockPermissionsEx WHERE LockObject='DATADIR'", "would inherit ProgramData"},
+		{"data folder readable by Users", "UPDATE MsiLockPermissionsEx SET SDDL='O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)(A;OICI;FR;;;BU)' WHERE LockObject='DATADIR'", "gets SDDL"},
+		{"data folder not created", "DELETE FROM CreateFolder WHERE Directory_='DATADIR'", "creates the data folder"},
+		{"toolbar folder locked to administrators", "UPDATE MsiLockPermissionsEx SET SDDL='O:SYG:SYD:PAI(A;OICI;FA;;;SY)(A;OICI;FA;;;BA)' WHERE LockObject='TOOLBARROOT'", "toolbar icon folder"},
+		{"localised account names", "CREATE TABLE `LockPermissions` (`LockObject` CHAR(72) NOT NULL, `Table` CHAR(32) NOT NULL, `Domain` CHAR(255), `User` CHAR(255) NOT NULL, `Permission` LONG PRIMARY KEY `LockObject`, `Table`, `Domain`, `User`) ;; INSERT INTO LockPermissions (LockObject, `Table`, `User`, Permission) VALUES ('RolloutEnrolCode', 'Registry', 'Administrators', 268435456)", "LockPermissions table is used"},
 		{"rollout value unconditional", "UPDATE Component SET Condition='' WHERE Component='RolloutEnrolCode'", "only when ENROLCODE is given"},
 		{"no upgrade", "DELETE FROM Upgrade", "older and same versions are upgraded"},
 		{"deferred action outside the script", "UPDATE InstallExecuteSequence SET Sequence=6700 WHERE Action='AgentRecovery'", "outside InstallInitialize"},
@@ -255,8 +261,12 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 			if err := os.WriteFile(broken, data, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			if out, err := run(t, nil, "msibuild", broken, "-q", tc.query); err != nil {
-				t.Fatalf("msibuild -q %q: %v\n%s", tc.query, err, out)
+			args := []string{broken}
+			for _, q := range strings.Split(tc.query, " ;; ") {
+				args = append(args, "-q", q)
+			}
+			if out, err := run(t, nil, "msibuild", args...); err != nil {
+				t.Fatalf("msibuild %q: %v\n%s", tc.query, err, out)
 			}
 			out, err := run(t, nil, "./check-msi.sh", broken)
 			if err == nil {

@@ -169,6 +169,34 @@ func enrolledStack(ctx context.Context, t *testing.T, bin, prefix string, edits 
 // TestEndToEnd runs the real clinicpro binary against the real relay and alexsim:
 // enrol, run, a watched folder, send, queue, status and a web launch, then checks
 // that nothing it printed or logged names the patient.
+// TestAgentRefusesADataFolderSomeoneElseOwns: a local user who creates the data folder
+// (or config.toml) before the agent first runs must not get the agent, as root, to read
+// their configuration. The agent stops with a sentence that says what to do.
+func TestAgentRefusesADataFolderSomeoneElseOwns(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to hand a folder to another user; the rule is tested in internal/datadir")
+	}
+	bin := build(t, "clinicpro", ".")
+	data := t.TempDir()
+	os.WriteFile(filepath.Join(data, "config.toml"), []byte("relay_url = \"https://evil.example\"\n"), 0o644)
+	if err := os.Chown(filepath.Join(data, "config.toml"), 4242, 4242); err != nil {
+		t.Fatal(err)
+	}
+	c := exec.Command(bin, "run", "--data", data)
+	out, err := c.CombinedOutput()
+	if err == nil {
+		t.Fatalf("the agent ran on a folder another user planted:\n%s", out)
+	}
+	for _, want := range []string{"config.toml is owned by uid:4242", "will not use it", "reinstall"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(data, "queue.db")); err == nil {
+		t.Error("the agent opened its queue in the refused folder")
+	}
+}
+
 func TestEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs three programs")
@@ -333,6 +361,44 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if st, body := page(lc, sig[:len(sig)-2]+"AA"); st != http.StatusForbidden || !strings.Contains(body, "could not be verified") {
 		t.Fatalf("tampered launch page: %d %s", st, body)
+	}
+
+	// What the running agent keeps (queue and its write-ahead log with NHIs, the spool,
+	// logs, credentials, configuration) is private to its account: folders 0700, files
+	// 0600. The test's own watched folder and the file it sent are not the agent's.
+	checked := 0
+	filepath.WalkDir(data, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			t.Fatal(err)
+		}
+		rel, _ := filepath.Rel(data, p)
+		if rel == "inbox" || rel == "referral.pdf" {
+			if d.IsDir() {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		fi, _ := d.Info()
+		want := os.FileMode(0o600)
+		switch {
+		case d.IsDir():
+			want = 0o700
+		case !d.Type().IsRegular():
+			return nil // the API socket: unreachable inside the 0700 folder
+		}
+		if fi.Mode().Perm() != want {
+			t.Errorf("%s is %o, want %o", rel, fi.Mode().Perm(), want)
+		}
+		checked++
+		return nil
+	})
+	if checked < 6 {
+		t.Errorf("only %d entries in the data folder were checked", checked)
+	}
+	for _, f := range []string{"queue.db-wal", "spool", "logs/agent.log", "connector.secret", "config.toml"} {
+		if _, err := os.Stat(filepath.Join(data, f)); err != nil {
+			t.Errorf("expected %s in the data folder to check its mode: %v", f, err)
+		}
 	}
 
 	agent.Process.Signal(syscall.SIGTERM)

@@ -253,7 +253,7 @@ func (a *Agent) Events(ctx context.Context) (<-chan localapi.Event, error) {
 func (a *Agent) Pause(ctx context.Context, paused bool) (localapi.Status, error) {
 	var err error
 	if paused {
-		err = os.WriteFile(a.pauseFile(), []byte("paused by a user\n"), 0o644)
+		err = os.WriteFile(a.pauseFile(), []byte("paused by a user\n"), 0o600)
 	} else {
 		err = os.Remove(a.pauseFile())
 		if errors.Is(err, os.ErrNotExist) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/datadir"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/secret"
 )
@@ -35,6 +36,11 @@ func cmdEnrol(ctx context.Context, env Env, c *common, args []string) int {
 
 // enrolAndStore spends the code and keeps the credentials it buys.
 func enrolAndStore(ctx context.Context, p config.Paths, relayURL, code string) (client.Credentials, error) {
+	// Checked before the code is spent: credentials must not land in a folder someone
+	// else owns or every user may read.
+	if _, err := datadir.Secure(p.DataDir); err != nil {
+		return client.Credentials{}, err
+	}
 	creds, err := client.Enrol(ctx, relayURL, code)
 	if err != nil {
 		return creds, err

@@ -16,6 +16,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/agent"
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/datadir"
 	"github.com/clinicpro/medtech-images/internal/eventlog"
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
@@ -57,9 +58,9 @@ func cmdRun(ctx context.Context, env Env, c *common, args []string) int {
 // the data directory, which the diagnostics bundle and practice IT read. The file is
 // rolled once at start-up past 10 MB, which is weeks of normal logging. It is
 // redacted but still says which folders, relay and services this practice runs, so
-// the service account and its group may read it and other local accounts may not.
+// only the agent's account (and administrators) may read it.
 func openLog(p config.Paths, w io.Writer) (*slog.Logger, func(), error) {
-	f, err := logfile.Open(filepath.Join(p.LogDir(), "agent.log"), 10<<20, 0o640)
+	f, err := logfile.Open(filepath.Join(p.LogDir(), "agent.log"), 10<<20, 0o600)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -79,11 +80,24 @@ var rolloutRetry = 2 * time.Minute
 // enrolment succeeds only after start (the relay was unreachable), the agent starts
 // again in-process so it connects with the new credentials.
 func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer) error {
+	// Before anything is read from or written to the data folder: it holds patient
+	// identifiers (the queue) and the relay credentials, and a folder someone else
+	// created could feed the agent their configuration.
+	datadir.RestrictNewFiles()
+	secured, err := datadir.Secure(p.DataDir)
+	if err != nil {
+		return err
+	}
 	log, closeLog, err := openLog(p, stderr)
 	if err != nil {
 		return err
 	}
 	defer closeLog()
+	if n := len(secured.Repaired); n > 0 {
+		msg := fmt.Sprintf("The permissions of %d item(s) in %s had been loosened (first: %s) and were restored to the agent and administrators only.", n, p.DataDir, secured.Repaired[0])
+		log.Warn(msg)
+		reportEvent(eventlog.IDDataRepaired, false, msg)
+	}
 	for {
 		reload, err := runAgentOnce(ctx, p, rf, log)
 		if !reload || ctx.Err() != nil {
@@ -312,4 +326,31 @@ func shutdown(srv *http.Server) {
 	if srv.Shutdown(ctx) != nil {
 		srv.Close()
 	}
+}
+
+// reportEvent writes one entry to the Windows Event Log under the registered source
+// (elsewhere: to the default logger). Failures to write are ignored: the entry is a
+// copy of what the agent's log already says.
+func reportEvent(id uint32, isError bool, msg string) {
+	w, closeFn, err := eventlog.Open()
+	if err != nil {
+		return
+	}
+	defer closeFn()
+	if isError {
+		_ = w.Error(id, msg)
+	} else {
+		_ = w.Warning(id, msg)
+	}
+}
+
+// reportStartFailure puts the reason the agent could not start where practice IT and
+// their monitoring look: the Application log, with an id of its own for a data
+// folder someone else owns.
+func reportStartFailure(err error) {
+	id := eventlog.IDStartFailed
+	if errors.Is(err, datadir.ErrUntrusted) {
+		id = eventlog.IDDataRefused
+	}
+	reportEvent(id, true, "ClinicPro Agent could not start: "+err.Error())
 }

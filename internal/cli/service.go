@@ -64,9 +64,7 @@ func (p *program) Start(s service.Service) error {
 			// with an error so the service manager's restart policy applies and the
 			// reason lands in the event log.
 			fmt.Fprintln(p.stderr, "clinicpro: "+err.Error())
-			if l, lerr := s.Logger(nil); lerr == nil {
-				_ = l.Error(err.Error())
-			}
+			reportStartFailure(err)
 			os.Exit(ExitFailed)
 		}
 	}()

@@ -69,7 +69,7 @@ func ApplyMerge(path string, m Merge) (skipped []string, err error) {
 		return skipped, errors.New("the edited configuration would not be valid: " + err.Error())
 	}
 	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, []byte(out), 0o644); err != nil {
+	if err := os.WriteFile(tmp, []byte(out), 0o600); err != nil {
 		return skipped, err
 	}
 	return skipped, os.Rename(tmp, path)

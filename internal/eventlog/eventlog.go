@@ -15,15 +15,30 @@ import (
 // Source is the event source name registered by the installer.
 const Source = "ClinicPro Images"
 
-// Event IDs, stable so monitoring rules can match them.
+// Event IDs, stable so monitoring rules can match them. They stay within 1-1000:
+// the source's message file is EventCreate.exe, whose message table holds exactly
+// those ids as "%1", so Event Viewer shows our text instead of "The description for
+// Event ID ... cannot be found".
 const (
-	IDCheckOK        uint32 = 1000 // a check is healthy again
-	IDCheckDegraded  uint32 = 1001
-	IDCheckOffline   uint32 = 1002
-	IDServiceRestart uint32 = 1010 // the agent started a stopped HCM service
-	IDRestartFailed  uint32 = 1011
-	IDSleep          uint32 = 1020 // the PC slept or was suspended
+	IDCheckOK        uint32 = 100 // a check is healthy again
+	IDCheckDegraded  uint32 = 101
+	IDCheckOffline   uint32 = 102
+	IDServiceRestart uint32 = 110 // the agent started a stopped HCM service
+	IDRestartFailed  uint32 = 111
+	IDSleep          uint32 = 120 // the PC slept or was suspended
+	IDStartFailed    uint32 = 200 // the agent could not start; the entry says why and what to do
+	IDDataRefused    uint32 = 201 // the data folder, or a file in it, is owned by someone else
+	IDDataRepaired   uint32 = 202 // the data folder's permissions had been loosened and were restored
+	IDPipeTaken      uint32 = 203 // another process holds the agent's named pipe
+	IDTrayNoOpenGL   uint32 = 300 // the tray cannot draw its windows (no OpenGL 2.1, e.g. Remote Desktop without a GPU)
 )
+
+// IDs lists every event id, for the test that keeps them in the message file's range.
+var IDs = []uint32{IDCheckOK, IDCheckDegraded, IDCheckOffline, IDServiceRestart, IDRestartFailed, IDSleep,
+	IDStartFailed, IDDataRefused, IDDataRepaired, IDPipeTaken, IDTrayNoOpenGL}
+
+// MaxID is the highest id EventCreate.exe's message table covers.
+const MaxID = 1000
 
 // Writer is an event log. *eventlog.Log from golang.org/x/sys/windows/svc/eventlog
 // satisfies it.

@@ -34,10 +34,23 @@ func TestRecordChangeLevelsAndScrubbing(t *testing.T) {
 			t.Errorf("entry %d: want %s: %s", i, want, lines[i])
 		}
 	}
-	if !strings.Contains(lines[0], "event_id=1002") || !strings.Contains(lines[0], "Medtech: offline (was ok)") {
+	if !strings.Contains(lines[0], "event_id=102") || !strings.Contains(lines[0], "Medtech: offline (was ok)") {
 		t.Errorf("offline entry: %s", lines[0])
 	}
 	if strings.Contains(buf.String(), "ZZZ0016") {
 		t.Errorf("NHI reached the event log: %s", buf.String())
+	}
+}
+
+func TestIDsAreInTheMessageFilesRange(t *testing.T) {
+	seen := map[uint32]bool{}
+	for _, id := range IDs {
+		if id < 1 || id > MaxID {
+			t.Errorf("event id %d is outside EventCreate.exe's 1-%d: Event Viewer would say the description cannot be found", id, MaxID)
+		}
+		if seen[id] {
+			t.Errorf("event id %d is used twice", id)
+		}
+		seen[id] = true
 	}
 }

@@ -19,9 +19,10 @@ const SocketName = "agent.sock"
 // `--data DIR` gives each test or developer agent its own socket.
 func DefaultAddress(dataDir string) string { return filepath.Join(dataDir, SocketName) }
 
-// SocketMode is 0660, not 0666: the agent runs as root under systemd, and on Linux
-// there is no "interactive users" group to grant as the Windows pipe does, so access
-// is the owner plus the data directory's group (add the GP desktop users to it).
+// SocketMode is 0660, not 0666. In its default place, inside the data folder, the
+// folder's own 0700 (internal/datadir) already keeps the socket to the agent's
+// account; the mode matters when --listen puts the socket elsewhere, where the owner
+// and that folder's group may connect.
 const SocketMode = 0o660
 
 // Listen opens the agent's socket. A socket left behind by a crashed agent is

@@ -133,10 +133,10 @@ func Apply(ctx context.Context, src Source, o Options) (Result, error) {
 func refusalFile(dir string) string { return filepath.Join(dir, "rollout-refused.txt") }
 
 func saveRefusal(dir, reason string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return err
 	}
-	return os.WriteFile(refusalFile(dir), []byte(reason+"\n"), 0o644)
+	return os.WriteFile(refusalFile(dir), []byte(reason+"\n"), 0o600)
 }
 
 // Checks reports a refused rollout code while the PC is still not enrolled; nil
