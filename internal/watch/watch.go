@@ -83,6 +83,9 @@ type Options struct {
 	StuckAfter time.Duration
 }
 
+// maxNamed is how many problem items a folder's health names.
+const maxNamed = 8
+
 // maxStuck bounds the jobs left behind on files that never finish reading; past it
 // no new job starts until one ends.
 const maxStuck = 16
@@ -217,9 +220,9 @@ func (w *Watcher) Health() []health.Check {
 		case len(problems[i]) > 0:
 			ps := problems[i]
 			more := ""
-			if len(ps) > 3 {
-				more = fmt.Sprintf(" (and %d more)", len(ps)-3)
-				ps = ps[:3]
+			if len(ps) > maxNamed {
+				more = fmt.Sprintf(" (and %d more)", len(ps)-maxNamed)
+				ps = ps[:maxNamed]
 			}
 			c.State = health.Degraded
 			c.Detail = fmt.Sprintf("%d item(s) in the folder cannot be taken%s. %s", len(problems[i]), more, strings.Join(ps, " "))
