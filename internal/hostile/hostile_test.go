@@ -3,10 +3,10 @@ package hostile
 import (
 	"bytes"
 	"compress/zlib"
-	"io"
 	"image"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"strings"
 	"testing"
 	"unicode/utf8"
