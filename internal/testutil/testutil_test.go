@@ -1,6 +1,9 @@
 package testutil
 
 import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
 	"os"
 	"runtime"
 	"strings"
@@ -84,5 +87,28 @@ func TestNeedTool(t *testing.T) {
 	NeedTool(r, self, "hint")
 	if r.fatal || r.skip {
 		t.Error("a present tool must neither skip nor fail")
+	}
+}
+
+// The cluster starts as an unprivileged user and gives each caller its own database.
+func TestPostgres(t *testing.T) {
+	defer StopPostgres()
+	a, b := Postgres(t), Postgres(t)
+	if a == b {
+		t.Fatal("two callers got the same database")
+	}
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var super bool
+	var user string
+	if err := conn.QueryRow(ctx, "SELECT current_setting('is_superuser') = 'on', current_user").Scan(&super, &user); err != nil {
+		t.Fatal(err)
+	}
+	if user != "postgres" {
+		t.Fatalf("connected as %s", user)
 	}
 }
