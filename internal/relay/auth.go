@@ -32,20 +32,32 @@ func (s *Server) handleEnrol(w http.ResponseWriter, r *http.Request, rc *reqCtx)
 		guesses.Give(1)
 		return e
 	}
-	c, secret, err := s.reg.Enrol(r.Context(), req.Code)
-	if !errors.Is(err, registry.ErrCodeUnknown) {
+	if len(req.Hostname) > 255 {
 		guesses.Give(1)
-	} else {
-		rc.rejected = "enrol_code_unknown"
+		return badRequest("The host name is longer than 255 characters: this is a bug in the agent.")
 	}
+	c, secret, err := s.reg.Enrol(r.Context(), req.Code, req.Hostname)
+	if errors.Is(err, registry.ErrCodeUnknown) {
+		rc.rejected = "enrol_code_unknown"
+	} else {
+		guesses.Give(1)
+	}
+	// A refused practice code still names its practice: the refusal is audited
+	// against it, so the operator sees the fourth PC of three knocking.
+	rc.connector = c
+	msg := func(err error) string { return upperFirst(err.Error()) + "." }
 	switch {
-	case errors.Is(err, registry.ErrCodeUnknown), errors.Is(err, registry.ErrCodeUsed),
-		errors.Is(err, registry.ErrCodeExpired), errors.Is(err, registry.ErrRevoked):
-		return badRequest(upperFirst(err.Error()) + ".")
+	case errors.Is(err, registry.ErrCodeUnknown):
+		return badRequest(msg(err))
+	case errors.Is(err, registry.ErrCodeUsed), errors.Is(err, registry.ErrPracticeFull):
+		return fail(http.StatusBadRequest, api.CodeEnrolCodeUsed, msg(err))
+	case errors.Is(err, registry.ErrCodeExpired):
+		return fail(http.StatusBadRequest, api.CodeEnrolCodeExpired, msg(err))
+	case errors.Is(err, registry.ErrRevoked), errors.Is(err, registry.ErrPracticeRevoked):
+		return fail(http.StatusForbidden, api.CodeForbidden, msg(err))
 	case err != nil:
 		return s.internal(rc, err)
 	}
-	rc.connector = c
 	writeJSON(w, http.StatusOK, api.EnrolResponse{ClientID: c.ID, ClientSecret: secret, Facility: c.Facility, TokenURL: api.PathToken})
 	return nil
 }

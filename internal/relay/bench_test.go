@@ -14,7 +14,6 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
-	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
 )
 
 // drainALEX reads each document the way the ALEX client does (from the spool file)
@@ -31,14 +30,9 @@ func (d *drainALEX) CreateScanDocument(_ context.Context, _ string, doc alex.Sca
 // the bytes: the relay's own time per upload.
 func BenchmarkUpload900KB(b *testing.B) {
 	dir := b.TempDir()
-	db, err := sqlitedb.Open(filepath.Join(dir, "relay.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	reg, _ := registry.New(db)
-	led, _ := ledger.New(db)
-	aud, _ := audit.New(db, []byte("0123456789abcdef"))
+	st := openStore(b, dir)
+	reg, led := registry.New(st), ledger.New(st)
+	aud, _ := audit.New(st, []byte("0123456789abcdef"))
 	srv, err := New(Config{SpoolDir: filepath.Join(dir, "spool"), Rate: 1e9, Burst: 1 << 30}, reg, led, aud, &drainALEX{})
 	if err != nil {
 		b.Fatal(err)

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,9 +24,43 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
-	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+	"github.com/clinicpro/medtech-images/internal/relay/store"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
+
+// testStore is the store every test in this package runs on: TestMain runs the whole
+// suite once on SQLite and once on PostgreSQL.
+var testStore = store.SQLite
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if code == 0 {
+		if testutil.PostgresAvailable() || os.Getenv("CI") != "" {
+			fmt.Println("=== the relay's tests again, on PostgreSQL")
+			testStore = store.Postgres
+			code = m.Run()
+		} else {
+			fmt.Println("PostgreSQL is not installed: the relay's tests ran on SQLite only")
+		}
+	}
+	testutil.StopPostgres()
+	os.Exit(code)
+}
+
+// openStore opens a fresh store of testStore's kind, closed when t ends.
+func openStore(t testing.TB, dir string) *store.Store {
+	t.Helper()
+	cfg := store.Config{Kind: store.SQLite, Path: filepath.Join(dir, "relay.db")}
+	if testStore == store.Postgres {
+		cfg = store.Config{Kind: store.Postgres, DSN: testutil.Postgres(t)}
+	}
+	st, err := store.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
 
 // env is a real relay on a loopback port, with its SQLite file in a temp dir, calling
 // alexsim through the real ALEX client.
@@ -51,20 +87,9 @@ func start(t *testing.T, cfg Config, tweaks ...func(*alex.Config)) *env {
 	}
 	t.Cleanup(func() { sim.Close() })
 	dir := t.TempDir()
-	db, err := sqlitedb.Open(filepath.Join(dir, "relay.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	reg, err := registry.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	led, err := ledger.New(db)
-	if err != nil {
-		t.Fatal(err)
-	}
-	aud, err := audit.New(db, []byte("0123456789abcdef-test-key"))
+	st := openStore(t, dir)
+	reg, led := registry.New(st), ledger.New(st)
+	aud, err := audit.New(st, []byte("0123456789abcdef-test-key"))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -211,7 +211,7 @@ func TestRevokedAndExpiredCredentials(t *testing.T) {
 	_, code, _ := e.reg.Add(ctx, alexsim.DefaultFacility, "late")
 	now = now.Add(73 * time.Hour)
 	_, err = client.Enrol(ctx, e.url, code)
-	ce = wantKind(t, err, client.Permanent, api.CodeInvalidRequest)
+	ce = wantKind(t, err, client.Permanent, api.CodeEnrolCodeExpired)
 	if !strings.Contains(ce.Message, "expired") {
 		t.Fatalf("expired code message %q", ce.Message)
 	}

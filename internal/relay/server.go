@@ -293,7 +293,8 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 		if sw.status >= 500 {
 			level = slog.LevelWarn
 		}
-		unauth := rc.connector.ID == ""
+		// Authenticated: a connector, or a practice whose known code was refused.
+		unauth := rc.connector.ID == "" && rc.connector.Practice == ""
 		if unauth && sw.status >= 400 {
 			if rc.rejected == "" {
 				rc.rejected = rc.outcome
@@ -321,7 +322,11 @@ func (s *Server) wrap(op string, h handlerFunc) http.HandlerFunc {
 		// The audit row must not be lost because the client went away.
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
-		if err := s.audit.Add(actx, audit.Record{At: rc.start, Connector: rc.connector.ID, Facility: rc.connector.Facility,
+		who := rc.connector.ID
+		if who == "" {
+			who = rc.connector.Practice
+		}
+		if err := s.audit.Add(actx, audit.Record{At: rc.start, Connector: who, Facility: rc.connector.Facility,
 			Operation: op, Outcome: rc.outcome, Status: sw.status, BytesIn: rc.bytesIn, BytesOut: sw.n, Duration: dur,
 			Correlation: rc.corr, ALEXID: rc.alexID, PatientHash: s.audit.PatientHash(rc.patient)}); err != nil {
 			s.log.Error("audit write failed", "err", err, "correlation_id", rc.corr)

@@ -237,9 +237,16 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 	defer unlock()
 	entry := ledger.Entry{Connector: c.ID, Key: key, SHA256: sum, Size: u.meta.Size, ContentType: u.meta.ContentType, Correlation: rc.corr}
 	got, fresh, err := s.ledger.Claim(ctx, entry)
+	if errors.Is(err, ledger.ErrBusy) {
+		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUpstream, retryAfter: 5 * time.Second,
+			msg: "Another relay is still sending this document to Medtech: it will be retried, and is never stored twice."}
+	}
 	if err != nil {
 		return s.internal(rc, err)
 	}
+	// Renewing the claim while this relay writes keeps other relays waiting for the
+	// result instead of writing too (see ledger).
+	defer s.ledger.Hold(c.ID, key)()
 	// The identifier ALEX stores names the connector too, so two PCs of one practice
 	// can never find each other's documents by a colliding key.
 	identifier := c.ID + ":" + key

@@ -52,9 +52,13 @@ const (
 	ContentTypePDF  = "application/pdf"
 )
 
-// EnrolRequest exchanges a one-time enrolment code for credentials.
+// EnrolRequest exchanges an enrolment code for credentials. The code is a connector
+// code (one PC, once) or a practice code (up to N PCs of one practice); the PC's host
+// name names the connector a practice code creates, so the operator can tell the
+// practice's PCs apart and revoke one.
 type EnrolRequest struct {
-	Code string `json:"code"`
+	Code     string `json:"code"`
+	Hostname string `json:"hostname,omitempty"` // at most 255 characters; the relay keeps a tidy 63
 }
 
 // EnrolResponse holds the connector's credentials. The secret is shown once: the
@@ -194,4 +198,6 @@ const (
 	CodeAmbiguous        = "ambiguous"              // 502: ALEX may or may not have stored it; retry with the same key
 	CodeUnresolved       = "unresolved"             // 409: an earlier attempt may have been stored and ALEX cannot be searched to check; a person must look
 	CodeInternal         = "internal"               // 500
+	CodeEnrolCodeUsed    = "code_used"              // 400: the enrolment code was used, or a practice code has enrolled all its PCs
+	CodeEnrolCodeExpired = "code_expired"           // 400: the enrolment code is past its validity
 )

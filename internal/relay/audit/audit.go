@@ -1,4 +1,4 @@
-// Package audit keeps the relay's audit trail in SQLite: who did what, with what
+// Package audit keeps the relay's audit trail in its store: who did what, with what
 // outcome, how big and how long, and the ids support needs (correlation id, ALEX
 // resource id). A patient appears only as a keyed hash (redact.Hash), so the trail
 // can show that two calls concerned the same patient without naming them.
@@ -6,7 +6,6 @@ package audit
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -18,7 +17,7 @@ type Record struct {
 	At          time.Time
 	Connector   string
 	Facility    string
-	Operation   string // enrol, token, launch, lookup, upload, read, health
+	Operation   string // enrol, token, launch, lookup, upload, read, health; practice.add etc. for the operator's commands
 	Outcome     string // ok, replayed, or an api error code
 	Status      int
 	BytesIn     int64
@@ -29,40 +28,32 @@ type Record struct {
 	PatientHash string // set with Log.PatientHash, never the identifier itself
 }
 
+// Store keeps the records.
+type Store interface {
+	AuditAdd(ctx context.Context, r Record) error
+	// AuditLastSuccess is the newest ok or replayed ALEX-reaching operation of facility.
+	AuditLastSuccess(ctx context.Context, facility string) (time.Time, error)
+	// AuditRecent returns the newest n records, newest first.
+	AuditRecent(ctx context.Context, n int) ([]Record, error)
+	// AuditPrune deletes up to batch of the oldest records from before before.
+	AuditPrune(ctx context.Context, before time.Time, batch int) (int64, error)
+	AuditCount(ctx context.Context) (int64, error)
+}
+
 // Log is the audit log.
 type Log struct {
-	db  *sql.DB
+	st  Store
 	key []byte
 }
 
-// New creates the audit table in db if needed. key keys the patient hashes; keep it
-// with the relay's secrets, it makes the hashes useless to anyone without it.
-func New(db *sql.DB, key []byte) (*Log, error) {
+// New returns the audit log over st. key keys the patient hashes; keep it with the
+// relay's secrets (every relay sharing a store needs the same key), it makes the
+// hashes useless to anyone without it.
+func New(st Store, key []byte) (*Log, error) {
 	if len(key) < 16 {
 		return nil, fmt.Errorf("the audit hash key must be at least 16 bytes: set audit_key_file in the relay configuration")
 	}
-	_, err := db.Exec(`
-CREATE TABLE IF NOT EXISTS audit (
-	id INTEGER PRIMARY KEY,
-	at INTEGER NOT NULL,
-	connector_id TEXT NOT NULL,
-	facility TEXT NOT NULL,
-	operation TEXT NOT NULL,
-	outcome TEXT NOT NULL,
-	status INTEGER NOT NULL,
-	bytes_in INTEGER NOT NULL,
-	bytes_out INTEGER NOT NULL,
-	duration_us INTEGER NOT NULL,
-	correlation TEXT NOT NULL,
-	alex_id TEXT NOT NULL,
-	patient_hash TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS audit_facility_ok ON audit(facility, outcome, at);
-CREATE INDEX IF NOT EXISTS audit_at ON audit(at);`)
-	if err != nil {
-		return nil, fmt.Errorf("create audit table: %w", err)
-	}
-	return &Log{db: db, key: key}, nil
+	return &Log{st: st, key: key}, nil
 }
 
 // PatientHash returns the keyed hash recorded for a patient identifier ("" for "").
@@ -78,21 +69,12 @@ func (l *Log) Add(ctx context.Context, r Record) error {
 	if r.At.IsZero() {
 		r.At = time.Now()
 	}
-	_, err := l.db.ExecContext(ctx, `INSERT INTO audit(at, connector_id, facility, operation, outcome, status, bytes_in, bytes_out, duration_us, correlation, alex_id, patient_hash)
-		VALUES(?,?,?,?,?,?,?,?,?,?,?,?)`,
-		r.At.UTC().UnixNano(), r.Connector, r.Facility, r.Operation, r.Outcome, r.Status, r.BytesIn, r.BytesOut,
-		r.Duration.Microseconds(), r.Correlation, r.ALEXID, r.PatientHash)
-	return err
+	return l.st.AuditAdd(ctx, r)
 }
 
 // LastSuccess returns when an operation that reached ALEX last succeeded for facility.
 func (l *Log) LastSuccess(ctx context.Context, facility string) (time.Time, error) {
-	var at sql.NullInt64
-	err := l.db.QueryRowContext(ctx, `SELECT max(at) FROM audit WHERE facility=? AND outcome IN ('ok','replayed') AND operation IN ('launch','lookup','upload','read','health')`, facility).Scan(&at)
-	if err != nil || !at.Valid {
-		return time.Time{}, err
-	}
-	return time.Unix(0, at.Int64).UTC(), nil
+	return l.st.AuditLastSuccess(ctx, facility)
 }
 
 // PruneBatch is how many rows one pruning statement deletes: small enough that the
@@ -105,15 +87,10 @@ const PruneBatch = 500
 func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 	var total int64
 	for {
-		res, err := l.db.ExecContext(ctx, `DELETE FROM audit WHERE id IN (SELECT id FROM audit WHERE at < ? ORDER BY id LIMIT ?)`,
-			before.UTC().UnixNano(), PruneBatch)
-		if err != nil {
-			return total, err
-		}
-		n, _ := res.RowsAffected()
+		n, err := l.st.AuditPrune(ctx, before, PruneBatch)
 		total += n
-		if n < PruneBatch {
-			return total, nil
+		if err != nil || n < PruneBatch {
+			return total, err
 		}
 		select {
 		case <-ctx.Done():
@@ -124,29 +101,7 @@ func (l *Log) Prune(ctx context.Context, before time.Time) (int64, error) {
 }
 
 // Count returns the number of rows (for tests and the benchmark).
-func (l *Log) Count(ctx context.Context) (int64, error) {
-	var n int64
-	err := l.db.QueryRowContext(ctx, `SELECT count(*) FROM audit`).Scan(&n)
-	return n, err
-}
+func (l *Log) Count(ctx context.Context) (int64, error) { return l.st.AuditCount(ctx) }
 
-// Recent returns the newest n records, newest first (for tests and `connector audit`).
-func (l *Log) Recent(ctx context.Context, n int) ([]Record, error) {
-	rows, err := l.db.QueryContext(ctx, `SELECT at, connector_id, facility, operation, outcome, status, bytes_in, bytes_out, duration_us, correlation, alex_id, patient_hash
-		FROM audit ORDER BY id DESC LIMIT ?`, n)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Record
-	for rows.Next() {
-		var r Record
-		var at, us int64
-		if err := rows.Scan(&at, &r.Connector, &r.Facility, &r.Operation, &r.Outcome, &r.Status, &r.BytesIn, &r.BytesOut, &us, &r.Correlation, &r.ALEXID, &r.PatientHash); err != nil {
-			return nil, err
-		}
-		r.At, r.Duration = time.Unix(0, at).UTC(), time.Duration(us)*time.Microsecond
-		out = append(out, r)
-	}
-	return out, rows.Err()
-}
+// Recent returns the newest n records, newest first (for tests and support).
+func (l *Log) Recent(ctx context.Context, n int) ([]Record, error) { return l.st.AuditRecent(ctx, n) }

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
+	"os"
 	"strings"
 	"sync"
 	"time"
@@ -119,7 +120,9 @@ func Enrol(ctx context.Context, relayURL, code string, opts ...Option) (Credenti
 	if err != nil {
 		return Credentials{}, err
 	}
-	body, _ := json.Marshal(api.EnrolRequest{Code: code})
+	// The host name names this PC in the relay operator's list of a practice's PCs.
+	host, _ := os.Hostname()
+	body, _ := json.Marshal(api.EnrolRequest{Code: code, Hostname: host})
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, base+api.PathEnrol, bytes.NewReader(body))
 	if err != nil {
 		return Credentials{}, err

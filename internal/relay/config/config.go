@@ -44,7 +44,15 @@ type Config struct {
 	// X-Forwarded-For header names the client.
 	TrustedProxies []string `toml:"trusted_proxies"`
 	LogLevel       string   `toml:"log_level"` // debug, info, warn, error
-	ALEX           ALEX     `toml:"alex"`
+	// Store is "sqlite" (default: <data_dir>/relay.db, one relay) or "postgres"
+	// (several relays sharing one database).
+	Store string `toml:"store"`
+	// PostgresDSNFile holds the PostgreSQL connection string. It is read from this
+	// file or CLINICPRO_RELAY_POSTGRES_DSN, never from the TOML file or a command
+	// line, where a password would be seen.
+	PostgresDSNFile string `toml:"postgres_dsn_file"`
+	PostgresDSN     string `toml:"-"`
+	ALEX            ALEX   `toml:"alex"`
 }
 
 // DefaultAuditRetention keeps a year of audit rows: enough to answer a practice's or
@@ -111,6 +119,7 @@ const (
 	EnvALEXSecret   = "CLINICPRO_ALEX_CLIENT_SECRET"
 	EnvALEXScope    = "CLINICPRO_ALEX_SCOPE"
 	EnvMaxUpload    = "CLINICPRO_RELAY_MAX_UPLOAD_BYTES"
+	EnvPostgresDSN  = "CLINICPRO_RELAY_POSTGRES_DSN"
 )
 
 // Default locations.
@@ -184,6 +193,26 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	if c.ALEX.DocumentSearch == "" && c.ALEX.IdentifierSearch {
 		c.ALEX.DocumentSearch = "identifier"
 	}
+	switch c.Store {
+	case "":
+		c.Store = "sqlite"
+	case "sqlite":
+	case "postgres":
+		if v := getenv(EnvPostgresDSN); v != "" {
+			c.PostgresDSN = v
+		} else if c.PostgresDSNFile != "" {
+			b, err := os.ReadFile(c.PostgresDSNFile)
+			if err != nil {
+				return Config{}, fmt.Errorf("cannot read the PostgreSQL connection string file: %w", err)
+			}
+			c.PostgresDSN = strings.TrimSpace(string(b))
+		}
+		if c.PostgresDSN == "" {
+			return Config{}, fmt.Errorf("store = \"postgres\" needs a connection string: set postgres_dsn_file or %s", EnvPostgresDSN)
+		}
+	default:
+		return Config{}, fmt.Errorf("store %q is neither \"sqlite\" nor \"postgres\": fix store in the relay configuration", c.Store)
+	}
 	if v := getenv(EnvALEXSecret); v != "" {
 		c.ALEX.ClientSecret = v
 	} else if c.ALEX.ClientSecretFile != "" {
@@ -253,8 +282,8 @@ func (c Config) String() string {
 	if c.ALEX.ClientSecret != "" {
 		secret = "set"
 	}
-	return fmt.Sprintf("listen=%s admin=%s data=%s tls=%t alex=%s client_id=%s secret=%s",
-		c.Listen, c.AdminListen, c.DataDir, c.TLSCertFile != "", c.ALEX.BaseURL, c.ALEX.ClientID, secret)
+	return fmt.Sprintf("listen=%s admin=%s data=%s store=%s tls=%t alex=%s client_id=%s secret=%s",
+		c.Listen, c.AdminListen, c.DataDir, c.Store, c.TLSCertFile != "", c.ALEX.BaseURL, c.ALEX.ClientID, secret)
 }
 
 // LogValue keeps the secret out of logs when a Config is logged whole.

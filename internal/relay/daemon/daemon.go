@@ -5,7 +5,6 @@ package daemon
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"io"
@@ -14,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
@@ -23,45 +23,85 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/config"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
-	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
+	"github.com/clinicpro/medtech-images/internal/relay/store"
 )
 
-// Stores are the relay's tables, all in <data_dir>/relay.db.
+// Stores are the relay's state: the store relay.toml chooses (SQLite in
+// <data_dir>/relay.db, or a PostgreSQL shared by several relays) and the registry,
+// ledger and audit over it.
 type Stores struct {
-	DB       *sql.DB
+	Store    *store.Store
 	Registry *registry.Registry
 	Ledger   *ledger.Ledger
 	Audit    *audit.Log
 }
 
-// Close closes the database.
-func (s *Stores) Close() error { return s.DB.Close() }
+// Close closes the store.
+func (s *Stores) Close() error { return s.Store.Close() }
 
-// OpenStores opens (creating) the database in cfg.DataDir.
+// StoreConfig is the store cfg chooses.
+func StoreConfig(cfg config.Config) store.Config {
+	if cfg.Store == store.Postgres {
+		return store.Config{Kind: store.Postgres, DSN: cfg.PostgresDSN}
+	}
+	return store.Config{Kind: store.SQLite, Path: filepath.Join(cfg.DataDir, "relay.db")}
+}
+
+// ParseStore reads a store named on migrate-store's command line: sqlite:PATH, or
+// postgres: followed by nothing (relay.toml's connection string), env:NAME (an
+// environment variable) or the path of a file holding the connection string. The
+// connection string itself is refused: it would show in the shell's history and the
+// process list.
+func ParseStore(spec string, cfg config.Config, getenv func(string) string) (store.Config, error) {
+	kind, rest, ok := strings.Cut(spec, ":")
+	switch {
+	case !ok:
+		return store.Config{}, fmt.Errorf("%q is not sqlite:PATH or postgres:DSN-FILE", spec)
+	case kind == store.SQLite && rest != "":
+		return store.Config{Kind: store.SQLite, Path: rest}, nil
+	case kind != store.Postgres:
+		return store.Config{}, fmt.Errorf("%q is not sqlite:PATH or postgres:DSN-FILE", spec)
+	case strings.Contains(rest, "://") || strings.Contains(rest, "="):
+		return store.Config{}, errors.New("give a PostgreSQL connection string in a file (postgres:/path) or an environment variable (postgres:env:NAME), never on the command line")
+	case rest == "":
+		if cfg.PostgresDSN == "" {
+			return store.Config{}, fmt.Errorf("postgres: with nothing after it uses relay.toml's connection string, and there is none: set postgres_dsn_file or %s", config.EnvPostgresDSN)
+		}
+		return store.Config{Kind: store.Postgres, DSN: cfg.PostgresDSN}, nil
+	}
+	if name, ok := strings.CutPrefix(rest, "env:"); ok {
+		dsn := getenv(name)
+		if dsn == "" {
+			return store.Config{}, fmt.Errorf("the environment variable %s is empty", name)
+		}
+		return store.Config{Kind: store.Postgres, DSN: dsn}, nil
+	}
+	b, err := os.ReadFile(rest)
+	if err != nil {
+		return store.Config{}, fmt.Errorf("cannot read the connection string file: %w", err)
+	}
+	return store.Config{Kind: store.Postgres, DSN: strings.TrimSpace(string(b))}, nil
+}
+
+// OpenStores opens the configured store, migrating its schema to this build's.
 func OpenStores(cfg config.Config) (*Stores, error) {
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("cannot create the data directory %s: %w", cfg.DataDir, err)
 	}
-	db, err := sqlitedb.Open(filepath.Join(cfg.DataDir, "relay.db"))
-	if err != nil {
-		return nil, err
-	}
-	s := &Stores{DB: db}
 	key, err := cfg.AuditKey()
-	if err == nil {
-		s.Registry, err = registry.New(db)
-	}
-	if err == nil {
-		s.Ledger, err = ledger.New(db)
-	}
-	if err == nil {
-		s.Audit, err = audit.New(db, key)
-	}
 	if err != nil {
-		db.Close()
 		return nil, err
 	}
-	return s, nil
+	st, err := store.Open(context.Background(), StoreConfig(cfg))
+	if err != nil {
+		return nil, err
+	}
+	aud, err := audit.New(st, key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Stores{Store: st, Registry: registry.New(st), Ledger: ledger.New(st), Audit: aud}, nil
 }
 
 // NewLogger returns the relay's JSON logger on w, with every record passed through

@@ -1,11 +1,18 @@
-// Package registry holds the relay's connectors (one per practice install, bound to
-// one HPI facility), their one-time enrolment codes, hashed client secrets and the
-// short-lived access tokens issued to them.
+// Package registry holds the relay's connectors (one per practice PC, bound to one
+// HPI facility), the codes that enrol them, their hashed client secrets and the
+// short-lived access tokens issued to them. Persistence is a Store (internal/relay/
+// store: SQLite for one relay, PostgreSQL for several).
+//
+// There are two kinds of enrolment code. A connector code (connector add) enrols one
+// PC once. A practice code (practice add) enrols up to N PCs of one facility within
+// its validity; each PC becomes its own connector with its own secret, named after
+// the PC's host name, so one PC can be revoked without the others. Both are typed
+// the same way, so the installer's ENROLCODE takes either.
 //
 // Codes, secrets and tokens are stored only as SHA-256 hashes. They are random with
-// at least 50 bits (codes, which also expire in 72 hours and are single use) or 256
-// bits (secrets, tokens) of entropy, so a fast hash is enough: there is nothing to
-// brute-force that a slow password hash would protect, and token checks stay cheap.
+// at least 50 bits (codes, which also expire and are limited per source address) or
+// 256 bits (secrets, tokens) of entropy, so a fast hash is enough: there is nothing
+// to brute-force that a slow password hash would protect, and token checks stay cheap.
 package registry
 
 import (
@@ -13,22 +20,32 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
+	"unicode"
 )
 
 // Durations fixed by the product.
 const (
 	CodeTTL = 72 * time.Hour
+	// MaxPracticeValidity bounds a practice code's life: it is written into GPO or
+	// Intune, where more people can read it than a code on paper.
+	MaxPracticeValidity = 30 * 24 * time.Hour
+	// MaxPracticePCs bounds how many PCs one practice code enrols.
+	MaxPracticePCs = 500
+	// RevocationLag is how long a token check may be answered from memory: a token
+	// revoked on any relay is refused by every relay within this time (sooner on
+	// PostgreSQL, whose notifications clear the memory at once).
+	RevocationLag = 500 * time.Millisecond
 )
 
-// Status of a connector.
+// Status of a connector or practice.
 type Status string
 
 const (
@@ -37,14 +54,28 @@ const (
 	Revoked Status = "revoked"
 )
 
-// Connector is one practice install.
+// Connector is one practice PC (or, for codes made by connector add, one install).
 type Connector struct {
 	ID       string // also the OAuth2 client id
 	Facility string // HPI facility id, e.g. F2N060-E
-	Name     string
+	Name     string // the operator's name, or the PC's host name for a practice code
 	Status   Status
 	Created  time.Time
 	Enrolled time.Time // zero until the first enrolment
+	Practice string    // the practice whose code enrolled it; "" for a connector code
+	LastSeen time.Time // when it last fetched a token; zero if never
+}
+
+// Practice is a practice code and the PCs it enrolled.
+type Practice struct {
+	ID       string
+	Facility string
+	Name     string
+	PCs      int // how many PCs the code may enrol
+	Enrolled int // how many it has
+	Expires  time.Time
+	Status   Status // Active or Revoked
+	Created  time.Time
 }
 
 // Errors callers map to responses. Their text is safe to show.
@@ -55,8 +86,12 @@ var (
 	ErrCodeUnknown  = errors.New("the enrolment code is not known: check it was typed as printed")
 	ErrCodeUsed     = errors.New("the enrolment code was already used: ask the relay operator for a new one")
 	ErrCodeExpired  = errors.New("the enrolment code expired: ask the relay operator for a new one")
-	ErrBadSecret    = errors.New("unknown client or wrong secret")
-	ErrTokenInvalid = errors.New("the access token is unknown, expired or revoked")
+	ErrPracticeFull = errors.New("this practice code has already enrolled every PC it was issued for: " +
+		"ask the relay operator to revoke a PC you no longer use or to issue a new practice code")
+	ErrPracticeRevoked  = errors.New("this practice code was revoked: ask the relay operator for a new one")
+	ErrPracticeNotFound = errors.New("no such practice")
+	ErrBadSecret        = errors.New("unknown client or wrong secret")
+	ErrTokenInvalid     = errors.New("the access token is unknown, expired or revoked")
 )
 
 var facilityRe = regexp.MustCompile(`^F[0-9A-Z]{2}[0-9]{3}-[A-Z]$`)
@@ -64,68 +99,119 @@ var facilityRe = regexp.MustCompile(`^F[0-9A-Z]{2}[0-9]{3}-[A-Z]$`)
 // ValidFacility reports whether s has the shape of an HPI facility id.
 func ValidFacility(s string) bool { return facilityRe.MatchString(s) }
 
-// Registry is the connector registry in the relay's SQLite database.
-type Registry struct {
-	db  *sql.DB
-	now func() time.Time
+// Store is what the registry keeps. Every method that spends a code or changes a
+// connector's status is atomic in the store, so relays sharing one store never
+// enrol twice with one code or over a practice's limit.
+type Store interface {
+	AddConnector(ctx context.Context, c Connector, codeHash []byte, codeExpires time.Time) error
+	// SetCode makes codeHash the connector's only enrolment code.
+	SetCode(ctx context.Context, id string, codeHash []byte, expires time.Time) error
+	// RevokeConnector ends a connector's secret, tokens and codes (ErrNotFound).
+	RevokeConnector(ctx context.Context, id string) error
+	Connector(ctx context.Context, id string) (Connector, error)
+	// Connectors lists every connector, or a practice's when practice is set,
+	// oldest first.
+	Connectors(ctx context.Context, practice string) ([]Connector, error)
+	// ConnectorSecret returns a connector with its secret hash (nil when none).
+	ConnectorSecret(ctx context.Context, id string) (Connector, []byte, error)
+	// Redeem spends an enrolment code of either kind. A connector code activates
+	// its connector with secretHash and ends its tokens; a practice code creates pc
+	// (ID and Name set by the caller) in the code's practice and facility, if the
+	// practice has a PC left. Errors: ErrCodeUnknown, ErrCodeUsed, ErrCodeExpired,
+	// ErrRevoked, ErrPracticeFull, ErrPracticeRevoked; a refused practice code's
+	// Connector carries its Practice and Facility.
+	Redeem(ctx context.Context, codeHash, secretHash []byte, pc Connector, now time.Time) (Connector, error)
+	AddPractice(ctx context.Context, p Practice, codeHash []byte) error
+	Practice(ctx context.Context, id string) (Practice, error)
+	Practices(ctx context.Context) ([]Practice, error)
+	// RevokePractice ends the practice's code and every PC it enrolled.
+	RevokePractice(ctx context.Context, id string) error
+	// AddToken records a token, sweeps expired ones and marks the connector seen.
+	AddToken(ctx context.Context, tokenHash []byte, id string, expires, now time.Time) error
+	// TokenConnector returns the connector a token was issued to and its expiry.
+	TokenConnector(ctx context.Context, tokenHash []byte) (Connector, time.Time, error)
+	// OnRevoke registers f to be called when another process may have revoked
+	// tokens (PostgreSQL notifications); stores without notifications never call it.
+	OnRevoke(f func())
+	Ping(ctx context.Context) error
 }
 
-// New creates the registry's tables in db if needed.
-func New(db *sql.DB) (*Registry, error) {
-	_, err := db.Exec(`
-CREATE TABLE IF NOT EXISTS connectors (
-	id TEXT PRIMARY KEY,
-	facility TEXT NOT NULL,
-	name TEXT NOT NULL,
-	status TEXT NOT NULL,
-	secret_hash BLOB,
-	created INTEGER NOT NULL,
-	enrolled INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS enrolment_codes (
-	code_hash BLOB PRIMARY KEY,
-	connector_id TEXT NOT NULL REFERENCES connectors(id),
-	expires INTEGER NOT NULL,
-	used INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS tokens (
-	token_hash BLOB PRIMARY KEY,
-	connector_id TEXT NOT NULL REFERENCES connectors(id),
-	expires INTEGER NOT NULL
-);
-CREATE INDEX IF NOT EXISTS tokens_connector ON tokens(connector_id);`)
-	if err != nil {
-		return nil, fmt.Errorf("create registry tables: %w", err)
-	}
-	return &Registry{db: db, now: time.Now}, nil
+// Registry is the connector registry.
+type Registry struct {
+	st  Store
+	now func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedToken // by token hash
+}
+
+type cachedToken struct {
+	c       Connector
+	expires time.Time
+	checked time.Time
+}
+
+// New returns a registry over st.
+func New(st Store) *Registry {
+	r := &Registry{st: st, now: time.Now, cache: map[string]cachedToken{}}
+	st.OnRevoke(r.forget)
+	return r
 }
 
 // SetClock replaces the clock, for tests of expiry.
 func (r *Registry) SetClock(now func() time.Time) { r.now = now }
 
+// forget drops every remembered token check.
+func (r *Registry) forget() {
+	r.mu.Lock()
+	clear(r.cache)
+	r.mu.Unlock()
+}
+
+func normalFacility(f string) (string, error) {
+	f = strings.ToUpper(strings.TrimSpace(f))
+	if !ValidFacility(f) {
+		return "", ErrBadFacility
+	}
+	return f, nil
+}
+
 // Add creates a pending connector for facility and returns it with its one-time
 // enrolment code.
 func (r *Registry) Add(ctx context.Context, facility, name string) (Connector, string, error) {
-	facility = strings.ToUpper(strings.TrimSpace(facility))
-	if !ValidFacility(facility) {
-		return Connector{}, "", ErrBadFacility
-	}
-	c := Connector{ID: "cpc_" + randomHex(10), Facility: facility, Name: strings.TrimSpace(name), Status: Pending, Created: r.now().UTC()}
-	code := newCode()
-	tx, err := r.db.BeginTx(ctx, nil)
+	facility, err := normalFacility(facility)
 	if err != nil {
 		return Connector{}, "", err
 	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `INSERT INTO connectors(id, facility, name, status, created) VALUES(?,?,?,?,?)`,
-		c.ID, c.Facility, c.Name, c.Status, c.Created.UnixNano()); err != nil {
+	c := Connector{ID: newConnectorID(), Facility: facility, Name: strings.TrimSpace(name), Status: Pending, Created: r.now().UTC()}
+	code := newCode(10)
+	if err := r.st.AddConnector(ctx, c, hash(NormalizeCode(code)), c.Created.Add(CodeTTL)); err != nil {
 		return Connector{}, "", err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO enrolment_codes(code_hash, connector_id, expires) VALUES(?,?,?)`,
-		hash(NormalizeCode(code)), c.ID, c.Created.Add(CodeTTL).UnixNano()); err != nil {
-		return Connector{}, "", err
+	return c, code, nil
+}
+
+// AddPractice creates a practice code that enrols up to pcs PCs of facility until
+// valid has passed, and returns the practice with its code.
+func (r *Registry) AddPractice(ctx context.Context, facility, name string, pcs int, valid time.Duration) (Practice, string, error) {
+	facility, err := normalFacility(facility)
+	if err != nil {
+		return Practice{}, "", err
 	}
-	return c, code, tx.Commit()
+	if pcs < 1 || pcs > MaxPracticePCs {
+		return Practice{}, "", fmt.Errorf("a practice code enrols 1 to %d PCs, not %d: fix --pcs", MaxPracticePCs, pcs)
+	}
+	if valid <= 0 || valid > MaxPracticeValidity {
+		return Practice{}, "", fmt.Errorf("a practice code is valid for up to %d days: fix --valid", int(MaxPracticeValidity.Hours()/24))
+	}
+	now := r.now().UTC()
+	p := Practice{ID: "prc_" + randomHex(8), Facility: facility, Name: strings.TrimSpace(name), PCs: pcs,
+		Expires: now.Add(valid), Status: Active, Created: now}
+	code := newCode(12)
+	if err := r.st.AddPractice(ctx, p, hash(NormalizeCode(code))); err != nil {
+		return Practice{}, "", err
+	}
+	return p, code, nil
 }
 
 // Rotate issues a new enrolment code for an existing connector. Its current secret
@@ -139,128 +225,69 @@ func (r *Registry) Rotate(ctx context.Context, id string) (string, error) {
 	if c.Status == Revoked {
 		return "", ErrRevoked
 	}
-	code := newCode()
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
+	code := newCode(10)
+	if err := r.st.SetCode(ctx, id, hash(NormalizeCode(code)), r.now().Add(CodeTTL)); err != nil {
 		return "", err
 	}
-	defer tx.Rollback()
-	// Only the newest code may be used.
-	if _, err := tx.ExecContext(ctx, `DELETE FROM enrolment_codes WHERE connector_id=?`, id); err != nil {
-		return "", err
-	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO enrolment_codes(code_hash, connector_id, expires) VALUES(?,?,?)`,
-		hash(NormalizeCode(code)), id, r.now().Add(CodeTTL).UnixNano()); err != nil {
-		return "", err
-	}
-	return code, tx.Commit()
+	return code, nil
 }
 
-// Revoke ends a connector for good: its secret, tokens and codes stop working at once.
+// Revoke ends a connector for good: its secret, tokens and codes stop working at once
+// on this relay, and within RevocationLag on every other.
 func (r *Registry) Revoke(ctx context.Context, id string) error {
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	res, err := tx.ExecContext(ctx, `UPDATE connectors SET status=?, secret_hash=NULL WHERE id=?`, Revoked, id)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return ErrNotFound
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE connector_id=?`, id); err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM enrolment_codes WHERE connector_id=?`, id); err != nil {
-		return err
-	}
-	return tx.Commit()
+	defer r.forget()
+	return r.st.RevokeConnector(ctx, id)
+}
+
+// RevokePractice ends a practice's code and every PC it enrolled.
+func (r *Registry) RevokePractice(ctx context.Context, id string) error {
+	defer r.forget()
+	return r.st.RevokePractice(ctx, id)
 }
 
 // Get returns one connector.
 func (r *Registry) Get(ctx context.Context, id string) (Connector, error) {
-	row := r.db.QueryRowContext(ctx, `SELECT id, facility, name, status, created, enrolled FROM connectors WHERE id=?`, id)
-	c, err := scanConnector(row)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Connector{}, ErrNotFound
-	}
-	return c, err
+	return r.st.Connector(ctx, id)
 }
 
 // List returns every connector, oldest first.
-func (r *Registry) List(ctx context.Context) ([]Connector, error) {
-	rows, err := r.db.QueryContext(ctx, `SELECT id, facility, name, status, created, enrolled FROM connectors ORDER BY created, id`)
+func (r *Registry) List(ctx context.Context) ([]Connector, error) { return r.st.Connectors(ctx, "") }
+
+// Practice returns a practice and the PCs it enrolled.
+func (r *Registry) Practice(ctx context.Context, id string) (Practice, []Connector, error) {
+	p, err := r.st.Practice(ctx, id)
 	if err != nil {
-		return nil, err
+		return Practice{}, nil, err
 	}
-	defer rows.Close()
-	var out []Connector
-	for rows.Next() {
-		c, err := scanConnector(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+	pcs, err := r.st.Connectors(ctx, id)
+	return p, pcs, err
 }
 
-// Enrol redeems a code: it is spent, the connector becomes active with a new secret
-// (returned once, stored hashed) and any earlier secret and tokens stop working.
-func (r *Registry) Enrol(ctx context.Context, code string) (Connector, string, error) {
-	h := hash(NormalizeCode(code))
-	now := r.now()
-	tx, err := r.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Connector{}, "", err
-	}
-	defer tx.Rollback()
-	var id string
-	var expires, used int64
-	err = tx.QueryRowContext(ctx, `SELECT connector_id, expires, used FROM enrolment_codes WHERE code_hash=?`, h).Scan(&id, &expires, &used)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
-		return Connector{}, "", ErrCodeUnknown
-	case err != nil:
-		return Connector{}, "", err
-	case used != 0:
-		return Connector{}, "", ErrCodeUsed
-	case now.UnixNano() >= expires:
-		return Connector{}, "", ErrCodeExpired
-	}
+// Practices lists every practice code, oldest first.
+func (r *Registry) Practices(ctx context.Context) ([]Practice, error) { return r.st.Practices(ctx) }
+
+// Enrol redeems a code of either kind for the PC called hostname. A connector code
+// is spent, its connector becomes active with a new secret (returned once, stored
+// hashed) and any earlier secret and tokens stop working. A practice code makes a
+// new connector named after hostname.
+func (r *Registry) Enrol(ctx context.Context, code, hostname string) (Connector, string, error) {
 	secret := newSecret()
-	if _, err := tx.ExecContext(ctx, `UPDATE enrolment_codes SET used=? WHERE code_hash=?`, now.UnixNano(), h); err != nil {
-		return Connector{}, "", err
-	}
-	res, err := tx.ExecContext(ctx, `UPDATE connectors SET status=?, secret_hash=?, enrolled=? WHERE id=? AND status<>?`,
-		Active, hash(secret), now.UTC().UnixNano(), id, Revoked)
+	now := r.now()
+	pc := Connector{ID: newConnectorID(), Name: HostName(hostname)}
+	c, err := r.st.Redeem(ctx, hash(NormalizeCode(code)), hash(secret), pc, now)
 	if err != nil {
-		return Connector{}, "", err
+		// A refused practice code comes back with its practice and facility set.
+		return Connector{Practice: c.Practice, Facility: c.Facility}, "", err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return Connector{}, "", ErrRevoked
-	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM tokens WHERE connector_id=?`, id); err != nil {
-		return Connector{}, "", err
-	}
-	c, err := scanConnector(tx.QueryRowContext(ctx, `SELECT id, facility, name, status, created, enrolled FROM connectors WHERE id=?`, id))
-	if err != nil {
-		return Connector{}, "", err
-	}
-	return c, secret, tx.Commit()
+	r.forget() // a rotation ended the connector's earlier tokens
+	return c, secret, nil
 }
 
 // Authenticate checks a client id and secret. Unknown client, wrong secret and
 // revoked connector all return ErrBadSecret so the answer reveals nothing.
 func (r *Registry) Authenticate(ctx context.Context, clientID, secret string) (Connector, error) {
-	var stored []byte
-	var c Connector
-	var created, enrolled int64
-	err := r.db.QueryRowContext(ctx, `SELECT id, facility, name, status, created, enrolled, secret_hash FROM connectors WHERE id=?`, clientID).
-		Scan(&c.ID, &c.Facility, &c.Name, &c.Status, &created, &enrolled, &stored)
-	if errors.Is(err, sql.ErrNoRows) {
+	c, stored, err := r.st.ConnectorSecret(ctx, clientID)
+	if errors.Is(err, ErrNotFound) {
 		// Compare anyway so an unknown client takes as long as a known one.
 		subtle.ConstantTimeCompare(hash(secret), hash("x"))
 		return Connector{}, ErrBadSecret
@@ -272,7 +299,6 @@ func (r *Registry) Authenticate(ctx context.Context, clientID, secret string) (C
 	if !ok || c.Status != Active {
 		return Connector{}, ErrBadSecret
 	}
-	c.Created, c.Enrolled = fromNanos(created), fromNanos(enrolled)
 	return c, nil
 }
 
@@ -281,61 +307,65 @@ func (r *Registry) IssueToken(ctx context.Context, c Connector, ttl time.Duratio
 	tok := newSecret()
 	now := r.now()
 	exp := now.Add(ttl)
-	if _, err := r.db.ExecContext(ctx, `INSERT INTO tokens(token_hash, connector_id, expires) VALUES(?,?,?)`,
-		hash(tok), c.ID, exp.UnixNano()); err != nil {
-		return "", time.Time{}, err
-	}
-	// Expired tokens are dead weight; sweeping on issue keeps the table small without
-	// a background job.
-	if _, err := r.db.ExecContext(ctx, `DELETE FROM tokens WHERE expires < ?`, now.UnixNano()); err != nil {
+	if err := r.st.AddToken(ctx, hash(tok), c.ID, exp, now); err != nil {
 		return "", time.Time{}, err
 	}
 	return tok, exp, nil
 }
 
-// TokenConnector returns the active connector a token was issued to.
+// TokenConnector returns the active connector a token was issued to. A check is
+// remembered for RevocationLag, so a busy connector's requests do not each reach
+// the store.
 func (r *Registry) TokenConnector(ctx context.Context, token string) (Connector, error) {
-	var c Connector
-	var created, enrolled, expires int64
-	err := r.db.QueryRowContext(ctx, `SELECT c.id, c.facility, c.name, c.status, c.created, c.enrolled, t.expires
-		FROM tokens t JOIN connectors c ON c.id = t.connector_id WHERE t.token_hash=?`, hash(token)).
-		Scan(&c.ID, &c.Facility, &c.Name, &c.Status, &created, &enrolled, &expires)
-	if errors.Is(err, sql.ErrNoRows) {
+	h := hash(token)
+	key := string(h)
+	now := r.now()
+	r.mu.Lock()
+	ct, ok := r.cache[key]
+	r.mu.Unlock()
+	wall := time.Now()
+	if !ok || wall.Sub(ct.checked) >= RevocationLag || wall.Before(ct.checked) {
+		c, exp, err := r.st.TokenConnector(ctx, h)
+		if errors.Is(err, ErrNotFound) {
+			return Connector{}, ErrTokenInvalid
+		}
+		if err != nil {
+			return Connector{}, err
+		}
+		ct = cachedToken{c: c, expires: exp, checked: wall}
+		r.mu.Lock()
+		if len(r.cache) > 100_000 {
+			clear(r.cache)
+		}
+		r.cache[key] = ct
+		r.mu.Unlock()
+	}
+	if ct.c.Status != Active || !now.Before(ct.expires) {
 		return Connector{}, ErrTokenInvalid
 	}
-	if err != nil {
-		return Connector{}, err
-	}
-	if c.Status != Active || r.now().UnixNano() >= expires {
-		return Connector{}, ErrTokenInvalid
-	}
-	c.Created, c.Enrolled = fromNanos(created), fromNanos(enrolled)
-	return c, nil
+	return ct.c, nil
 }
 
-// Ping checks the database answers, for readiness.
-func (r *Registry) Ping(ctx context.Context) error {
-	var n int
-	return r.db.QueryRowContext(ctx, `SELECT count(*) FROM connectors WHERE 0`).Scan(&n)
-}
+// Ping checks the store answers, for readiness.
+func (r *Registry) Ping(ctx context.Context) error { return r.st.Ping(ctx) }
 
-type scanner interface{ Scan(...any) error }
-
-func scanConnector(s scanner) (Connector, error) {
-	var c Connector
-	var created, enrolled int64
-	if err := s.Scan(&c.ID, &c.Facility, &c.Name, &c.Status, &created, &enrolled); err != nil {
-		return Connector{}, err
+// HostName makes a PC's reported host name fit to show in the operator's list: the
+// letters, digits, dots, dashes and underscores of a host name, at most 63 of them,
+// or "unnamed PC".
+func HostName(s string) string {
+	var b strings.Builder
+	for _, r := range strings.TrimSpace(s) {
+		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_", r)) {
+			b.WriteRune(r)
+		}
+		if b.Len() == 63 {
+			break
+		}
 	}
-	c.Created, c.Enrolled = fromNanos(created), fromNanos(enrolled)
-	return c, nil
-}
-
-func fromNanos(n int64) time.Time {
-	if n == 0 {
-		return time.Time{}
+	if b.Len() == 0 {
+		return "unnamed PC"
 	}
-	return time.Unix(0, n).UTC()
+	return b.String()
 }
 
 func hash(s string) []byte {
@@ -349,6 +379,8 @@ func randomHex(n int) string {
 	return hex.EncodeToString(b)
 }
 
+func newConnectorID() string { return "cpc_" + randomHex(10) }
+
 func newSecret() string {
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
@@ -359,13 +391,20 @@ func newSecret() string {
 // copied from paper is hard to get wrong.
 const codeAlphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
 
-// newCode returns 10 symbols (50 bits) as XXXXX-XXXXX.
-func newCode() string {
-	b := make([]byte, 10)
+// newCode returns n random symbols (5 bits each) in groups: XXXXX-XXXXX for a
+// connector code (50 bits), XXXX-XXXX-XXXX for a practice code (60 bits), so the two
+// kinds look different on paper and a practice code, which enrols several PCs over
+// several days, is harder to guess.
+func newCode(n int) string {
+	group := 5
+	if n == 12 {
+		group = 4
+	}
+	b := make([]byte, n)
 	_, _ = rand.Read(b)
-	out := make([]byte, 0, 11)
+	out := make([]byte, 0, n+n/group)
 	for i, v := range b {
-		if i == 5 {
+		if i > 0 && i%group == 0 {
 			out = append(out, '-')
 		}
 		out = append(out, codeAlphabet[v&31])
