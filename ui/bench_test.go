@@ -44,7 +44,7 @@ func benchLaunchURLs(b *testing.B, h *harness, next func() string) {
 		c := h.app.Launch(url)
 		for {
 			h.q.drain()
-			if c.banner.Visible() && c.name.Text != "" {
+			if c.banner.Visible() && c.band.shown.Family != "" {
 				break
 			}
 			if v := c.model.View(); v.Phase == viewmodel.PhaseLaunchFailed {

@@ -37,8 +37,7 @@ type CaptureWindow struct {
 	win   fyne.Window
 
 	heading *widget.Label
-	name    *widget.Label
-	details *widget.Label
+	band    *patientBand
 	banner  *fyne.Container
 	add     *widget.Button
 	camera  *widget.Button
@@ -64,10 +63,8 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.heading = widget.NewLabelWithStyle("", fyne.TextAlignCenter, fyne.TextStyle{Bold: true})
 	c.heading.Wrapping = fyne.TextWrapWord
 	c.heading.SizeName = theme.SizeNameSubHeadingText
-	c.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	c.name.SizeName = theme.SizeNameSubHeadingText
-	c.details = widget.NewLabel("")
-	c.banner = container.NewVBox(c.name, c.details)
+	c.band = newPatientBand()
+	c.banner = c.band.box
 	c.add = widget.NewButtonWithIcon("Add files…", theme.FolderOpenIcon(), c.pick)
 	c.camera = widget.NewButtonWithIcon("Camera", theme.MediaPhotoIcon(), c.openCamera)
 	c.grid = container.NewGridWrap(fyne.NewSize(thumbSize.Width+16, 0))
@@ -265,8 +262,7 @@ func (c *CaptureWindow) refresh() {
 	}
 	if v.Phase == viewmodel.PhasePatient {
 		c.heading.Hide()
-		c.name.SetText(v.Banner.Name)
-		c.details.SetText("NHI " + v.Banner.NHI + "    Born " + viewmodel.BirthDate(v.Banner.BirthDate))
+		c.band.set(viewmodel.NewPatientBanner(v.Banner, c.app.opt.Now()))
 		c.banner.Show()
 	} else {
 		c.banner.Hide()

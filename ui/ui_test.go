@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
@@ -132,7 +133,7 @@ func (h *harness) launch(url string) *CaptureWindow {
 func (h *harness) patient() *CaptureWindow {
 	h.t.Helper()
 	c := h.launch(fakeagent.PatientURL)
-	h.eventually("banner", func() bool { return c.name.Visible() && c.name.Text == localapitest.TestName })
+	h.eventually("banner", func() bool { return c.banner.Visible() && c.band.shown.Family == localapitest.TestFamily })
 	return c
 }
 
@@ -214,8 +215,11 @@ func TestLaunchShowsTheBanner(t *testing.T) {
 	if c.heading.Visible() {
 		t.Fatal("heading shown with a patient")
 	}
-	if !strings.Contains(c.details.Text, "NHI "+localapitest.TestNHI) || !strings.Contains(c.details.Text, "Born 1 Jan 1970") {
-		t.Fatalf("details %q", c.details.Text)
+	// The band: FAMILY in capitals, given names, date of birth with age, sex, NHI.
+	for _, want := range []string{"TESTING,", "Fake", "1-Jan-1970 (", "Female", "ZZZ 0016"} {
+		if !strings.Contains(canvasText(c.banner), want) {
+			t.Fatalf("band lacks %q:\n%s", want, canvasText(c.banner))
+		}
 	}
 	if c.add.Disabled() || c.camera.Disabled() {
 		t.Fatal("adding not offered with a patient")
@@ -280,7 +284,7 @@ func TestWebLaunchEventOpensAWindow(t *testing.T) {
 	}
 	h.eventually("window with banner", func() bool {
 		cs := h.app.Captures()
-		return len(cs) == 1 && cs[0].name.Text == localapitest.TestName && cs[0].name.Visible()
+		return len(cs) == 1 && cs[0].band.shown.Family == localapitest.TestFamily && cs[0].banner.Visible()
 	})
 	if n := len(h.app.Captures()); n != 1 {
 		t.Fatalf("%d capture windows, want only the GP's own launch", n)
@@ -515,7 +519,7 @@ func TestUnassignedAssignAfterConfirmation(t *testing.T) {
 	}
 	overlay := u.win.Canvas().Overlays().Top()
 	text := allText(overlay)
-	for _, want := range []string{localapitest.TestName, "NHI " + localapitest.TestNHI, "Born 1 Jan 1970", "scan0001.pdf"} {
+	for _, want := range []string{localapitest.TestName, "NHI ZZZ 0016", "Born 1-Jan-1970", "Sex Female", "scan0001.pdf"} {
 		if !strings.Contains(text, want) {
 			t.Fatalf("confirmation lacks %q:\n%s", want, text)
 		}
@@ -593,6 +597,18 @@ func findButton(t testing.TB, root fyne.CanvasObject, label string) *widget.Butt
 	}
 	t.Fatalf("no button %q", label)
 	return nil
+}
+
+// canvasText is the text of every canvas.Text under root (the patient band draws
+// with them, in its own colours).
+func canvasText(root fyne.CanvasObject) string {
+	var b strings.Builder
+	for _, o := range test.LaidOutObjects(root) {
+		if t, ok := o.(*canvas.Text); ok && t.Text != "" {
+			b.WriteString(t.Text + " ")
+		}
+	}
+	return b.String()
 }
 
 func allText(root fyne.CanvasObject) string {

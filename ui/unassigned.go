@@ -129,7 +129,7 @@ func (u *unassignedWindow) confirmAssign(it localapi.Item) {
 		return
 	}
 	s, _ := target.model.Session()
-	d := dialog.NewConfirm("Assign to this patient?", viewmodel.ConfirmText(s.Banner, it.FileName), func(ok bool) {
+	d := dialog.NewConfirm("Assign to this patient?", viewmodel.ConfirmText(s.Banner, it.FileName, u.app.opt.Now()), func(ok bool) {
 		if !ok {
 			return
 		}

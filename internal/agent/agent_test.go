@@ -41,7 +41,8 @@ func (fakeRelay) Launch(ctx context.Context, c, sig string) (client.Launch, erro
 	}
 	l := client.Launch{Facility: localapitest.TestFacility, ProviderID: "prov-1"}
 	if c == localapitest.ContextPatient {
-		l.Patient = &client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: localapitest.TestNHI, Name: localapitest.TestName, BirthDate: "1970-01-01"}
+		l.Patient = &client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: localapitest.TestNHI, Name: localapitest.TestName, BirthDate: localapitest.TestBirthDate,
+			Family: localapitest.TestFamily, Given: localapitest.TestGiven, Sex: localapitest.TestSex}
 	}
 	return l, nil
 }
@@ -51,7 +52,8 @@ func (fakeRelay) LookupPatient(ctx context.Context, n string) (client.Patient, e
 		return client.Patient{}, &client.Error{Kind: client.Permanent, Status: 404, Code: api.CodeNotFound,
 			Message: "No patient with that NHI number at this practice: check the number."}
 	}
-	return client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: n, Name: localapitest.TestName, BirthDate: "1970-01-01"}, nil
+	return client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: n, Name: localapitest.TestName, BirthDate: localapitest.TestBirthDate,
+		Family: localapitest.TestFamily, Given: localapitest.TestGiven, Sex: localapitest.TestSex}, nil
 }
 
 func (fakeRelay) Health(ctx context.Context) (client.Health, error) {

@@ -104,7 +104,8 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 	s.owner, _ = localapi.PeerFrom(ctx)
 	if l.Patient != nil {
 		s.PatientSelected = true
-		s.Banner = localapi.Banner{Name: l.Patient.Name, NHI: l.Patient.NHI, BirthDate: l.Patient.BirthDate}
+		s.Banner = localapi.Banner{Name: l.Patient.Name, NHI: l.Patient.NHI, BirthDate: l.Patient.BirthDate,
+			Family: l.Patient.Family, Given: l.Patient.Given, Sex: l.Patient.Sex}
 		s.patientID = l.Patient.ID
 	}
 	a.mu.Lock()

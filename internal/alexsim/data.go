@@ -18,16 +18,19 @@ type patient struct {
 // TestPatient describes a seeded patient, for tests and the demo.
 type TestPatient struct {
 	NHI, Family, Given, BirthDate string
+	// Gender is FHIR's administrative gender code; empty seeds "unknown", as UAT's
+	// ZZZ0016 carries.
+	Gender string
 }
 
 // TestPatients are seeded in every facility: Z-range NHIs only, old and new format.
 // ZZZ0016 "TESTING" is Medtech's own UAT test patient.
 var TestPatients = []TestPatient{
-	{"ZZZ0016", "TESTING", "Test", "1970-01-01"},
-	{"ZZZ0024", "TESTING", "Second", "1985-06-15"},
-	{"ZAA0067", "PARATA", "Aroha", "2001-11-30"},
-	{"ZZZ00AC", "NGATA", "Mere", "1962-03-08"},
-	{"ZBN77VL", "SMITH", "Jane", "2019-09-09"},
+	{NHI: "ZZZ0016", Family: "TESTING", Given: "Test", BirthDate: "1970-01-01"},
+	{NHI: "ZZZ0024", Family: "TESTING", Given: "Second", BirthDate: "1985-06-15", Gender: "male"},
+	{NHI: "ZAA0067", Family: "PARATA", Given: "Aroha", BirthDate: "2001-11-30", Gender: "female"},
+	{NHI: "ZZZ00AC", Family: "NGATA", Given: "Mere", BirthDate: "1962-03-08", Gender: "female"},
+	{NHI: "ZBN77VL", Family: "SMITH", Given: "Jane", BirthDate: "2019-09-09", Gender: "female"},
 }
 
 // uatIDs keeps the id recorded in real UAT traffic for ZZZ0016 at F2N060-E, so the
@@ -56,7 +59,11 @@ func seed(facility string, tps []TestPatient) []*patient {
 			id = opaqueID("patient", facility, tp.NHI, fmt.Sprint(i))
 		}
 		used[id] = true
-		ps = append(ps, &patient{ID: id, NHI: tp.NHI, Family: tp.Family, Given: tp.Given, BirthDate: tp.BirthDate, Gender: "unknown"})
+		gender := tp.Gender
+		if gender == "" {
+			gender = "unknown"
+		}
+		ps = append(ps, &patient{ID: id, NHI: tp.NHI, Family: tp.Family, Given: tp.Given, BirthDate: tp.BirthDate, Gender: gender})
 	}
 	return ps
 }

@@ -31,6 +31,12 @@ type Banner struct {
 	Name      string `json:"name"`
 	NHI       string `json:"nhi"`
 	BirthDate string `json:"birthDate"` // YYYY-MM-DD as ALEX returns it
+	// Family, Given and Sex draw the patient band (family name in capitals, given
+	// names, sex as FHIR's administrative gender code: male, female, other, unknown).
+	// Empty from agents that predate them; the tray then splits Name.
+	Family string `json:"family,omitempty"`
+	Given  string `json:"given,omitempty"`
+	Sex    string `json:"sex,omitempty"`
 }
 
 // LaunchRequest carries a Medtech toolbar launch: either the whole URL that Windows

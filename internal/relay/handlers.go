@@ -64,10 +64,12 @@ func (s *Server) alexCall(rc *reqCtx, op string, start time.Time, err error) {
 
 func banner(p alex.Patient) *api.Patient {
 	name := strings.ToUpper(p.Family)
-	if g := strings.Join(p.Given, " "); g != "" {
-		name += ", " + g
+	given := strings.Join(p.Given, " ")
+	if given != "" {
+		name += ", " + given
 	}
-	return &api.Patient{ID: p.ID, NHI: string(p.NHI), Name: name, BirthDate: p.BirthDate}
+	return &api.Patient{ID: p.ID, NHI: string(p.NHI), Name: name, BirthDate: p.BirthDate,
+		Family: p.Family, Given: given, Sex: p.Gender}
 }
 
 func (s *Server) handleLaunch(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {

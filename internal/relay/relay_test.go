@@ -40,6 +40,10 @@ func TestFullRun(t *testing.T) {
 		l.ProviderID != alexsim.ProviderID(alexsim.DefaultFacility) {
 		t.Fatal("launch returned the wrong banner, facility or provider")
 	}
+	// The tray's patient band: family, given names and ALEX's gender code travel apart.
+	if l.Patient.Family != "TESTING" || l.Patient.Given != "Test" || l.Patient.Sex != "unknown" {
+		t.Fatal("launch lacks the structured name or sex the patient band needs")
+	}
 	// No patient selected in Evolution.
 	lctx, sig, _ = e.sim.MintLaunch(alexsim.DefaultFacility, "", "")
 	if l, err := c.Launch(ctx, lctx, sig); err != nil || l.Patient != nil {
@@ -50,7 +54,7 @@ func TestFullRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.ID != e.sim.PatientID(alexsim.DefaultFacility, "ZZZ00AC") || p.NHI != "ZZZ00AC" {
+	if p.ID != e.sim.PatientID(alexsim.DefaultFacility, "ZZZ00AC") || p.NHI != "ZZZ00AC" || p.Sex != "female" || p.Family != "NGATA" {
 		t.Fatal("lookup found the wrong patient")
 	}
 	_, err = c.LookupPatient(ctx, "ZZZ0024") // valid, seeded

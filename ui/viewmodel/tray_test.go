@@ -144,7 +144,7 @@ func TestUnassignedAssignAndReject(t *testing.T) {
 	c := NewCapture(a, nil)
 	_ = c.Launch(context.Background(), fakeagent.PatientURL)
 	s, _ := c.Session()
-	if txt := ConfirmText(s.Banner, first.FileName); !strings.Contains(txt, localapitest.TestNHI) || !strings.Contains(txt, "1 Jan 1970") {
+	if txt := ConfirmText(s.Banner, first.FileName, time.Now()); !strings.Contains(txt, "ZZZ 0016") || !strings.Contains(txt, "1-Jan-1970") {
 		t.Fatalf("confirmation %q does not show the banner", txt)
 	}
 	if err := u.Assign(context.Background(), first.ID, c); err != nil {

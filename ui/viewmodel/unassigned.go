@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 )
@@ -69,8 +70,8 @@ func (u *Unassigned) Items() ([]localapi.Item, string) {
 
 // ConfirmText is what the GP reads before assigning: the banner of the patient the
 // file will be filed under, so a wrong window is caught before anything is sent.
-func ConfirmText(b localapi.Banner, fileName string) string {
-	return "Save " + fileName + " to this patient?\n\n" + b.Name + "\nNHI " + b.NHI + "\nBorn " + BirthDate(b.BirthDate)
+func ConfirmText(b localapi.Banner, fileName string, now time.Time) string {
+	return "Save " + fileName + " to this patient?\n\n" + NewPatientBanner(b, now).String()
 }
 
 // Assign files an item under the patient of capture's session.

@@ -32,6 +32,10 @@ const (
 	ContextNoPatient = "ctx-none"
 	TestNHI          = "ZZZ0016"
 	TestName         = "TESTING, Fake"
+	TestFamily       = "TESTING"
+	TestGiven        = "Fake"
+	TestBirthDate    = "1970-01-01"
+	TestSex          = "female"
 	TestFacility     = "F2N060-E"
 )
 
@@ -139,7 +143,7 @@ func (f *Fake) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi
 	s := localapi.Session{ID: newID(), Facility: TestFacility, Opened: time.Now().UTC()}
 	if req.Context == ContextPatient {
 		s.PatientSelected = true
-		s.Banner = localapi.Banner{Name: TestName, NHI: TestNHI, BirthDate: "1970-01-01"}
+		s.Banner = localapi.Banner{Name: TestName, NHI: TestNHI, BirthDate: TestBirthDate, Family: TestFamily, Given: TestGiven, Sex: TestSex}
 		s.ProviderID = "prov-1"
 	}
 	f.mu.Lock()

@@ -71,6 +71,10 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		if s.ID == "" || !s.PatientSelected || s.Banner.NHI != TestNHI || s.Facility == "" {
 			t.Fatalf("session = %+v, want the test patient selected", s)
 		}
+		// The patient band needs the family name apart and the sex (FHIR's code).
+		if s.Banner.Family == "" || s.Banner.Sex == "" || s.Banner.BirthDate == "" {
+			t.Fatalf("banner = %+v, want family name, sex and birth date", s.Banner)
+		}
 	})
 	t.Run("SessionReadBackByItsOpener", func(t *testing.T) {
 		h := setup(t)

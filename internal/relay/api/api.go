@@ -98,6 +98,12 @@ type Patient struct {
 	NHI       string `json:"nhi"`
 	Name      string `json:"name"`
 	BirthDate string `json:"birthDate"` // YYYY-MM-DD as ALEX returns it
+	// Family, Given and Sex let the tray draw the patient band: family name as ALEX
+	// has it, given names space-separated, Sex as ALEX's Patient.gender code (male,
+	// female, other, unknown; empty when ALEX sent none). Name stays "FAMILY, Given".
+	Family string `json:"family,omitempty"`
+	Given  string `json:"given,omitempty"`
+	Sex    string `json:"sex,omitempty"`
 }
 
 // Launch is a decoded toolbar launch. Patient is nil when Medtech had no patient
