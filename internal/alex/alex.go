@@ -287,6 +287,11 @@ func created(res response, typ string) Created {
 			}
 		}
 	}
+	if typ == "DocumentReference" {
+		if d, err := toDocumentReference(res.body); err == nil && d.Size > 0 {
+			cr.Stored = &d
+		}
+	}
 	return cr
 }
 

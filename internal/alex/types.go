@@ -95,6 +95,10 @@ type Created struct {
 	// Location is the absolute Location header (ALEX spells it with lowercase /fhir).
 	Location string
 	ETag     string
+	// Stored is the resource as ALEX's answer to the create gave it, when that answer
+	// carried the attachment (its data or its size); nil otherwise. It lets the relay
+	// answer a read-back without a second call.
+	Stored *DocumentReference
 }
 
 // DocumentReference is what a read-back returns.

@@ -145,14 +145,27 @@ func (s *Server) authed(h handlerFunc) handlerFunc {
 			return s.internal(rc, err)
 		}
 		rc.connector = c
+		// Its calls to ALEX take their turns as this connector (limitedALEX).
+		r = r.WithContext(withTurnKey(r.Context(), c.ID))
 		// An authenticated connector may take its time sending a large document.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.cfg.ReadTimeout))
-		if ok, wait := s.limiters.Get(c.ID).Take(1); !ok {
-			return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: wait,
-				msg: "This practice is sending requests faster than the relay allows: slow down and retry after the given time."}
+		// A read-back pays only if it has to ask ALEX (handleRead, readFromLedger).
+		if rc.op != "read" {
+			if e := s.charge(rc); e != nil {
+				return e
+			}
 		}
 		return h(w, r, rc)
 	}
+}
+
+// charge takes one token from the connector's bucket, or answers 429.
+func (s *Server) charge(rc *reqCtx) *apiError {
+	if ok, wait := s.limiters.Get(rc.connector.ID).Take(1); !ok {
+		return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, retryAfter: wait,
+			msg: "This practice is sending requests faster than the relay allows: slow down and retry after the given time."}
+	}
+	return nil
 }
 
 func (s *Server) internal(rc *reqCtx, err error) *apiError {

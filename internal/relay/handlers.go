@@ -162,6 +162,12 @@ func (s *Server) handleRead(w http.ResponseWriter, r *http.Request, rc *reqCtx) 
 	}
 	ctx, fac := r.Context(), rc.connector.Facility
 	e, err := s.ledger.ByDocID(ctx, rc.connector.ID, id)
+	if err == nil && s.readFromLedger(w, rc, e) {
+		return nil
+	}
+	if e := s.charge(rc); e != nil {
+		return e
+	}
 	if errors.Is(err, ledger.ErrNotFound) {
 		return notFound
 	}

@@ -48,10 +48,18 @@ const (
 	DefaultMaxUpload = 1 << 20
 	// MaxUploadCeiling is ALEX's own payload limit: configuring more would only move
 	// the refusal to ALEX.
-	MaxUploadCeiling      = 8_000_000
-	DefaultTokenTTL       = 15 * time.Minute
-	DefaultRate           = 10 // requests per second per connector
-	DefaultBurst          = 40
+	MaxUploadCeiling = 8_000_000
+	DefaultTokenTTL  = 15 * time.Minute
+	// DefaultRate and DefaultBurst are each connector's (each PC's) token bucket: a
+	// camera card of DefaultBurst/2 photos (an upload and a read-back each) goes
+	// through at once, a larger burst at DefaultRate requests a second after that.
+	DefaultRate  = 50
+	DefaultBurst = 500
+	// DefaultALEXRate and DefaultALEXBurst are the relay-wide limit on calls to ALEX,
+	// under the connectors' own, which protects Medtech: ALEX's own limits are not
+	// published, so this is set to what Medtech agrees (alex_rate_per_second).
+	DefaultALEXRate       = 100
+	DefaultALEXBurst      = 100
 	DefaultFacilityConc   = 4
 	DefaultHealthCacheFor = 15 * time.Second
 	// DefaultUnauthReadTimeout bounds reading a request that has not authenticated
@@ -73,10 +81,15 @@ const (
 
 // Config tunes the server. Zero values take the defaults above.
 type Config struct {
-	MaxUpload           int64         // largest document accepted, bytes
-	TokenTTL            time.Duration // lifetime of access tokens
-	Rate                float64       // requests per second per connector
-	Burst               int
+	MaxUpload int64         // largest document accepted, bytes
+	TokenTTL  time.Duration // lifetime of access tokens
+	Rate      float64       // requests per second per connector
+	Burst     int
+	ALEXRate  float64 // calls to ALEX per second, relay-wide
+	ALEXBurst int
+	// Relays is how many relays share the load behind a load balancer: each enforces
+	// its share (1/Relays) of the per-connector and ALEX limits.
+	Relays              int
 	FacilityConcurrency int    // ALEX calls in flight per facility
 	SpoolDir            string // where uploads are spooled while they stream to ALEX; required
 	HealthCacheFor      time.Duration
@@ -130,6 +143,17 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	if cfg.Burst <= 0 {
 		cfg.Burst = DefaultBurst
 	}
+	if cfg.ALEXRate <= 0 {
+		cfg.ALEXRate = DefaultALEXRate
+	}
+	if cfg.ALEXBurst <= 0 {
+		cfg.ALEXBurst = DefaultALEXBurst
+	}
+	if cfg.Relays <= 0 {
+		cfg.Relays = 1
+	}
+	share := func(n float64) float64 { return n / float64(cfg.Relays) }
+	burst := func(n int) int { return max(1, n/cfg.Relays) }
 	if cfg.FacilityConcurrency <= 0 {
 		cfg.FacilityConcurrency = DefaultFacilityConc
 	}
@@ -159,9 +183,12 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	if err != nil {
 		return nil, err
 	}
+	if a != nil {
+		a = &limitedALEX{ALEX: a, fair: limit.NewFair(share(cfg.ALEXRate), burst(cfg.ALEXBurst), nil)}
+	}
 	return &Server{
 		cfg: cfg, reg: reg, ledger: led, audit: aud, alex: a, log: log, m: m,
-		limiters:   limit.NewKeyed(cfg.Rate, cfg.Burst, nil),
+		limiters:   limit.NewKeyed(share(cfg.Rate), burst(cfg.Burst), nil),
 		enrolGuess: limit.NewKeyed(EnrolGuessRate, EnrolGuessBurst, nil),
 		quietLog:   limit.NewBucket(1.0/60, 1, nil),
 		sems:       map[string]chan struct{}{},

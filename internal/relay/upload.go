@@ -308,6 +308,7 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 	if err := s.ledger.Complete(wctx, c.ID, key, created.ID); err != nil {
 		return s.internal(rc, err)
 	}
+	s.prove(wctx, rc, entry, created.Stored)
 	entry.State, entry.DocID, entry.Created = ledger.Done, created.ID, time.Now().UTC()
 	return s.answer(w, rc, entry, false)
 }

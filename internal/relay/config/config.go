@@ -31,8 +31,14 @@ type Config struct {
 	TokenTTL            Duration `toml:"token_ttl"`
 	RatePerSecond       float64  `toml:"rate_per_second"`
 	RateBurst           int      `toml:"rate_burst"`
-	FacilityConcurrency int      `toml:"facility_concurrency"`
-	AuditKeyFile        string   `toml:"audit_key_file"` // default <data_dir>/audit.key, created if missing
+	// ALEXRatePerSecond and ALEXBurst limit the relay's calls to ALEX as a whole,
+	// to protect Medtech; PCs take turns under it.
+	ALEXRatePerSecond float64 `toml:"alex_rate_per_second"`
+	ALEXBurst         int     `toml:"alex_burst"`
+	// Relays is how many relays share the load: each enforces 1/Relays of the limits.
+	Relays              int    `toml:"relays"`
+	FacilityConcurrency int    `toml:"facility_concurrency"`
+	AuditKeyFile        string `toml:"audit_key_file"` // default <data_dir>/audit.key, created if missing
 	// AuditRetention is how long audit rows are kept (default DefaultAuditRetention).
 	AuditRetention Duration `toml:"audit_retention"`
 	// AllowInsecureAdmin permits admin_listen on a non-loopback address without TLS,

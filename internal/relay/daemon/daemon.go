@@ -152,6 +152,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	metrics := relay.NewMetricsRegistry()
 	srv, err := relay.New(relay.Config{MaxUpload: cfg.MaxUploadBytes, TokenTTL: cfg.TokenTTL.Duration, Rate: cfg.RatePerSecond,
 		Burst: cfg.RateBurst, FacilityConcurrency: cfg.FacilityConcurrency, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
+		ALEXRate: cfg.ALEXRatePerSecond, ALEXBurst: cfg.ALEXBurst, Relays: cfg.Relays,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, TrustedProxies: proxies,
 		Logger: log, Metrics: metrics}, st.Registry, st.Ledger, st.Audit, ac)
 	if err != nil {

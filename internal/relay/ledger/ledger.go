@@ -52,7 +52,18 @@ type Entry struct {
 	Updated     time.Time
 	Owner       string    // the relay holding the claim while Pending
 	LeaseUntil  time.Time // when the holder's claim runs out unless renewed
+	// Proof says what ALEX's answer to the write showed about what it stored: "alex"
+	// (the attachment's bytes, whose SHA-256 is SHA256) or "relay" (its size and
+	// type, matching what the relay sent); "" when it showed nothing, and a read-back
+	// must ask ALEX.
+	Proof string
 }
+
+// Proofs of what a write stored.
+const (
+	ProofALEX  = "alex"
+	ProofRelay = "relay"
+)
 
 // Errors.
 var (
@@ -80,6 +91,8 @@ type Store interface {
 	LedgerSettle(ctx context.Context, connector, key string, s State, docID string, now time.Time) error
 	// LedgerRelease deletes a Pending key.
 	LedgerRelease(ctx context.Context, connector, key string) error
+	// LedgerProve records what ALEX's answer showed about a Done key.
+	LedgerProve(ctx context.Context, connector, key, proof string) error
 }
 
 // Ledger is the idempotency ledger of one relay process.
@@ -180,6 +193,12 @@ func (l *Ledger) ByDocID(ctx context.Context, connector, id string) (Entry, erro
 // Complete marks a key Done with ALEX's document id.
 func (l *Ledger) Complete(ctx context.Context, connector, key, docID string) error {
 	return l.st.LedgerSettle(ctx, connector, key, Done, docID, time.Now().UTC())
+}
+
+// Prove records, for a Done key, that ALEX's answer to the write showed what it
+// stored (ProofALEX or ProofRelay), so a read-back needs no second call.
+func (l *Ledger) Prove(ctx context.Context, connector, key, proof string) error {
+	return l.st.LedgerProve(ctx, connector, key, proof)
 }
 
 // MarkAmbiguous records that ALEX may have stored the document. The lease ends with

@@ -20,13 +20,13 @@ func (s *Store) LedgerInsert(ctx context.Context, e ledger.Entry) (bool, error) 
 	return n == 1, err
 }
 
-const ledgerCols = `connector_id, key, state, sha256, size, content_type, doc_id, correlation, created, updated, owner, lease_until`
+const ledgerCols = `connector_id, key, state, sha256, size, content_type, doc_id, correlation, created, updated, owner, lease_until, proof`
 
 func (s *Store) ledgerOne(ctx context.Context, where string, args ...any) (ledger.Entry, error) {
 	var e ledger.Entry
 	var created, updated, lease int64
 	err := s.queryRow(ctx, `SELECT `+ledgerCols+` FROM ledger `+where, args...).
-		Scan(&e.Connector, &e.Key, &e.State, &e.SHA256, &e.Size, &e.ContentType, &e.DocID, &e.Correlation, &created, &updated, &e.Owner, &lease)
+		Scan(&e.Connector, &e.Key, &e.State, &e.SHA256, &e.Size, &e.ContentType, &e.DocID, &e.Correlation, &created, &updated, &e.Owner, &lease, &e.Proof)
 	if errors.Is(err, sql.ErrNoRows) {
 		return ledger.Entry{}, ledger.ErrNotFound
 	}
@@ -73,5 +73,11 @@ func (s *Store) LedgerSettle(ctx context.Context, connector, key string, st ledg
 // LedgerRelease implements ledger.Store.
 func (s *Store) LedgerRelease(ctx context.Context, connector, key string) error {
 	_, err := s.exec(ctx, `DELETE FROM ledger WHERE connector_id=? AND key=? AND state=?`, connector, key, ledger.Pending)
+	return err
+}
+
+// LedgerProve implements ledger.Store.
+func (s *Store) LedgerProve(ctx context.Context, connector, key, proof string) error {
+	_, err := s.exec(ctx, `UPDATE ledger SET proof=? WHERE connector_id=? AND key=? AND state=?`, proof, connector, key, ledger.Done)
 	return err
 }

@@ -162,6 +162,11 @@ var migrations = []migration{
 		`ALTER TABLE ledger ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE ledger ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
 	}},
+	{3, "ledger proof of what ALEX stored", []string{
+		`ALTER TABLE ledger ADD COLUMN proof TEXT NOT NULL DEFAULT ''`,
+	}, []string{
+		`ALTER TABLE ledger ADD COLUMN proof TEXT NOT NULL DEFAULT ''`,
+	}},
 }
 
 // Latest is the schema version this build writes.
