@@ -258,3 +258,48 @@ func TestDoctorWithoutAgentChecksFromHere(t *testing.T) {
 		t.Fatalf("doctor did not read the spool disk: %+v", r.Checks)
 	}
 }
+
+// TestServiceStartReportsOnlyWhenReady: the service tells Windows it is running only
+// once its configuration, queue and pipe are open (the local API answers the moment
+// Start returns), and a start that cannot work returns its error instead, which is
+// what makes Windows Installer roll a failed install or upgrade back.
+func TestServiceStartReportsOnlyWhenReady(t *testing.T) {
+	var errb testutil.Buffer
+	dir := shortDir(t)
+	p := &program{paths: config.DefaultPaths(dir), stderr: &errb}
+	if err := p.Start(nil); err != nil {
+		t.Fatalf("Start: %v\n%s", err, errb.String())
+	}
+	c := localapi.Dial(localapi.DefaultAddress(dir))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	_, err := c.Status(ctx)
+	cancel()
+	c.Close()
+	if err != nil {
+		t.Errorf("the agent reported started but its API does not answer: %v", err)
+	}
+
+	// A second agent on the same data folder finds the socket taken.
+	second := &program{paths: config.DefaultPaths(dir), stderr: &errb}
+	if err := second.Start(nil); err == nil || !strings.Contains(err.Error(), "already listening") {
+		t.Errorf("a second agent on a taken socket: Start = %v", err)
+		if err == nil {
+			second.Stop(nil)
+		}
+	}
+	p.Stop(nil)
+
+	broken := shortDir(t)
+	os.WriteFile(filepath.Join(broken, "config.toml"), []byte("byte_budget = 1000000\nstability_window = \"forever\"\n"), 0o600)
+	bp := &program{paths: config.DefaultPaths(broken), stderr: &errb}
+	if err := bp.Start(nil); err == nil || !strings.Contains(err.Error(), "line 2") {
+		t.Fatalf("Start with a broken configuration = %v; want the parse error", err)
+	}
+	c = localapi.Dial(localapi.DefaultAddress(broken))
+	defer c.Close()
+	ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if _, err := c.Status(ctx); err == nil {
+		t.Error("a failed start left its local API answering")
+	}
+}

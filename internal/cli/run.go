@@ -47,7 +47,7 @@ func cmdRun(ctx context.Context, env Env, c *common, args []string) int {
 	if pos, ok := parse(fs, args); !ok || len(pos) > 0 {
 		return usageErr(env, "usage: clinicpro run [--data DIR] [--launch-listen 127.0.0.1:PORT]")
 	}
-	if err := runAgent(ctx, c.paths(), rf, env.Stderr); err != nil {
+	if err := runAgent(ctx, c.paths(), rf, env.Stderr, nil); err != nil {
 		fmt.Fprintln(env.Stderr, "clinicpro: "+err.Error())
 		return ExitFailed
 	}
@@ -77,9 +77,21 @@ var rolloutRetry = 2 * time.Minute
 
 // runAgent is the agent process: configuration, credentials, the agent, its local
 // API and the optional web launch listener, until ctx ends. When the installer's
-// enrolment succeeds only after start (the relay was unreachable), the agent starts
-// again in-process so it connects with the new credentials.
-func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer) error {
+// enrolment succeeds only after start (the relay was unreachable, or the first start
+// left it for after ready), the agent starts again in-process so it connects with
+// the new credentials.
+//
+// ready (may be nil) is called once, when the data folder, configuration, queue,
+// named pipe and launch listener are all open and nothing has needed the network:
+// the service reports "running" only then, so a start that cannot work fails where
+// Windows Installer sees it and rolls the install or upgrade back.
+func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer, ready func()) error {
+	var once sync.Once
+	signal := func() {
+		if ready != nil {
+			once.Do(ready)
+		}
+	}
 	// Before anything is read from or written to the data folder: it holds patient
 	// identifiers (the queue) and the relay credentials, and a folder someone else
 	// created could feed the agent their configuration.
@@ -98,8 +110,8 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 		log.Warn(msg)
 		reportEvent(eventlog.IDDataRepaired, false, msg)
 	}
-	for {
-		reload, err := runAgentOnce(ctx, p, rf, log)
+	for first := true; ; first = false {
+		reload, err := runAgentOnce(ctx, p, rf, log, first, signal)
 		if !reload || ctx.Err() != nil {
 			return err
 		}
@@ -113,23 +125,38 @@ func runAgent(ctx context.Context, p config.Paths, rf runFlags, stderr io.Writer
 // relay. When this call enrols, it returns the credentials it stored so the caller
 // need not read and decrypt them again.
 func applyRollout(ctx context.Context, p config.Paths, enrolled bool, log *slog.Logger) (rollout.Result, secret.Credentials) {
+	return applyRolloutNow(ctx, p, enrolled, true, log)
+}
+
+// errNotYet stands in for the relay on the first start: enrolment waits until the
+// agent is running (see runAgent's ready).
+var errNotYet = errors.New("enrolment waits until the agent is running")
+
+// applyRolloutNow is applyRollout; without network it merges the values but leaves
+// the enrolment pending for the retry that follows the start.
+func applyRolloutNow(ctx context.Context, p config.Paths, enrolled, network bool, log *slog.Logger) (rollout.Result, secret.Credentials) {
 	var fresh secret.Credentials
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	res, err := rollout.Apply(ctx, rollout.System(p.DataDir), rollout.Options{
 		ConfigFile: p.ConfigFile, DataDir: p.DataDir, Enrolled: enrolled,
 		Enrol: func(ctx context.Context, url, code string) error {
+			if !network {
+				return errNotYet
+			}
 			c, err := enrolAndStore(ctx, p, url, code)
 			if err == nil {
 				fresh = secret.Credentials{RelayURL: url, ClientID: c.ClientID, Secret: c.Secret, Facility: c.Facility}
 			}
 			return err
 		},
-		Refused: codeRefused,
+		Refused: func(err error) bool { return !errors.Is(err, errNotYet) && codeRefused(err) },
 	})
 	switch {
 	case err != nil:
 		log.Error("the installer's settings could not be applied", "err", err)
+	case res.Pending && !network:
+		log.Info("applied the installer's settings; enrolling with its code once the agent is running")
 	case res.Pending:
 		log.Warn("the relay could not be reached to enrol with the installer's code; trying again every few minutes")
 	case res.Refusal != "":
@@ -155,11 +182,13 @@ func codeRefused(err error) bool {
 	return true // an unusable relay address does not get better either
 }
 
-func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Logger) (reload bool, err error) {
+func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Logger, first bool, ready func()) (reload bool, err error) {
 	// Loaded once per start: on Windows every Load is a DPAPI decryption.
 	store := secret.NewStore(p.DataDir)
 	creds, credErr := store.Load()
-	ro, fresh := applyRollout(ctx, p, credErr == nil, log)
+	// On the first start the relay is not asked yet: the service must report running
+	// without the network (the MSI waits for it), so enrolment follows at once after.
+	ro, fresh := applyRolloutNow(ctx, p, credErr == nil, !first, log)
 	if ro.Enrolled {
 		creds, credErr = fresh, nil
 	}
@@ -195,16 +224,30 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var enrolledLater atomic.Bool
+	// started is closed once the agent is up; the installer's enrolment is tried
+	// only then, at once when the first start left it for now, and every
+	// rolloutRetry while the relay cannot be reached.
+	started := make(chan struct{})
 	if ro.Pending {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			select {
+			case <-ctx.Done():
+				return
+			case <-started:
+			}
+			wait := rolloutRetry
+			if first {
+				wait = 0
+			}
 			for {
 				select {
 				case <-ctx.Done():
 					return
-				case <-time.After(rolloutRetry):
+				case <-time.After(wait):
 				}
+				wait = rolloutRetry
 				// Read again: `clinicpro enrol` may have been run by hand since the start,
 				// and the installer's code must not replace those credentials.
 				_, err := store.Load()
@@ -275,6 +318,8 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 		defer shutdown(web)
 	}
 	log.Info("agent started", "version", version.Version, "enrolled", opt.Relay != nil, "folders", len(cfg.Folders))
+	ready()
+	close(started)
 	err = a.Run(ctx)
 	log.Info("agent stopping")
 	return enrolledLater.Load(), err
@@ -332,6 +377,9 @@ func shutdown(srv *http.Server) {
 // (elsewhere: to the default logger). Failures to write are ignored: the entry is a
 // copy of what the agent's log already says.
 func reportEvent(id uint32, isError bool, msg string) {
+	// Paths can carry a file name with an NHI in it (a watched folder inside the data
+	// folder, a planted file): scrubbed like every other log line.
+	msg = redact.String(msg)
 	w, closeFn, err := eventlog.Open()
 	if err != nil {
 		return
@@ -349,8 +397,11 @@ func reportEvent(id uint32, isError bool, msg string) {
 // folder someone else owns.
 func reportStartFailure(err error) {
 	id := eventlog.IDStartFailed
-	if errors.Is(err, datadir.ErrUntrusted) {
+	switch {
+	case errors.Is(err, datadir.ErrUntrusted):
 		id = eventlog.IDDataRefused
+	case errors.Is(err, localapi.ErrPipeTaken):
+		id = eventlog.IDPipeTaken
 	}
 	reportEvent(id, true, "ClinicPro Agent could not start: "+err.Error())
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -10,6 +11,7 @@ import (
 	"github.com/kardianos/service"
 
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/redact"
 )
 
 // Service identity. The name is what `sc`, Services and the installer use.
@@ -53,17 +55,38 @@ type program struct {
 	done   chan error
 }
 
+// Start returns only when the agent is ready (data folder, configuration, queue and
+// named pipe open) or has failed. kardianos/service reports "running" to the service
+// control manager when Start returns nil, and a failed start when it returns an
+// error; so a broken configuration, a locked queue or a squatted pipe makes
+// StartServices fail, and Windows Installer rolls the install or upgrade back
+// instead of committing a crash-looping agent.
 func (p *program) Start(s service.Service) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan error, 1)
+	ready := make(chan struct{})
 	go func() {
-		err := runAgent(ctx, p.paths, p.rf, p.stderr)
+		err := runAgent(ctx, p.paths, p.rf, p.stderr, func() { close(ready) })
+		p.done <- err
+	}()
+	select {
+	case <-ready:
+	case err := <-p.done:
+		cancel()
+		if err == nil {
+			err = errors.New("the agent stopped while starting")
+		}
+		fmt.Fprintln(p.stderr, "clinicpro: "+redact.String(err.Error()))
+		reportStartFailure(err)
+		return err
+	}
+	go func() {
+		// A failure after the start (the agent's run loop ends on its own) must end
+		// the process with an error, so the service manager's recovery restarts it.
+		err := <-p.done
 		p.done <- err
 		if err != nil && ctx.Err() == nil {
-			// A failed start (bad configuration, locked queue) must end the process
-			// with an error so the service manager's restart policy applies and the
-			// reason lands in the event log.
-			fmt.Fprintln(p.stderr, "clinicpro: "+err.Error())
+			fmt.Fprintln(p.stderr, "clinicpro: "+redact.String(err.Error()))
 			reportStartFailure(err)
 			os.Exit(ExitFailed)
 		}

@@ -10,11 +10,31 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/peer"
 )
 
-// ErrRunning means another tray process of this user already holds the claim; hand
-// the launch to it with Handoff and exit.
+// ErrRunning means another tray process of this user, in this Windows session,
+// already holds the claim; hand the launch to it with Handoff and exit.
 var ErrRunning = errors.New("ClinicPro Images is already running")
+
+// ErrImpostor means the hand-off address is held by a process that is not this
+// user's tray in this session (another user created it first): nothing is handed to
+// it, and this tray runs without the single-instance claim.
+var ErrImpostor = errors.New("the ClinicPro Images hand-off address is held by another user's program")
+
+// verifyServer checks that the process answering on c is this user in this session.
+func verifyServer(c net.Conn) error {
+	me, err := peer.Self()
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrImpostor, err)
+	}
+	p, err := peer.Of(c)
+	if err != nil || !p.Same(me) {
+		return fmt.Errorf("%w (%v, %v): sign out and in again; if this persists, ask practice IT to check the PC", ErrImpostor, p, err)
+	}
+	return nil
+}
 
 // Open is what a second instance sends when it was started without a launch URL (from
 // the Start menu): the running tray should just come to the front.
@@ -61,7 +81,11 @@ func claimListener(addr string) (*Instance, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), ioTimeout)
 		defer cancel()
 		if c, derr := dial(ctx, addr); derr == nil {
+			verr := verifyServer(c)
 			c.Close()
+			if verr != nil {
+				return nil, verr
+			}
 			return nil, ErrRunning
 		}
 		if !removeStale(addr) {
@@ -166,6 +190,11 @@ func handoff(ctx context.Context, addr, url string) (delivered bool, err error) 
 		return false, fmt.Errorf("ClinicPro Images is not answering (%v): close it from the tray and open the link again", err)
 	}
 	defer c.Close()
+	// The launch carries Medtech's tokens: only to our own tray, never to a listener
+	// another user created under our name.
+	if err := verifyServer(c); err != nil {
+		return false, err
+	}
 	deadline := time.Now().Add(ioTimeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d

@@ -17,6 +17,9 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv("LAUNCH_TEST_SECOND_INSTANCE"); addr != "" {
 		os.Exit(secondInstance(addr, os.Args[len(os.Args)-1]))
 	}
+	if addr := os.Getenv("LAUNCH_TEST_SQUAT"); addr != "" {
+		os.Exit(squatter(addr))
+	}
 	os.Exit(m.Run())
 }
 

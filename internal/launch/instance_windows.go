@@ -5,6 +5,7 @@ package launch
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 
@@ -12,10 +13,15 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// DefaultAddress is this user's hand-off pipe. Named pipes are machine-wide, so the
-// name carries the user's SID to keep users on a shared practice PC apart.
+// DefaultAddress is this session's hand-off pipe. Named pipes are machine-wide, so
+// the name carries the user's SID and the Windows session: on a Remote Desktop
+// server each GP, and the same GP signed in twice, has a tray of their own. Another
+// user can still create a pipe of this name first; Claim and Handoff check the
+// server's process (verifyServer) before trusting it.
 func DefaultAddress() string {
-	return `\\.\pipe\clinicpro-tray-` + userSID()
+	var session uint32
+	_ = windows.ProcessIdToSessionId(windows.GetCurrentProcessId(), &session)
+	return fmt.Sprintf(`\\.\pipe\clinicpro-tray-%s-%d`, userSID(), session)
 }
 
 func userSID() string {

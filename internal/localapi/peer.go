@@ -2,41 +2,20 @@ package localapi
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/netip"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/peer"
 )
 
 // Peer is the local process at the other end of a connection, as the operating system
 // reports it. On a shared PC or a Remote Desktop server several GPs' trays talk to the
 // one agent at once; the peer is how a launch reaches only the tray of the Windows
 // session and user it came from.
-type Peer struct {
-	// User is a Windows SID (S-1-5-21-…) or, on Unix, "uid:1000".
-	User string
-	// Session is the Windows session (each Remote Desktop sign-in has its own); 0 on Unix.
-	Session uint32
-	// PID is the peer's process id when the OS reports it; for logs only, since ids are reused.
-	PID uint32
-}
-
-// Known reports whether the OS told us who the peer is.
-func (p Peer) Known() bool { return p.User != "" }
-
-// Same reports whether q is the same user in the same session as p. An unknown peer
-// is never the same as anyone.
-func (p Peer) Same(q Peer) bool { return p.Known() && p.User == q.User && p.Session == q.Session }
-
-// String names the peer for logs: a SID or uid and a session number are not patient data.
-func (p Peer) String() string {
-	if !p.Known() {
-		return "unknown caller"
-	}
-	return fmt.Sprintf("%s in session %d", p.User, p.Session)
-}
+type Peer = peer.Peer
 
 type peerKey struct{}
 
@@ -53,14 +32,14 @@ func PeerFrom(ctx context.Context) (Peer, bool) {
 }
 
 // Self is this process as a peer: what the agent would see if this process called it.
-func Self() (Peer, error) { return selfPeer() }
+func Self() (Peer, error) { return peer.Self() }
 
 // ConnContext is the http.Server hook that asks the OS who opened each connection
 // (named pipe client, unix socket credentials, or the owner of a loopback TCP
 // connection) and puts the answer in every request's context. A connection whose
 // owner cannot be found carries no peer, and whatever needs one refuses it.
 func ConnContext(ctx context.Context, c net.Conn) context.Context {
-	if p, err := connPeer(c); err == nil && p.Known() {
+	if p, err := peer.Of(c); err == nil && p.Known() {
 		return WithPeer(ctx, p)
 	}
 	return ctx

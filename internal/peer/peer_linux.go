@@ -1,4 +1,4 @@
-package localapi
+package peer
 
 import (
 	"bufio"
@@ -13,13 +13,13 @@ import (
 	"syscall"
 )
 
-func selfPeer() (Peer, error) {
+func self() (Peer, error) {
 	return Peer{User: uidUser(uint32(os.Getuid())), PID: uint32(os.Getpid())}, nil
 }
 
 func uidUser(uid uint32) string { return "uid:" + strconv.FormatUint(uint64(uid), 10) }
 
-func connPeer(c net.Conn) (Peer, error) {
+func of(c net.Conn) (Peer, error) {
 	switch c := c.(type) {
 	case *net.UnixConn:
 		return unixPeer(c)
@@ -29,7 +29,8 @@ func connPeer(c net.Conn) (Peer, error) {
 	return Peer{}, fmt.Errorf("cannot identify the peer of a %T", c)
 }
 
-// unixPeer reads the socket's peer credentials from the kernel.
+// unixPeer reads the socket's peer credentials from the kernel: the process that
+// connected, or, on the client's side, the one that is listening.
 func unixPeer(c *net.UnixConn) (Peer, error) {
 	raw, err := c.SyscallConn()
 	if err != nil {
@@ -48,7 +49,7 @@ func unixPeer(c *net.UnixConn) (Peer, error) {
 	return Peer{User: uidUser(cred.Uid), PID: uint32(cred.Pid)}, nil
 }
 
-// tcpPeer finds the uid owning the client end of a loopback connection in the
+// tcpPeer finds the uid owning the other end of a loopback connection in the
 // kernel's socket tables: the row whose local address is our remote one and whose
 // remote address is our local one.
 func tcpPeer(c *net.TCPConn) (Peer, error) {

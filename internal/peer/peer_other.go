@@ -1,15 +1,15 @@
 //go:build !linux && !windows
 
-package localapi
+package peer
 
 import (
 	"errors"
 	"net"
 )
 
-func selfPeer() (Peer, error) {
+func self() (Peer, error) {
 	return Peer{}, errors.New("peer identification is not supported on this OS")
 }
-func connPeer(net.Conn) (Peer, error) {
+func of(net.Conn) (Peer, error) {
 	return Peer{}, errors.New("peer identification is not supported on this OS")
 }

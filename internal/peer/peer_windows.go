@@ -1,6 +1,6 @@
 //go:build windows
 
-package localapi
+package peer
 
 import (
 	"encoding/binary"
@@ -13,11 +13,12 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-func selfPeer() (Peer, error) { return processPeer(windows.GetCurrentProcessId()) }
+func self() (Peer, error) { return Process(windows.GetCurrentProcessId()) }
 
-// processPeer is the session and user of a process. The agent runs as LocalSystem,
-// which may open any ordinary process's token.
-func processPeer(pid uint32) (Peer, error) {
+// Process is the session and user of a process. The agent runs as LocalSystem, which
+// may open any ordinary process's token; a standard user may open only their own
+// processes', so for anyone else's this fails, which callers treat as "not the same".
+func Process(pid uint32) (Peer, error) {
 	var session uint32
 	if err := windows.ProcessIdToSessionId(pid, &session); err != nil {
 		return Peer{}, fmt.Errorf("session of process %d: %w", pid, err)
@@ -39,23 +40,39 @@ func processPeer(pid uint32) (Peer, error) {
 	return Peer{User: u.User.Sid.String(), Session: session, PID: pid}, nil
 }
 
-func connPeer(c net.Conn) (Peer, error) {
+func of(c net.Conn) (Peer, error) {
 	if f, ok := c.(interface{ Fd() uintptr }); ok {
-		// A named pipe (go-winio's connections expose their handle).
-		var pid uint32
-		if err := windows.GetNamedPipeClientProcessId(windows.Handle(f.Fd()), &pid); err != nil {
-			return Peer{}, fmt.Errorf("named pipe client: %w", err)
+		pid, err := PipeOtherEnd(windows.Handle(f.Fd()))
+		if err != nil {
+			return Peer{}, err
 		}
-		return processPeer(pid)
+		return Process(pid)
 	}
 	if tc, ok := c.(*net.TCPConn); ok {
 		pid, err := tcpOwner(tc)
 		if err != nil {
 			return Peer{}, err
 		}
-		return processPeer(pid)
+		return Process(pid)
 	}
 	return Peer{}, fmt.Errorf("cannot identify the peer of a %T", c)
+}
+
+// PipeOtherEnd is the process at the other end of a named pipe handle: the client
+// when we serve it, the server when we connected to it (go-winio's connections expose
+// their handle with Fd).
+func PipeOtherEnd(h windows.Handle) (uint32, error) {
+	var client, server uint32
+	if err := windows.GetNamedPipeClientProcessId(h, &client); err != nil {
+		return 0, fmt.Errorf("named pipe client: %w", err)
+	}
+	if err := windows.GetNamedPipeServerProcessId(h, &server); err != nil {
+		return 0, fmt.Errorf("named pipe server: %w", err)
+	}
+	if server == windows.GetCurrentProcessId() {
+		return client, nil
+	}
+	return server, nil
 }
 
 var (
