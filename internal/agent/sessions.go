@@ -17,6 +17,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 )
 
@@ -315,6 +316,9 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 			return nil, localapi.NewError(localapi.CodeBadRequest, "Laterality must be right, left, bilateral or not-applicable.")
 		case len(e.Title) > 200 || len(e.BodySite) > 100:
 			return nil, localapi.NewError(localapi.CodeBadRequest, "The title or body site is too long: keep it under 200 characters.")
+		}
+		if err := api.ValidateBodySite(e.BodySiteCode, e.BodySite); err != nil {
+			return nil, localapi.NewError(localapi.CodeBadRequest, "The body site was not accepted: "+err.Error()+".")
 		}
 		it, err := a.q.Get(ctx, e.ID)
 		if err != nil {

@@ -173,7 +173,15 @@ func (c *Client) Item(ctx context.Context, itemID string) (Item, error) {
 }
 
 func (c *Client) Thumbnail(ctx context.Context, itemID string) ([]byte, error) {
-	resp, err := c.do(ctx, http.MethodGet, PathItems+seg(itemID)+"/thumbnail", nil, "")
+	return c.jpeg(ctx, itemID, "/thumbnail")
+}
+
+func (c *Client) Preview(ctx context.Context, itemID string) ([]byte, error) {
+	return c.jpeg(ctx, itemID, "/preview")
+}
+
+func (c *Client) jpeg(ctx context.Context, itemID, what string) ([]byte, error) {
+	resp, err := c.do(ctx, http.MethodGet, PathItems+seg(itemID)+what, nil, "")
 	if err != nil {
 		return nil, err
 	}

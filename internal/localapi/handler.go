@@ -38,7 +38,8 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m.HandleFunc("POST "+PathSessions+"{id}/save", h.save)
 	m.HandleFunc("GET "+PathItems+"{id}", h.itemAction(Service.Item))
 	m.HandleFunc("DELETE "+PathItems+"{id}", h.remove)
-	m.HandleFunc("GET "+PathItems+"{id}/thumbnail", h.thumbnail)
+	m.HandleFunc("GET "+PathItems+"{id}/thumbnail", h.image(Service.Thumbnail))
+	m.HandleFunc("GET "+PathItems+"{id}/preview", h.image(Service.Preview))
 	m.HandleFunc("POST "+PathItems+"{id}/assign", h.assign)
 	m.HandleFunc("POST "+PathItems+"{id}/reject", h.itemAction(Service.Reject))
 	m.HandleFunc("POST "+PathItems+"{id}/retry", h.itemAction(Service.Retry))
@@ -241,19 +242,22 @@ func (h *handler) remove(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
-func (h *handler) thumbnail(w http.ResponseWriter, r *http.Request) {
-	id, ok := pathID(w, r)
-	if !ok {
-		return
+// image serves a JPEG rendition of an item (thumbnail or preview).
+func (h *handler) image(f func(Service, ctxT, string) ([]byte, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		id, ok := pathID(w, r)
+		if !ok {
+			return
+		}
+		b, err := f(h.svc, r.Context(), id)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "image/jpeg")
+		w.Header().Set("Cache-Control", "no-store")
+		_, _ = w.Write(b)
 	}
-	b, err := h.svc.Thumbnail(r.Context(), id)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.Header().Set("Content-Type", "image/jpeg")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(b)
 }
 
 func (h *handler) assign(w http.ResponseWriter, r *http.Request) {

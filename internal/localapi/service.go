@@ -32,6 +32,9 @@ type Service interface {
 	Item(ctx context.Context, itemID string) (Item, error)
 	// Thumbnail returns a small, upright JPEG of the item.
 	Thumbnail(ctx context.Context, itemID string) ([]byte, error)
+	// Preview returns an upright JPEG of the item no larger than PreviewEdge, for the
+	// tray's enlarged view: a GP sees the image before it is filed.
+	Preview(ctx context.Context, itemID string) ([]byte, error)
 	Queue(ctx context.Context) ([]Item, error)
 	Unassigned(ctx context.Context) ([]Item, error)
 	// Assign routes an Unassigned item to the patient of an open session and queues it.

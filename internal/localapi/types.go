@@ -17,13 +17,17 @@ const (
 	PathStatus     = "/v1/status"             // GET → Status
 	PathLaunch     = "/v1/launch"             // POST LaunchRequest → Session
 	PathSessions   = "/v1/sessions/"          // {id}: GET → Session (its opener only), DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
-	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/retry, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
+	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/preview GET → image/jpeg (PreviewEdge); {id}/retry, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
 	PathQueue      = "/v1/queue"              // GET → []Item (everything not yet sent, plus recently sent)
 	PathUnassigned = "/v1/unassigned"         // GET → []Item in StateUnassigned
 	PathPause      = "/v1/pause"              // POST PauseRequest → Status
 	PathEvents     = "/v1/events"             // GET → newline-delimited JSON Events, until the client goes away
 	PathDiagnosis  = "/v1/diagnostics/bundle" // GET → application/zip, no patient data
 )
+
+// PreviewEdge bounds the long edge of Service.Preview's image: large enough to check
+// a wound or read a scanned letter on a 1080p screen, small enough to send at once.
+const PreviewEdge = 1600
 
 // Banner is what identifies the patient on screen. It is shown only inside the
 // patient's own capture window: never in a title, a log line or a URL.
@@ -104,6 +108,10 @@ type Item struct {
 	Correlation string    `json:"correlationId,omitempty"`
 	Added       time.Time `json:"added"`
 	Updated     time.Time `json:"updated"`
+
+	// BodySiteCode is the SNOMED CT concept when BodySite was picked from the body-site
+	// list (relay/api.BodySites); empty for free text.
+	BodySiteCode string `json:"bodySiteCode,omitempty"`
 }
 
 // SaveRequest sends a capture window's staged items to Medtech with the GP's edits.
@@ -118,6 +126,10 @@ type ItemEdit struct {
 	Rotation   int    `json:"rotation,omitempty"`
 	Laterality string `json:"laterality,omitempty"`
 	BodySite   string `json:"bodySite,omitempty"`
+
+	// BodySiteCode: see Item.BodySiteCode; the agent refuses a code not in the list
+	// or whose term is not BodySite.
+	BodySiteCode string `json:"bodySiteCode,omitempty"`
 }
 
 // AssignRequest routes an Unassigned item to the patient of an open session.

@@ -22,6 +22,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Launch tokens the Fake accepts: a launch verifies when Signature is "sig:"+Context.
@@ -232,12 +233,16 @@ func (f *Fake) Save(ctx context.Context, sessionID string, req localapi.SaveRequ
 			f.mu.Unlock()
 			return nil, localapi.NewError(localapi.CodeBadRequest, "Rotation must be 0, 90, 180 or 270.")
 		}
+		if err := api.ValidateBodySite(e.BodySiteCode, e.BodySite); err != nil {
+			f.mu.Unlock()
+			return nil, localapi.NewError(localapi.CodeBadRequest, upperFirst(err.Error())+".")
+		}
 	}
 	var out []localapi.Item
 	now := time.Now().UTC()
 	for _, e := range req.Items {
 		it := f.items[e.ID]
-		it.Title, it.Rotation, it.Laterality, it.BodySite = e.Title, e.Rotation, e.Laterality, e.BodySite
+		it.Title, it.Rotation, it.Laterality, it.BodySite, it.BodySiteCode = e.Title, e.Rotation, e.Laterality, e.BodySite, e.BodySiteCode
 		it.State, it.Updated = localapi.StateQueued, now
 		out = append(out, it.Item)
 	}
@@ -280,8 +285,18 @@ func (f *Fake) Thumbnail(ctx context.Context, itemID string) ([]byte, error) {
 	return f.thumb()
 }
 
-func (f *Fake) thumb() ([]byte, error) {
-	img := image.NewGray(image.Rect(0, 0, 16, 12))
+// Preview returns a larger grey JPEG, so a test can tell it from the thumbnail.
+func (f *Fake) Preview(ctx context.Context, itemID string) ([]byte, error) {
+	if _, err := f.Item(ctx, itemID); err != nil {
+		return nil, err
+	}
+	return grey(160, 120)
+}
+
+func (f *Fake) thumb() ([]byte, error) { return grey(16, 12) }
+
+func grey(w, h int) ([]byte, error) {
+	img := image.NewGray(image.Rect(0, 0, w, h))
 	for i := range img.Pix {
 		img.Pix[i] = 0x80
 	}
@@ -409,3 +424,10 @@ func (f *Fake) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (b
 // Contains reports whether s mentions the test patient; tests use it to prove an
 // answer or a log carries no identifier.
 func Contains(s string) bool { return strings.Contains(s, TestNHI) || strings.Contains(s, "TESTING") }
+
+func upperFirst(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -145,6 +145,16 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		if _, err := jpeg.Decode(bytes.NewReader(th)); err != nil {
 			t.Fatalf("thumbnail is not a JPEG: %v", err)
 		}
+		pv, err := h.Svc.Preview(ctx(t), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg, err := jpeg.DecodeConfig(bytes.NewReader(pv)); err != nil || max(cfg.Width, cfg.Height) > localapi.PreviewEdge {
+			t.Fatalf("preview is not a JPEG within %d px: %+v %v", localapi.PreviewEdge, cfg, err)
+		}
+		if _, err := h.Svc.Preview(ctx(t), "nosuchitem"); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("preview of no item: %v", err)
+		}
 		saved, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{
 			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "knee"},
 			{ID: b.ID},
@@ -181,6 +191,23 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		_, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID, Rotation: 45}}})
 		if !errors.Is(err, localapi.ErrBadRequest) {
 			t.Fatalf("err = %v, want bad request", err)
+		}
+		if it, _ := h.Svc.Item(ctx(t), a.ID); it.State != localapi.StateStaged {
+			t.Fatalf("a refused save changed the item: %+v", it)
+		}
+	})
+	t.Run("SaveRejectsUnknownBodySiteCode", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a := stage(t, h, s, "a.jpg")
+		for _, e := range []localapi.ItemEdit{
+			{ID: a.ID, BodySite: "Knee", BodySiteCode: "72696003"},  // not a concept in the list
+			{ID: a.ID, BodySite: "Elbow", BodySiteCode: "72696002"}, // Knee's code with another term
+		} {
+			_, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{e}})
+			if !errors.Is(err, localapi.ErrBadRequest) {
+				t.Fatalf("%+v: err = %v, want bad request", e, err)
+			}
 		}
 		if it, _ := h.Svc.Item(ctx(t), a.ID); it.State != localapi.StateStaged {
 			t.Fatalf("a refused save changed the item: %+v", it)

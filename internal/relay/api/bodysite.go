@@ -114,7 +114,9 @@ func SearchBodySites(q string, limit int) []BodySite {
 			rank = 0
 		case wordPrefix(term, q):
 			rank = 1
-		case slices.ContainsFunc(s.Words, func(w string) bool { return strings.HasPrefix(strings.ToLower(w), q) || wordPrefix(strings.ToLower(w), q) }):
+		case slices.ContainsFunc(s.Words, func(w string) bool {
+			return strings.HasPrefix(strings.ToLower(w), q) || wordPrefix(strings.ToLower(w), q)
+		}):
 			rank = 2
 		case strings.Contains(term, q):
 			rank = 3
