@@ -192,6 +192,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	}
 	t := time.NewTicker(time.Minute)
 	defer t.Stop()
+	a.pruneSent(ctx)
+	lastPrune := time.Now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -200,7 +202,30 @@ func (a *Agent) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 			a.expireSessions(ctx)
+			if time.Since(lastPrune) >= PruneEvery {
+				a.pruneSent(ctx)
+				lastPrune = time.Now()
+			}
 		}
+	}
+}
+
+// PruneEvery is how often sent items past sent_retention are pruned (and once at start).
+const PruneEvery = time.Hour
+
+// pruneSent removes sent items older than the configured retention (see
+// queue.PruneSent: only what ALEX confirmed).
+func (a *Agent) pruneSent(ctx context.Context) {
+	keep := a.opt.Config.SentRetention.D()
+	if keep <= 0 {
+		keep = config.DefaultSentRetention
+	}
+	n, err := a.q.PruneSent(ctx, a.opt.Now().Add(-keep))
+	switch {
+	case err != nil && ctx.Err() == nil:
+		a.log.Warn("could not prune sent items; it is retried within the hour", "err", err)
+	case n > 0:
+		a.log.Info("pruned sent items past sent_retention", "items", n, "retention", keep.String())
 	}
 }
 

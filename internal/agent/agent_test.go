@@ -23,6 +23,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/originals"
+	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/testutil"
@@ -657,5 +658,34 @@ func TestIdleSessionsExpire(t *testing.T) {
 	list, _ := e.a.Unassigned(ctx)
 	if len(list) != 1 || list[0].FileName != "watched.jpg" {
 		t.Fatalf("unassigned after expiry = %+v, want the watched file back", list)
+	}
+}
+
+// Issue 20: the running agent prunes sent items past sent_retention (here at its
+// start, 91 days after the photo was sent), and only those.
+func TestAgentPrunesSentItemsPastTheRetention(t *testing.T) {
+	up := &memoryUploads{}
+	clk := testutil.NewClock(time.Now())
+	dir := t.TempDir()
+	e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: up, dir: dir, now: clk.Now})
+	os.WriteFile(filepath.Join(e.byNHI, "ZZZ0016 sent.jpg"), localapitest.UniqueJPEG(t), 0o644)
+	ctx := context.Background()
+	var sent localapi.Item
+	waitFor(t, "the photo sent", func() bool {
+		items, _ := e.a.Items().List(ctx, localapi.StateSent)
+		if len(items) == 1 {
+			sent = items[0].API()
+		}
+		return len(items) == 1
+	})
+	e.stop()
+	clk.Add(91 * 24 * time.Hour)
+	e = newEnv(t, envOpt{relay: fakeRelay{}, uploads: up, dir: dir, now: clk.Now})
+	waitFor(t, "the sent item pruned", func() bool {
+		_, err := e.a.Items().Get(ctx, sent.ID)
+		return errors.Is(err, queue.ErrNotFound)
+	})
+	if !strings.Contains(e.logs.String(), "pruned sent items") {
+		t.Error("the pruning was not logged")
 	}
 }

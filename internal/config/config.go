@@ -32,6 +32,9 @@ const (
 	DefaultHealthInterval  = 30 * time.Second
 	DefaultHCMPoll         = 30 * time.Second
 	DefaultHCMRestartGrace = 2 * time.Minute
+	// DefaultSentRetention is how long sent items stay in the queue (and the tray's
+	// list of what was sent) before they are pruned.
+	DefaultSentRetention = 90 * 24 * time.Hour
 )
 
 // Config is the whole configuration file.
@@ -52,10 +55,13 @@ type Config struct {
 	// LaunchListen is a loopback host:port on which the agent serves Medtech web
 	// launch URLs; empty: not served. A setting rather than only a flag so the
 	// installer's plain "service run" can serve it.
-	LaunchListen string      `toml:"launch_listen"`
-	ClinicHours  ClinicHours `toml:"clinic_hours"`
-	HCM          HCM         `toml:"hcm"`
-	Folders      []Folder    `toml:"folder"`
+	LaunchListen string `toml:"launch_listen"`
+	// SentRetention is how long a sent item is kept after ALEX confirmed it; older
+	// ones are pruned. Nothing unsent is ever pruned.
+	SentRetention Duration    `toml:"sent_retention"`
+	ClinicHours   ClinicHours `toml:"clinic_hours"`
+	HCM           HCM         `toml:"hcm"`
+	Folders       []Folder    `toml:"folder"`
 }
 
 // Folder is one watched folder and what to do with the files that arrive in it.
@@ -161,6 +167,9 @@ func (c *Config) applyDefaults() {
 	if c.HealthInterval == 0 {
 		c.HealthInterval = Duration(DefaultHealthInterval)
 	}
+	if c.SentRetention == 0 {
+		c.SentRetention = Duration(DefaultSentRetention)
+	}
 	if c.HCM.PollInterval == 0 {
 		c.HCM.PollInterval = Duration(DefaultHCMPoll)
 	}
@@ -212,6 +221,10 @@ func (c *Config) validate(data []byte) error {
 	if c.HealthInterval.D() < time.Second || c.HealthInterval.D() > 10*time.Minute {
 		return &Error{Line: lineOfKey(data, "health_interval", 0), Msg: "health_interval is out of range",
 			Fix: "Use a duration between \"1s\" and \"10m\"; the default is \"30s\"."}
+	}
+	if c.SentRetention.D() < 24*time.Hour {
+		return &Error{Line: lineOfKey(data, "sent_retention", 0), Msg: "sent_retention is under a day",
+			Fix: "Use a number of days, e.g. \"90d\" (the default)."}
 	}
 	if c.LaunchListen != "" && !loopbackHostPort(c.LaunchListen) {
 		return &Error{Line: lineOfKey(data, "launch_listen", 0), Msg: fmt.Sprintf("launch_listen %q is not a loopback address and port", c.LaunchListen),

@@ -235,6 +235,7 @@ func TestIntervalsLaunchListenAndStandIn(t *testing.T) {
 
 	for _, tc := range []struct{ text, key string }{
 		{"health_interval = \"10ms\"\n", "health_interval"},
+		{"sent_retention = \"12h\"\n", "sent_retention"},
 		{"launch_listen = \"0.0.0.0:41357\"\n", "launch_listen"},
 		{"launch_listen = \"127.0.0.1\"\n", "launch_listen"},
 		{"[hcm]\npoll_interval = \"1h\"\n", "poll_interval"},
@@ -248,5 +249,18 @@ func TestIntervalsLaunchListenAndStandIn(t *testing.T) {
 		if !errors.As(err, &ce) || !strings.Contains(ce.Msg, tc.key) || ce.Fix == "" || ce.Line == 0 {
 			t.Errorf("%q: %v", tc.text, err)
 		}
+	}
+}
+
+func TestSentRetentionInDays(t *testing.T) {
+	c, err := Parse([]byte("sent_retention = \"30d\"\n"))
+	if err != nil || c.SentRetention.D() != 30*24*time.Hour {
+		t.Fatalf("30d: %v %v", c, err)
+	}
+	if c, _ := Parse(nil); c.SentRetention.D() != DefaultSentRetention {
+		t.Fatalf("default %v", c.SentRetention.D())
+	}
+	if _, err := Parse([]byte("sent_retention = \"-3d\"\n")); err == nil {
+		t.Fatal("negative days accepted")
 	}
 }

@@ -31,6 +31,10 @@ scan_interval = "30s"
 # shows in the status before an upload fails.
 health_interval = "30s"
 
+# Sent items (and the list of what was sent) are kept this long after Medtech confirmed
+# them, then pruned. Nothing unsent is ever pruned.
+sent_retention = "90d"
+
 # Serve Medtech web launch URLs (http://127.0.0.1:PORT/launch?...) for practices whose
 # Medtech toolbar only opens web addresses. Off unless set; loopback only.
 # launch_listen = "127.0.0.1:41357"

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -82,9 +83,22 @@ type Duration time.Duration
 func (d Duration) D() time.Duration { return time.Duration(d) }
 
 func (d *Duration) UnmarshalText(v []byte) error {
-	p, err := time.ParseDuration(strings.TrimSpace(string(v)))
+	s := strings.TrimSpace(string(v))
+	var p time.Duration
+	var err error
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		// Whole days, for periods such as sent_retention = "90d".
+		var days int
+		days, err = strconv.Atoi(n)
+		if err == nil && (days < 0 || days > 36500) {
+			err = strconv.ErrRange
+		}
+		p = time.Duration(days) * 24 * time.Hour
+	} else {
+		p, err = time.ParseDuration(s)
+	}
 	if err != nil {
-		return fmt.Errorf("%q is not a duration. Use a number with a unit, e.g. \"1s\" or \"500ms\"", string(v))
+		return fmt.Errorf("%q is not a duration. Use a number with a unit, e.g. \"1s\", \"500ms\" or \"90d\"", string(v))
 	}
 	*d = Duration(p)
 	return nil
