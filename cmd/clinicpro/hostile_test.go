@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -20,6 +21,12 @@ import (
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
+
+// hostileDecode adds the decoded-pixel bombs and active PDFs, whose defences are
+// internal/imaging's (a decoded-pixel byte budget and PDF active-content refusal).
+// Until those are on main the test fails with them, showing what gets through and
+// the agent's peak memory; then they join every run and this flag goes.
+var hostileDecode = flag.Bool("hostile-decode", false, "TestHostileCorpus: also drop the decode bombs and active PDFs")
 
 // peakLimit is the bound on the agent's peak memory over the whole corpus.
 const peakLimit = 400 << 20
@@ -57,8 +64,8 @@ func TestHostileCorpus(t *testing.T) {
 
 	var cases []hostile.Case
 	for _, c := range hostile.Cases() {
-		if c.Decode {
-			continue // internal/imaging's defences: asserted once its budget and PDF refusal are on main
+		if c.Decode && !*hostileDecode {
+			continue
 		}
 		cases = append(cases, c)
 	}
@@ -134,7 +141,7 @@ func TestHostileCorpus(t *testing.T) {
 		}
 		now := strings.Join(missing, "; ") + " | folder: " + folder
 		if now != last {
-			t.Logf("waiting for: %s", now)
+			t.Logf("peak %d MB; waiting for: %s", vmHWM(t, agent.Process.Pid)>>20, now)
 		}
 		last = now
 		return len(missing) == 0

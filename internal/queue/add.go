@@ -40,7 +40,9 @@ const MaxFileSize = 200 << 20
 var ErrTooLarge = errors.New("the file is larger than 200 MB, far too large to be a photo or scan: move it out of the watched folder")
 
 // Add copies the file at n.SourcePath into the spool and commits it to the queue. The
-// source is only read. If the same source with the same content, or the same content
+// source is only read. It opens the path as it stands, following links: files from
+// watched folders, which anyone may swap, come through AddFrom with a handle that
+// internal/originals has checked. If the same source with the same content, or the same content
 // for the same patient and facility, is already queued, Add returns the existing item
 // and ErrDuplicate.
 func (q *Queue) Add(ctx context.Context, n New) (Item, error) {

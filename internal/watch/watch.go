@@ -105,6 +105,9 @@ type Watcher struct {
 
 	running sync.WaitGroup // jobs, for tests
 	rescan  chan struct{}
+	// noticed wakes the loop when a folder's goroutine has recorded a new or changed
+	// file, so the loop's pending timer is armed for it.
+	noticed chan struct{}
 	// beforeOpen, when set, runs between the last look at a file and its open:
 	// tests swap the file there.
 	beforeOpen func(path string)
@@ -158,7 +161,7 @@ func New(opt Options) *Watcher {
 		opt.StuckAfter = 2 * time.Minute
 	}
 	w := &Watcher{opt: opt, clock: opt.Clock, open: opt.Open, log: opt.Log, slots: make(chan struct{}, opt.Workers),
-		files: map[string]*entry{}, jobs: map[string]*job{}, rescan: make(chan struct{}, 1)}
+		files: map[string]*entry{}, jobs: map[string]*job{}, rescan: make(chan struct{}, 1), noticed: make(chan struct{}, 1)}
 	if w.clock == nil {
 		w.clock = realClock{}
 	}
@@ -316,6 +319,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			// Overflow or any other watcher error: trust nothing, look at everything.
 			w.log.Warn("file notifications lost, rescanning", "err", err)
 			w.scanAll()
+		case <-w.noticed:
 		case <-pending.C:
 		}
 		w.checkPending(ctx)
@@ -549,6 +553,11 @@ func (w *Watcher) record(folder int, p string, info originals.Info, now time.Tim
 	if err := originals.Describe(info.Mode); err != nil {
 		e.done, e.refused = true, reasonOf(err)
 		w.log.Warn("an item in a watched folder will not be taken", "folder", w.folders[folder].cfg.Label, "reason", e.refused)
+		return
+	}
+	select {
+	case w.noticed <- struct{}{}:
+	default:
 	}
 }
 
