@@ -83,7 +83,7 @@ func contained(rootReal string, h *os.File) error {
 	}
 	p, err := finalPath(h)
 	if err != nil {
-		return fmt.Errorf("cannot tell where the file is: %w", pathless(err))
+		return fmt.Errorf("cannot tell where the file is: %w", Pathless(err))
 	}
 	if !inside(rootReal, p) {
 		return refuse(ErrOutside, "The file resolves to a place outside the watched folder, so ClinicPro will not touch it.")
@@ -102,7 +102,7 @@ func (r Root) walk(dirs []string, create bool) (*os.File, string, error) {
 	rootReal, err := finalPath(d)
 	if err != nil {
 		d.Close()
-		return nil, "", fmt.Errorf("cannot tell where the watched folder is: %w", pathless(err))
+		return nil, "", fmt.Errorf("cannot tell where the watched folder is: %w", Pathless(err))
 	}
 	for _, name := range dirs {
 		next, err := openDirAt(d, name, create)
@@ -148,7 +148,7 @@ func (r Root) Move(rel, sub string, check func(*File) error) (string, error) {
 	}
 	to, err := openDirAt(parent, sub, true)
 	if err != nil {
-		return "", fmt.Errorf("could not open the %s folder: %w", sub, pathless(err))
+		return "", fmt.Errorf("could not open the %s folder: %w", sub, Pathless(err))
 	}
 	defer to.Close()
 	if err := contained(rootReal, to); err != nil {
@@ -166,7 +166,7 @@ func (r Root) Move(rel, sub string, check func(*File) error) (string, error) {
 			continue
 		}
 		if err != nil {
-			return "", fmt.Errorf("could not move it to the %s folder: %w", sub, pathless(err))
+			return "", fmt.Errorf("could not move it to the %s folder: %w", sub, Pathless(err))
 		}
 		return joinRel(dirs, sub, dst), nil
 	}
@@ -202,7 +202,7 @@ func (r Root) Remove(rel string, check func(*File) error) error {
 		}
 	}
 	if err := removeAt(parent, name, f); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("could not delete it: %w", pathless(err))
+		return fmt.Errorf("could not delete it: %w", Pathless(err))
 	}
 	return nil
 }
@@ -218,9 +218,9 @@ func joinRel(dirs []string, more ...string) string {
 	return strings.Join(append(append([]string{}, dirs...), more...), string(os.PathSeparator))
 }
 
-// pathless drops the path from a file-system error: paths of watched files can hold
+// Pathless drops the path from a file-system error: paths of watched files can hold
 // an NHI, and these errors reach logs. errors.Is still sees the cause.
-func pathless(err error) error {
+func Pathless(err error) error {
 	var pe *fs.PathError
 	if errors.As(err, &pe) {
 		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
@@ -249,7 +249,7 @@ func SameContent(sha256hex string) func(*File) error {
 	return func(f *File) error {
 		h := sha256.New()
 		if _, err := io.Copy(h, f); err != nil {
-			return fmt.Errorf("could not read it to check it: %w", pathless(err))
+			return fmt.Errorf("could not read it to check it: %w", Pathless(err))
 		}
 		if !strings.EqualFold(hex.EncodeToString(h.Sum(nil)), sha256hex) {
 			return ErrOtherContent

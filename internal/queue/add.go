@@ -8,12 +8,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/originals"
 )
 
 // New describes an item being taken into the queue.
@@ -199,19 +199,9 @@ func copyDurably(path string, r io.Reader) (int64, string, error) {
 	return n, hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// Pathless drops the path from a file-system error: paths of watched files can hold
-// an NHI, and these errors reach logs. errors.Is still sees the cause.
-func Pathless(err error) error {
-	var pe *fs.PathError
-	if errors.As(err, &pe) {
-		return fmt.Errorf("%s: %w", pe.Op, pe.Err)
-	}
-	var le *os.LinkError
-	if errors.As(err, &le) {
-		return fmt.Errorf("%s: %w", le.Op, le.Err)
-	}
-	return err
-}
+// Pathless drops the path from a file-system error (paths of watched files can hold
+// an NHI, and these errors reach logs); originals.Pathless is the one implementation.
+func Pathless(err error) error { return originals.Pathless(err) }
 
 func isUnique(err error) bool {
 	return err != nil && containsFold(err.Error(), "UNIQUE constraint failed")
