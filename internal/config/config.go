@@ -43,6 +43,8 @@ type Config struct {
 	RelayURL string `toml:"relay_url"`
 	// ByteBudget is the largest file sent to Medtech, in bytes.
 	ByteBudget int64 `toml:"byte_budget"`
+	// PDF is what happens to a PDF that passed the safety checks.
+	PDF PDFHandling `toml:"pdf"`
 	// StabilityWindow is how long a file's size and modification time must stay
 	// unchanged before it is taken: scanners and phone sync write files in pieces.
 	StabilityWindow Duration `toml:"stability_window"`
@@ -154,6 +156,9 @@ func Load(path string) (*Config, error) {
 func (c *Config) applyDefaults() {
 	if c.ByteBudget == 0 {
 		c.ByteBudget = DefaultByteBudget
+	}
+	if c.PDF == "" {
+		c.PDF = PDFRebuild
 	}
 	if c.StabilityWindow == 0 {
 		c.StabilityWindow = Duration(DefaultStabilityWindow)

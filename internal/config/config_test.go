@@ -58,6 +58,19 @@ func TestExampleFoldersParseWhenUncommented(t *testing.T) {
 	}
 }
 
+func TestPDFHandling(t *testing.T) {
+	c, err := Parse(nil)
+	if err != nil || c.PDF != PDFRebuild {
+		t.Fatalf("default pdf handling = %q, %v; want rebuild", c.PDF, err)
+	}
+	for _, v := range []PDFHandling{PDFRebuild, PDFPassThrough, PDFRebuildOnly} {
+		c, err := Parse([]byte("pdf = \"" + string(v) + "\"\n"))
+		if err != nil || c.PDF != v {
+			t.Errorf("pdf = %q parsed as %q, %v", v, c.PDF, err)
+		}
+	}
+}
+
 func TestFolderDefaults(t *testing.T) {
 	c, err := Parse([]byte("[[folder]]\npath = '" + abs("/srv/scans") + "'\n"))
 	if err != nil {
@@ -89,6 +102,7 @@ func TestInvalidConfigNamesLineAndFix(t *testing.T) {
 		{"bad clock", "[clinic_hours]\nopen = \"7am\"\n", 2, "HH:MM"},
 		{"close before open", "[clinic_hours]\nopen = \"18:00\"\nclose = \"08:00\"\n", 1, "HH:MM"},
 		{"wrong type", "byte_budget = \"big\"\n", 1, ""},
+		{"bad pdf handling", "# c\npdf = \"open\"\n", 2, `"rebuild", "passthrough", "rebuild-only"`},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

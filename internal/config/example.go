@@ -21,6 +21,13 @@ const Example = `# ClinicPro Images agent configuration.
 # Largest file sent to Medtech, in bytes (Medtech's own limit is 8 MB).
 byte_budget = 1000000
 
+# PDFs with JavaScript, launch actions, embedded files or hidden extra content are
+# always refused. "rebuild" remakes a scanned PDF from its page images so nothing else
+# of the file reaches Medtech, and sends a PDF with text or drawings as it is;
+# "passthrough" sends every checked PDF as it is (keeps searchable text);
+# "rebuild-only" refuses PDFs that cannot be rebuilt.
+pdf = "rebuild"
+
 # A file is taken once its size and time have not changed for this long.
 stability_window = "1s"
 

@@ -28,6 +28,20 @@ const (
 	FormatPDF  Format = "pdf"
 )
 
+// PDFHandling is what the agent does with a PDF that passed its safety checks
+// (active content, embedded files and polyglots are refused whatever this says).
+type PDFHandling string
+
+const (
+	// PDFRebuild rebuilds a scanned PDF from its page images; a PDF with text or
+	// drawings, which cannot be rebuilt, is sent as it is (default).
+	PDFRebuild PDFHandling = "rebuild"
+	// PDFPassThrough sends every checked PDF as it is (keeps searchable text).
+	PDFPassThrough PDFHandling = "passthrough"
+	// PDFRebuildOnly rebuilds like PDFRebuild and refuses what cannot be rebuilt.
+	PDFRebuildOnly PDFHandling = "rebuild-only"
+)
+
 // SourceAction is what happens to the original once Medtech has confirmed the upload.
 type SourceAction string
 
@@ -66,6 +80,10 @@ func (r *Routing) UnmarshalText(v []byte) error {
 
 func (f *Format) UnmarshalText(v []byte) error {
 	return oneOf("format", v, f, FormatAuto, FormatTIFF, FormatPDF)
+}
+
+func (p *PDFHandling) UnmarshalText(v []byte) error {
+	return oneOf("pdf", v, p, PDFRebuild, PDFPassThrough, PDFRebuildOnly)
 }
 
 func (a *SourceAction) UnmarshalText(v []byte) error {
