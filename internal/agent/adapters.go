@@ -15,10 +15,14 @@ import (
 	"github.com/clinicpro/medtech-images/internal/upload"
 )
 
-// ImagingConverter is the uploader's Converter backed by internal/imaging.
-type ImagingConverter struct{}
+// ImagingConverter is the uploader's Converter backed by internal/imaging. Its
+// conversions and the tray's thumbnails share imaging.DefaultLimiter, so one
+// decode runs at a time.
+type ImagingConverter struct {
+	PDF config.PDFHandling // what happens to a PDF that passed the safety checks
+}
 
-func (ImagingConverter) Convert(ctx context.Context, req upload.ConvertRequest) (upload.Converted, error) {
+func (c ImagingConverter) Convert(ctx context.Context, req upload.ConvertRequest) (upload.Converted, error) {
 	b, err := readSpool(req.Path)
 	if err != nil {
 		return upload.Converted{}, err
@@ -30,11 +34,21 @@ func (ImagingConverter) Convert(ctx context.Context, req upload.ConvertRequest) 
 	case config.FormatPDF:
 		f = imaging.FormatPDF
 	}
-	res, err := imaging.Convert(ctx, b, imaging.Options{Budget: req.ByteBudget, Format: f, Rotate: req.Rotation / 90})
+	res, err := imaging.Convert(ctx, b, imaging.Options{Budget: req.ByteBudget, Format: f, Rotate: req.Rotation / 90, PDF: pdfMode(c.PDF)})
 	if err != nil {
 		return upload.Converted{}, err
 	}
 	return upload.Converted{Data: res.Data, ContentType: res.ContentType, FileName: titleFrom(req.FileName) + res.Ext}, nil
+}
+
+func pdfMode(h config.PDFHandling) imaging.PDFMode {
+	switch h {
+	case config.PDFPassThrough:
+		return imaging.PDFPassThrough
+	case config.PDFRebuildOnly:
+		return imaging.PDFRebuildOnly
+	}
+	return imaging.PDFRebuild
 }
 
 func readSpool(path string) ([]byte, error) {

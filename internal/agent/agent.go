@@ -125,7 +125,7 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	a.q = q
 	conv := opt.Converter
 	if conv == nil {
-		conv = ImagingConverter{}
+		conv = ImagingConverter{PDF: opt.Config.PDF}
 	}
 	a.up = upload.New(upload.Options{
 		Queue: q, Converter: conv, Relay: opt.Uploads, ByteBudget: opt.Config.ByteBudget,

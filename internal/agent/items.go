@@ -39,7 +39,7 @@ func (a *Agent) Thumbnail(ctx context.Context, itemID string) ([]byte, error) {
 	if err != nil {
 		return nil, localapi.NewError(localapi.CodeNotFound, "No preview: the agent no longer holds a copy of this file (it was sent or rejected).")
 	}
-	img, err := imaging.Thumbnail(b, ThumbnailEdge)
+	img, err := imaging.Thumbnail(ctx, b, ThumbnailEdge)
 	if err != nil {
 		img = placeholder()
 	}

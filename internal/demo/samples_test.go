@@ -2,6 +2,7 @@ package demo
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"image"
 	_ "image/jpeg"
@@ -106,7 +107,7 @@ func TestSamplesMeanWhatTheySay(t *testing.T) {
 		t.Error("the phone photo has no EXIF block")
 	}
 	// The product's own decoder applies the orientation and sees it upright.
-	th, err := imaging.Thumbnail(photo, 400)
+	th, err := imaging.Thumbnail(context.Background(), photo, 400)
 	if err != nil {
 		t.Fatal(err)
 	}

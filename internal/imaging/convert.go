@@ -1,11 +1,15 @@
 // Package imaging turns whatever a camera, phone or scanner produced into one
 // upright, metadata-free TIFF or PDF under a byte budget, for Medtech's Inbox
 // Scan. Photos become JPEG-in-TIFF (or DCTDecode PDF); documents become
-// grayscale or bilevel Deflate TIFF (or Flate PDF); valid PDFs pass through.
+// grayscale or bilevel Deflate TIFF (or Flate PDF); PDFs are checked for
+// active content and rebuilt from their page images, or passed through.
 package imaging
 
 import (
+	"bytes"
 	"context"
+	"encoding/binary"
+	"errors"
 	"fmt"
 	"image"
 	"io"
@@ -41,6 +45,16 @@ type Options struct {
 	GoodQuality int
 	MinQuality  int
 	DPI         int // resolution written to the file; default: the image printed at A4 size
+	// DecodeBudget bounds the memory of decoded pixels for one conversion,
+	// summed over its pages, checked from headers before decoding; default
+	// DefaultDecodeBudget.
+	DecodeBudget int64
+	// Limiter admits one decode at a time; default DefaultLimiter, which
+	// Thumbnail shares.
+	Limiter *Limiter
+	// PDF is what happens to a PDF that passes the safety checks; default
+	// PDFRebuild.
+	PDF PDFMode
 }
 
 const (
@@ -66,6 +80,10 @@ func (o Options) withDefaults() Options {
 	def(&o.Budget, 1_000_000)
 	def(&o.MaxPixels, 100_000_000)
 	def(&o.MaxInputBytes, 200<<20)
+	def(&o.DecodeBudget, DefaultDecodeBudget)
+	if o.Limiter == nil {
+		o.Limiter = DefaultLimiter
+	}
 	defi(&o.MaxLongEdge, 2560)
 	defi(&o.MinLongEdge, 800)
 	defi(&o.MaxQuality, 85)
@@ -119,20 +137,9 @@ func Convert(ctx context.Context, b []byte, opt Options) (Result, error) {
 		return Result{}, err
 	}
 	if t == TypePDF {
-		return passPDF(b, opt)
+		return convertPDF(ctx, b, opt)
 	}
-	if srcs := tiffPages(b); len(srcs) > 1 {
-		return convertPages(ctx, srcs, opt)
-	}
-	s, err := prepare(ctx, t, b, opt)
-	if err != nil {
-		return Result{}, err
-	}
-	p, err := fitPage(ctx, s, opt, pageBudget(opt, 1))
-	if err != nil {
-		return Result{}, err
-	}
-	return assemble([]*fitted{p}, t, opt)
+	return convertInputs(ctx, [][]byte{b}, opt)
 }
 
 // ConvertMany joins several inputs (the pages of one scanned letter) into one
@@ -141,28 +148,75 @@ func Convert(ctx context.Context, b []byte, opt Options) (Result, error) {
 // A multi-page TIFF input contributes all its pages.
 func ConvertMany(ctx context.Context, inputs [][]byte, opt Options) (Result, error) {
 	opt = opt.withDefaults()
-	if len(inputs) == 0 {
+	switch len(inputs) {
+	case 0:
 		return Result{}, errEmpty()
-	}
-	if len(inputs) == 1 {
+	case 1:
 		return Convert(ctx, inputs[0], opt)
 	}
-	var srcs []func() []byte
-	for _, b := range inputs {
-		srcs = append(srcs, tiffPages(b)...)
-	}
-	return convertPages(ctx, srcs, opt)
+	return convertInputs(ctx, inputs, opt)
 }
 
-// tiffPages returns one source per page of a multi-page TIFF (scanners'
+// input is one image to decode: a whole file, or one page of a multi-page
+// TIFF (ifd is then the offset of that page's directory).
+type input struct {
+	t   Type
+	b   []byte
+	ifd uint32
+}
+
+// reader presents the input to a decoder. A TIFF page is the file with its
+// header's first-directory offset replaced, read in place (x/image/tiff
+// reads only the first page; copying the file per page cost a whole file of
+// memory for every page).
+func (in input) reader() io.Reader {
+	if in.t == TypeTIFF && in.ifd != 0 {
+		return &tiffPageReader{b: in.b, off: in.ifd, bo: tiffByteOrder(in.b)}
+	}
+	return bytes.NewReader(in.b)
+}
+
+// tiffPageReader is an io.ReaderAt (and Reader) over b with bytes 4..7
+// reading as off.
+type tiffPageReader struct {
+	b   []byte
+	off uint32
+	bo  binary.ByteOrder
+	pos int64
+}
+
+func (r *tiffPageReader) ReadAt(p []byte, at int64) (int, error) {
+	if at < 0 {
+		return 0, errors.New("negative offset")
+	}
+	if at >= int64(len(r.b)) {
+		return 0, io.EOF
+	}
+	n := copy(p, r.b[at:])
+	var hdr [4]byte
+	r.bo.PutUint32(hdr[:], r.off)
+	for i := max(at, 4); i < min(at+int64(n), 8); i++ {
+		p[i-at] = hdr[i-4]
+	}
+	if n < len(p) {
+		return n, io.EOF
+	}
+	return n, nil
+}
+
+func (r *tiffPageReader) Read(p []byte) (int, error) {
+	n, err := r.ReadAt(p, r.pos)
+	r.pos += int64(n)
+	return n, err
+}
+
+// tiffPages returns one input per page of a multi-page TIFF (scanners'
 // document feeders write them; x/image/tiff reads only the first page, and
 // silently dropping pages 2..n of a referral would lose clinical content).
-// Each page is presented to the decoder as a copy whose header points at
-// that page's IFD; the copy is made only when the page is converted. Any
-// other input is returned as its only page.
-func tiffPages(b []byte) []func() []byte {
-	one := []func() []byte{func() []byte { return b }}
-	if t, _ := Sniff(b); t != TypeTIFF {
+// Any other file is its own only input.
+func tiffPages(t Type, b []byte) []input {
+	one := []input{{t: t, b: b}}
+	if t != TypeTIFF {
 		return one
 	}
 	bo := tiffByteOrder(b)
@@ -171,7 +225,7 @@ func tiffPages(b []byte) []func() []byte {
 	}
 	var offs []uint32
 	seen := map[uint32]bool{}
-	for off := bo.Uint32(b[4:8]); off != 0 && !seen[off] && len(offs) < maxPages; {
+	for off := bo.Uint32(b[4:8]); off != 0 && !seen[off] && len(offs) <= maxPages; {
 		seen[off] = true
 		if uint64(off)+2 > uint64(len(b)) {
 			break
@@ -186,53 +240,103 @@ func tiffPages(b []byte) []func() []byte {
 	if len(offs) < 2 {
 		return one
 	}
-	srcs := make([]func() []byte, len(offs))
+	pages := make([]input, len(offs))
 	for i, off := range offs {
-		srcs[i] = func() []byte {
-			c := append([]byte(nil), b...)
-			bo.PutUint32(c[4:8], off)
-			return c
-		}
+		pages[i] = input{t: t, b: b, ifd: off}
 	}
-	return srcs
+	return pages
 }
 
 // maxPages bounds a document; a 1 MB budget cannot hold more readable pages.
 const maxPages = 200
 
-func convertPages(ctx context.Context, srcs []func() []byte, opt Options) (Result, error) {
-	if len(srcs) > maxPages {
-		return Result{}, newErr(ErrUnreadable, nil, "The document has %d pages, more than the %d that can be sent as one file; split it and try again.", len(srcs), maxPages)
-	}
-	budget := pageBudget(opt, len(srcs))
-	var pages []*fitted
-	var first Type
-	for i, src := range srcs {
-		b := src()
+// convertInputs converts image files (not PDFs) into one output: every page
+// is checked from its headers first (type, pixel limit, and the decode
+// memory of all pages together), then pages are decoded one at a time under
+// the limiter, each fitted to its share of the budget.
+func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, error) {
+	var pages []input
+	for _, b := range files {
+		pe := func(err error) error {
+			if len(files) > 1 {
+				return pageErr(len(pages), err)
+			}
+			return err
+		}
 		if int64(len(b)) > opt.MaxInputBytes {
-			return Result{}, pageErr(i, errTooLarge(int64(len(b)), opt.MaxInputBytes))
+			return Result{}, pe(errTooLarge(int64(len(b)), opt.MaxInputBytes))
 		}
 		t, err := Sniff(b)
 		if err != nil {
-			return Result{}, pageErr(i, err)
+			return Result{}, pe(err)
 		}
 		if t == TypePDF {
-			return Result{}, pageErr(i, newErr(ErrUnsupported, nil, "A PDF cannot be joined with other pages here; send it on its own."))
+			return Result{}, pe(newErr(ErrUnsupported, nil, "A PDF cannot be joined with other pages here; send it on its own."))
 		}
-		if i == 0 {
-			first = t
+		if t == TypeHEIC {
+			return Result{}, pe(errHEIC())
 		}
-		s, err := prepare(ctx, t, b, opt)
+		pages = append(pages, tiffPages(t, b)...)
+	}
+	if len(pages) > maxPages {
+		return Result{}, newErr(ErrUnreadable, nil, "The document has more than %d pages, more than can be sent as one file; split it and try again.", maxPages)
+	}
+	pe := func(i int, err error) error {
+		if len(pages) > 1 {
+			return pageErr(i, err)
+		}
+		return err
+	}
+	total := decodeCost{}
+	for i, in := range pages {
+		c, err := checkHeaders(in, opt)
 		if err != nil {
-			return Result{}, pageErr(i, err)
+			return Result{}, pe(i, err)
+		}
+		total.add(c)
+	}
+	if err := checkDecodeBudget(total, opt.DecodeBudget); err != nil {
+		return Result{}, err
+	}
+	release, err := opt.Limiter.acquire(ctx)
+	if err != nil {
+		return Result{}, err
+	}
+	defer release()
+	budget := pageBudget(opt, len(pages))
+	var fits []*fitted
+	for i, in := range pages {
+		s, err := prepare(ctx, in, opt)
+		if err != nil {
+			return Result{}, pe(i, err)
 		}
 		p, err := fitPage(ctx, s, opt, budget)
 		if err != nil {
-			return Result{}, pageErr(i, err)
+			return Result{}, pe(i, err)
 		}
-		pages = append(pages, p)
+		fits = append(fits, p)
 	}
-	return assemble(pages, first, opt)
+	return assemble(fits, pages[0].t, opt)
+}
+
+// checkHeaders reads an input's header: it must be a type we decode, within
+// the pixel limit; it returns what decoding it will cost in memory.
+func checkHeaders(in input, opt Options) (decodeCost, error) {
+	if in.t == TypeHEIC {
+		return decodeCost{}, errHEIC()
+	}
+	cfg, err := decodeConfig(in)
+	if err != nil {
+		return decodeCost{}, err
+	}
+	if int64(cfg.Width)*int64(cfg.Height) > opt.MaxPixels {
+		return decodeCost{}, errTooManyPixels(cfg.Width, cfg.Height, opt.MaxPixels)
+	}
+	c := estimateDecode(in)
+	if c.w == 0 {
+		c.w, c.h = cfg.Width, cfg.Height
+	}
+	return c, nil
 }
 
 // pageErr prefixes the page number so the GP knows which scan to redo.
@@ -250,8 +354,10 @@ func pageBudget(opt Options, n int) int {
 }
 
 // Thumbnail decodes b and returns it upright with its long edge at most
-// maxEdge, for the tray's preview; it shares Convert's front door checks.
-func Thumbnail(b []byte, maxEdge int) (image.Image, error) {
+// maxEdge, for the tray's preview. It shares Convert's front door checks,
+// decode budget and limiter (DefaultLimiter), so previews and conversions
+// decode one at a time; it gives up when ctx ends while it waits.
+func Thumbnail(ctx context.Context, b []byte, maxEdge int) (image.Image, error) {
 	opt := Options{}.withDefaults()
 	if int64(len(b)) > opt.MaxInputBytes {
 		return nil, errTooLarge(int64(len(b)), opt.MaxInputBytes)
@@ -263,8 +369,21 @@ func Thumbnail(b []byte, maxEdge int) (image.Image, error) {
 	if t == TypePDF || t == TypeHEIC {
 		return nil, newErr(ErrUnsupported, nil, "No preview is available for a %s file.", t)
 	}
+	in := tiffPages(t, b)[0]
+	c, err := checkHeaders(in, opt)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDecodeBudget(c, opt.DecodeBudget); err != nil {
+		return nil, err
+	}
+	release, err := opt.Limiter.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	opt.Treat = KindPhoto // skip detection
-	s, err := prepare(context.Background(), t, b, opt)
+	s, err := prepare(ctx, in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -287,27 +406,19 @@ type source struct {
 	img    image.Image // normalized: *image.YCbCr, *image.Gray or *image.RGBA
 	orient transform
 	doc    bool
+	inches float64 // the printed long edge when known (a PDF page); 0: A4
 }
 
-func prepare(ctx context.Context, t Type, b []byte, opt Options) (*source, error) {
-	if t == TypeHEIC {
-		return nil, errHEIC()
-	}
-	cfg, err := decodeConfig(t, b)
-	if err != nil {
-		return nil, err
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > opt.MaxPixels {
-		return nil, errTooManyPixels(cfg.Width, cfg.Height, opt.MaxPixels)
-	}
+// prepare decodes an input whose headers checkHeaders has passed.
+func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, err := decodePixels(t, b)
+	m, err := decodePixels(in)
 	if err != nil {
 		return nil, err
 	}
-	s := &source{img: normalize(m), orient: uprightTransform(orientation(t, b), opt.Rotate)}
+	s := &source{img: normalize(m), orient: uprightTransform(orientationOf(in), opt.Rotate)}
 	switch opt.Treat {
 	case KindDocument:
 		s.doc = true
@@ -399,7 +510,11 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 			return opt.DPI
 		}
 		e := max(m.Bounds().Dx(), m.Bounds().Dy())
-		return max(72, min(600, int(math.Round(float64(e)/a4LongInches))))
+		inches := a4LongInches
+		if s.inches > 1 {
+			inches = s.inches
+		}
+		return max(72, min(600, int(math.Round(float64(e)/inches))))
 	}
 	pdf := opt.Format == FormatPDF
 	if s.doc {
@@ -555,19 +670,4 @@ func assemble(pages []*fitted, src Type, opt Options) (Result, error) {
 		return Result{}, fmt.Errorf("imaging: output of %d bytes exceeds budget %d after container overhead", len(r.Data), opt.Budget)
 	}
 	return r, nil
-}
-
-func passPDF(b []byte, opt Options) (Result, error) {
-	n, err := pdfPageCount(b)
-	if err != nil {
-		if err == io.ErrUnexpectedEOF {
-			return Result{}, errTruncated(TypePDF, err)
-		}
-		return Result{}, errCorrupt(TypePDF, err)
-	}
-	if int64(len(b)) > opt.Budget {
-		return Result{}, errPDFOverBudget(int64(len(b)), opt.Budget)
-	}
-	return Result{Data: b, ContentType: "application/pdf", Ext: ".pdf", Pages: n, Kind: KindPDFPassthrough,
-		Encoding: "pdf-passthrough", Source: TypePDF}, nil
 }

@@ -314,10 +314,15 @@ func TestPDFOutputChecked(t *testing.T) {
 		}
 	})
 	t.Run("qpdf", func(t *testing.T) { tool(t, r.Data, ".pdf", "qpdf", "--check") })
-	// Our own PDF passes straight through when fed back in.
-	p := convert(t, r.Data, Options{})
+	// Our own PDF passes the checks: unchanged when passed through, and
+	// rebuilt from its page image by default.
+	p := convert(t, r.Data, Options{PDF: PDFPassThrough})
 	if p.Kind != KindPDFPassthrough || !bytes.Equal(p.Data, r.Data) || p.Pages != 1 {
 		t.Fatalf("passthrough changed the PDF or missed its pages: %+v", p.Kind)
+	}
+	rb := convert(t, r.Data, Options{})
+	if rb.Kind != KindPhoto || rb.Pages != 1 || rb.Width != r.Width || rb.Height != r.Height {
+		t.Fatalf("rebuild: kind %v, %dx%d, want a %dx%d photo", rb.Kind, rb.Width, rb.Height, r.Width, r.Height)
 	}
 }
 
@@ -375,7 +380,7 @@ func TestContextCancelled(t *testing.T) {
 }
 
 func TestThumbnailUpright(t *testing.T) {
-	m, err := Thumbnail(jpegWithExif(t, stored(photo(1600, 1200), 6), 6, false), 256)
+	m, err := Thumbnail(context.Background(), jpegWithExif(t, stored(photo(1600, 1200), 6), 6, false), 256)
 	if err != nil {
 		t.Fatal(err)
 	}

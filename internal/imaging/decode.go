@@ -19,8 +19,8 @@ import (
 
 // decodeConfig reads only the header so size limits are enforced before a
 // single pixel buffer is allocated (a 1 kB PNG can claim 50,000 x 50,000).
-func decodeConfig(t Type, b []byte) (image.Config, error) {
-	r := bytes.NewReader(b)
+func decodeConfig(in input) (image.Config, error) {
+	t, r := in.t, in.reader()
 	var cfg image.Config
 	var err error
 	switch t {
@@ -48,8 +48,8 @@ func decodeConfig(t Type, b []byte) (image.Config, error) {
 	return cfg, nil
 }
 
-func decodePixels(t Type, b []byte) (image.Image, error) {
-	r := bytes.NewReader(b)
+func decodePixels(in input) (image.Image, error) {
+	t, b, r := in.t, in.b, in.reader()
 	var m image.Image
 	var err error
 	switch t {
@@ -132,6 +132,8 @@ func normalize(m image.Image) image.Image {
 		if opaque(s) {
 			return s
 		}
+	case *image.NRGBA:
+		return flattenInPlace(s)
 	}
 	if p, ok := m.(*image.Paletted); ok && grayPalette(p.Palette) {
 		g := image.NewGray(p.Bounds())
@@ -146,6 +148,30 @@ func normalize(m image.Image) image.Image {
 }
 
 func opaque(m interface{ Opaque() bool }) bool { return m.Opaque() }
+
+// flattenInPlace composites m onto white in its own buffer and returns it as
+// RGBA (an opaque NRGBA pixel is already an RGBA one). A copy would double
+// the memory of a large PNG, which is what decoders hand back for most
+// PNGs, even opaque ones.
+func flattenInPlace(m *image.NRGBA) *image.RGBA {
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	parallelRows(h, func(y0, y1 int) {
+		for y := y0; y < y1; y++ {
+			row := m.Pix[y*m.Stride : y*m.Stride+4*w]
+			for i := 0; i < len(row); i += 4 {
+				a := uint32(row[i+3])
+				if a == 255 {
+					continue
+				}
+				for c := 0; c < 3; c++ {
+					row[i+c] = uint8((uint32(row[i+c])*a + 255*(255-a) + 127) / 255)
+				}
+				row[i+3] = 255
+			}
+		}
+	})
+	return &image.RGBA{Pix: m.Pix, Stride: m.Stride, Rect: m.Rect}
+}
 
 func grayPalette(p color.Palette) bool {
 	for _, c := range p {

@@ -18,6 +18,8 @@ var (
 	ErrTooLarge      = errors.New("imaging: file too large")
 	ErrPDFOverBudget = errors.New("imaging: PDF over budget")
 	ErrUnreadable    = errors.New("imaging: cannot fit budget while staying readable")
+	ErrDecodeBudget  = errors.New("imaging: decoding would exceed the memory budget")
+	ErrPDFUnsafe     = errors.New("imaging: PDF with active or hidden content")
 )
 
 // Error is the typed error every exported function returns. Msg is one
@@ -81,6 +83,10 @@ func errUnreadable(what string) error {
 
 func humanBytes(n int64) string {
 	switch {
+	case n >= 10_000_000_000:
+		return fmt.Sprintf("%.0f GB", float64(n)/1e9)
+	case n >= 1_000_000_000:
+		return fmt.Sprintf("%.1f GB", float64(n)/1e9)
 	case n >= 1_000_000:
 		return fmt.Sprintf("%.1f MB", float64(n)/1e6)
 	case n >= 1000:

@@ -5,6 +5,18 @@ import (
 	"encoding/binary"
 )
 
+// orientationOf is orientation for one input; a page of a multi-page TIFF
+// reads its own directory.
+func orientationOf(in input) int {
+	if in.t == TypeTIFF && in.ifd != 0 {
+		if o, ok := tiffOrientationAt(in.b, int64(in.ifd)); ok {
+			return o
+		}
+		return 1
+	}
+	return orientation(in.t, in.b)
+}
+
 // orientation returns the EXIF orientation (1..8) stored in b, or 1 when
 // there is none or it is unreadable: a bad EXIF block must never stop a photo
 // from being sent, it just stays as the camera wrote it.
@@ -73,8 +85,13 @@ func tiffOrientation(t []byte) (int, bool) {
 	if bo == nil {
 		return 0, false
 	}
-	off := int64(bo.Uint32(t[4:8]))
-	if off < 8 || off+2 > int64(len(t)) {
+	return tiffOrientationAt(t, int64(bo.Uint32(t[4:8])))
+}
+
+// tiffOrientationAt reads tag 274 from the directory at off.
+func tiffOrientationAt(t []byte, off int64) (int, bool) {
+	bo := tiffByteOrder(t)
+	if bo == nil || off < 8 || off+2 > int64(len(t)) {
 		return 0, false
 	}
 	n := int64(bo.Uint16(t[off:]))

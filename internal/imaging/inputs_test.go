@@ -129,7 +129,7 @@ func TestErrorsArePersonReadable(t *testing.T) {
 		{"heic", append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...), Options{}, ErrHEIC, "Most Compatible"},
 		{"bomb", pngClaiming(t, 20000, 20000), Options{}, ErrTooManyPixels, "400 megapixels"},
 		{"too-large", j, Options{MaxInputBytes: 1000}, ErrTooLarge, "limit"},
-		{"pdf-over-budget", pdf, Options{Budget: int64(len(pdf)) - 1}, ErrPDFOverBudget, "kB limit for Medtech"},
+		{"pdf-over-budget", pdf, Options{Budget: int64(len(pdf)) - 1, PDF: PDFPassThrough}, ErrPDFOverBudget, "kB limit for Medtech"},
 		{"pdf-truncated", pdf[:len(pdf)-40], Options{}, ErrTruncated, "cut short"},
 		{"pdf-corrupt", []byte("%PDF-1.4\nnothing here\nstartxref\n5\n%%EOF\n"), Options{}, ErrCorrupt, "damaged"},
 	}

@@ -5,11 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
-	"io"
 	"regexp"
 	"strconv"
-
-	"github.com/klauspost/compress/zlib"
 )
 
 // writePDF puts one image per page, the page sized so the image prints at its
@@ -67,120 +64,20 @@ func writePDF(pages []*page) []byte {
 	return b.Bytes()
 }
 
-var (
-	reStartxref = regexp.MustCompile(`startxref\s+(\d+)\s+%%EOF`)
-	reObjHead   = regexp.MustCompile(`^(\d+)\s+(\d+)\s+obj`)
-	rePages     = regexp.MustCompile(`/Type\s*/Pages\b`)
-	reCount     = regexp.MustCompile(`/Count\s+(\d+)`)
-	reObjStm    = regexp.MustCompile(`/Type\s*/ObjStm\b`)
-	reLength    = regexp.MustCompile(`/Length\s+(\d+)(\s+\d+\s+R)?`)
-)
-
-// pdfPageCount checks the structure a PDF needs for us to trust it enough to
-// pass through: a header, a startxref that points at an xref table or xref
-// stream, and a readable page count (also inside compressed object streams,
-// where PDF 1.5+ writers hide the page tree).
-func pdfPageCount(b []byte) (int, error) {
-	if !bytes.HasPrefix(b, []byte("%PDF-1.")) && !bytes.HasPrefix(b, []byte("%PDF-2.")) {
-		return 0, errors.New("no PDF header")
-	}
-	tail := b[max(0, len(b)-2048):]
-	ms := reStartxref.FindAllSubmatch(tail, -1)
-	if ms == nil {
-		return 0, io.ErrUnexpectedEOF // no trailer: typically a file still being written
-	}
-	x, err := strconv.ParseInt(string(ms[len(ms)-1][1]), 10, 64)
-	if err != nil || x <= 0 || x >= int64(len(b)) {
-		return 0, errors.New("startxref out of range")
-	}
-	if at := b[x:]; !bytes.HasPrefix(at, []byte("xref")) && !reObjHead.Match(at[:min(len(at), 32)]) {
-		return 0, errors.New("startxref does not point at a cross-reference")
-	}
-	count := maxPagesCount(b)
-	if count == 0 {
-		budget := 64 << 20 // inflated bytes we are willing to look through
-		for _, loc := range reObjStm.FindAllIndex(b, 1000) {
-			s, ok := streamAfter(b, loc[1])
-			if !ok {
-				continue
-			}
-			zr, err := zlib.NewReader(bytes.NewReader(s))
-			if err != nil {
-				continue
-			}
-			d, _ := io.ReadAll(io.LimitReader(zr, int64(budget)))
-			budget -= len(d)
-			count = max(count, maxPagesCount(d))
-			if budget <= 0 {
-				break
-			}
-		}
-	}
-	if count == 0 {
-		return 0, errors.New("page count not found")
-	}
-	return count, nil
-}
-
-// maxPagesCount finds /Count next to /Type /Pages (the root holds the largest).
-func maxPagesCount(b []byte) int {
-	best := 0
-	for _, loc := range rePages.FindAllIndex(b, 10000) {
-		lo, hi := max(0, loc[0]-512), min(len(b), loc[1]+512)
-		win := b[lo:hi]
-		// Stay inside this object.
-		if i := bytes.LastIndex(win[:loc[0]-lo], []byte("obj")); i >= 0 {
-			win, lo = win[i:], lo+i
-		}
-		if i := bytes.Index(win[loc[1]-lo:], []byte("endobj")); i >= 0 {
-			win = win[:loc[1]-lo+i]
-		}
-		for _, m := range reCount.FindAllSubmatch(win, -1) {
-			if n, err := strconv.Atoi(string(m[1])); err == nil && n < 1e6 {
-				best = max(best, n)
-			}
-		}
-	}
-	return best
-}
-
-// streamAfter returns the stream data following the dictionary that starts
-// before pos, using a direct /Length when there is one.
-func streamAfter(b []byte, pos int) ([]byte, bool) {
-	i := bytes.Index(b[pos:], []byte("stream"))
-	if i < 0 || i > 4096 {
-		return nil, false
-	}
-	dict := b[max(0, pos-512) : pos+i]
-	start := pos + i + len("stream")
-	if start < len(b) && b[start] == '\r' {
-		start++
-	}
-	if start < len(b) && b[start] == '\n' {
-		start++
-	}
-	if m := reLength.FindSubmatch(dict); m != nil && m[2] == nil {
-		n, err := strconv.Atoi(string(m[1]))
-		if err == nil && n >= 0 && start+n <= len(b) {
-			return b[start : start+n], true
-		}
-	}
-	j := bytes.Index(b[start:], []byte("endstream"))
-	if j < 0 {
-		return nil, false
-	}
-	return b[start : start+j], true
-}
-
 var reImage = regexp.MustCompile(`/Subtype /Image /Width (\d+) /Height (\d+) /ColorSpace /Device(RGB|Gray) /BitsPerComponent (\d+) /Filter /(DCT|Flate)Decode /Length (\d+) >>\nstream\n`)
 
 // decodeOwnPDF re-reads a PDF written by writePDF: structure, xref offsets,
 // and every image stream decoded.
 func decodeOwnPDF(b []byte) ([]image.Image, error) {
-	n, err := pdfPageCount(b)
+	doc, err := parsePDF(b)
 	if err != nil {
 		return nil, err
 	}
+	pdfPages, err := doc.pages()
+	if err != nil {
+		return nil, err
+	}
+	n := len(pdfPages)
 	// Every xref entry must point at its object.
 	xi := bytes.LastIndex(b, []byte("\nxref\n"))
 	if xi < 0 {

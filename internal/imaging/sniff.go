@@ -67,6 +67,11 @@ func Sniff(b []byte) (Type, error) {
 	case isBMP(b):
 		return TypeBMP, nil
 	}
+	if bytes.Contains(b[:min(len(b), 1024)], []byte("%PDF-")) {
+		// A PDF reader accepts a header anywhere in the first kilobyte;
+		// the PDF checks then refuse what comes before it.
+		return TypePDF, nil
+	}
 	if brand, ok := isoBrand(b); ok {
 		switch brand {
 		case "heic", "heix", "hevc", "hevx", "heim", "heis", "mif1", "msf1":

@@ -3,8 +3,9 @@
 // sharp, vips and ImageMagick commands it is compared with. It is a
 // benchmark helper, not a shipped binary.
 //
-//	imgconv convert [-pdf] [-budget N] IN OUT   prints: width height bytes quality encoding
+//	imgconv convert [-pdf] [-budget N] [-decode-budget N] IN OUT   prints: width height bytes quality encoding
 //	imgconv scan OUT.png                         writes a synthetic A4 300-dpi letter scan
+//	imgconv hostile DIR                          writes the hostile corpus (internal/imaging/hostile)
 package main
 
 import (
@@ -15,8 +16,10 @@ import (
 	"image/draw"
 	"image/png"
 	"os"
+	"path/filepath"
 
 	"github.com/clinicpro/medtech-images/internal/imaging"
+	"github.com/clinicpro/medtech-images/internal/imaging/hostile"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -35,6 +38,11 @@ func main() {
 			usage()
 		}
 		err = scan(os.Args[2])
+	case "hostile":
+		if len(os.Args) != 3 {
+			usage()
+		}
+		err = writeHostile(os.Args[2])
 	default:
 		usage()
 	}
@@ -45,7 +53,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imgconv convert [-pdf] [-budget N] IN OUT | imgconv scan OUT.png")
+	fmt.Fprintln(os.Stderr, "usage: imgconv convert [-pdf] [-budget N] [-decode-budget N] IN OUT | imgconv scan OUT.png | imgconv hostile DIR")
 	os.Exit(2)
 }
 
@@ -53,6 +61,7 @@ func convert(args []string) error {
 	fs := flag.NewFlagSet("convert", flag.ExitOnError)
 	pdf := fs.Bool("pdf", false, "write PDF instead of TIFF")
 	budget := fs.Int64("budget", 1_000_000, "output byte budget")
+	decodeBudget := fs.Int64("decode-budget", 0, "decoded-pixel memory budget (0: the product default)")
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		usage()
@@ -61,7 +70,7 @@ func convert(args []string) error {
 	if err != nil {
 		return err
 	}
-	opt := imaging.Options{Budget: *budget}
+	opt := imaging.Options{Budget: *budget, DecodeBudget: *decodeBudget}
 	if *pdf {
 		opt.Format = imaging.FormatPDF
 	}
@@ -117,4 +126,17 @@ func scan(out string) error {
 		return err
 	}
 	return f.Close()
+}
+
+// writeHostile writes every file of the hostile corpus into dir.
+func writeHostile(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for _, f := range hostile.Corpus() {
+		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
+			return err
+		}
+	}
+	return nil
 }
