@@ -74,6 +74,10 @@ bench-agent: ## the real clinicpro binary with the relay and alexsim: idle CPU a
 bench-imaging: ## imaging vs sharp, vips and ImageMagick on 12 MP, 24 MP and A4 inputs (RUNS=5); installs the tools it needs
 	internal/imaging/bench/run.sh
 
+.PHONY: bench-hostile
+bench-hostile: ## imaging's peak RSS on the hostile corpus (bombs, PDF attacks), with and without the decode budget
+	internal/imaging/bench/hostile.sh
+
 .PHONY: bench-relay
 bench-relay: ## relay vs direct vs nginx: added latency at 1/10/50 connectors (900 KB), peak RSS at 100 x 8 MB; installs nginx
 	internal/relay/relaybench/run.sh
