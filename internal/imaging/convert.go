@@ -295,10 +295,7 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 		}
 		total.add(c)
 	}
-	if err := checkDecodeBudget(total, opt.DecodeBudget); err != nil {
-		return Result{}, err
-	}
-	release, err := opt.Limiter.acquire(ctx)
+	release, err := admit(ctx, total, opt)
 	if err != nil {
 		return Result{}, err
 	}
@@ -374,10 +371,7 @@ func Thumbnail(ctx context.Context, b []byte, maxEdge int) (image.Image, error) 
 	if err != nil {
 		return nil, err
 	}
-	if err := checkDecodeBudget(c, opt.DecodeBudget); err != nil {
-		return nil, err
-	}
-	release, err := opt.Limiter.acquire(ctx)
+	release, err := admit(ctx, c, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -419,14 +413,20 @@ func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 		return nil, err
 	}
 	s := &source{img: normalize(m), orient: uprightTransform(orientationOf(in), opt.Rotate)}
-	switch opt.Treat {
-	case KindDocument:
-		s.doc = true
-	case KindPhoto:
-	default:
-		s.doc = looksLikeDocument(s.img)
-	}
+	s.doc = isDocument(s.img, opt.Treat, false)
 	return s, ctx.Err()
+}
+
+// isDocument applies Options.Treat, or detects; bilevel pixels (a 1-bit
+// PDF page) are a document whatever they show.
+func isDocument(m image.Image, treat Kind, bilevel bool) bool {
+	switch treat {
+	case KindDocument:
+		return true
+	case KindPhoto:
+		return false
+	}
+	return bilevel || looksLikeDocument(m)
 }
 
 // fitted is one page chosen by the budget search.

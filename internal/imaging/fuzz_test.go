@@ -148,8 +148,8 @@ func FuzzPDF(f *testing.F) {
 			t.Fatal("accepted bytes outside the header and the last end-of-file marker")
 		}
 		for _, def := range d.all {
-			if w := activeIn(d, def.v, 0); w != "" {
-				t.Fatalf("accepted %s", w)
+			if f := activeIn(d, def.v, 0); f != nil {
+				t.Fatalf("accepted %s", f.what)
 			}
 		}
 		if pages, err := d.pages(); err == nil {

@@ -120,6 +120,15 @@ func estimateDecode(in input) decodeCost {
 	return decodeCost{pages: 1}
 }
 
+// admit checks a conversion's total decode cost against the budget, then
+// waits for the decode slot; the caller releases it when done.
+func admit(ctx context.Context, total decodeCost, opt Options) (release func(), err error) {
+	if err := checkDecodeBudget(total, opt.DecodeBudget); err != nil {
+		return nil, err
+	}
+	return opt.Limiter.acquire(ctx)
+}
+
 // checkDecodeBudget refuses a decode whose cost is over limit.
 func checkDecodeBudget(c decodeCost, limit int64) error {
 	if c.bytes() <= limit {
@@ -172,7 +181,7 @@ func readJPEGFrame(b []byte) (jpegFrame, bool) {
 				return f, false
 			}
 			for c := 0; c < f.comps; c++ {
-				f.hs[c], f.vs[c] = max(1, int(seg[7+3*c]>>4)), max(1, int(seg[7+3*c]&15))
+				f.hs[c], f.vs[c] = int(seg[7+3*c]>>4), int(seg[7+3*c]&15)
 			}
 			f.progressive = m == 0xC2
 			f.adobeRGB = adobe == 0 && f.comps == 3
@@ -193,7 +202,7 @@ func (f jpegFrame) blocks() (out [4]int64) {
 	mxx := int64((f.w + 8*hmax - 1) / (8 * hmax))
 	myy := int64((f.h + 8*vmax - 1) / (8 * vmax))
 	for c := 0; c < f.comps; c++ {
-		out[c] = mxx * int64(f.hs[c]) * myy * int64(f.vs[c])
+		out[c] = mxx * int64(max(1, f.hs[c])) * myy * int64(max(1, f.vs[c]))
 	}
 	return out
 }

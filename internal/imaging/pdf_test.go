@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/ascii85"
 	"errors"
+	"fmt"
 	"image"
 	"os"
 	"os/exec"
@@ -227,5 +228,24 @@ func TestPDFPageImageCountsAgainstDecodeBudget(t *testing.T) {
 	_, err := Convert(context.Background(), in, Options{DecodeBudget: 100_000})
 	if !errors.Is(err, ErrDecodeBudget) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A stream's /Length and its "endstream" keyword must not tell two stories:
+// data that hides "endstream endobj" and an object, skipped by a reader
+// that trusts /Length and read by one that searches, is refused; a /Length
+// that is merely wrong (writers get it wrong) is tolerated, as readers do.
+func TestPDFStreamLengths(t *testing.T) {
+	hidden := []byte("q Q\nendstream\nendobj\n9 0 obj\n<< /S /JavaScript /JS (x) >>\nendobj\n6 0 obj\n<< >>\nstream\nq Q")
+	in := hostile.Insert(hostile.ScannedPDF("", ""), 6, hostile.Stream("", hidden))
+	if _, err := Convert(context.Background(), in, Options{PDF: PDFPassThrough}); !errors.Is(err, ErrPDFUnsafe) {
+		t.Fatalf("hidden second end: got %v", err)
+	}
+	for _, delta := range []int{-3, 5} {
+		body := strings.Replace(hostile.Stream("", []byte("q Q % a comment")), "/Length 15", fmt.Sprintf("/Length %d", 15+delta), 1)
+		in := hostile.Insert(hostile.ScannedPDF("", ""), 6, body)
+		if _, err := Convert(context.Background(), in, Options{PDF: PDFPassThrough}); err != nil {
+			t.Errorf("/Length off by %d: %v", delta, err)
+		}
 	}
 }

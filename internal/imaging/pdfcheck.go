@@ -67,7 +67,7 @@ func checkPDF(b []byte) (*pdfDoc, error) {
 	if err != nil {
 		var junk errPDFJunk
 		switch {
-		case errors.As(err, &junk):
+		case errors.As(err, &junk), htmlIn(b, nil) >= 0:
 			return nil, errPDFPolyglot(err)
 		case errors.Is(err, errPDFTruncated):
 			return nil, errTruncated(TypePDF, io.ErrUnexpectedEOF)
@@ -88,30 +88,36 @@ func checkPDF(b []byte) (*pdfDoc, error) {
 		return nil, errPDFUncheckable("parts of it are stored in a form that cannot be read here", nil)
 	}
 	for _, def := range d.all {
-		if what := activeIn(d, def.v, 0); what != "" {
-			return nil, errPDFActive(what)
+		if f := activeIn(d, def.v, 0); f != nil {
+			return nil, errPDFActive(f)
 		}
 	}
 	for _, t := range d.trailers {
-		if what := activeIn(d, t, 0); what != "" {
-			return nil, errPDFActive(what)
+		if f := activeIn(d, t, 0); f != nil {
+			return nil, errPDFActive(f)
 		}
 	}
 	return d, nil
 }
 
+// activeFinding is what the checks found: a description for a person and
+// the PDF names that carry it, for practice IT.
+type activeFinding struct{ what, names string }
+
 // activeIn looks through one value for active content.
-func activeIn(d *pdfDoc, v any, depth int) string {
+func activeIn(d *pdfDoc, v any, depth int) *activeFinding {
 	if depth > pdfMaxDepth {
-		return ""
+		return nil
 	}
 	switch x := v.(type) {
 	case pdfName:
-		return pdfActive[x]
+		if w := pdfActive[x]; w != "" {
+			return &activeFinding{w, "/" + string(x)}
+		}
 	case pdfArray:
 		for _, e := range x {
-			if w := activeIn(d, e, depth+1); w != "" {
-				return w
+			if f := activeIn(d, e, depth+1); f != nil {
+				return f
 			}
 		}
 	case *pdfStream:
@@ -121,32 +127,34 @@ func activeIn(d *pdfDoc, v any, depth int) string {
 		// they hold, so the sentence names the same thing every time.
 		keys := make([]pdfName, 0, len(x))
 		for k := range x {
-			if w := pdfActive[k]; w != "" {
-				return w
-			}
 			keys = append(keys, k)
 		}
 		slices.Sort(keys)
+		for _, k := range keys {
+			if w := pdfActive[k]; w != "" {
+				return &activeFinding{w, "/" + string(k)}
+			}
+		}
 		if e, ok := x["OpenAction"]; ok && e != nil {
 			if _, dest := d.resolve(e).(pdfArray); !dest {
 				// Name what the action does; its dictionary itself is
 				// checked where it is defined.
 				if s, ok := d.dict(e)["S"].(pdfName); ok && pdfActive[s] != "" {
-					return pdfActive[s]
+					return &activeFinding{pdfActive[s], "/OpenAction /" + string(s)}
 				}
-				return "an action that runs when it is opened"
+				return &activeFinding{"an action that runs when it is opened", "/OpenAction"}
 			}
 		}
 		if s, ok := d.resolve(x["URI"]).(pdfString); ok && scriptURI(string(s)) {
-			return "JavaScript"
+			return &activeFinding{"JavaScript", "/URI"}
 		}
 		for _, k := range keys {
-			if w := activeIn(d, x[k], depth+1); w != "" {
-				return w
+			if f := activeIn(d, x[k], depth+1); f != nil {
+				return f
 			}
 		}
 	}
-	return ""
+	return nil
 }
 
 func scriptURI(s string) bool {
@@ -165,7 +173,12 @@ func htmlOutsideStreams(d *pdfDoc) int {
 			skip = append(skip, [2]int{s.off, s.off + len(s.raw)})
 		}
 	}
-	b := d.b
+	return htmlIn(d.b, skip)
+}
+
+// htmlIn returns the offset of the first HTML marker in b outside the
+// sorted ranges skip, -1 if none.
+func htmlIn(b []byte, skip [][2]int) int {
 	k := 0
 	for i := 0; i < len(b); i++ {
 		for k < len(skip) && skip[k][1] <= i {
@@ -187,8 +200,8 @@ func htmlOutsideStreams(d *pdfDoc) int {
 	return -1
 }
 
-func errPDFActive(what string) error {
-	return newErr(ErrPDFUnsafe, nil, "This PDF contains %s, which can act on any computer that opens it, so it is not sent to Medtech; print it to a new PDF, or scan the paper, and send that instead.", what)
+func errPDFActive(f *activeFinding) error {
+	return newErr(ErrPDFUnsafe, nil, "This PDF contains %s (%s), which can act on any computer that opens it, so it is not sent to Medtech; print it to a new PDF, or scan the paper, and send that instead.", f.what, f.names)
 }
 
 func errPDFPolyglot(cause error) error {

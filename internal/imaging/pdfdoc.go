@@ -122,14 +122,18 @@ func parsePDF(b []byte) (*pdfDoc, error) {
 		return nil, err
 	}
 	// A stream whose /Length is a reference was cut at "endstream"; the
-	// referenced number must agree, or the file means different things to
-	// different readers.
+	// referenced number may fall short of it (a writer's slip) but must not
+	// reach past it.
 	for _, p := range pendingLen {
 		n, ok := pdfInt(d.resolve(p.ref))
-		if !ok || !lengthMatches(p.s.raw, n) {
-			return nil, &pdfSyntaxError{p.at, "stream length does not match its /Length object"}
+		switch {
+		case ok && lengthMatches(p.s.raw, n):
+			p.s.raw = p.s.raw[:n]
+		case ok && secondEnd(b, p.at, len(p.s.raw), n):
+			return nil, errPDFJunk{"inside a stream"}
+		default:
+			p.s.raw = bytes.TrimSuffix(bytes.TrimSuffix(p.s.raw, []byte("\n")), []byte("\r"))
 		}
-		p.s.raw = p.s.raw[:n]
 	}
 	for _, def := range d.all {
 		if s, ok := def.v.(*pdfStream); ok && s.dict["Type"] == pdfName("XRef") {
@@ -151,6 +155,21 @@ func lengthMatches(raw []byte, n int64) bool {
 	}
 	rest := raw[n:]
 	return len(rest) == 0 || string(rest) == "\n" || string(rest) == "\r\n" || string(rest) == "\r"
+}
+
+// secondEnd reports whether a stream whose data starts at start, and whose
+// first "endstream" is found end bytes later, has a /Length n reaching past
+// that keyword to another "endstream": the data then means one thing to a
+// reader that trusts /Length and another to one that searches.
+func secondEnd(b []byte, start, end int, n int64) bool {
+	if n <= int64(end) || int64(start)+n > int64(len(b)) {
+		return false
+	}
+	i := start + int(n)
+	for k := 0; k < 2 && i < len(b) && isPDFSpace(b[i]); k++ {
+		i++
+	}
+	return bytes.HasPrefix(b[i:], []byte("endstream"))
 }
 
 type pendingLength struct {
@@ -208,24 +227,28 @@ func (l *pdfLexer) indirect() (any, *pendingLength, error) {
 		}
 		start := l.pos
 		s.off = start
-		n, direct := pdfInt(dict["Length"])
-		if direct && n >= 0 && int64(start)+n <= int64(len(l.b)) && endstreamAt(l.b, start+int(n)) {
-			s.raw = l.b[start : start+int(n)]
-			l.pos = start + int(n)
-		} else {
-			// A reference, or a wrong number: cut at the keyword, and for
-			// a reference check the number once every object is read.
-			i := bytes.Index(l.b[start:], []byte("endstream"))
-			if i < 0 {
-				return nil, nil, l.fail("stream without endstream")
+		// The data ends at the first "endstream". Readers that trust /Length
+		// and readers that search for the keyword (as most do when /Length
+		// is wrong) must see the same objects, so a /Length reaching past
+		// that keyword means the data hides a second end: refused. A short
+		// or missing /Length is a writer's slip and is tolerated.
+		i := bytes.Index(l.b[start:], []byte("endstream"))
+		if i < 0 {
+			return nil, nil, l.fail("stream without endstream")
+		}
+		s.raw = bytes.TrimSuffix(bytes.TrimSuffix(l.b[start:start+i], []byte("\n")), []byte("\r"))
+		l.pos = start + i
+		switch n := dict["Length"].(type) {
+		case int64:
+			if secondEnd(l.b, start, i, n) {
+				return nil, nil, errPDFJunk{"inside a stream"}
 			}
+			if lengthMatches(l.b[start:start+i], n) {
+				s.raw = l.b[start : start+int(n)]
+			}
+		case pdfRef:
+			pl = &pendingLength{s: s, ref: n, at: start}
 			s.raw = l.b[start : start+i]
-			l.pos = start + i
-			if ref, ok := dict["Length"].(pdfRef); ok {
-				pl = &pendingLength{s: s, ref: ref, at: start}
-			} else {
-				return nil, nil, l.fail("stream length does not match its data")
-			}
 		}
 		if !l.keyword("endstream") {
 			return nil, nil, l.fail("endstream expected")
@@ -236,15 +259,6 @@ func (l *pdfLexer) indirect() (any, *pendingLength, error) {
 		return nil, nil, l.fail("endobj expected")
 	}
 	return v, pl, nil
-}
-
-// endstreamAt reports whether "endstream" follows at i, after at most one
-// end-of-line marker (or other white space some writers put there).
-func endstreamAt(b []byte, i int) bool {
-	for k := 0; k < 2 && i < len(b) && isPDFSpace(b[i]); k++ {
-		i++
-	}
-	return bytes.HasPrefix(b[i:], []byte("endstream"))
 }
 
 // expandObjectStreams reads the members of every object stream (PDF 1.5+

@@ -486,10 +486,7 @@ func rebuildPDF(ctx context.Context, d *pdfDoc, pages []pdfPage, opt Options) (R
 		infos[i] = in
 		total.add(d.imageCost(in, p.img))
 	}
-	if err := checkDecodeBudget(total, opt.DecodeBudget); err != nil {
-		return Result{}, err
-	}
-	release, err := opt.Limiter.acquire(ctx)
+	release, err := admit(ctx, total, opt)
 	if err != nil {
 		return Result{}, err
 	}
@@ -511,13 +508,7 @@ func rebuildPDF(ctx context.Context, d *pdfDoc, pages []pdfPage, opt Options) (R
 		for range ((opt.Rotate % 4) + 4) % 4 {
 			s.orient = s.orient.then(exifTransforms[6])
 		}
-		switch opt.Treat {
-		case KindDocument:
-			s.doc = true
-		case KindPhoto:
-		default:
-			s.doc = infos[i].bpc == 1 || looksLikeDocument(s.img)
-		}
+		s.doc = isDocument(s.img, opt.Treat, infos[i].bpc == 1)
 		f, err := fitPage(ctx, s, opt, budget)
 		if err != nil {
 			return Result{}, pageErrN(len(pages), i, err)

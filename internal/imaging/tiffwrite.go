@@ -77,47 +77,19 @@ func jpegPage(j []byte, dpi int) (*page, error) {
 // jpegSOF returns size, component count and the luma-to-chroma subsampling
 // of a baseline or progressive JPEG.
 func jpegSOF(j []byte) (w, h, comps, hs, vs int, err error) {
-	i := 2
-	for i+4 <= len(j) {
-		if j[i] != 0xFF {
-			break
-		}
-		m := j[i+1]
-		if m == 0xFF {
-			i++
-			continue
-		}
-		if m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7) {
-			i += 2
-			continue
-		}
-		n := int(binary.BigEndian.Uint16(j[i+2:]))
-		if n < 2 || i+2+n > len(j) || m == 0xDA {
-			break
-		}
-		if m == 0xC0 || m == 0xC1 || m == 0xC2 {
-			s := j[i+4 : i+2+n]
-			if len(s) < 6 {
-				break
-			}
-			h, w, comps = int(binary.BigEndian.Uint16(s[1:])), int(binary.BigEndian.Uint16(s[3:])), int(s[5])
-			if len(s) < 6+3*comps || (comps != 1 && comps != 3) {
-				break
-			}
-			hs, vs = 1, 1
-			if comps == 3 {
-				h0, v0 := int(s[7]>>4), int(s[7]&15)
-				h1, v1 := int(s[10]>>4), int(s[10]&15)
-				if h1 == 0 || v1 == 0 || h0%h1 != 0 || v0%v1 != 0 {
-					break
-				}
-				hs, vs = h0/h1, v0/v1
-			}
-			return w, h, comps, hs, vs, nil
-		}
-		i += 2 + n
+	f, ok := readJPEGFrame(j)
+	if !ok || (f.comps != 1 && f.comps != 3) {
+		return 0, 0, 0, 0, 0, errors.New("imaging: no usable JPEG frame header")
 	}
-	return 0, 0, 0, 0, 0, errors.New("imaging: no usable JPEG frame header")
+	hs, vs = 1, 1
+	if f.comps == 3 {
+		h0, v0, h1, v1 := f.hs[0], f.vs[0], f.hs[1], f.vs[1]
+		if h1 == 0 || v1 == 0 || h0%h1 != 0 || v0%v1 != 0 {
+			return 0, 0, 0, 0, 0, errors.New("imaging: no usable JPEG frame header")
+		}
+		hs, vs = h0/h1, v0/v1
+	}
+	return f.w, f.h, f.comps, hs, vs, nil
 }
 
 // deflatePage packs g (8-bit gray, or bilevel when bits == 1: pixels < 128
