@@ -21,7 +21,7 @@ func (a *Agent) Preview(ctx context.Context, itemID string) ([]byte, error) {
 	if err != nil {
 		return nil, localapi.NewError(localapi.CodeNotFound, "No preview: the agent no longer holds a copy of this file (it was sent or rejected).")
 	}
-	img, err := imaging.Thumbnail(b, localapi.PreviewEdge)
+	img, err := imaging.Thumbnail(ctx, b, localapi.PreviewEdge)
 	if err != nil {
 		img = placeholder()
 	}
