@@ -30,8 +30,11 @@ type Options struct {
 	DiagnosticsDir string
 	// Log receives operational messages; never patient data (wrap it with redact).
 	Log *slog.Logger
-	// Now is the clock, for the offline notice.
+	// Now is the clock, for the offline notice and the patient band's age.
 	Now func() time.Time
+	// PickerDir is where Add files opens first (the user's Pictures folder by default);
+	// later it opens where the GP last added from.
+	PickerDir string
 }
 
 // App is the running tray: its windows, the tray menu, and the event stream.
@@ -53,6 +56,22 @@ type App struct {
 	shownIcon viewmodel.Icon
 	refresh   bool // a Status refresh is wanted after item events
 	fetching  bool
+	pickFrom  string // the folder Add files last added from
+}
+
+func (a *App) pickDir() string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.pickFrom != "" {
+		return a.pickFrom
+	}
+	return a.opt.PickerDir
+}
+
+func (a *App) setPickDir(dir string) {
+	a.mu.Lock()
+	a.pickFrom = dir
+	a.mu.Unlock()
 }
 
 // New builds the tray app on a Fyne app and the agent's client.
@@ -78,6 +97,14 @@ func New(fa fyne.App, agent localapi.Service, opt Options) *App {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.PickerDir == "" {
+		if home, err := os.UserHomeDir(); err == nil {
+			opt.PickerDir = home
+			if fi, err := os.Stat(filepath.Join(home, "Pictures")); err == nil && fi.IsDir() {
+				opt.PickerDir = filepath.Join(home, "Pictures")
+			}
+		}
 	}
 	a := &App{fa: fa, agent: agent, opt: opt, tray: viewmodel.NewTray()}
 	a.unassigned = viewmodel.NewUnassigned(agent, func() { a.opt.Do(a.refreshUnassigned) })

@@ -13,12 +13,13 @@ import (
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/dialog"
+	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
-	"fyne.io/fyne/v2/storage"
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
 
@@ -43,8 +44,12 @@ type CaptureWindow struct {
 	camera  *widget.Button
 	grid    *fyne.Container
 	summary *widget.Label
-	retry   *widget.Button
+	retry   *tipButton
 	save    *widget.Button
+	picker  *filePicker
+	// focusFrom: after files are added here, the keyboard goes to the first new
+	// card's title (the card at this index), so the GP labels them without the mouse.
+	focusFrom int
 	cards   map[string]*itemCard
 	order   []string
 	closing bool
@@ -65,15 +70,16 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.heading.SizeName = theme.SizeNameSubHeadingText
 	c.band = newPatientBand()
 	c.banner = c.band.box
-	c.add = widget.NewButtonWithIcon("Add files…", theme.FolderOpenIcon(), c.pick)
+	c.add = widget.NewButtonWithIcon("Add files… (Ctrl+O)", theme.FolderOpenIcon(), c.pick)
+	c.focusFrom = -1
 	c.camera = widget.NewButtonWithIcon("Camera", theme.MediaPhotoIcon(), c.openCamera)
 	c.grid = container.NewGridWrap(fyne.NewSize(thumbSize.Width+16, 0))
 	c.summary = widget.NewLabel("")
 	c.summary.Wrapping = fyne.TextWrapWord
-	c.retry = widget.NewButtonWithIcon("Retry", theme.ViewRefreshIcon(), func() {
+	c.retry = newTipButton(viewmodel.LabelRetry, theme.ViewRefreshIcon(), viewmodel.TipRetry, func() {
 		go func() { _ = c.model.Retry(context.Background()) }()
 	})
-	c.save = widget.NewButtonWithIcon("Save to Medtech", theme.DocumentSaveIcon(), c.Save)
+	c.save = widget.NewButtonWithIcon("Save to Medtech (Ctrl+Enter)", theme.DocumentSaveIcon(), c.Save)
 	c.save.Importance = widget.HighImportance
 	closeBtn := widget.NewButton("Close", c.confirmClose)
 
@@ -89,11 +95,15 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.win.Canvas().SetOnTypedKey(func(k *fyne.KeyEvent) {
 		switch k.Name {
 		case fyne.KeyReturn, fyne.KeyEnter:
-			c.Save()
+			// Enter with nothing focused starts the field chain; it never saves.
+			c.focusCard(0)
 		case fyne.KeyEscape:
 			c.confirmClose()
 		}
 	})
+	for _, sc := range []*desktop.CustomShortcut{shortcutSave, shortcutSaveKeypad, shortcutAdd} {
+		c.win.Canvas().AddShortcut(sc, func(s fyne.Shortcut) { c.shortcut(s) })
+	}
 	c.win.SetCloseIntercept(c.confirmClose)
 	c.win.SetOnClosed(func() {
 		c.closing = true
@@ -144,7 +154,36 @@ func (c *CaptureWindow) Window() fyne.Window { return c.win }
 // Model is the window's view model.
 func (c *CaptureWindow) Model() *viewmodel.Capture { return c.model }
 
-// Save saves the staged items (the Save button, Enter).
+// shortcut runs a window shortcut; fields pass theirs here because a focused entry
+// would otherwise swallow them.
+func (c *CaptureWindow) shortcut(s fyne.Shortcut) bool {
+	switch {
+	case isShortcut(s, shortcutSave), isShortcut(s, shortcutSaveKeypad):
+		c.Save()
+	case isShortcut(s, shortcutAdd):
+		if c.model.View().CanAdd {
+			c.pick()
+		}
+	default:
+		return false
+	}
+	return true
+}
+
+// focusCard puts the keyboard on card i's title, or on Save after the last card.
+func (c *CaptureWindow) focusCard(i int) {
+	if i >= 0 && i < len(c.order) {
+		if k := c.cards[c.order[i]]; k != nil && !k.title.Disabled() {
+			c.win.Canvas().Focus(k.title)
+			return
+		}
+	}
+	if !c.save.Disabled() {
+		c.win.Canvas().Focus(c.save)
+	}
+}
+
+// Save saves the staged items (the Save button, Ctrl+Enter).
 func (c *CaptureWindow) Save() {
 	if !c.model.View().CanSave {
 		return
@@ -210,24 +249,18 @@ func (c *CaptureWindow) notice(s string) {
 	c.win.Content().Refresh()
 }
 
+// pick opens the multi-file picker (Add files, Ctrl+O) in the last folder used.
 func (c *CaptureWindow) pick() {
-	d := dialog.NewFileOpen(func(rc fyne.URIReadCloser, err error) {
-		if err != nil || rc == nil {
-			return
-		}
-		name := rc.URI().Name()
-		if !accepted(name) {
-			rc.Close()
-			c.notice(name + " is not a photo, scan or PDF: ClinicPro takes JPEG, PNG, TIFF, WebP and PDF files.")
-			return
-		}
+	c.picker = showFilePicker(c.win, c.app.pickDir(), func(paths []string) {
+		c.app.setPickDir(filepath.Dir(paths[0]))
+		c.focusFrom = len(c.order)
+		// One goroutine, in order: the cards appear in the folder's order.
 		go func() {
-			defer rc.Close()
-			c.addReader(name, rc)
+			for _, p := range paths {
+				c.addPath(p)
+			}
 		}()
-	}, c.win)
-	d.SetFilter(storage.NewExtensionFileFilter(acceptedExt))
-	d.Show()
+	})
 }
 
 func (c *CaptureWindow) openCamera() {
@@ -302,6 +335,7 @@ func (c *CaptureWindow) refresh() {
 		card.update(it)
 	}
 	if strings.Join(ids, ",") != strings.Join(c.order, ",") {
+		defer c.chain()
 		for id := range c.cards {
 			if !contains(ids, id) {
 				delete(c.cards, id)
@@ -314,8 +348,34 @@ func (c *CaptureWindow) refresh() {
 		c.grid.Objects = objs
 		c.order = ids
 	}
-	// Wrapped labels change height with their text: lay the window out again.
+	c.relayout()
+	if c.focusFrom >= 0 && c.focusFrom < len(c.order) {
+		c.focusCard(c.focusFrom)
+		c.focusFrom = -1
+	}
+}
+
+// relayout sizes the grid's cells to the tallest card (a card grows while its
+// body-site list is open) and lays the window out again.
+func (c *CaptureWindow) relayout() {
+	h := float32(0)
+	for _, o := range c.grid.Objects {
+		h = max(h, o.MinSize().Height)
+	}
+	c.grid.Layout = layout.NewGridWrapLayout(fyne.NewSize(thumbSize.Width+16, h))
 	c.win.Content().Refresh()
+}
+
+// chain links every card's fields for Enter: title, laterality, body site, then the
+// next card's title, and Save after the last.
+func (c *CaptureWindow) chain() {
+	for i, id := range c.order {
+		k := c.cards[id]
+		next := i + 1
+		k.title.next = func() { c.win.Canvas().Focus(k.lat) }
+		k.lat.next = func() { c.win.Canvas().Focus(k.site) }
+		k.site.next = func() { c.focusCard(next) }
+	}
 }
 
 func contains(s []string, v string) bool {
@@ -344,11 +404,12 @@ type itemCard struct {
 	shown    int // rotation currently drawn
 	source   *widget.Label
 	file     *widget.Label
-	title    *widget.Entry
-	lat      *widget.Select
-	site     *widget.Entry
-	rotate   *widget.Button
-	remove   *widget.Button
+	title    *fieldEntry
+	lat      *fieldSelect
+	site     *siteEntry
+	rotate   *tipButton
+	enlarge  *tipButton
+	remove   *tipButton
 	status   *widget.Label
 	box      fyne.CanvasObject
 	updating bool
@@ -364,41 +425,46 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.file = widget.NewLabelWithStyle(it.FileName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	k.file.SizeName = theme.SizeNameCaptionText
 	k.file.Truncation = fyne.TextTruncateEllipsis
-	k.title = widget.NewEntry()
-	k.title.SetPlaceHolder("Title")
+	k.title = newFieldEntry("Title")
+	k.title.shortcut = c.shortcut
 	k.title.OnChanged = func(s string) {
 		if !k.updating {
 			c.model.SetTitle(k.id, s)
 		}
 	}
-	k.title.OnSubmitted = func(string) { c.Save() }
 	labels := make([]string, len(viewmodel.Lateralities))
 	for i, l := range viewmodel.Lateralities {
 		labels[i] = l.Label
 	}
-	k.lat = widget.NewSelect(labels, func(s string) {
+	k.lat = newFieldSelect(labels, func(s string) {
 		if !k.updating {
 			c.model.SetLaterality(k.id, viewmodel.LateralityValue(s))
 		}
 	})
-	k.site = widget.NewEntry()
-	k.site.SetPlaceHolder("Body site")
+	k.lat.PlaceHolder = viewmodel.Lateralities[0].Label
+	k.site = newSiteEntry()
+	k.site.shortcut = c.shortcut
 	k.site.OnChanged = func(s string) {
 		if !k.updating {
 			c.model.SetBodySite(k.id, s)
+			k.site.search(s)
 		}
 	}
-	k.site.OnSubmitted = func(string) { c.Save() }
-	k.rotate = widget.NewButtonWithIcon("", theme.ViewRefreshIcon(), func() { c.model.Rotate(k.id) })
-	k.remove = widget.NewButtonWithIcon("", theme.DeleteIcon(), func() {
+	k.site.pick = func(s api.BodySite) { c.model.PickBodySite(k.id, s) }
+	k.site.resized = c.relayout
+	k.rotate = newTipButton(viewmodel.LabelRotate, theme.ContentRedoIcon(), viewmodel.TipRotate, func() { c.model.Rotate(k.id) })
+	k.enlarge = newTipButton(viewmodel.LabelEnlarge, theme.ZoomInIcon(), viewmodel.TipEnlarge, func() { k.showPreview() })
+	k.remove = newTipButton("", theme.DeleteIcon(), viewmodel.TipRemove, func() {
 		go func() { _ = c.model.Remove(context.Background(), k.id) }()
 	})
 	k.status = widget.NewLabel("")
 	k.status.Wrapping = fyne.TextWrapWord
+	img := newTappableImage(k.img, k.showPreview)
 	k.box = widget.NewCard("", "", container.NewVBox(
-		k.img,
-		container.NewBorder(nil, nil, nil, container.NewHBox(k.rotate, k.remove), container.NewVBox(k.file, k.source)),
-		k.title, k.lat, k.site, k.status))
+		img,
+		container.NewBorder(nil, nil, nil, k.remove, container.NewVBox(k.file, k.source)),
+		container.NewGridWithColumns(2, k.rotate, k.enlarge),
+		k.title, k.lat, k.site, k.site.list, k.status))
 	go k.load()
 	return k
 }
@@ -437,7 +503,9 @@ func (k *itemCard) update(it viewmodel.CaptureItem) {
 		k.title.SetText(it.Title)
 	}
 	if k.site.Text != it.BodySite {
+		k.site.typing = false
 		k.site.SetText(it.BodySite)
+		k.site.typing = true
 	}
 	if l := viewmodel.LateralityLabel(it.Laterality); k.lat.Selected != l {
 		k.lat.SetSelected(l)

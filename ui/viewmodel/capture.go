@@ -10,6 +10,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Phase is where a capture window is with its launch.
@@ -94,8 +95,10 @@ type CaptureItem struct {
 	Rotation   int // clockwise degrees: 0, 90, 180, 270
 	Laterality string
 	BodySite   string
-	Status     ItemStatus
-	Message    string // why it was not saved, when Status is ItemParked or ItemFailed
+	// BodySiteCode is the SNOMED CT concept when BodySite was picked from the list.
+	BodySiteCode string
+	Status       ItemStatus
+	Message      string // why it was not saved, when Status is ItemParked or ItemFailed
 }
 
 // SourceLabel says where an item came from, shown under its thumbnail.
@@ -266,10 +269,29 @@ func (c *Capture) SetLaterality(id, v string) {
 	c.edit(id, func(it *CaptureItem) { it.Laterality = v })
 }
 
-// SetBodySite sets the free-text body site.
+// SetBodySite sets the body site as typed. Typing keeps a picked code only while the
+// text is still that code's term; anything else is free text.
 func (c *Capture) SetBodySite(id, site string) {
-	c.edit(id, func(it *CaptureItem) { it.BodySite = site })
+	c.edit(id, func(it *CaptureItem) {
+		it.BodySite = site
+		if s, ok := api.LookupBodySite(it.BodySiteCode); !ok || s.Term != site {
+			it.BodySiteCode = ""
+		}
+	})
 }
+
+// PickBodySite codes the body site with a concept from the list.
+func (c *Capture) PickBodySite(id string, s api.BodySite) {
+	c.edit(id, func(it *CaptureItem) { it.BodySite, it.BodySiteCode = s.Term, s.Code })
+}
+
+// BodySiteChoices is what the body-site field offers for what the GP typed.
+func BodySiteChoices(typed string) []api.BodySite {
+	return api.SearchBodySites(typed, MaxBodySiteChoices)
+}
+
+// MaxBodySiteChoices is how many matches the body-site field lists at once.
+const MaxBodySiteChoices = 6
 
 // Remove takes a staged item out of the window (the agent decides where it goes).
 func (c *Capture) Remove(ctx context.Context, id string) error {
@@ -306,7 +328,7 @@ func (c *Capture) Save(ctx context.Context) error {
 	for _, it := range c.items {
 		if it.Editable() {
 			req.Items = append(req.Items, localapi.ItemEdit{ID: it.ID, Title: it.Title, Rotation: it.Rotation,
-				Laterality: it.Laterality, BodySite: it.BodySite})
+				Laterality: it.Laterality, BodySite: it.BodySite, BodySiteCode: it.BodySiteCode})
 			it.Status, it.Message = ItemSaving, ""
 		}
 	}
@@ -394,7 +416,7 @@ func (c *Capture) HandleItem(in localapi.Item) {
 			return
 		}
 		it = &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Title: in.Title,
-			Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite}
+			Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite, BodySiteCode: in.BodySiteCode}
 		c.items = append(c.items, it)
 	}
 	c.applyLocked(it, in)

@@ -165,6 +165,34 @@ func TestEditsTravelWithTheSave(t *testing.T) {
 	}
 }
 
+func TestBodySiteIsCodedFromTheList(t *testing.T) {
+	a, c := launched(t)
+	coded, free := add(t, c, "knee.jpg"), add(t, c, "scar.jpg")
+	choices := BodySiteChoices("shin")
+	if len(choices) == 0 || choices[0].Term != "Lower leg" || choices[0].Code != "30021000" {
+		t.Fatalf("choices for shin: %+v", choices)
+	}
+	c.PickBodySite(coded, choices[0])
+	// Free text stays uncoded; typing over a picked term drops its code.
+	c.PickBodySite(free, BodySiteChoices("knee")[0])
+	c.SetBodySite(free, "Knee, below the old scar")
+	v := c.View()
+	if v.Items[0].BodySiteCode != "30021000" || v.Items[1].BodySiteCode != "" || v.Items[1].BodySite != "Knee, below the old scar" {
+		t.Fatalf("items %+v", v.Items)
+	}
+	if err := c.Save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := a.Item(context.Background(), coded)
+	if got.BodySite != "Lower leg" || got.BodySiteCode != "30021000" {
+		t.Fatalf("agent got %q %q", got.BodySite, got.BodySiteCode)
+	}
+	got, _ = a.Item(context.Background(), free)
+	if got.BodySite != "Knee, below the old scar" || got.BodySiteCode != "" {
+		t.Fatalf("agent got %q %q", got.BodySite, got.BodySiteCode)
+	}
+}
+
 func TestSaveProgressToSaved(t *testing.T) {
 	a, c := launched(t)
 	ids := []string{add(t, c, "a.jpg"), add(t, c, "b.jpg"), add(t, c, "c.jpg")}
