@@ -50,10 +50,10 @@ type CaptureWindow struct {
 	// focusFrom: after files are added here, the keyboard goes to the first new
 	// card's title (the card at this index), so the GP labels them without the mouse.
 	focusFrom int
-	cards   map[string]*itemCard
-	order   []string
-	closing bool
-	discard bool // close without asking (Quit, or the GP already confirmed)
+	cards     map[string]*itemCard
+	order     []string
+	closing   bool
+	discard   bool // close without asking (Quit, or the GP already confirmed)
 	// confirm is the open "close without saving?" question, if any.
 	confirm  *dialog.ConfirmDialog
 	lastView viewmodel.CaptureView

@@ -64,7 +64,7 @@ func (b *tipButton) MouseOut() {
 // fieldEntry is a one-line entry in the capture window's Enter chain.
 type fieldEntry struct {
 	widget.Entry
-	next     func()                  // Enter
+	next     func()                   // Enter
 	shortcut func(fyne.Shortcut) bool // the window's shortcuts, which a focused entry would swallow
 }
 
