@@ -58,19 +58,27 @@ func build(t testing.TB, name, pkg string) string {
 // relay starts the real clinicpro-relay against sim and returns its URL and a fresh
 // enrolment code.
 func relay(t testing.TB, sim *alexsim.Server) (string, string) {
+	return startRelay(t, sim, alexsim.DefaultFacility, "", "")
+}
+
+// startRelay is relay with a connector for facility and extra relay.toml lines: top
+// before the [alex] table, alexExtra inside it.
+func startRelay(t testing.TB, sim *alexsim.Server, facility, top, alexExtra string) (string, string) {
 	bin := build(t, "clinicpro-relay", "../clinicpro-relay")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "relay.toml")
 	os.WriteFile(cfg, []byte(`listen = "127.0.0.1:0"
 admin_listen = "127.0.0.1:0"
 data_dir = "`+filepath.Join(dir, "data")+`"
+`+top+`
 [alex]
 base_url = "`+sim.BaseURL+`"
 token_url = "`+sim.TokenURL+`"
 client_id = "`+alexsim.DefaultClientID+`"
+`+alexExtra+`
 `), 0o600)
 	env := append(os.Environ(), "CLINICPRO_ALEX_CLIENT_SECRET="+alexsim.DefaultClientSecret)
-	c := exec.Command(bin, "--config", cfg, "connector", "add", "--facility", alexsim.DefaultFacility, "--name", "Healthier Care")
+	c := exec.Command(bin, "--config", cfg, "connector", "add", "--facility", facility, "--name", "Healthier Care")
 	c.Env = env
 	out, err := c.CombinedOutput()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/upload"
 )
@@ -83,7 +84,7 @@ type RelayUploads struct {
 func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
 	ctx = client.WithCorrelation(ctx, d.Correlation)
 	res, err := r.C.UploadDocument(ctx, client.DocumentUpload{
-		IdempotencyKey: d.IdempotencyKey, PatientID: d.Patient.PatientID, NHI: nhiIfNoID(d),
+		IdempotencyKey: d.IdempotencyKey, Supersedes: d.Supersedes, PatientID: d.Patient.PatientID, NHI: nhiIfNoID(d),
 		Title: d.Title, Laterality: d.Laterality, BodySite: d.BodySite,
 		ContentType: d.ContentType, Size: int64(len(d.Data)), Body: bytes.NewReader(d.Data),
 	})
@@ -111,27 +112,17 @@ func (r *RelayUploads) ReadBack(ctx context.Context, documentID, correlation str
 	return upload.Stored{ContentType: doc.ContentType, SHA256: doc.SHA256}, nil
 }
 
-// uploadError hands the uploader the relay client's verdict: the client is the one
-// place the relay's statuses and codes are interpreted. The status travels on only
-// for the sentences people read.
+// uploadError hands the uploader the cause the relay client found: the client is
+// the one place the relay's codes are interpreted. The relay's own sentence travels
+// on for refusals, whose reason is specific to the file.
 func uploadError(err error) error {
-	e := &upload.Error{Verdict: verdict(err), Msg: err.Error()}
+	e := &upload.Error{Cause: api.CauseOf(err), Msg: err.Error()}
 	var ce *client.Error
 	if errors.As(err, &ce) {
-		e.Status, e.After = ce.Status, ce.RetryAfter
-		if ce.Kind == client.Ambiguous {
-			e.Status = 0 // retried with the same key, like any unanswered request
-		}
+		e.After, e.Msg, e.Correlation = ce.RetryAfter, ce.Message, ce.Correlation
+	}
+	if !e.Cause.Known() {
+		e.Cause = api.CauseRelayUnreachable
 	}
 	return e
-}
-
-func verdict(err error) upload.Verdict {
-	switch {
-	case client.IsOutage(err):
-		return upload.Outage
-	case client.IsPermanent(err):
-		return upload.Refused
-	}
-	return upload.Transient
 }

@@ -66,7 +66,7 @@ func (fakeRelay) Health(ctx context.Context) (client.Health, error) {
 type refusingUploads struct{}
 
 func (refusingUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
-	return upload.Receipt{}, &upload.Error{Verdict: upload.Refused, Status: 400, Msg: "Medtech refused the file: it is not a supported image."}
+	return upload.Receipt{}, &upload.Error{Cause: api.CauseRefused, Msg: "Medtech refused the file: it is not a supported image."}
 }
 
 func (refusingUploads) ReadBack(ctx context.Context, id, corr string) (upload.Stored, error) {

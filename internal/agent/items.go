@@ -111,6 +111,17 @@ func (a *Agent) Retry(ctx context.Context, itemID string) (localapi.Item, error)
 	return it.API(), nil
 }
 
+// SendAgain re-queues a parked item under a new generation of its key, after a
+// person has checked that Medtech does not hold it; the relay audits the release.
+func (a *Agent) SendAgain(ctx context.Context, itemID string) (localapi.Item, error) {
+	it, err := a.up.SendAgain(ctx, itemID)
+	if err != nil {
+		return localapi.Item{}, queueError(err)
+	}
+	a.log.Info("parked item sent again", "item", it.ID, "generation", it.KeyGen)
+	return it.API(), nil
+}
+
 // Reject moves an Unassigned item's file to Rejected.
 func (a *Agent) Reject(ctx context.Context, itemID string) (localapi.Item, error) {
 	return a.reject(ctx, itemID, localapi.StateUnassigned)

@@ -7,6 +7,8 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/version"
 )
 
@@ -119,8 +121,39 @@ func (a *Agent) queueState(ctx context.Context) (checks.QueueState, error) {
 		qs.OldestQueued = queued[0].Added
 	}
 	parked, err := a.q.List(ctx, localapi.StateParked)
+	if err != nil {
+		return qs, err
+	}
 	qs.Parked = len(parked)
-	return qs, err
+	qs.Latest = latestProblem(parked)
+	waiting, err := a.q.List(ctx, localapi.StateUnassigned)
+	if err != nil {
+		return qs, err
+	}
+	// Only the files the relay sent back count: a scanner folder's Unassigned files
+	// are the ordinary way of working, not a problem.
+	var sentBack []queue.Item
+	for _, it := range waiting {
+		if api.Cause(it.Cause).Known() {
+			sentBack = append(sentBack, it)
+		}
+	}
+	qs.Unassigned, qs.LatestUnassigned = len(sentBack), latestProblem(sentBack)
+	return qs, nil
+}
+
+// latestProblem is the most recently changed item's cause and reason.
+func latestProblem(items []queue.Item) checks.Problem {
+	var latest *queue.Item
+	for i := range items {
+		if latest == nil || items[i].Updated.After(latest.Updated) {
+			latest = &items[i]
+		}
+	}
+	if latest == nil {
+		return checks.Problem{}
+	}
+	return checks.Problem{Cause: api.Cause(latest.Cause), Reason: latest.Reason}
 }
 
 func sameStates(a, b []health.Check) bool {

@@ -20,8 +20,8 @@ import (
 )
 
 // TestRelayClientAndUploaderAgree sends an upload through the real relay client and
-// the agent's adapter to a relay answering each status and code, and checks that
-// the client's Kind and the verdict the uploader acts on tell the same story.
+// the agent's adapter to a relay answering each code, and checks that the cause the
+// uploader acts on is the one the client found, with the right scope.
 func TestRelayClientAndUploaderAgree(t *testing.T) {
 	type answer struct {
 		status     int
@@ -29,29 +29,28 @@ func TestRelayClientAndUploaderAgree(t *testing.T) {
 		retryAfter string
 	}
 	cases := []struct {
-		name    string
-		answer  answer
-		secret  string // "" for the enrolled secret; anything else is refused at the token endpoint
-		kind    client.Kind
-		verdict upload.Verdict
-		status  int
-		after   time.Duration
+		name   string
+		answer answer
+		secret string // "" for the enrolled secret; anything else is refused at the token endpoint
+		kind   client.Kind
+		cause  api.Cause
+		scope  api.Scope
+		after  time.Duration
 	}{
-		{"400 bad request", answer{400, api.CodeInvalidRequest, ""}, "", client.Permanent, upload.Refused, 400, 0},
-		{"403 forbidden", answer{403, api.CodeForbidden, ""}, "", client.Permanent, upload.Refused, 403, 0},
-		{"409 conflict", answer{409, api.CodeConflict, ""}, "", client.Permanent, upload.Refused, 409, 0},
-		{"409 unresolved", answer{409, api.CodeUnresolved, ""}, "", client.Permanent, upload.Refused, 409, 0},
-		{"413 too large", answer{413, api.CodeTooLarge, ""}, "", client.Permanent, upload.Refused, 413, 0},
-		{"415 unsupported", answer{415, api.CodeUnsupportedMedia, ""}, "", client.Permanent, upload.Refused, 415, 0},
-		{"408 timeout", answer{408, api.CodeUpstream, ""}, "", client.Retryable, upload.Transient, 408, 0},
-		{"425 too early", answer{425, api.CodeUpstream, ""}, "", client.Retryable, upload.Transient, 425, 0},
-		{"429 rate limited", answer{429, api.CodeRateLimited, "7"}, "", client.Retryable, upload.Transient, 429, 7 * time.Second},
-		{"401 token refused on the call", answer{401, api.CodeUnauthorized, ""}, "", client.Retryable, upload.Transient, 401, 0},
-		{"500 internal", answer{500, api.CodeInternal, ""}, "", client.Retryable, upload.Outage, 500, 0},
-		{"502 upstream", answer{502, api.CodeUpstream, ""}, "", client.Retryable, upload.Outage, 502, 0},
-		{"502 ambiguous", answer{502, api.CodeAmbiguous, ""}, "", client.Ambiguous, upload.Outage, 0, 0},
-		{"503 facility offline", answer{503, api.CodeFacilityOffline, "30"}, "", client.Retryable, upload.Outage, 503, 30 * time.Second},
-		{"credentials revoked", answer{}, "revoked", client.Permanent, upload.Outage, 401, 0},
+		{"400 bad request", answer{400, api.CodeInvalidRequest, ""}, "", client.Permanent, api.CauseRefused, api.ScopePark, 0},
+		{"409 unresolved", answer{409, api.CodeUnresolved, ""}, "", client.Permanent, api.CauseUnresolved, api.ScopePark, 0},
+		{"404 patient not found", answer{404, api.CodePatientNotFound, ""}, "", client.Permanent, api.CausePatientNotFound, api.ScopeUnassign, 0},
+		{"403 ALEX refused", answer{403, api.CodeALEXForbidden, ""}, "", client.Permanent, api.CauseALEXForbidden, api.ScopePark, 0},
+		{"501 not exposed", answer{501, api.CodeNotExposed, ""}, "", client.Permanent, api.CauseNotExposed, api.ScopePark, 0},
+		{"403 facility unknown", answer{403, api.CodeFacilityUnknown, ""}, "", client.Retryable, api.CauseFacilityUnknown, api.ScopeEveryone, 0},
+		{"429 relay limit", answer{429, api.CodeRateLimited, "7"}, "", client.Retryable, api.CauseRelayBusy, api.ScopeWait, 7 * time.Second},
+		{"503 relay busy", answer{503, api.CodeRelayBusy, "2"}, "", client.Retryable, api.CauseRelayBusy, api.ScopeWait, 2 * time.Second},
+		{"401 token refused on the call", answer{401, api.CodeUnauthorized, ""}, "", client.Retryable, api.CauseRetry, api.ScopeRetry, 0},
+		{"500 internal", answer{500, api.CodeInternal, ""}, "", client.Retryable, api.CauseRelayFailing, api.ScopeEveryone, 0},
+		{"502 upstream", answer{502, api.CodeUpstream, ""}, "", client.Retryable, api.CauseALEXUnavailable, api.ScopeEveryone, 0},
+		{"502 ambiguous", answer{502, api.CodeAmbiguous, ""}, "", client.Ambiguous, api.CauseAmbiguous, api.ScopeRetry, 0},
+		{"503 facility offline", answer{503, api.CodeFacilityOffline, "30"}, "", client.Retryable, api.CauseFacilityOffline, api.ScopeEveryone, 30 * time.Second},
+		{"credentials revoked", answer{}, "revoked", client.Permanent, api.CauseCredentials, api.ScopeEveryone, 0},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -68,12 +67,12 @@ func TestRelayClientAndUploaderAgree(t *testing.T) {
 				secret = tc.secret
 			}
 			cerr, err := upTo(t, url, secret)
-			if got := client.KindOf(cerr); got != tc.kind {
-				t.Errorf("client kind %v, want %v (%v)", got, tc.kind, cerr)
+			if got := client.KindOf(cerr); got != tc.kind || api.CauseOf(cerr) != tc.cause {
+				t.Errorf("client %v %s, want %v %s (%v)", got, api.CauseOf(cerr), tc.kind, tc.cause, cerr)
 			}
 			var ue *upload.Error
-			if !errors.As(err, &ue) || ue.Verdict != tc.verdict || ue.Status != tc.status || ue.After != tc.after {
-				t.Fatalf("uploader got %#v, want verdict %v status %d after %v", err, tc.verdict, tc.status, tc.after)
+			if !errors.As(err, &ue) || ue.Cause != tc.cause || ue.Cause.Scope() != tc.scope || ue.After != tc.after {
+				t.Fatalf("uploader got %#v, want %s (scope %d) after %v", err, tc.cause, tc.scope, tc.after)
 			}
 			if tc.secret != "" && !strings.Contains(ue.Msg, "enrol") {
 				t.Errorf("revoked credentials do not say to re-enrol: %q", ue.Msg)
@@ -89,7 +88,7 @@ func TestRelayClientAndUploaderAgree(t *testing.T) {
 		ln.Close()
 		cerr, err := upTo(t, url, "s")
 		var ue *upload.Error
-		if client.KindOf(cerr) != client.Retryable || !errors.As(err, &ue) || ue.Verdict != upload.Outage || ue.Status != 0 {
+		if client.KindOf(cerr) != client.Retryable || !errors.As(err, &ue) || ue.Cause != api.CauseRelayUnreachable {
 			t.Fatalf("got %#v", err)
 		}
 	})

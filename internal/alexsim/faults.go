@@ -26,6 +26,15 @@ type Faults struct {
 	// DropWrites: the next N writes are stored and then the connection is closed with no
 	// response, the case where a client cannot know whether its write happened.
 	DropWrites int `json:"dropWrites,omitempty"`
+	// ForbiddenWrites: the next N writes (POST) get ALEX's 403 OperationOutcome
+	// "Authorization failed.", as for a role the app lacks.
+	ForbiddenWrites int `json:"forbiddenWrites,omitempty"`
+	// NotExposedWrites: the next N writes get API Management's non-FHIR 404
+	// {"statusCode":404,"message":"Resource not found"}.
+	NotExposedWrites int `json:"notExposedWrites,omitempty"`
+	// FailWrites: the next N writes get 500 and store nothing; unlike ServerErrors,
+	// reads (a patient search, a health ping) are not affected.
+	FailWrites int `json:"failWrites,omitempty"`
 	// ExpireTokens, when posted, invalidates every issued token once; it is not kept.
 	ExpireTokens bool `json:"expireTokens,omitempty"`
 }
@@ -69,6 +78,15 @@ func (s *Sim) injected(w http.ResponseWriter, r *http.Request, facility string) 
 	case f.ServerErrors > 0:
 		f.ServerErrors--
 		status = http.StatusInternalServerError
+	case r.Method == http.MethodPost && f.ForbiddenWrites > 0:
+		f.ForbiddenWrites--
+		status = http.StatusForbidden
+	case r.Method == http.MethodPost && f.NotExposedWrites > 0:
+		f.NotExposedWrites--
+		status = http.StatusNotFound
+	case r.Method == http.MethodPost && f.FailWrites > 0:
+		f.FailWrites--
+		status = http.StatusInternalServerError
 	}
 	s.mu.Unlock()
 	if latency > 0 {
@@ -89,6 +107,10 @@ func (s *Sim) injected(w http.ResponseWriter, r *http.Request, facility string) 
 	case http.StatusServiceUnavailable:
 		// What API Management returns when the relay to the practice has no listener.
 		outcome(w, status, "transient", "The practice facility is not reachable. Please try again later.")
+	case http.StatusForbidden:
+		forbidden(w)
+	case http.StatusNotFound:
+		notExposed(w)
 	case http.StatusTooManyRequests:
 		if retry > 0 {
 			w.Header().Set("Retry-After", strconv.Itoa(retry))

@@ -396,6 +396,33 @@ func TestRecordedALEXShapes(t *testing.T) {
 	}
 }
 
+// TestWriteFaults: the write-only faults answer with the recorded shapes and leave
+// reads alone.
+func TestWriteFaults(t *testing.T) {
+	h := start(t, Options{})
+	h.srv.SetFaults(Faults{ForbiddenWrites: 1, NotExposedWrites: 1, FailWrites: 1})
+	if st, _, _ := h.call("GET", "/FHIR/Location", DefaultFacility, nil); st != 200 {
+		t.Fatalf("a read under write faults: %d", st)
+	}
+	st, b, _ := h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil))
+	if code, d := diagnostics(t, b); st != 403 || code != "forbidden" || d != "Authorization failed." {
+		t.Fatalf("forbidden write: %d %s", st, b)
+	}
+	st, b, _ = h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil))
+	if st != 404 || string(bytes.TrimSpace(b)) != `{"statusCode":404,"message":"Resource not found"}` {
+		t.Fatalf("not exposed write: %d %s", st, b)
+	}
+	if st, _, _ = h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil)); st != 500 {
+		t.Fatalf("failed write: %d", st)
+	}
+	if n := len(h.srv.Documents()); n != 0 {
+		t.Fatalf("%d documents stored by refused writes", n)
+	}
+	if st, _, _ = h.call("POST", "/FHIR/DocumentReference", DefaultFacility, docJSON(t, h, nil)); st != 201 {
+		t.Fatalf("after the faults: %d", st)
+	}
+}
+
 // TestPermissiveSearchIsOptIn: only a sandbox started with PermissiveSearch answers
 // a search real ALEX refuses.
 func TestPermissiveSearchIsOptIn(t *testing.T) {

@@ -49,7 +49,7 @@ func init() {
 		{"enrol", "--relay URL --code CODE: connect this PC to the ClinicPro relay", cmdEnrol},
 		{"status", "connection, queue, parked items, last upload and HCM at a glance", cmdStatus},
 		{"send", "FILE... --nhi NHI [--title T]: send files to a patient through the agent", cmdSend},
-		{"queue", "[list|retry ID|discard ID]: the upload queue and parked items", cmdQueue},
+		{"queue", "[list|retry ID|send-again ID|assign ID --nhi NHI|discard ID]: the upload queue and items waiting for a person", cmdQueue},
 		{"doctor", "check everything and explain how to fix what fails", cmdDoctor},
 		{"version", "print the version", cmdVersion},
 	}

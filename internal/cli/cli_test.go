@@ -138,6 +138,15 @@ func TestAgainstRunningAgent(t *testing.T) {
 	if code, _, errs := run(t, "queue", "retry", "0123456789abcdef", "--data", dir); code != ExitFailed || !strings.Contains(errs, "no longer exists") {
 		t.Fatalf("retry unknown: %d %q", code, errs)
 	}
+	if code, _, errs := run(t, "queue", "send-again", "0123456789abcdef", "--data", dir); code != ExitFailed || !strings.Contains(errs, "no longer exists") {
+		t.Fatalf("send-again unknown: %d %q", code, errs)
+	}
+	if code, _, _ := run(t, "queue", "assign", "0123456789abcdef", "--data", dir); code != ExitUsage {
+		t.Fatalf("assign without --nhi: %d", code)
+	}
+	if code, _, errs := run(t, "queue", "assign", "0123456789abcdef", "--nhi", "ZZZ0016", "--data", dir); code != ExitFailed || !strings.Contains(errs, "not enrolled") {
+		t.Fatalf("assign while not enrolled: %d %q", code, errs)
+	}
 	code, out, _ = run(t, "doctor", "--data", dir)
 	if code != 2 || !strings.Contains(out, "enrol") {
 		t.Fatalf("doctor: %d\n%s", code, out)

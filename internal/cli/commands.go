@@ -175,6 +175,7 @@ func redactItems(items []localapi.Item) []localapi.Item {
 
 func cmdQueue(ctx context.Context, env Env, c *common, args []string) int {
 	fs := c.flags("queue", env)
+	nhiFlag := fs.String("nhi", "", "assign: the patient's NHI number")
 	pos, ok := parse(fs, args)
 	if !ok {
 		return ExitUsage
@@ -198,12 +199,9 @@ func cmdQueue(ctx context.Context, env Env, c *common, args []string) int {
 		}
 		renderQueue(env.Stdout, items)
 		return ExitOK
-	case (sub == "retry" || sub == "discard") && len(pos) == 2:
-		op := cl.Retry
-		if sub == "discard" {
-			op = cl.Discard
-		}
-		it, err := op(ctx, pos[1])
+	case (sub == "retry" || sub == "send-again" || sub == "discard") && len(pos) == 2:
+		ops := map[string]func(context.Context, string) (localapi.Item, error){"retry": cl.Retry, "send-again": cl.SendAgain, "discard": cl.Discard}
+		it, err := ops[sub](ctx, pos[1])
 		if err != nil {
 			return fail(env, c, err)
 		}
@@ -211,14 +209,44 @@ func cmdQueue(ctx context.Context, env Env, c *common, args []string) int {
 			printJSON(env.Stdout, redactItems([]localapi.Item{it})[0])
 			return ExitOK
 		}
-		if sub == "retry" {
+		switch sub {
+		case "retry":
 			fmt.Fprintf(env.Stdout, "%s is queued again.\n", it.ID)
-		} else {
+		case "send-again":
+			fmt.Fprintf(env.Stdout, "%s is queued to be sent again under a new key.\n", it.ID)
+		default:
 			fmt.Fprintf(env.Stdout, "%s is discarded; its file is in a Rejected folder.\n", it.ID)
 		}
 		return ExitOK
+	case sub == "assign" && len(pos) == 2:
+		return queueAssign(ctx, env, c, cl, pos[1], *nhiFlag)
 	}
-	return usageErr(env, "usage: clinicpro queue [list | retry ID | discard ID]")
+	return usageErr(env, "usage: clinicpro queue [list | retry ID | send-again ID | assign ID --nhi NHI | discard ID]")
+}
+
+// queueAssign gives an unassigned or parked item to the patient with this NHI: it
+// opens a session for the NHI (the relay looks the patient up, as for send) and
+// assigns the item to it.
+func queueAssign(ctx context.Context, env Env, c *common, cl *localapi.Client, id, nhiText string) int {
+	n, err := nhi.Parse(nhiText)
+	if err != nil {
+		return usageErr(env, "usage: clinicpro queue assign ID --nhi NHI (a valid NHI number)")
+	}
+	s, err := cl.Launch(ctx, localapi.LaunchRequest{NHI: n.String()})
+	if err != nil {
+		return fail(env, c, err)
+	}
+	defer cl.CloseSession(context.WithoutCancel(ctx), s.ID)
+	it, err := cl.Assign(ctx, id, s.ID)
+	if err != nil {
+		return fail(env, c, err)
+	}
+	if c.json {
+		printJSON(env.Stdout, redactItems([]localapi.Item{it})[0])
+		return ExitOK
+	}
+	fmt.Fprintf(env.Stdout, "%s is queued for the patient with that NHI.\n", it.ID)
+	return ExitOK
 }
 
 func renderQueue(w io.Writer, items []localapi.Item) {
@@ -229,7 +257,11 @@ func renderQueue(w io.Writer, items []localapi.Item) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tSTATE\tSOURCE\tFILE\tTRIES\tUPDATED\tREASON")
 	for _, it := range items {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.State, it.Source, it.FileName, it.Attempts,
+		src := it.Source
+		if it.Folder != "" {
+			src = it.Folder
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\n", it.ID, it.State, src, it.FileName, it.Attempts,
 			it.Updated.Local().Format("02 Jan 15:04"), it.Reason)
 	}
 	tw.Flush()

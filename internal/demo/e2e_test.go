@@ -32,6 +32,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	relayapi "github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
@@ -398,7 +399,7 @@ func TestEndToEnd(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, c := range st.Health.Checks {
-			if strings.Contains(c.Detail, "Medtech cannot reach the practice") {
+			if strings.Contains(c.Detail, relayapi.CauseFacilityOffline.Sentence()) {
 				why = c.Detail
 			}
 		}
@@ -406,7 +407,7 @@ func TestEndToEnd(t *testing.T) {
 	})
 	// The CLI practice IT would run says it too, with a non-zero exit code.
 	out, err := exec.Command(filepath.Join(binDir, "clinicpro"), "status", "--data", d.AgentData).CombinedOutput()
-	if err == nil || !strings.Contains(string(out), "Medtech cannot reach the practice") {
+	if err == nil || !strings.Contains(string(out), relayapi.CauseFacilityOffline.Sentence()) {
 		t.Errorf("clinicpro status while offline exited %v and did not say why", err)
 	}
 	if n := len(documents(t, d)); n != 5 {
@@ -733,7 +734,7 @@ func TestStandInHCMOutageAndRecovery(t *testing.T) {
 	waitFor(t, "the relay's facility check to reach status", func() bool {
 		st := status()
 		c := check(st, checks.NameFacility)
-		return st.Health.State == health.Offline && c.State == health.Offline && c.Fix == checks.FixFacility &&
+		return st.Health.State == health.Offline && c.State == health.Offline && c.Fix == relayapi.CauseFacilityOffline.Fix() &&
 			st.Counts.Queued+st.Counts.Uploading == 0
 	})
 	if err := d.SetOffline(ctx, false); err != nil {

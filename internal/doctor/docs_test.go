@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // TestEveryFixIsDocumented keeps docs/troubleshooting.md in step with the code:
@@ -58,5 +60,26 @@ func TestEveryFixIsDocumented(t *testing.T) {
 	}
 	if n < 20 {
 		t.Fatalf("found only %d fix sentences; the parser missed some", n)
+	}
+}
+
+// TestEveryCauseIsDocumented: each cause the relay client can give (api.Causes) has
+// its sentence and its fix in docs/troubleshooting.md, word for word, under a
+// heading that names its code.
+func TestEveryCauseIsDocumented(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "troubleshooting.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	causes := api.Causes()
+	if len(causes) < 15 {
+		t.Fatalf("only %d causes", len(causes))
+	}
+	for _, c := range causes {
+		for what, s := range map[string]string{"code": "`" + string(c) + "`", "sentence": c.Sentence(), "fix": c.Fix()} {
+			if !strings.Contains(string(doc), s) {
+				t.Errorf("the %s of cause %s is not in docs/troubleshooting.md:\n%s", what, c, s)
+			}
+		}
 	}
 }

@@ -89,7 +89,7 @@ func TestDoctorReportsEveryCheck(t *testing.T) {
 			t.Errorf("doctor lacks %s", n)
 		}
 	}
-	if got[hcm.CheckService].Fix != hcm.FixServiceStopped || got[checks.NameFacility].Fix != checks.FixFacility || got["folder.camera"].Fix != checks.FixFolderGone {
+	if got[hcm.CheckService].Fix != hcm.FixServiceStopped || got[checks.NameFacility].Fix != api.CauseFacilityOffline.Fix() || got["folder.camera"].Fix != checks.FixFolderGone {
 		t.Errorf("fixes: %+v", r.Checks)
 	}
 	if ExitCode(r) != 2 || r.State != health.Offline {

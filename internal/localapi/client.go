@@ -214,6 +214,11 @@ func (c *Client) Retry(ctx context.Context, itemID string) (Item, error) {
 	return it, c.call(ctx, http.MethodPost, PathItems+seg(itemID)+"/retry", nil, &it)
 }
 
+func (c *Client) SendAgain(ctx context.Context, itemID string) (Item, error) {
+	var it Item
+	return it, c.call(ctx, http.MethodPost, PathItems+seg(itemID)+"/send-again", nil, &it)
+}
+
 func (c *Client) Discard(ctx context.Context, itemID string) (Item, error) {
 	var it Item
 	return it, c.call(ctx, http.MethodPost, PathItems+seg(itemID)+"/discard", nil, &it)

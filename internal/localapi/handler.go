@@ -43,6 +43,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m.HandleFunc("POST "+PathItems+"{id}/assign", h.assign)
 	m.HandleFunc("POST "+PathItems+"{id}/reject", h.itemAction(Service.Reject))
 	m.HandleFunc("POST "+PathItems+"{id}/retry", h.itemAction(Service.Retry))
+	m.HandleFunc("POST "+PathItems+"{id}/send-again", h.itemAction(Service.SendAgain))
 	m.HandleFunc("POST "+PathItems+"{id}/discard", h.itemAction(Service.Discard))
 	m.HandleFunc("GET "+PathQueue, h.list(Service.Queue))
 	m.HandleFunc("GET "+PathUnassigned, h.list(Service.Unassigned))

@@ -43,6 +43,10 @@ type Service interface {
 	Reject(ctx context.Context, itemID string) (Item, error)
 	// Retry re-queues a parked item; Discard moves it to Rejected.
 	Retry(ctx context.Context, itemID string) (Item, error)
+	// SendAgain re-queues a parked item under a new idempotency key: the explicit act
+	// for an item that may already be in Medtech (its reason says so), once a person
+	// has checked the patient's Inbox Scan.
+	SendAgain(ctx context.Context, itemID string) (Item, error)
 	Discard(ctx context.Context, itemID string) (Item, error)
 
 	Pause(ctx context.Context, paused bool) (Status, error)

@@ -17,7 +17,7 @@ const (
 	PathStatus     = "/v1/status"             // GET → Status
 	PathLaunch     = "/v1/launch"             // POST LaunchRequest → Session
 	PathSessions   = "/v1/sessions/"          // {id}: GET → Session (its opener only), DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
-	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/preview GET → image/jpeg (PreviewEdge); {id}/retry, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
+	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/preview GET → image/jpeg (PreviewEdge); {id}/retry, {id}/send-again, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
 	PathQueue      = "/v1/queue"              // GET → []Item (everything not yet sent, plus recently sent)
 	PathUnassigned = "/v1/unassigned"         // GET → []Item in StateUnassigned
 	PathPause      = "/v1/pause"              // POST PauseRequest → Status
@@ -96,8 +96,10 @@ type Item struct {
 	ID          string    `json:"id"`
 	State       ItemState `json:"state"`
 	SessionID   string    `json:"sessionId,omitempty"`
-	Source      string    `json:"source"`             // where it came from: "capture", "drop", or the watched folder's label
+	Source      string    `json:"source"`             // how it came: drop, camera, phone or capture (relay API vocabulary)
+	Folder      string    `json:"folder,omitempty"`   // the watched folder's label, when it came from one
 	FileName    string    `json:"fileName"`           // base name of the original file (may contain an NHI: show only in the patient's window)
+	Kind        string    `json:"kind,omitempty"`     // photo or document; empty until decided
 	Title       string    `json:"title,omitempty"`    // becomes the attachment title in Medtech
 	Rotation    int       `json:"rotation,omitempty"` // extra clockwise quarter turns the GP asked for: 0, 90, 180, 270
 	Laterality  string    `json:"laterality,omitempty"`
@@ -105,6 +107,8 @@ type Item struct {
 	Size        int64     `json:"size"`
 	Attempts    int       `json:"attempts,omitempty"`
 	Reason      string    `json:"reason,omitempty"` // why parked or unassigned: a sentence a person can act on
+	Cause       string    `json:"cause,omitempty"`  // the relay API's cause code behind Reason, when the relay gave one
+	Taken       time.Time `json:"taken,omitzero"`   // when the photo was taken (EXIF), else the file's time
 	Correlation string    `json:"correlationId,omitempty"`
 	Added       time.Time `json:"added"`
 	Updated     time.Time `json:"updated"`

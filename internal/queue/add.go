@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/localapi"
@@ -18,7 +19,9 @@ import (
 
 // New describes an item being taken into the queue.
 type New struct {
-	Source       string // "capture", "drop", or the watched folder's label
+	Source       string // drop, camera, phone or capture (the relay API's vocabulary)
+	Folder       string // the watched folder's label; "" for files added in a window
+	Taken        time.Time
 	SourcePath   string // the original file (Add copies it); empty for AddReader
 	SourceAction config.SourceAction
 	Format       config.Format
@@ -120,15 +123,21 @@ func (q *Queue) add(ctx context.Context, n New, r io.Reader) (Item, error) {
 	if n.Patient.Known() {
 		idem = IdempotencyKey(sum, n.Patient, n.Facility)
 	}
+	var taken int64
+	if !n.Taken.IsZero() {
+		taken = n.Taken.UnixNano()
+	}
 	_, err = q.db.ExecContext(ctx, `INSERT INTO items
 		(id, state, source, source_path, source_action, format, file_name, spool_name, size, sha256,
 		 nhi, patient_id, session_id, facility, idem_key, title, rotation, laterality, body_site,
-		 next_attempt, reason, correlation, added, updated)
-		VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?)`,
+		 next_attempt, reason, correlation, added, updated,
+		 kind, taken, folder, provider_id, body_site_code)
+		VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?)`,
 		id, n.State, n.Source, n.SourcePath, n.SourceAction, n.Format, n.FileName, name, size, sum,
 		n.Patient.NHI, n.Patient.PatientID, n.Patient.SessionID, n.Facility, idem,
 		n.Meta.Title, n.Meta.Rotation, n.Meta.Laterality, n.Meta.BodySite,
-		now, reasonText(n.Reason), newCorrelation(), now, now)
+		now, reasonText(n.Reason), newCorrelation(), now, now,
+		n.Meta.Kind, taken, n.Folder, n.Patient.ProviderID, n.Meta.BodySiteCode)
 	if err != nil {
 		os.Remove(final)
 		if isUnique(err) {

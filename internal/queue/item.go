@@ -18,6 +18,9 @@ type Patient struct {
 	NHI       string
 	PatientID string
 	SessionID string
+	// ProviderID is the launch's provider (the ALEX Practitioner id): the author of
+	// what is filed for this patient through that launch.
+	ProviderID string
 }
 
 // Known reports whether the patient is identified.
@@ -32,19 +35,24 @@ func (p Patient) key() string {
 	return "nhi:" + p.NHI
 }
 
-// Meta is what the GP set on an item in the capture window.
+// Meta is what the GP set on an item in the capture window (or a watched folder's
+// configuration set for it). Values are the relay API's vocabulary; the agent checks
+// them before they are stored.
 type Meta struct {
-	Title      string
-	Rotation   int // extra clockwise degrees: 0, 90, 180, 270
-	Laterality string
-	BodySite   string
+	Title        string
+	Rotation     int // extra clockwise degrees: 0, 90, 180, 270
+	Laterality   string
+	BodySite     string
+	BodySiteCode string // SNOMED CT, when the body site was picked from the list
+	Kind         string // photo or document; "" decides by the converted file
 }
 
 // Item is one row of the queue.
 type Item struct {
 	ID           string
 	State        localapi.ItemState
-	Source       string              // "capture", "drop", or the watched folder's label
+	Source       string              // drop, camera, phone or capture (the relay API's vocabulary)
+	Folder       string              // the watched folder's label; "" for files added in a window
 	SourcePath   string              // the original file; empty when the spool copy is the only one
 	SourceAction config.SourceAction // what to do with SourcePath once sent
 	Format       config.Format
@@ -57,17 +65,43 @@ type Item struct {
 	// patient is unknown. The relay puts it in DocumentReference.identifier so a
 	// retry never creates a second document.
 	IdempotencyKey string
-	Meta           Meta
-	Attempts       int
-	NextAttempt    time.Time
-	Reason         string // last error or why parked/unassigned: redacted, a sentence
-	Correlation    string
-	DocumentID     string // ALEX DocumentReference id once sent
-	Added          time.Time
-	Updated        time.Time
-	Sent           time.Time
+	// KeyGen is the key's generation: 1 until a person chooses Send again, which
+	// moves it on so the relay writes afresh instead of answering the earlier claim.
+	KeyGen      int
+	Meta        Meta
+	Taken       time.Time // when the photo was taken (EXIF), else the file's time; zero: unknown
+	Attempts    int
+	NextAttempt time.Time
+	// Cause is the relay's cause (api.Cause) of the last failure, kept while the item
+	// is parked or back in Unassigned; Reason is the sentence a person reads.
+	Cause       string
+	Reason      string // last error or why parked/unassigned: redacted, a sentence
+	Correlation string
+	DocumentID  string // ALEX DocumentReference id once sent
+	Added       time.Time
+	Updated     time.Time
+	Sent        time.Time
 	// SpoolPath is the agent's own copy, present until the item is sent or rejected.
 	SpoolPath string
+}
+
+// SendKey is the idempotency key of the current generation: the plain key first,
+// then "<key>.<generation>" after each Send again.
+func (it Item) SendKey() string { return keyOfGen(it.IdempotencyKey, it.KeyGen) }
+
+// PreviousKey is the key Send again left behind, "" before any Send again.
+func (it Item) PreviousKey() string {
+	if it.KeyGen <= 1 || it.IdempotencyKey == "" {
+		return ""
+	}
+	return keyOfGen(it.IdempotencyKey, it.KeyGen-1)
+}
+
+func keyOfGen(key string, gen int) string {
+	if gen <= 1 || key == "" {
+		return key
+	}
+	return fmt.Sprintf("%s.%d", key, gen)
 }
 
 // API converts the item to the local API's wire type.
@@ -77,7 +111,11 @@ func (it Item) API() localapi.Item {
 		State:       it.State,
 		SessionID:   it.Patient.SessionID,
 		Source:      it.Source,
+		Folder:      it.Folder,
 		FileName:    it.FileName,
+		Kind:        it.Meta.Kind,
+		Taken:       it.Taken,
+		Cause:       it.Cause,
 		Title:       it.Meta.Title,
 		Rotation:    it.Meta.Rotation,
 		Laterality:  it.Meta.Laterality,
@@ -104,7 +142,7 @@ var transitions = map[localapi.ItemState][]localapi.ItemState{
 	localapi.StateStaged:     {localapi.StateQueued, localapi.StateUnassigned, localapi.StateRejected},
 	localapi.StateUnassigned: {localapi.StateQueued, localapi.StateStaged, localapi.StateRejected},
 	localapi.StateQueued:     {localapi.StateUploading, localapi.StateParked},
-	localapi.StateUploading:  {localapi.StateSent, localapi.StateQueued, localapi.StateParked},
+	localapi.StateUploading:  {localapi.StateSent, localapi.StateQueued, localapi.StateParked, localapi.StateUnassigned},
 	localapi.StateParked:     {localapi.StateQueued, localapi.StateRejected},
 	localapi.StateSent:       nil,
 	localapi.StateRejected:   nil,

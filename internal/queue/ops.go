@@ -15,20 +15,25 @@ import (
 
 const columns = `id, state, source, source_path, source_action, format, file_name, spool_name, size, sha256,
 	nhi, patient_id, session_id, facility, COALESCE(idem_key, ''), title, rotation, laterality, body_site,
-	attempts, next_attempt, reason, correlation, document_id, added, updated, sent`
+	attempts, next_attempt, reason, correlation, document_id, added, updated, sent,
+	cause, key_gen, kind, taken, folder, provider_id, body_site_code`
 
 type scanner interface{ Scan(...any) error }
 
 func (q *Queue) scan(s scanner) (Item, error) {
 	var it Item
 	var spool string
-	var next, added, updated, sent int64
+	var next, added, updated, sent, taken int64
 	err := s.Scan(&it.ID, &it.State, &it.Source, &it.SourcePath, &it.SourceAction, &it.Format, &it.FileName, &spool,
 		&it.Size, &it.SHA256, &it.Patient.NHI, &it.Patient.PatientID, &it.Patient.SessionID, &it.Facility,
 		&it.IdempotencyKey, &it.Meta.Title, &it.Meta.Rotation, &it.Meta.Laterality, &it.Meta.BodySite,
-		&it.Attempts, &next, &it.Reason, &it.Correlation, &it.DocumentID, &added, &updated, &sent)
+		&it.Attempts, &next, &it.Reason, &it.Correlation, &it.DocumentID, &added, &updated, &sent,
+		&it.Cause, &it.KeyGen, &it.Meta.Kind, &taken, &it.Folder, &it.Patient.ProviderID, &it.Meta.BodySiteCode)
 	if err != nil {
 		return Item{}, err
+	}
+	if taken != 0 {
+		it.Taken = time.Unix(0, taken)
 	}
 	it.SpoolPath = filepath.Join(q.spool, spool)
 	it.NextAttempt = time.Unix(0, next)
@@ -215,24 +220,26 @@ func (q *Queue) update(ctx context.Context, id string, to localapi.ItemState, fr
 // Save queues a staged item with the GP's edits.
 func (q *Queue) Save(ctx context.Context, id string, m Meta) (Item, error) {
 	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateStaged},
-		`title=?, rotation=?, laterality=?, body_site=?, next_attempt=?`,
-		m.Title, m.Rotation, m.Laterality, m.BodySite, q.now().UnixNano())
+		`title=?, rotation=?, laterality=?, body_site=?, body_site_code=?, kind=?, next_attempt=?`,
+		m.Title, m.Rotation, m.Laterality, m.BodySite, m.BodySiteCode, m.Kind, q.now().UnixNano())
 }
 
-// Assign gives an unassigned item a patient and queues it. If the same content is
-// already queued or sent for that patient, the item stays unassigned and
-// ErrDuplicate is returned.
+// Assign gives an unassigned or parked item a patient and queues it: a file
+// Medtech could not match (or that a person sees went to the wrong patient) can be
+// given another one. It gets a new key, since the key names the patient. If the
+// same content is already queued or sent for that patient, the item stays as it was
+// and ErrDuplicate is returned.
 func (q *Queue) Assign(ctx context.Context, id string, p Patient, facility string) (Item, error) {
-	return q.route(ctx, id, localapi.StateQueued, p, facility)
+	return q.route(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateUnassigned, localapi.StateParked}, p, facility)
 }
 
 // Stage gives an unassigned item to an open capture window's patient, for the GP
 // to review and Save.
 func (q *Queue) Stage(ctx context.Context, id string, p Patient, facility string) (Item, error) {
-	return q.route(ctx, id, localapi.StateStaged, p, facility)
+	return q.route(ctx, id, localapi.StateStaged, []localapi.ItemState{localapi.StateUnassigned}, p, facility)
 }
 
-func (q *Queue) route(ctx context.Context, id string, to localapi.ItemState, p Patient, facility string) (Item, error) {
+func (q *Queue) route(ctx context.Context, id string, to localapi.ItemState, from []localapi.ItemState, p Patient, facility string) (Item, error) {
 	if !p.Known() {
 		return Item{}, errors.New("choose a patient before assigning the item")
 	}
@@ -240,16 +247,25 @@ func (q *Queue) route(ctx context.Context, id string, to localapi.ItemState, p P
 	if err != nil {
 		return Item{}, err
 	}
-	return q.update(ctx, id, to, []localapi.ItemState{localapi.StateUnassigned},
-		`nhi=?, patient_id=?, session_id=?, facility=?, idem_key=?, reason='', next_attempt=?`,
-		p.NHI, p.PatientID, p.SessionID, facility, IdempotencyKey(it.SHA256, p, facility), q.now().UnixNano())
+	return q.update(ctx, id, to, from,
+		`nhi=?, patient_id=?, session_id=?, provider_id=?, facility=?, idem_key=?, key_gen=1, cause='', reason='', attempts=0, next_attempt=?`,
+		p.NHI, p.PatientID, p.SessionID, p.ProviderID, facility, IdempotencyKey(it.SHA256, p, facility), q.now().UnixNano())
 }
 
 // Unstage returns a staged item to Unassigned (its capture window closed unsaved),
 // forgetting the patient.
 func (q *Queue) Unstage(ctx context.Context, id, reason string) (Item, error) {
 	return q.update(ctx, id, localapi.StateUnassigned, []localapi.ItemState{localapi.StateStaged},
-		`nhi='', patient_id='', session_id='', idem_key=NULL, reason=?`, reasonText(reason))
+		`nhi='', patient_id='', session_id='', provider_id='', idem_key=NULL, key_gen=1, reason=?`, reasonText(reason))
+}
+
+// Unassign returns an uploading item to Unassigned because its patient cannot be
+// used (Medtech has no such patient here): it forgets the patient and waits for a
+// person to choose one. cause is the relay's cause code, reason the sentence.
+func (q *Queue) Unassign(ctx context.Context, id, cause, reason string) (Item, error) {
+	return q.update(ctx, id, localapi.StateUnassigned, []localapi.ItemState{localapi.StateUploading},
+		`nhi='', patient_id='', session_id='', provider_id='', idem_key=NULL, key_gen=1, attempts=attempts+1, cause=?, reason=?`,
+		cause, reasonText(reason))
 }
 
 // Drop deletes a staged item and its spool copy: for captures removed from the
@@ -286,15 +302,16 @@ func (q *Queue) Release(ctx context.Context, id string) (Item, error) {
 	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateUploading}, ``)
 }
 
-// Park stops retrying an item: reason says what a person should do.
-func (q *Queue) Park(ctx context.Context, id, reason string) (Item, error) {
-	return q.update(ctx, id, localapi.StateParked, nil, `attempts=attempts+1, reason=?`, reasonText(reason))
+// Park stops retrying an item: reason says what a person should do; cause is the
+// relay's cause code when the relay gave one, "" for the agent's own reasons.
+func (q *Queue) Park(ctx context.Context, id, cause, reason string) (Item, error) {
+	return q.update(ctx, id, localapi.StateParked, nil, `attempts=attempts+1, cause=?, reason=?`, cause, reasonText(reason))
 }
 
 // MarkSent records that ALEX stored the item (and the read-back matched), then
 // removes the spool copy.
 func (q *Queue) MarkSent(ctx context.Context, id, documentID string) (Item, error) {
-	it, err := q.update(ctx, id, localapi.StateSent, nil, `document_id=?, sent=?, reason=''`, documentID, q.now().UnixNano())
+	it, err := q.update(ctx, id, localapi.StateSent, nil, `document_id=?, sent=?, cause='', reason=''`, documentID, q.now().UnixNano())
 	if err != nil {
 		return it, err
 	}
@@ -302,10 +319,22 @@ func (q *Queue) MarkSent(ctx context.Context, id, documentID string) (Item, erro
 	return it, nil
 }
 
-// Retry re-queues a parked item now, with a fresh backoff.
+// Retry re-queues a parked item now, with a fresh backoff and the same key: the
+// relay answers a key it already stored with the first result.
 func (q *Queue) Retry(ctx context.Context, id string) (Item, error) {
 	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateParked},
-		`attempts=0, next_attempt=?, reason=''`, q.now().UnixNano())
+		`attempts=0, next_attempt=?, cause='', reason=''`, q.now().UnixNano())
+}
+
+// SendAgain re-queues a parked item under the next generation of its key. It is the
+// explicit act that releases a claim the relay cannot resolve (an earlier attempt
+// may or may not be in Medtech and ALEX cannot be searched): a person has checked
+// the patient's Inbox Scan and chooses to send it. The upload names the previous
+// key, so the relay records the release in its audit and, if that key did reach
+// Medtech after all, answers with that document instead of writing a second.
+func (q *Queue) SendAgain(ctx context.Context, id string) (Item, error) {
+	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateParked},
+		`key_gen=key_gen+1, attempts=0, next_attempt=?, cause='', reason=''`, q.now().UnixNano())
 }
 
 // Reject marks a parked, unassigned or staged item rejected and removes its spool

@@ -161,16 +161,52 @@ CREATE INDEX IF NOT EXISTS items_sent ON items(state, sent);
 PRAGMA user_version = 1;
 `
 
+// schemaV2 carries every field of the upload contract from the row to the relay:
+// why an item waits (cause), the key generation "Send again" moves on, the kind,
+// when the photo was taken, the watched folder apart from the source vocabulary, the
+// launch's provider (the author) and the coded body site. Rows of schema 1 keep their
+// folder label, which was stored as the source.
+const schemaV2 = `
+ALTER TABLE items ADD COLUMN cause          TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN key_gen        INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE items ADD COLUMN kind           TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN taken          INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE items ADD COLUMN folder         TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN provider_id    TEXT NOT NULL DEFAULT '';
+ALTER TABLE items ADD COLUMN body_site_code TEXT NOT NULL DEFAULT '';
+UPDATE items SET folder=source, source='drop' WHERE source NOT IN ('drop','camera','phone','capture');
+PRAGMA user_version = 2;
+`
+
+// schemaVersion is the newest schema this build writes.
+const schemaVersion = 2
+
 func (q *Queue) migrate(ctx context.Context) error {
 	var v int
 	if err := q.db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v); err != nil {
 		return fmt.Errorf("cannot read the queue database (it may be damaged; move queue.db aside and restart): %w", err)
 	}
-	if v > 1 {
+	if v > schemaVersion {
 		return fmt.Errorf("the queue database was written by a newer ClinicPro (schema %d): install the newer version again", v)
 	}
-	if _, err := q.db.ExecContext(ctx, schema); err != nil {
-		return fmt.Errorf("cannot prepare the queue database: %w", err)
+	if v < 1 {
+		if _, err := q.db.ExecContext(ctx, schema); err != nil {
+			return fmt.Errorf("cannot prepare the queue database: %w", err)
+		}
+	}
+	if v < 2 {
+		// One transaction: a crash half-way leaves schema 1, which is upgraded again.
+		tx, err := q.db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("cannot upgrade the queue database: %w", err)
+		}
+		defer tx.Rollback()
+		if _, err := tx.ExecContext(ctx, schemaV2); err != nil {
+			return fmt.Errorf("cannot upgrade the queue database: %w", err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("cannot upgrade the queue database: %w", err)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"os"
@@ -163,7 +164,7 @@ func TestRejectedItemReleasesItsKey(t *testing.T) {
 	ctx := context.Background()
 	it, _ := e.add(e.file("a.jpg", "x"), zzz)
 	e.q.Claim(ctx)
-	e.q.Park(ctx, it.ID, "bad")
+	e.q.Park(ctx, it.ID, "refused", "bad")
 	if _, err := e.q.Reject(ctx, it.ID, "discarded"); err != nil {
 		t.Fatal(err)
 	}
@@ -209,19 +210,20 @@ func TestTransitionsTable(t *testing.T) {
 	all := []localapi.ItemState{localapi.StateStaged, localapi.StateUnassigned, localapi.StateQueued,
 		localapi.StateUploading, localapi.StateSent, localapi.StateParked, localapi.StateRejected}
 	allowed := map[[2]localapi.ItemState]bool{
-		{localapi.StateStaged, localapi.StateQueued}:       true,
-		{localapi.StateStaged, localapi.StateUnassigned}:   true,
-		{localapi.StateStaged, localapi.StateRejected}:     true,
-		{localapi.StateUnassigned, localapi.StateQueued}:   true,
-		{localapi.StateUnassigned, localapi.StateStaged}:   true,
-		{localapi.StateUnassigned, localapi.StateRejected}: true,
-		{localapi.StateQueued, localapi.StateUploading}:    true,
-		{localapi.StateQueued, localapi.StateParked}:       true,
-		{localapi.StateUploading, localapi.StateSent}:      true,
-		{localapi.StateUploading, localapi.StateQueued}:    true,
-		{localapi.StateUploading, localapi.StateParked}:    true,
-		{localapi.StateParked, localapi.StateQueued}:       true,
-		{localapi.StateParked, localapi.StateRejected}:     true,
+		{localapi.StateStaged, localapi.StateQueued}:        true,
+		{localapi.StateStaged, localapi.StateUnassigned}:    true,
+		{localapi.StateStaged, localapi.StateRejected}:      true,
+		{localapi.StateUnassigned, localapi.StateQueued}:    true,
+		{localapi.StateUnassigned, localapi.StateStaged}:    true,
+		{localapi.StateUnassigned, localapi.StateRejected}:  true,
+		{localapi.StateQueued, localapi.StateUploading}:     true,
+		{localapi.StateQueued, localapi.StateParked}:        true,
+		{localapi.StateUploading, localapi.StateSent}:       true,
+		{localapi.StateUploading, localapi.StateQueued}:     true,
+		{localapi.StateUploading, localapi.StateParked}:     true,
+		{localapi.StateUploading, localapi.StateUnassigned}: true, // Medtech has no such patient
+		{localapi.StateParked, localapi.StateQueued}:        true,
+		{localapi.StateParked, localapi.StateRejected}:      true,
 	}
 	for _, from := range all {
 		for _, to := range all {
@@ -381,7 +383,7 @@ func TestReasonsAreRedacted(t *testing.T) {
 	ctx := context.Background()
 	it, _ := e.add(e.file("a.jpg", "a"), zzz)
 	e.q.Claim(ctx)
-	p, err := e.q.Park(ctx, it.ID, "ALEX said patient ZZZ0016 has no such record.")
+	p, err := e.q.Park(ctx, it.ID, "", "ALEX said patient ZZZ0016 has no such record.")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -400,7 +402,7 @@ func TestCountsAndLastSent(t *testing.T) {
 	e.q.Claim(ctx)
 	e.q.MarkSent(ctx, a.ID, "doc")
 	e.q.Claim(ctx)
-	e.q.Park(ctx, e.mustClaimedID(), "x")
+	e.q.Park(ctx, e.mustClaimedID(), "", "x")
 	_ = d
 	c, err := e.q.Counts(ctx, e.clock.Now().Add(-time.Hour))
 	if err != nil {
@@ -564,4 +566,125 @@ func TestListSentSince(t *testing.T) {
 	if got, _ := e.q.ListSentSince(ctx, cutoff.Add(time.Second)); len(got) != 0 {
 		t.Fatalf("%d items sent after the last send", len(got))
 	}
+}
+
+// TestContractFieldsRoundTrip: every field of the upload contract the queue keeps
+// comes back as it went in.
+func TestContractFieldsRoundTrip(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	taken := time.Date(2026, 11, 20, 14, 5, 6, 0, time.UTC)
+	it, err := e.q.Add(ctx, New{Source: "camera", Folder: "SD card", SourcePath: e.file("k.jpg", "k"), SourceAction: config.ActionMove,
+		Patient: Patient{NHI: "ZZZ0016", ProviderID: "prov-1"}, Facility: "F99669-C", State: localapi.StateQueued, Taken: taken,
+		Meta: Meta{Title: "Knee", Laterality: "left", BodySite: "Knee", BodySiteCode: "72696002", Kind: "photo"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, _ := e.q.Get(ctx, it.ID)
+	if got.Source != "camera" || got.Folder != "SD card" || !got.Taken.Equal(taken) || got.Patient.ProviderID != "prov-1" ||
+		got.Meta.BodySiteCode != "72696002" || got.Meta.Kind != "photo" || got.KeyGen != 1 || got.SendKey() != got.IdempotencyKey ||
+		got.PreviousKey() != "" {
+		t.Fatalf("round trip: %+v", got)
+	}
+	if a := got.API(); a.Folder != "SD card" || a.Kind != "photo" || !a.Taken.Equal(taken) {
+		t.Fatalf("API: %+v", a)
+	}
+}
+
+// TestSendAgainMovesTheKeyOn: a parked item whose earlier attempt may be in Medtech
+// is sent again only under the next generation of its key, which names the one it
+// replaces.
+func TestSendAgainMovesTheKeyOn(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	it, _ := e.add(e.file("a.jpg", "x"), zzz)
+	e.q.Claim(ctx)
+	if _, err := e.q.SendAgain(ctx, it.ID); err == nil {
+		t.Fatal("an uploading item was sent again")
+	}
+	p, _ := e.q.Park(ctx, it.ID, "unresolved", "This file may already be in Medtech.")
+	if p.Cause != "unresolved" || p.API().Cause != "unresolved" {
+		t.Fatalf("parked: %+v", p)
+	}
+	again, err := e.q.SendAgain(ctx, it.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.State != localapi.StateQueued || again.KeyGen != 2 || again.SendKey() != it.IdempotencyKey+".2" ||
+		again.PreviousKey() != it.IdempotencyKey || again.Cause != "" || again.Reason != "" || again.Attempts != 0 {
+		t.Fatalf("sent again: %+v", again)
+	}
+	e.reopen()
+	if got, _ := e.q.Get(ctx, it.ID); got.KeyGen != 2 {
+		t.Fatalf("generation not kept: %d", got.KeyGen)
+	}
+}
+
+// TestUnknownPatientGoesToUnassignedAndCanBeReassigned: an item whose patient
+// Medtech does not have goes back to Unassigned with the reason, forgetting the
+// patient; given another, it is queued under a new key. A parked item can be given
+// another patient too.
+func TestUnknownPatientGoesToUnassignedAndCanBeReassigned(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	it, _ := e.add(e.file("a.jpg", "x"), Patient{NHI: "ZAA0075"})
+	e.q.Claim(ctx)
+	un, err := e.q.Unassign(ctx, it.ID, "patient_not_found", "Medtech has no patient with this NHI at this practice.")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if un.State != localapi.StateUnassigned || un.Patient.Known() || un.IdempotencyKey != "" || un.Cause != "patient_not_found" {
+		t.Fatalf("unassigned: %+v", un)
+	}
+	as, err := e.q.Assign(ctx, it.ID, Patient{NHI: "ZZZ0016", SessionID: "s1", ProviderID: "prov-1"}, "F99669-C")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if as.State != localapi.StateQueued || as.Patient.NHI != "ZZZ0016" || as.Patient.ProviderID != "prov-1" ||
+		as.IdempotencyKey == it.IdempotencyKey || as.Cause != "" || as.Reason != "" {
+		t.Fatalf("assigned: %+v", as)
+	}
+
+	b, _ := e.add(e.file("b.jpg", "y"), zzz)
+	e.q.Claim(ctx)
+	e.q.Claim(ctx)
+	e.q.Park(ctx, b.ID, "alex_forbidden", "refused")
+	moved, err := e.q.Assign(ctx, b.ID, Patient{NHI: "ZZZ0024"}, "F99669-C")
+	if err != nil || moved.State != localapi.StateQueued || moved.Patient.NHI != "ZZZ0024" || moved.IdempotencyKey == b.IdempotencyKey {
+		t.Fatalf("parked item given another patient: %+v %v", moved, err)
+	}
+	if _, err := e.q.Stage(ctx, moved.ID, zzz, "F99669-C"); err == nil {
+		t.Fatal("a queued item was staged")
+	}
+}
+
+// TestSchema1IsUpgraded opens a queue written by the previous release: its rows
+// gain the new columns, and the folder label it kept as the source moves to folder.
+func TestSchema1IsUpgraded(t *testing.T) {
+	e := newEnv(t)
+	e.q.Close()
+	os.Remove(e.db)
+	db, err := sql.Open("sqlite", e.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(schema); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO items (id, state, source, file_name, spool_name, size, sha256, nhi, idem_key, correlation, added, updated)
+		VALUES ('old1','parked','Scanner','a.jpg','old1.jpg',1,'aa','ZZZ0016','k-old-1','c',1,1),
+		       ('old2','queued','drop','b.jpg','old2.jpg',1,'bb','ZZZ0016','k-old-2','c',1,1)`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	e.open()
+	ctx := context.Background()
+	a, err := e.q.Get(ctx, "old1")
+	if err != nil || a.Source != "drop" || a.Folder != "Scanner" || a.KeyGen != 1 || a.SendKey() != "k-old-1" {
+		t.Fatalf("upgraded row: %+v %v", a, err)
+	}
+	if b, _ := e.q.Get(ctx, "old2"); b.Source != "drop" || b.Folder != "" {
+		t.Fatalf("upgraded drop row: %+v", b)
+	}
+	e.reopen() // upgrading twice is harmless
 }

@@ -39,7 +39,7 @@ func TestPruneSentOnlyAfterConfirmationAndThePeriod(t *testing.T) {
 	parked, _ := e.add(e.file("parked.jpg", "refused by ALEX"), zzz)
 	e.q.Claim(ctx)
 	e.q.Claim(ctx)
-	if _, err := e.q.Park(ctx, parked.ID, "refused"); err != nil {
+	if _, err := e.q.Park(ctx, parked.ID, "refused", "refused"); err != nil {
 		t.Fatal(err)
 	}
 	unassigned, _ := e.add(e.file("nobody.jpg", "no patient"), Patient{})

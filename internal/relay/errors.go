@@ -44,9 +44,16 @@ func writeError(w http.ResponseWriter, corr string, e *apiError) {
 	writeJSON(w, e.status, api.Error{Code: e.code, Message: redact.String(e.msg), Correlation: corr})
 }
 
-// fromALEX maps an ALEX client error to the relay's answer. Statuses follow what the
-// agent should do: 4xx park (the request or the practice's setup is wrong), 429/5xx
-// retry.
+// causeError answers with code and the Cause's own sentence and fix, so the relay's
+// message and the agent's screen say the same thing.
+func causeError(status int, code string, c api.Cause) *apiError {
+	return fail(status, code, c.Sentence()+" "+c.Fix())
+}
+
+// fromALEX maps an ALEX client error to the relay's answer: each case has its own
+// code (see api's Code constants), which the agent turns into a Cause. Whether the
+// agent retries, waits, parks or reassigns follows from that Cause, not from the
+// status; statuses keep HTTP's meaning for everyone else.
 func fromALEX(err error) *apiError {
 	var (
 		fo *alex.FacilityOfflineError
@@ -56,29 +63,35 @@ func fromALEX(err error) *apiError {
 	)
 	switch {
 	case errors.As(err, &fo):
-		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeFacilityOffline, msg: alex.FacilityOfflineMessage, retryAfter: fo.RetryAfter}
+		e := causeError(http.StatusServiceUnavailable, api.CodeFacilityOffline, api.CauseFacilityOffline)
+		e.retryAfter = fo.RetryAfter
+		return e
 	case errors.As(err, &rl):
-		return &apiError{status: http.StatusTooManyRequests, code: api.CodeRateLimited, msg: err.Error(), retryAfter: rl.RetryAfter}
+		return &apiError{status: http.StatusTooManyRequests, code: api.CodeALEXRateLimited, msg: err.Error(), retryAfter: rl.RetryAfter}
 	case errors.Is(err, alex.ErrPatientNotFound):
-		return fail(http.StatusNotFound, api.CodeNotFound, alex.ErrPatientNotFound.Error())
+		return causeError(http.StatusNotFound, api.CodePatientNotFound, api.CausePatientNotFound)
+	case errors.Is(err, alex.ErrMultiplePatients):
+		return fail(http.StatusConflict, api.CodePatientAmbiguous, alex.ErrMultiplePatients.Error()+".")
 	case errors.Is(err, alex.ErrFacilityNotFound):
-		return fail(http.StatusForbidden, api.CodeForbidden, alex.ErrFacilityNotFound.Error())
+		return causeError(http.StatusForbidden, api.CodeFacilityUnknown, api.CauseFacilityUnknown)
 	case errors.Is(err, alex.ErrContentType):
 		return fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, alex.ErrContentType.Error())
 	case errors.Is(err, alex.ErrTooLarge):
 		return fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge, alex.ErrTooLarge.Error())
 	case errors.Is(err, alex.ErrInvalidDocument):
 		return badRequest(alex.ErrInvalidDocument.Error())
-	case errors.Is(err, alex.ErrUnauthorized), errors.Is(err, alex.ErrAuthorizationFailed):
+	case errors.Is(err, alex.ErrUnauthorized):
 		// The relay's own ALEX registration is at fault, not the practice's request:
 		// the operator fixes it and the agent's retries then succeed.
-		return fail(http.StatusBadGateway, api.CodeUpstream, err.Error()+" The relay operator has been told; uploads will be retried.")
+		return causeError(http.StatusBadGateway, api.CodeALEXSignIn, api.CauseALEXSignIn)
+	case errors.Is(err, alex.ErrAuthorizationFailed):
+		// A role this request needs, or a query shape ALEX refuses: this request's
+		// problem, quoted with ALEX's words and correlation id, never an outage.
+		return fail(http.StatusForbidden, api.CodeALEXForbidden, err.Error())
 	case errors.As(err, &ne):
-		return fail(http.StatusBadGateway, api.CodeUpstream, err.Error())
+		return fail(http.StatusNotImplemented, api.CodeNotExposed, err.Error())
 	case errors.As(err, &oo) && oo.Status >= 400 && oo.Status < 500:
 		return badRequest(err.Error())
-	case alex.Retryable(err):
-		return fail(http.StatusBadGateway, api.CodeUpstream, err.Error())
 	}
 	return fail(http.StatusBadGateway, api.CodeUpstream, err.Error())
 }

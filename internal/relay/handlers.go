@@ -243,15 +243,15 @@ func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 	ok := func(name, detail string) api.HealthCheck {
 		return api.HealthCheck{Name: name, State: string(health.OK), Detail: detail}
 	}
-	off := func(name, detail, fix string) api.HealthCheck {
-		return api.HealthCheck{Name: name, State: string(health.Offline), Detail: detail, Fix: fix}
+	off := func(name string, c api.Cause) api.HealthCheck {
+		return api.HealthCheck{Name: name, State: string(health.Offline), Detail: c.Sentence(), Fix: c.Fix(), Cause: c}
 	}
 	unknown := func(name string) api.HealthCheck {
 		return api.HealthCheck{Name: name, State: string(health.Unknown), Detail: "Not checked because an earlier check failed."}
 	}
 	out := []api.HealthCheck{ok(api.CheckRelay, "The relay is running.")}
 	if err := s.reg.Ping(ctx); err != nil {
-		out[0] = off(api.CheckRelay, "The relay cannot read its database.", "Tell the relay operator.")
+		out[0] = off(api.CheckRelay, api.CauseRelayFailing)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 20*time.Second)
 	defer cancel()
@@ -262,28 +262,21 @@ func (s *Server) probe(ctx context.Context, fac string) []api.HealthCheck {
 		fo *alex.FacilityOfflineError
 		ce *alex.CallError
 	)
+	token := ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token.")
+	reach := ok(api.CheckALEXReachable, "Medtech ALEX is reachable.")
 	switch {
 	case err == nil:
-		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
-			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
-			ok(api.CheckFacility, "This practice's Medtech is reachable through ALEX."))
+		return append(out, token, reach, ok(api.CheckFacility, "This practice's Medtech is reachable through ALEX."))
 	case errors.Is(err, alex.ErrUnauthorized):
-		return append(out, off(api.CheckALEXToken, "Medtech refused the relay's ALEX credentials.", "Tell the relay operator; uploads wait until it is fixed."),
-			unknown(api.CheckALEXReachable), unknown(api.CheckFacility))
+		return append(out, off(api.CheckALEXToken, api.CauseALEXSignIn), unknown(api.CheckALEXReachable), unknown(api.CheckFacility))
 	case errors.As(err, &fo):
-		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
-			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
-			off(api.CheckFacility, alex.FacilityOfflineMessage, "Uploads wait and are sent when it is back."))
+		return append(out, token, reach, off(api.CheckFacility, api.CauseFacilityOffline))
 	case errors.Is(err, alex.ErrFacilityNotFound):
-		return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
-			ok(api.CheckALEXReachable, "Medtech ALEX is reachable."),
-			off(api.CheckFacility, alex.ErrFacilityNotFound.Error()+".", ""))
+		return append(out, token, reach, off(api.CheckFacility, api.CauseFacilityUnknown))
 	case errors.As(err, &ce) && ce.Status == 0:
-		return append(out, unknown(api.CheckALEXToken),
-			off(api.CheckALEXReachable, "The relay cannot reach Medtech ALEX.", "Tell the relay operator; uploads wait and are retried."),
-			unknown(api.CheckFacility))
+		return append(out, unknown(api.CheckALEXToken), off(api.CheckALEXReachable, api.CauseALEXUnavailable), unknown(api.CheckFacility))
 	}
-	return append(out, ok(api.CheckALEXToken, "The relay holds a valid Medtech ALEX token."),
-		ok(api.CheckALEXReachable, "Medtech ALEX answered."),
-		api.HealthCheck{Name: api.CheckFacility, State: string(health.Degraded), Detail: "Medtech ALEX answered this practice's check with an error.", Fix: "Uploads are retried; tell the relay operator if it persists."})
+	return append(out, token, ok(api.CheckALEXReachable, "Medtech ALEX answered."),
+		api.HealthCheck{Name: api.CheckFacility, State: string(health.Degraded), Cause: api.CauseALEXUnavailable,
+			Detail: "Medtech ALEX answered this practice's check with an error.", Fix: api.CauseALEXUnavailable.Fix()})
 }

@@ -298,6 +298,87 @@ func TestAmbiguousWriteWaitsForAPersonWhenSearchIsRefused(t *testing.T) {
 	}
 }
 
+// TestSendAgainAfterARefusedSearchStoresOnce: the write ALEX failed (500, nothing
+// stored) cannot be checked because ALEX refuses the search; the item waits for a
+// person. One explicit Send again, under the next key naming the one it replaces,
+// stores it once and leaves the release in the audit. A Send again whose earlier key
+// turns out stored answers with that document instead of writing a second.
+func TestSendAgainAfterARefusedSearchStoresOnce(t *testing.T) {
+	e := start(t, Config{}, func(c *alex.Config) { c.DocumentSearch = alex.SearchByIdentifier })
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	body := tiff(6000)
+	// Named by ALEX id (a launch), the write is the first ALEX call: the one failed.
+	launched := func(key string) client.DocumentUpload {
+		d := doc(key, body)
+		d.NHI, d.PatientID = "", e.sim.PatientID(alexsim.DefaultFacility, "ZZZ0016")
+		return d
+	}
+	e.sim.SetFaults(alexsim.Faults{ServerErrors: 1})
+	_, err := c.UploadDocument(ctx, launched("item-again-1"))
+	wantKind(t, err, client.Ambiguous, api.CodeAmbiguous)
+	_, err = c.UploadDocument(ctx, launched("item-again-1"))
+	wantKind(t, err, client.Permanent, api.CodeUnresolved)
+	if n := len(e.documents()); n != 0 {
+		t.Fatalf("%d documents before Send again", n)
+	}
+	again := launched("item-again-1.2")
+	again.Supersedes = "item-again-1"
+	res, err := c.UploadDocument(ctx, again)
+	if err != nil || res.Replayed {
+		t.Fatalf("send again: %+v %v", res, err)
+	}
+	if n := len(e.documents()); n != 1 {
+		t.Fatalf("%d documents after Send again, want 1", n)
+	}
+	recs, _ := e.aud.Recent(ctx, 20)
+	released := false
+	for _, r := range recs {
+		released = released || (r.Operation == "send_again" && r.Outcome == "released")
+	}
+	if !released {
+		t.Fatalf("no send_again release in the audit: %+v", recs)
+	}
+	// Replaying the Send again answers from the ledger.
+	again.Body = bytes.NewReader(body)
+	if res2, err := c.UploadDocument(ctx, again); err != nil || !res2.Replayed || res2.ID != res.ID {
+		t.Fatalf("replayed send again: %+v %v", res2, err)
+	}
+
+	// A Send again whose earlier key was stored after all gets that document back.
+	stored, err := c.UploadDocument(ctx, doc("item-again-2", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := doc("item-again-2.2", body)
+	late.Supersedes = "item-again-2"
+	res3, err := c.UploadDocument(ctx, late)
+	if err != nil || res3.ID != stored.ID || !res3.Replayed || len(e.documents()) != 2 {
+		t.Fatalf("send again of a stored key: %+v %v; ALEX holds %d", res3, err, len(e.documents()))
+	}
+}
+
+// TestReplayAnswersWithTheRecordedTime: a replay says the same created time as the
+// first answer, the time the ledger recorded.
+func TestReplayAnswersWithTheRecordedTime(t *testing.T) {
+	e := start(t, Config{})
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	body := tiff(2000)
+	first, err := c.UploadDocument(ctx, doc("item-time-1", body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond) // a replay at a later moment
+	again, err := c.UploadDocument(ctx, doc("item-time-1", body))
+	if err != nil || !again.Replayed {
+		t.Fatal(err)
+	}
+	if !first.Document.Created.Equal(again.Document.Created) || first.Document.Created.IsZero() {
+		t.Fatalf("first answer created %v, replay %v", first.Document.Created, again.Document.Created)
+	}
+}
+
 func TestAmbiguousWriteNotStoredIsWrittenOnRetry(t *testing.T) {
 	e := start(t, Config{})
 	ctx := context.Background()
@@ -324,7 +405,7 @@ func TestFacilityOffline(t *testing.T) {
 	e.sim.SetFaults(alexsim.Faults{Offline: []string{alexsim.DefaultFacility}})
 	_, err := c.UploadDocument(ctx, doc("item-offline-1", tiff(1000)))
 	ce := wantKind(t, err, client.Retryable, api.CodeFacilityOffline)
-	if !client.IsFacilityOffline(err) || !strings.Contains(ce.Message, "Hybrid Connection Manager") {
+	if api.CauseOf(err) != api.CauseFacilityOffline || !strings.Contains(ce.Message, "Hybrid Connection Manager") {
 		t.Fatalf("offline error %+v", ce)
 	}
 	h, err := c.Health(ctx)

@@ -375,7 +375,8 @@ func (s *Server) facilitySlot(ctx context.Context, facility string) (func(), *ap
 	case sem <- struct{}{}:
 		return func() { <-sem }, nil
 	case <-ctx.Done():
-		return nil, fail(http.StatusServiceUnavailable, api.CodeUpstream, "The relay is busy with this practice's other uploads: it will be retried.")
+		return nil, &apiError{status: http.StatusServiceUnavailable, code: api.CodeRelayBusy, retryAfter: time.Second,
+			msg: "The relay is busy with this practice's other uploads: it will be retried."}
 	}
 }
 

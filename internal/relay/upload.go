@@ -21,6 +21,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 )
 
@@ -53,6 +54,8 @@ func parseMetadata(b []byte, maxUpload int64) (upload, *apiError) {
 	switch {
 	case !keyRe.MatchString(m.IdempotencyKey):
 		return upload{}, badRequest("The idempotency key must be 8 to 64 letters, digits or . _ : - characters: this is a bug in the agent.")
+	case m.Supersedes != "" && (!keyRe.MatchString(m.Supersedes) || m.Supersedes == m.IdempotencyKey):
+		return upload{}, badRequest("The key this upload supersedes must be another valid idempotency key: this is a bug in the agent.")
 	case (m.PatientID == "") == (m.NHI == ""):
 		return upload{}, badRequest("Give exactly one of patientId and nhi: this is a bug in the agent.")
 	case m.PatientID != "" && !fhirIDRe.MatchString(m.PatientID):
@@ -232,13 +235,22 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 	c, key := rc.connector, u.meta.IdempotencyKey
 	unlock, err := s.keys.lock(ctx, c.ID+"\x00"+key)
 	if err != nil {
-		return fail(http.StatusServiceUnavailable, api.CodeUpstream, "The upload was cancelled while an earlier attempt with the same key was running: it will be retried.")
+		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeRelayBusy, retryAfter: time.Second,
+			msg: "The upload was cancelled while an earlier attempt with the same key was running: it will be retried."}
 	}
 	defer unlock()
+	if prev := u.meta.Supersedes; prev != "" {
+		if done, ok, e := s.sendAgain(ctx, rc, prev, sum); e != nil || ok {
+			if e != nil {
+				return e
+			}
+			return s.answer(w, rc, done, true)
+		}
+	}
 	entry := ledger.Entry{Connector: c.ID, Key: key, SHA256: sum, Size: u.meta.Size, ContentType: u.meta.ContentType, Correlation: rc.corr}
 	got, fresh, err := s.ledger.Claim(ctx, entry)
 	if errors.Is(err, ledger.ErrBusy) {
-		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeUpstream, retryAfter: 5 * time.Second,
+		return &apiError{status: http.StatusServiceUnavailable, code: api.CodeRelayBusy, retryAfter: 5 * time.Second,
 			msg: "Another relay is still sending this document to Medtech: it will be retried, and is never stored twice."}
 	}
 	if err != nil {
@@ -299,8 +311,7 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 			if merr := s.ledger.MarkAmbiguous(wctx, c.ID, key); merr != nil {
 				s.log.Error("ledger update failed", "err", merr, "correlation_id", rc.corr)
 			}
-			return fail(http.StatusBadGateway, api.CodeAmbiguous,
-				"Medtech may or may not have stored the document: it will be retried with the same key, which never stores it twice.")
+			return causeError(http.StatusBadGateway, api.CodeAmbiguous, api.CauseAmbiguous)
 		}
 		s.releaseClaim(rc, key)
 		return fromALEX(err)
@@ -309,7 +320,8 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 		return s.internal(rc, err)
 	}
 	s.prove(wctx, rc, entry, created.Stored)
-	entry.State, entry.DocID, entry.Created = ledger.Done, created.ID, time.Now().UTC()
+	// The time the key was first claimed, as every replay of it will say.
+	entry.State, entry.DocID, entry.Created = ledger.Done, created.ID, got.Created
 	return s.answer(w, rc, entry, false)
 }
 
@@ -369,8 +381,48 @@ func (s *Server) unresolvedOr(rc *reqCtx, err error) *apiError {
 		return fromALEX(err)
 	}
 	s.log.Warn("cannot check whether an ambiguous write reached ALEX", "correlation_id", rc.corr, "reason", err.Error())
-	return fail(http.StatusConflict, api.CodeUnresolved,
-		"This document may already be in Medtech and the relay cannot check: look in the patient's Inbox Scan folder, then Send again or Discard.")
+	return causeError(http.StatusConflict, api.CodeUnresolved, api.CauseUnresolved)
+}
+
+// sendAgain deals with the key a Send again replaces, before the new key is
+// claimed. If that key's document is known to be stored, it is the answer (ok): a
+// person pressing Send again never makes a second copy of something the relay saw
+// stored. Otherwise its unknown-outcome claim is released and the release audited,
+// and the upload goes on under its new key.
+func (s *Server) sendAgain(ctx context.Context, rc *reqCtx, prev, sum string) (ledger.Entry, bool, *apiError) {
+	c := rc.connector
+	old, err := s.ledger.Get(ctx, c.ID, prev)
+	switch {
+	case errors.Is(err, ledger.ErrNotFound):
+		return old, false, nil
+	case err != nil:
+		return old, false, s.internal(rc, err)
+	case old.SHA256 != sum:
+		return old, false, fail(http.StatusConflict, api.CodeConflict, "The upload supersedes a key that was used for a different file: this is a bug in the agent.")
+	case old.State == ledger.Done:
+		s.auditSendAgain(ctx, rc, "already_stored", old.DocID)
+		return old, true, nil
+	}
+	released, err := s.ledger.Supersede(context.WithoutCancel(ctx), c.ID, prev)
+	if err != nil {
+		return old, false, s.internal(rc, err)
+	}
+	if released {
+		s.auditSendAgain(ctx, rc, "released", "")
+		s.log.Info("send again released an unresolved claim", "correlation_id", rc.corr, "connector", c.ID)
+	}
+	return old, false, nil
+}
+
+// auditSendAgain records a person's Send again apart from the upload's own row, so
+// the trail shows who released which claim and when.
+func (s *Server) auditSendAgain(ctx context.Context, rc *reqCtx, outcome, alexID string) {
+	actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := s.audit.Add(actx, audit.Record{Connector: rc.connector.ID, Facility: rc.connector.Facility, Operation: "send_again",
+		Outcome: outcome, Correlation: rc.corr, ALEXID: alexID, PatientHash: s.audit.PatientHash(rc.patient)}); err != nil {
+		s.log.Error("audit write failed", "err", err, "correlation_id", rc.corr)
+	}
 }
 
 func (s *Server) releaseClaim(rc *reqCtx, key string) {

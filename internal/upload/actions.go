@@ -44,6 +44,16 @@ func (u *Uploader) Retry(ctx context.Context, id string) (queue.Item, error) {
 	return it, err
 }
 
+// SendAgain puts a parked item back in the queue under the next generation of its
+// key: the explicit act that releases a claim the relay could not resolve.
+func (u *Uploader) SendAgain(ctx context.Context, id string) (queue.Item, error) {
+	it, err := u.q.SendAgain(ctx, id)
+	if err == nil {
+		u.wake()
+	}
+	return it, err
+}
+
 // Discard gives up on a parked, unassigned or staged item without deleting anything:
 // its original moves to a Rejected folder beside it, or, when the spool copy is the
 // only copy (a capture, or an original that has since vanished), the spool copy moves

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // fakeRelay is an HTTP relay on 127.0.0.1 that stores documents by idempotency key,
@@ -36,7 +38,7 @@ type storedDoc struct {
 
 type fault struct {
 	status     int
-	verdict    Verdict // what the relay client would conclude; the fake does not interpret statuses
+	cause      api.Cause // what the relay client would conclude; the fake does not interpret statuses
 	retryAfter string
 	message    string
 	storeFirst bool // the ambiguous write: stored, then the answer is an error
@@ -93,7 +95,11 @@ func (r *fakeRelay) answerFault(w http.ResponseWriter, f fault) {
 	if f.retryAfter != "" {
 		w.Header().Set("Retry-After", f.retryAfter)
 	}
-	w.Header().Set(headerVerdict, strconv.Itoa(int(f.verdict)))
+	c := f.cause
+	if c == "" {
+		c = api.CauseFacilityOffline
+	}
+	w.Header().Set(headerCause, string(c))
 	w.WriteHeader(f.status)
 	io.WriteString(w, f.message)
 }
@@ -112,13 +118,13 @@ func (r *fakeRelay) read(w http.ResponseWriter, req *http.Request) {
 	json.NewEncoder(w).Encode(Stored{ContentType: d.ContentType, Data: d.Data})
 }
 
-// headerVerdict carries the fault's verdict to httpRelay, which stands in for the
-// relay client's classification (tested in internal/relay/client and, through the
-// agent's adapter, in internal/agent).
-const headerVerdict = "Fake-Verdict"
+// headerCause carries the fault's cause to httpRelay, which stands in for the relay
+// client's classification (tested in internal/relay/client and, through the agent's
+// adapter, in internal/agent).
+const headerCause = "Fake-Cause"
 
 func refuse(w http.ResponseWriter, msg string, status int) {
-	w.Header().Set(headerVerdict, strconv.Itoa(int(Refused)))
+	w.Header().Set(headerCause, string(api.CauseRefused))
 	http.Error(w, msg, status)
 }
 
@@ -157,14 +163,14 @@ func (c httpRelay) ReadBack(ctx context.Context, id, correlation string) (Stored
 func (c httpRelay) do(req *http.Request, out any) error {
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return &Error{Msg: "The relay could not be reached."}
+		return &Error{Cause: api.CauseRelayUnreachable, Msg: "The relay could not be reached."}
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode/100 != 2 {
 		msg, _ := io.ReadAll(resp.Body)
 		secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
-		v, _ := strconv.Atoi(resp.Header.Get(headerVerdict))
-		return &Error{Verdict: Verdict(v), Status: resp.StatusCode, After: time.Duration(secs) * time.Second, Msg: strings.TrimSpace(string(msg))}
+		return &Error{Cause: api.Cause(resp.Header.Get(headerCause)), After: time.Duration(secs) * time.Second,
+			Msg: strings.TrimSpace(string(msg)), Correlation: "corr-fake"}
 	}
 	return json.NewDecoder(resp.Body).Decode(out)
 }

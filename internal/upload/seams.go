@@ -8,11 +8,11 @@ package upload
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // ConvertRequest is one file to turn into what Medtech accepts.
@@ -41,16 +41,18 @@ type Converter interface {
 // Document is what is sent to the relay for one item.
 type Document struct {
 	IdempotencyKey string // goes in DocumentReference.identifier
-	Correlation    string // mt-correlationid
-	Facility       string
-	Patient        queue.Patient
-	Title          string
-	Laterality     string
-	BodySite       string
-	FileName       string
-	ContentType    string
-	Data           []byte
-	Created        time.Time // when the item was taken
+	// Supersedes is the key this upload replaces after a person chose Send again.
+	Supersedes  string
+	Correlation string // mt-correlationid
+	Facility    string
+	Patient     queue.Patient
+	Title       string
+	Laterality  string
+	BodySite    string
+	FileName    string
+	ContentType string
+	Data        []byte
+	Created     time.Time // when the item was taken
 }
 
 // Receipt is the relay's answer to an upload.
@@ -72,73 +74,54 @@ type Stored struct {
 // rather than create another.
 //
 // Its failures should be *Error (wrapped is fine) carrying the relay client's
-// Verdict: the client knows the relay's wire format, so it alone decides what a
-// status means and the uploader never reads statuses to decide. Any other error is
-// an Outage, since nothing is known to have answered.
+// api.Cause: the client knows the relay's wire format, so it alone decides what an
+// answer means and the uploader acts on the cause's scope. Any other error is
+// CauseRelayUnreachable, since nothing is known to have answered.
 type Relay interface {
 	Upload(ctx context.Context, d Document) (Receipt, error)
 	ReadBack(ctx context.Context, documentID, correlation string) (Stored, error)
 }
 
-// Verdict is how a relay failure is handled.
-type Verdict int
-
-const (
-	// Outage: the relay, ALEX or the practice is unreachable, or this PC's
-	// credentials are refused; every item would fail alike, so it trips the breaker
-	// and does not count against the item. The zero value, because an error nobody
-	// classified is one nothing is known to have answered.
-	Outage Verdict = iota
-	// Transient: try this item again later (429, 408, 425, a refused token).
-	Transient
-	// Refused: the far side refused this item; park it.
-	Refused
-)
-
-func (v Verdict) String() string {
-	switch v {
-	case Outage:
-		return "outage"
-	case Transient:
-		return "transient"
-	case Refused:
-		return "refused"
-	}
-	return "unknown"
-}
-
 // Error is a relay failure in the form the uploader understands.
 type Error struct {
-	Verdict Verdict
-	Status  int           // HTTP status, for the park reason and health text; 0: no answer
-	After   time.Duration // Retry-After, if the answer carried one
-	Msg     string        // a sentence a person can act on
+	Cause       api.Cause
+	After       time.Duration // Retry-After, if the answer carried one
+	Msg         string        // a sentence a person can act on
+	Correlation string        // of the failed request, for support
 }
 
 func (e *Error) Error() string {
 	if e.Msg != "" {
 		return e.Msg
 	}
-	if e.Status == 0 {
-		return "The relay could not be reached."
-	}
-	return fmt.Sprintf("The relay answered HTTP %d.", e.Status)
+	return e.Cause.Sentence()
 }
 
-// classify reads the verdict off a relay error. Retry-After is ignored on a refusal:
-// the item is parked, not retried.
-func classify(err error) (Verdict, time.Duration) {
+// RelayCause implements api.Causer.
+func (e *Error) RelayCause() api.Cause { return e.Cause }
+
+// classify reads the cause off a relay error. Retry-After counts only for causes
+// that wait: an item that is parked or reassigned is not retried.
+func classify(err error) (api.Cause, time.Duration, string) {
 	var e *Error
 	switch {
 	case errors.As(err, &e):
-		if e.Verdict == Refused {
-			return Refused, 0
+		c := e.Cause
+		if !c.Known() {
+			c = api.CauseRelayFailing
 		}
-		return e.Verdict, e.After
+		switch c.Scope() {
+		case api.ScopePark, api.ScopeUnassign:
+			return c, 0, e.Correlation
+		}
+		return c, e.After, e.Correlation
 	case errors.Is(err, context.Canceled):
-		return Transient, 0
+		return api.CauseRetry, 0, ""
 	}
-	return Outage, 0
+	if c := api.CauseOf(err); c.Known() {
+		return c, 0, ""
+	}
+	return api.CauseRelayUnreachable, 0, ""
 }
 
 // temporary reports whether a converter error says it may pass.

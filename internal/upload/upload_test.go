@@ -18,6 +18,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
@@ -170,11 +171,11 @@ func TestSentFolderNeverOverwrites(t *testing.T) {
 
 func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
 	e := newEnv(t)
-	e.relay.fail(fault{status: 422, verdict: Refused, message: "The document type is not accepted by this practice."})
+	e.relay.fail(fault{status: 422, cause: api.CauseRefused, message: "The document type is not accepted by this practice."})
 	a := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
 	p := e.waitState(a.ID, localapi.StateParked)
-	if !strings.Contains(p.Reason, "HTTP 422") || !strings.Contains(p.Reason, "not accepted") || !exists(a.SourcePath) {
+	if p.Cause != string(api.CauseRefused) || !strings.Contains(p.Reason, "not accepted") || strings.Contains(p.Reason, "422") || !exists(a.SourcePath) {
 		t.Fatalf("parked %+v", p)
 	}
 	if h := e.u.Health(); h.State != health.OK {
@@ -325,14 +326,15 @@ func TestBreakerHealthWhileOpen(t *testing.T) {
 		t.Fatalf("after success %+v", st)
 	}
 	for _, c := range []struct {
-		code      int
+		cause     api.Cause
 		detail    string
 		fixNeedle string
 	}{
-		{503, "practice's database", "Hybrid Connection Manager"},
-		{401, "credentials", "clinicpro enrol"},
-		{502, "failing", "correlation id"},
-		{0, "cannot be reached", "internet"},
+		{api.CauseFacilityOffline, "Hybrid Connection Manager", "awake"},
+		{api.CauseFacilityUnknown, "facility", "Medtech support"},
+		{api.CauseCredentials, "credentials", "clinicpro enrol"},
+		{api.CauseALEXUnavailable, "not answering", "correlation id"},
+		{api.CauseRelayUnreachable, "cannot reach the ClinicPro relay", "internet"},
 	} {
 		e := newEnv(t)
 		e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
@@ -341,12 +343,13 @@ func TestBreakerHealthWhileOpen(t *testing.T) {
 			t.Fatal(err)
 		}
 		u := New(Options{Queue: e.q, Breaker: BreakerPolicy{Threshold: 1, Cooldown: time.Hour}})
-		if err := u.failed(context.Background(), context.Background(), it, &Error{Status: c.code, Msg: "Patient ZZZ0016: it failed."}); err != nil {
+		if err := u.failed(context.Background(), context.Background(), it, &Error{Cause: c.cause, Msg: "Patient ZZZ0016: it failed.", Correlation: "corr-9"}); err != nil {
 			t.Fatal(err)
 		}
 		h := u.Health()
-		if h.State != health.Offline || !h.Critical || !strings.Contains(h.Detail, c.detail) || !strings.Contains(h.Fix, c.fixNeedle) {
-			t.Errorf("%d: health %+v", c.code, h)
+		if h.State != health.Offline || !h.Critical || !strings.Contains(h.Detail, c.detail) || !strings.Contains(h.Detail, "corr-9") ||
+			h.Fix != c.cause.Fix() || !strings.Contains(h.Fix, c.fixNeedle) {
+			t.Errorf("%s: health %+v", c.cause, h)
 		}
 		if strings.Contains(h.Detail, "ZZZ0016") {
 			t.Errorf("health detail leaks an NHI: %q", h.Detail)
@@ -356,7 +359,7 @@ func TestBreakerHealthWhileOpen(t *testing.T) {
 
 func TestRetryAfterHonoured(t *testing.T) {
 	e := newEnv(t)
-	e.relay.fail(fault{status: 429, verdict: Transient, retryAfter: "1", message: "Slow down."})
+	e.relay.fail(fault{status: 429, cause: api.CauseRelayBusy, retryAfter: "1", message: "Slow down."})
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	started := time.Now()
 	e.start(e.options())
@@ -372,7 +375,7 @@ func TestRetryAfterHonoured(t *testing.T) {
 
 func TestAmbiguousWriteStoresOnce(t *testing.T) {
 	e := newEnv(t)
-	e.relay.fail(fault{status: 502, storeFirst: true}, fault{status: 504, storeFirst: true})
+	e.relay.fail(fault{status: 502, cause: api.CauseAmbiguous, storeFirst: true}, fault{status: 504, cause: api.CauseAmbiguous, storeFirst: true})
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
 	e.waitState(it.ID, localapi.StateSent)
@@ -445,31 +448,124 @@ func TestBackoffDelay(t *testing.T) {
 	}
 }
 
-// TestClassify: the uploader acts on the verdict the relay client gave, never on the
-// status, which only colours the sentences people read.
+// TestClassify: the uploader acts on the cause the relay client gave, never on a
+// status; Retry-After counts only for causes that wait or retry.
 func TestClassify(t *testing.T) {
 	for _, c := range []struct {
 		err   error
-		want  Verdict
+		want  api.Cause
 		after time.Duration
 	}{
-		{&Error{Verdict: Refused, Status: 400}, Refused, 0},
-		{&Error{Verdict: Refused, Status: 429, After: time.Second}, Refused, 0},
-		{&Error{Verdict: Transient, Status: 429, After: 3 * time.Second}, Transient, 3 * time.Second},
-		{&Error{Verdict: Transient, Status: 503}, Transient, 0},
-		{&Error{Verdict: Outage, Status: 401}, Outage, 0},
-		{&Error{Verdict: Outage, Status: 400}, Outage, 0},
-		{&Error{Status: 503, After: time.Second}, Outage, time.Second},
-		{&Error{}, Outage, 0},
-		{fmt.Errorf("wrapped: %w", &Error{Verdict: Refused, Status: 409}), Refused, 0},
-		{errors.New("connection reset"), Outage, 0},
-		{context.DeadlineExceeded, Outage, 0},
-		{context.Canceled, Transient, 0},
+		{&Error{Cause: api.CauseRefused}, api.CauseRefused, 0},
+		{&Error{Cause: api.CauseRefused, After: time.Second}, api.CauseRefused, 0},
+		{&Error{Cause: api.CausePatientNotFound, After: time.Second}, api.CausePatientNotFound, 0},
+		{&Error{Cause: api.CauseRelayBusy, After: 3 * time.Second}, api.CauseRelayBusy, 3 * time.Second},
+		{&Error{Cause: api.CauseFacilityOffline, After: time.Second}, api.CauseFacilityOffline, time.Second},
+		{&Error{Cause: api.CauseAmbiguous}, api.CauseAmbiguous, 0},
+		{&Error{}, api.CauseRelayFailing, 0},
+		{&Error{Cause: "from-a-newer-relay"}, api.CauseRelayFailing, 0},
+		{fmt.Errorf("wrapped: %w", &Error{Cause: api.CauseUnresolved}), api.CauseUnresolved, 0},
+		{errors.New("connection reset"), api.CauseRelayUnreachable, 0},
+		{context.DeadlineExceeded, api.CauseRelayUnreachable, 0},
+		{context.Canceled, api.CauseRetry, 0},
 	} {
-		got, after := classify(c.err)
+		got, after, _ := classify(c.err)
 		if got != c.want || after != c.after {
 			t.Errorf("%v: got %v %v", c.err, got, after)
 		}
+	}
+}
+
+// TestOneDocumentsProblemNeverPausesTheQueue: items refused, unresolved, for an
+// unknown patient or stopped by a search ALEX does not allow are dealt with one by
+// one (parked, or back to Unassigned with the reason) while every other item goes
+// through, and the breaker never opens.
+func TestOneDocumentsProblemNeverPausesTheQueue(t *testing.T) {
+	e := newEnv(t)
+	e.relay.fail(
+		fault{status: 409, cause: api.CauseUnresolved, message: "may already be in Medtech"},
+		fault{status: 403, cause: api.CauseALEXForbidden, message: "Authorization failed"},
+		fault{status: 501, cause: api.CauseNotExposed, message: "not offered"},
+		fault{status: 404, cause: api.CausePatientNotFound, message: "no such patient"},
+		fault{status: 400, cause: api.CauseRefused, message: "The title is empty: give the image a title."},
+	)
+	var bad []queue.Item
+	for i := 0; i < 5; i++ {
+		bad = append(bad, e.add(e.file(fmt.Sprintf("bad%d.jpg", i), fmt.Sprint("failing-content-", i)), config.ActionMove, zzz))
+	}
+	good := e.add(e.file("good.jpg", "good"), config.ActionMove, zzz)
+	opt := e.options()
+	opt.Breaker = BreakerPolicy{Threshold: 1, Cooldown: time.Hour}
+	e.start(opt)
+	e.waitState(good.ID, localapi.StateSent)
+	want := map[api.Cause]localapi.ItemState{api.CauseUnresolved: localapi.StateParked, api.CauseALEXForbidden: localapi.StateParked,
+		api.CauseNotExposed: localapi.StateParked, api.CausePatientNotFound: localapi.StateUnassigned, api.CauseRefused: localapi.StateParked}
+	got := map[api.Cause]queue.Item{}
+	testutil.WaitFor(t, "every failing item settled", time.Minute, 20*time.Millisecond, func() bool {
+		for _, b := range bad {
+			it, _ := e.q.Get(context.Background(), b.ID)
+			if it.State != localapi.StateParked && it.State != localapi.StateUnassigned {
+				return false
+			}
+			got[api.Cause(it.Cause)] = it
+		}
+		return len(got) == len(want)
+	})
+	for c, st := range want {
+		it := got[c]
+		if it.State != st {
+			t.Errorf("%s: %s, want %s", c, it.State, st)
+		}
+		wantReason := c.Sentence() + " " + c.Fix()
+		if c == api.CauseRefused {
+			wantReason = "The title is empty: give the image a title."
+		}
+		if it.Reason != wantReason {
+			t.Errorf("%s: reason %q, want %q", c, it.Reason, wantReason)
+		}
+	}
+	if it := got[api.CausePatientNotFound]; it.Patient.Known() {
+		t.Errorf("an item Medtech has no patient for kept its patient")
+	}
+	if h := e.u.Health(); h.State != health.OK {
+		t.Fatalf("one document's problem reached the uploader's health: %+v", h)
+	}
+}
+
+// TestBusyRelayHoldsEveryoneWithoutBlame: the relay's own busy answer holds every
+// upload for the time it gave and says so, without opening the breaker.
+func TestBusyRelayHoldsEveryoneWithoutBlame(t *testing.T) {
+	e := newEnv(t)
+	e.q.Close()
+	clock := testutil.NewClock(time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC))
+	q, err := queue.Open(context.Background(), filepath.Join(e.dir, "data", "queue.db"), filepath.Join(e.dir, "data", "spool"),
+		queue.Options{Now: clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	e.q = q
+	e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
+	e.add(e.file("b.jpg", "b"), config.ActionMove, zzz)
+	opt := e.options()
+	opt.Now = clock.Now
+	opt.Breaker = BreakerPolicy{Threshold: 1, Cooldown: time.Hour}
+	u := New(opt)
+	e.relay.fail(fault{status: 503, cause: api.CauseRelayBusy, retryAfter: "30"})
+	ctx := context.Background()
+	u.step(ctx)
+	h := u.Health()
+	if h.State != health.Degraded || !strings.Contains(h.Detail, api.CauseRelayBusy.Sentence()) || h.Fix != api.CauseRelayBusy.Fix() ||
+		u.breaker.State().Open {
+		t.Fatalf("busy: %+v", h)
+	}
+	posts := e.relay.postCount()
+	if wait, _ := u.step(ctx); wait != 30*time.Second || e.relay.postCount() != posts {
+		t.Fatalf("the other item did not wait out the relay: wait %v", wait)
+	}
+	clock.Add(31 * time.Second)
+	if h := u.Health(); h.State != health.OK {
+		t.Fatalf("after the wait: %+v", h)
 	}
 }
 

@@ -16,7 +16,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
-	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Options configure an Uploader. Queue, Converter and Relay are required.
@@ -57,9 +57,10 @@ type Uploader struct {
 
 	mu        sync.Mutex
 	paused    bool
-	holdUntil time.Time // a 429's Retry-After holds every upload, not just one item
-	lastErr   string
-	lastCode  int // HTTP status of the last outage; 0 when there was no answer
+	holdUntil time.Time // a wait cause's Retry-After holds every upload, not just one item
+	holdCause api.Cause
+	lastCause api.Cause // of the last failure that counted against the breaker
+	lastCorr  string
 	poke      chan struct{}
 	rnd       *rand.Rand
 }
@@ -107,21 +108,24 @@ func (u *Uploader) wake() {
 	}
 }
 
-// Health reports the connection to Medtech as the uploader sees it.
+// Health reports the connection to Medtech as the uploader sees it, in the words of
+// the last failure's cause.
 func (u *Uploader) Health() health.Check {
-	c := health.Check{Name: "upload.relay", Title: "Sending to Medtech", Critical: true}
+	c := health.Check{Name: CheckName, Title: "Sending to Medtech", Critical: true}
 	st := u.breaker.State()
+	now := u.now()
 	u.mu.Lock()
-	last, code := u.lastErr, u.lastCode
+	cause, corr, hold, holdCause := u.lastCause, u.lastCorr, u.holdUntil, u.holdCause
 	u.mu.Unlock()
 	c.Since = st.Since
 	switch {
 	case st.Open:
-		c.State = health.Offline
-		c.Detail, c.Fix = outageSentences(code, last)
+		c.State, c.Detail, c.Fix = health.Offline, "Uploads are paused. "+cause.Sentence()+withCorrelation(corr), cause.Fix()
+	case now.Before(hold):
+		c.State, c.Detail, c.Fix = health.Degraded, "Uploads are waiting. "+holdCause.Sentence(), holdCause.Fix()
 	case st.Failures > 0:
 		c.State = health.Degraded
-		c.Detail = "The last upload attempt failed and will be retried: " + last
+		c.Detail, c.Fix = "The last upload attempt failed and will be retried. "+cause.Sentence()+withCorrelation(corr), cause.Fix()
 	default:
 		c.State = health.OK
 		c.Detail = "Uploads are working."
@@ -129,23 +133,14 @@ func (u *Uploader) Health() health.Check {
 	return c
 }
 
-// outageSentences says, for the tray and `clinicpro doctor`, which link is down and
-// what a person can do about it. Uploads resume by themselves in every case.
-func outageSentences(code int, last string) (detail, fix string) {
-	switch {
-	case code == 401:
-		return "Uploads are paused: the relay no longer accepts this PC's credentials (" + last + ")",
-			"Enrol this PC again with clinicpro enrol and a new code from ClinicPro support."
-	case code == 503:
-		return "Uploads are paused: Medtech cannot reach the practice's database (" + last + ")",
-			"Check that the PC running the Hybrid Connection Manager is on and awake, and that its HCM service is running."
-	case code >= 500:
-		return "Uploads are paused: the relay or Medtech is failing (" + last + ")",
-			"Nothing to do here: uploads resume by themselves. If it lasts over an hour, contact ClinicPro support with the correlation id."
-	default:
-		return "Uploads are paused: the relay cannot be reached (" + last + ")",
-			"Check this PC's internet connection and firewall; uploads resume by themselves."
+// CheckName is the uploader's health check.
+const CheckName = "upload.relay"
+
+func withCorrelation(corr string) string {
+	if corr == "" {
+		return ""
 	}
+	return " (correlation id " + corr + ")"
 }
 
 // Run drains the queue until ctx ends; it returns nil then. Items it was working on
@@ -266,7 +261,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 		if temporary(err) {
 			return u.retryLater(db, it, err, 0)
 		}
-		_, perr := u.q.Park(db, it.ID, err.Error())
+		_, perr := u.q.Park(db, it.ID, "", err.Error())
 		u.log.Warn("item parked: conversion failed", "item", it.ID, "correlation", it.Correlation, "err", err)
 		return perr
 	}
@@ -278,7 +273,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 		title = conv.FileName
 	}
 	rec, err := u.opt.Relay.Upload(ctx, Document{
-		IdempotencyKey: it.IdempotencyKey, Correlation: it.Correlation, Facility: it.Facility,
+		IdempotencyKey: it.SendKey(), Supersedes: it.PreviousKey(), Correlation: it.Correlation, Facility: it.Facility,
 		Patient: it.Patient, Title: title, Laterality: it.Meta.Laterality, BodySite: it.Meta.BodySite,
 		FileName: conv.FileName, ContentType: conv.ContentType, Data: conv.Data, Created: it.Added,
 	})
@@ -294,7 +289,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 	}
 	if !matches(got, conv) {
 		u.breaker.Success(u.now())
-		_, perr := u.q.Park(db, it.ID, fmt.Sprintf(
+		_, perr := u.q.Park(db, it.ID, "", fmt.Sprintf(
 			"Medtech stored the file but reading it back gave different content (document %s): check it in the patient's inbox, then discard or retry.", rec.DocumentID))
 		return perr
 	}
@@ -342,8 +337,11 @@ func (u *Uploader) tooSlow(ctx context.Context, it queue.Item) error {
 	return u.retryLater(ctx, it, fmt.Errorf("converting and sending the file took longer than %v; it will be tried again", u.opt.ItemTimeout), 0)
 }
 
-// failed handles an error from the relay. ctx is the uploader's, itemCtx the
-// item's own (with its timeout).
+// failed handles an error from the relay by its cause's scope. ctx is the
+// uploader's, itemCtx the item's own (with its timeout). Only a cause that stops
+// every upload alike counts against the breaker: one document's problem (refused,
+// ambiguous, an unknown patient, a search ALEX does not allow) never pauses the
+// queue for the others.
 func (u *Uploader) failed(ctx, itemCtx context.Context, it queue.Item, err error) error {
 	if ctx.Err() != nil {
 		return u.release(it)
@@ -351,39 +349,40 @@ func (u *Uploader) failed(ctx, itemCtx context.Context, it queue.Item, err error
 	if itemCtx.Err() != nil {
 		return u.tooSlow(ctx, it)
 	}
-	cl, after := classify(err)
-	u.mu.Lock()
-	u.lastErr = redact.String(err.Error())
-	if cl == Outage {
-		u.lastCode = statusOf(err)
-	}
-	u.mu.Unlock()
-	switch cl {
-	case Refused:
-		u.breaker.Success(u.now()) // the far side answered: it is up
-		_, perr := u.q.Park(ctx, it.ID, parkReason(err))
-		u.log.Warn("item parked: refused", "item", it.ID, "correlation", it.Correlation, "err", err)
-		return perr
-	case Outage:
+	cause, after, corr := classify(err)
+	switch cause.Scope() {
+	case api.ScopeEveryone:
+		u.mu.Lock()
+		u.lastCause, u.lastCorr = cause, corr
+		u.mu.Unlock()
 		u.breaker.Failure(u.now())
-		u.log.Warn("upload failed, Medtech unreachable", "item", it.ID, "correlation", it.Correlation, "err", err)
+		u.log.Warn("upload failed for every item", "item", it.ID, "correlation", it.Correlation, "cause", string(cause), "err", err)
 		// Due again at once: the breaker, not the item's backoff, decides when to
 		// try, so the whole queue resumes as soon as a probe succeeds.
-		next := u.now()
-		if after > 0 {
-			next = next.Add(after)
-		}
-		_, qerr := u.q.Requeue(ctx, it.ID, next, err.Error())
+		_, qerr := u.q.Requeue(ctx, it.ID, u.now().Add(after), cause.Sentence())
 		return qerr
-	default:
-		if after > 0 {
-			u.mu.Lock()
-			u.holdUntil = u.now().Add(after)
-			u.mu.Unlock()
-		}
+	case api.ScopeWait:
+		after = max(after, minHold)
+		u.mu.Lock()
+		u.holdUntil, u.holdCause = u.now().Add(after), cause
+		u.mu.Unlock()
 		return u.retryLater(ctx, it, err, after)
+	case api.ScopePark:
+		u.breaker.Success(u.now()) // the far side answered: it is up
+		_, perr := u.q.Park(ctx, it.ID, string(cause), reasonFor(cause, err))
+		u.log.Warn("item parked", "item", it.ID, "correlation", it.Correlation, "cause", string(cause), "err", err)
+		return perr
+	case api.ScopeUnassign:
+		u.breaker.Success(u.now())
+		_, perr := u.q.Unassign(ctx, it.ID, string(cause), reasonFor(cause, err))
+		u.log.Warn("item returned to Unassigned", "item", it.ID, "correlation", it.Correlation, "cause", string(cause))
+		return perr
 	}
+	return u.retryLater(ctx, it, err, after)
 }
+
+// minHold is the shortest pause a wait cause without Retry-After imposes.
+const minHold = 5 * time.Second
 
 func (u *Uploader) retryLater(ctx context.Context, it queue.Item, err error, after time.Duration) error {
 	u.mu.Lock()
@@ -403,24 +402,13 @@ func (u *Uploader) release(it queue.Item) error {
 	return err
 }
 
-// statusOf is the HTTP status a relay error carries, for the sentences people read;
-// what happens to the item is its Verdict's business.
-func statusOf(err error) int {
+// reasonFor is what a person reads on a parked or unassigned item: the cause's
+// sentence and fix, or, for a refusal, the relay's own sentence, which says what was
+// wrong with this file.
+func reasonFor(cause api.Cause, err error) string {
 	var e *Error
-	if errors.As(err, &e) {
-		return e.Status
+	if cause == api.CauseRefused && errors.As(err, &e) && e.Msg != "" {
+		return e.Msg
 	}
-	return 0
-}
-
-func parkReason(err error) string {
-	status := statusOf(err)
-	msg := err.Error()
-	switch status {
-	case 403:
-		return "Medtech refused the upload (not permitted): " + msg + " Ask ClinicPro support to check this practice's Medtech access, then retry."
-	case 413:
-		return "The file is too large for Medtech: lower the byte budget or discard it."
-	}
-	return fmt.Sprintf("Medtech refused the file (HTTP %d): %s Check the file, then retry or discard it.", status, msg)
+	return cause.Sentence() + " " + cause.Fix()
 }

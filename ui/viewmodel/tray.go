@@ -127,6 +127,10 @@ func (t *Tray) View() TrayView {
 		v.Icon, v.Sentence = IconAttention, localapi.ErrNotEnrolled.Message
 	case st.Health.State == health.Offline:
 		v.Icon, v.Sentence = IconOffline, st.Health.Summary
+	case (c.Parked > 0 || c.Unassigned > 0) && st.Health.State == health.Degraded:
+		// The agent's health says why in the cause's own words (Medtech refused it,
+		// may already hold it, has no such patient, ...) and what to do.
+		v.Icon, v.Sentence = IconAttention, st.Health.Summary
 	case c.Parked > 0:
 		v.Icon, v.Sentence = IconAttention, plural(c.Parked, "image was", "images were")+" not saved to Medtech: open Status to see why and retry."
 	case c.Unassigned > 0:

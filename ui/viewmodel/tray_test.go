@@ -36,6 +36,11 @@ func TestTrayIcon(t *testing.T) {
 		{"degraded", status(func(s *localapi.Status) { s.Health = degraded }), IconAttention, "Disk nearly full."},
 		{"offline", status(func(s *localapi.Status) { s.Health = offline; s.Counts.Parked = 1 }), IconOffline, "Medtech is not reachable. Check that the PC running HCM is awake."},
 		{"not enrolled", status(func(s *localapi.Status) { s.Enrolled = false }), IconAttention, "not enrolled"},
+		{"parked, with the cause's sentence", status(func(s *localapi.Status) {
+			s.Counts.Parked = 1
+			s.Health = health.Aggregate(time.Time{}, []health.Check{{Name: "queue.parked", State: health.Degraded,
+				Detail: "1 images could not be sent. The latest: This file may already be in Medtech.", Fix: "Check the patient's Inbox Scan."}})
+		}), IconAttention, "This file may already be in Medtech. Check the patient's Inbox Scan."},
 	}
 	for _, tc := range cases {
 		tr := NewTray()

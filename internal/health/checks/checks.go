@@ -1,8 +1,9 @@
 // Package checks holds the agent's health checks other than HCM's (those live in
 // internal/hcm): agent running, spool disk space, watched folders, queue, and what
 // the relay's /v1/health says about the relay, credentials, ALEX and the facility.
-// Each returns health.Checks with a fix sentence; the agent and `clinicpro doctor`
-// run them, health.Tracker stamps Since.
+// Each returns health.Checks with a fix sentence (a relay failure's sentence and fix
+// are its api.Cause's); the agent and `clinicpro doctor` run them, health.Tracker
+// stamps Since.
 package checks
 
 import (
@@ -17,6 +18,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Check names.
@@ -26,6 +28,7 @@ const (
 	NameFolder      = "folder." // + the folder's label
 	NameBacklog     = "queue.backlog"
 	NameParked      = "queue.parked"
+	NameUnassigned  = "queue.unassigned"
 	NameRelay       = "relay.reachable"
 	NameCredentials = "relay.credentials"
 	NameALEXToken   = "alex.token"
@@ -42,11 +45,6 @@ const (
 	FixFolderNotDir = "The watched folder path points at a file, not a folder: correct it in the agent's configuration."
 	FixBacklog      = "Images are waiting to upload: check the other red items first (usually Medtech or the relay is unreachable); uploads resume by themselves."
 	FixParked       = "Some images could not be sent: open ClinicPro Images > Queue, read the reason on each, then Retry or Discard it."
-	FixRelay        = "This PC cannot reach the ClinicPro relay: check its internet connection and that the firewall or proxy allows HTTPS to the relay address in the agent's configuration."
-	FixRelayDown    = "The ClinicPro relay is having problems: contact ClinicPro support and quote the correlation id; uploads wait and resume by themselves."
-	FixCredentials  = "The relay refused this PC's credentials: enrol it again with `clinicpro enrol` and a new code from ClinicPro support (the connector may have been revoked)."
-	FixALEXToken    = "The relay cannot sign in to Medtech ALEX: this is not a practice problem; contact ClinicPro support."
-	FixFacility     = "Medtech is not reachable: the practice's Hybrid Connection Manager is offline. Check that the PC running it is awake."
 )
 
 // Agent reports whether the agent answers on its local API; ping is usually the
@@ -118,6 +116,28 @@ type QueueState struct {
 	Parked int
 	// OldestQueued is when the oldest item still waiting was queued; zero if none.
 	OldestQueued time.Time
+	// Latest is the most recently parked item's problem, so the check says why in
+	// that item's own words; LatestUnassigned the same for items the relay sent back
+	// to Unassigned (Medtech has no such patient). Unassigned counts only those.
+	Latest           Problem
+	Unassigned       int
+	LatestUnassigned Problem
+}
+
+// Problem is why an item waits for a person: the relay's cause when it gave one,
+// and the reason stored on the item.
+type Problem struct {
+	Cause  api.Cause
+	Reason string
+}
+
+// why is the cause's sentence, or for a plain refusal the relay's own sentence,
+// which says what was wrong with that file.
+func (p Problem) why() string {
+	if p.Cause == api.CauseRefused && p.Reason != "" {
+		return p.Reason
+	}
+	return p.Cause.Sentence()
 }
 
 // QueueLimits say when a backlog is worth a person's attention.
@@ -147,8 +167,18 @@ func Queue(now time.Time, q QueueState, lim QueueLimits) []health.Check {
 	if q.Parked > 0 {
 		parked.State, parked.Fix = health.Degraded, FixParked
 		parked.Detail = fmt.Sprintf("%d images could not be sent and need a person to decide.", q.Parked)
+		if q.Latest.Cause.Known() {
+			parked.Detail = fmt.Sprintf("%d images could not be sent. The latest: %s", q.Parked, q.Latest.why())
+			parked.Fix = q.Latest.Cause.Fix()
+		}
 	}
-	return []health.Check{backlog, parked}
+	un := health.Check{Name: NameUnassigned, Title: "Files Medtech could not match", State: health.OK, Detail: "none"}
+	if q.Unassigned > 0 {
+		c := q.LatestUnassigned.Cause
+		un.State, un.Fix = health.Degraded, c.Fix()
+		un.Detail = fmt.Sprintf("%d files are back in Unassigned. The latest: %s", q.Unassigned, q.LatestUnassigned.why())
+	}
+	return []health.Check{backlog, parked, un}
 }
 
 func bytes(n uint64) string {

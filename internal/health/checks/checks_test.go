@@ -93,6 +93,16 @@ func TestQueue(t *testing.T) {
 	if cs := Queue(now, QueueState{Queued: 51}, QueueLimits{}); cs[0].State != health.Degraded {
 		t.Fatalf("long backlog: %+v", cs[0])
 	}
+	// With the relay's cause, the checks say why in its words.
+	cs = Queue(now, QueueState{Parked: 1, Latest: Problem{Cause: api.CauseALEXForbidden},
+		Unassigned: 2, LatestUnassigned: Problem{Cause: api.CausePatientNotFound}}, QueueLimits{})
+	if cs[1].State != health.Degraded || !strings.Contains(cs[1].Detail, api.CauseALEXForbidden.Sentence()) || cs[1].Fix != api.CauseALEXForbidden.Fix() {
+		t.Fatalf("parked with a cause: %+v", cs[1])
+	}
+	if cs[2].Name != NameUnassigned || cs[2].State != health.Degraded || !strings.Contains(cs[2].Detail, api.CausePatientNotFound.Sentence()) ||
+		cs[2].Fix != api.CausePatientNotFound.Fix() {
+		t.Fatalf("unassigned: %+v", cs[2])
+	}
 }
 
 // relayStub is a real HTTP relay endpoint for the client: a token endpoint and
@@ -117,7 +127,8 @@ func (s *relayStub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if s.healthStatus != 0 {
 			w.WriteHeader(s.healthStatus)
 			if s.health.State == "" {
-				w.Write([]byte(`{"error":"upstream_unavailable","message":"boom","correlationId":"c1"}`))
+				code := map[int]string{500: api.CodeInternal, 429: api.CodeRateLimited}[s.healthStatus]
+				w.Write([]byte(`{"error":"` + code + `","message":"boom","correlationId":"c1"}`))
 				return
 			}
 		}
@@ -148,6 +159,9 @@ func healthy() api.Health {
 	}}
 }
 
+// TestRelayChecks: each failure the relay reports reads as its own cause: the
+// practice's HCM offline, a facility Medtech does not know, the relay's ALEX
+// sign-in, revoked credentials, a failing or busy relay.
 func TestRelayChecks(t *testing.T) {
 	cs := relayChecks(t, &relayStub{health: healthy()})
 	for _, n := range []string{NameRelay, NameCredentials, NameALEXToken, NameFacility} {
@@ -156,33 +170,44 @@ func TestRelayChecks(t *testing.T) {
 		}
 	}
 
-	offline := healthy()
-	offline.State = "offline"
-	offline.Checks[3] = api.HealthCheck{Name: "facility.reachable", State: "offline", Detail: "ALEX answered 503"}
-	cs = relayChecks(t, &relayStub{healthStatus: 503, health: offline})
-	if c := cs[NameFacility]; c.State != health.Offline || c.Fix != FixFacility || !c.Critical {
-		t.Fatalf("facility offline: %+v", c)
+	for _, cause := range []api.Cause{api.CauseFacilityOffline, api.CauseFacilityUnknown} {
+		h := healthy()
+		h.State = "offline"
+		h.Checks[3] = api.HealthCheck{Name: "facility.reachable", State: "offline", Detail: "the relay's words", Cause: cause}
+		cs = relayChecks(t, &relayStub{healthStatus: 503, health: h})
+		if c := cs[NameFacility]; c.State != health.Offline || c.Detail != cause.Sentence() || c.Fix != cause.Fix() || !c.Critical {
+			t.Fatalf("%s: %+v", cause, c)
+		}
+		if r := health.Aggregate(time.Now(), relayChecksSlice(cs)); r.State != health.Offline || !strings.HasSuffix(r.Summary, cause.Fix()) {
+			t.Fatalf("%s aggregate: %+v", cause, r)
+		}
 	}
-	if r := health.Aggregate(time.Now(), relayChecksSlice(cs)); r.State != health.Offline || !strings.HasSuffix(r.Summary, FixFacility) {
-		t.Fatalf("aggregate: %+v", r)
+	// A relay from before causes: a failing facility check is the HCM, as it was.
+	old := healthy()
+	old.Checks[3] = api.HealthCheck{Name: "facility.reachable", State: "offline", Detail: "ALEX answered 503"}
+	if c := relayChecks(t, &relayStub{healthStatus: 503, health: old})[NameFacility]; c.Fix != api.CauseFacilityOffline.Fix() {
+		t.Fatalf("old relay: %+v", c)
 	}
 
 	noToken := healthy()
-	noToken.Checks[1] = api.HealthCheck{Name: "alex.token", State: "offline"}
-	if c := relayChecks(t, &relayStub{health: noToken})[NameALEXToken]; c.State != health.Offline || c.Fix != FixALEXToken {
+	noToken.Checks[1] = api.HealthCheck{Name: "alex.token", State: "offline", Cause: api.CauseALEXSignIn}
+	if c := relayChecks(t, &relayStub{health: noToken})[NameALEXToken]; c.State != health.Offline || c.Fix != api.CauseALEXSignIn.Fix() {
 		t.Fatalf("alex token: %+v", c)
 	}
 
 	cs = relayChecks(t, &relayStub{tokenStatus: 401})
-	if c := cs[NameCredentials]; c.State != health.Offline || c.Fix != FixCredentials {
+	if c := cs[NameCredentials]; c.State != health.Offline || c.Fix != api.CauseCredentials.Fix() {
 		t.Fatalf("revoked: %+v", c)
 	}
 	if cs[NameRelay].State != health.OK || cs[NameFacility].State != health.Unknown {
 		t.Fatalf("revoked, others: %+v", cs)
 	}
 
-	if c := relayChecks(t, &relayStub{healthStatus: 500})[NameRelay]; c.State != health.Offline || c.Fix != FixRelayDown {
+	if c := relayChecks(t, &relayStub{healthStatus: 500})[NameRelay]; c.State != health.Offline || c.Fix != api.CauseRelayFailing.Fix() {
 		t.Fatalf("relay 500: %+v", c)
+	}
+	if c := relayChecks(t, &relayStub{healthStatus: 429})[NameRelay]; c.State != health.Degraded || c.Detail != api.CauseRelayBusy.Sentence() {
+		t.Fatalf("relay busy: %+v", c)
 	}
 }
 
@@ -197,7 +222,7 @@ func TestRelayUnreachable(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	cs := Relay(ctx, c)
-	if cs[0].State != health.Offline || cs[0].Fix != FixRelay {
+	if cs[0].State != health.Offline || cs[0].Fix != api.CauseRelayUnreachable.Fix() {
 		t.Fatalf("unreachable: %+v", cs[0])
 	}
 	for _, c := range cs[1:] {
@@ -205,7 +230,7 @@ func TestRelayUnreachable(t *testing.T) {
 			t.Fatalf("dependent check not unknown: %+v", c)
 		}
 	}
-	if r := health.Aggregate(time.Now(), cs); !strings.Contains(r.Summary, FixRelay) {
+	if r := health.Aggregate(time.Now(), cs); !strings.Contains(r.Summary, api.CauseRelayUnreachable.Fix()) {
 		t.Fatalf("summary: %q", r.Summary)
 	}
 }

@@ -2,24 +2,24 @@ package checks
 
 import (
 	"context"
-	"errors"
-	"net/http"
 
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
-	"github.com/clinicpro/medtech-images/internal/relay/client"
 )
 
-// RelayHealth is the relay's connector-scoped health; *client.Client is one.
+// RelayHealth is the relay's connector-scoped health; *client.Client is one. Its
+// errors carry an api.Cause (api.CauseOf), which is all these checks read.
 type RelayHealth interface {
 	Health(ctx context.Context) (api.Health, error)
 }
 
 // Relay asks the relay for its health and turns the answer into four checks:
 // relay reachable, credentials valid, the relay's ALEX token, and this practice's
-// facility reachable through ALEX. When the relay cannot be asked, the checks that
-// depend on its answer are Unknown rather than failed, so the one real fault is the
-// sentence a person reads.
+// facility reachable through ALEX. A failing check says its cause's sentence and
+// fix, so "Medtech does not know this facility", "the practice's HCM is offline" and
+// "the relay is busy" each read as themselves. When the relay cannot be asked, the
+// checks that depend on its answer are Unknown rather than failed, so the one real
+// fault is the sentence a person reads.
 func Relay(ctx context.Context, src RelayHealth) []health.Check {
 	reach := health.Check{Name: NameRelay, Title: "ClinicPro relay", Critical: true}
 	creds := health.Check{Name: NameCredentials, Title: "Connector credentials", Critical: true}
@@ -30,32 +30,46 @@ func Relay(ctx context.Context, src RelayHealth) []health.Check {
 			c.State, c.Detail = health.Unknown, "Not checked: the relay did not answer."
 		}
 	}
+	failed := func(c *health.Check, st health.State, cause api.Cause) {
+		c.State, c.Detail, c.Fix = st, cause.Sentence(), cause.Fix()
+	}
 	h, err := src.Health(ctx)
-	var ce *client.Error
-	isClientErr := errors.As(err, &ce)
-	switch {
-	case err == nil:
-		reach.State, reach.Detail = health.OK, "reachable"
-		creds.State, creds.Detail = health.OK, "accepted"
-	case isClientErr && (ce.Status == http.StatusUnauthorized || ce.Status == http.StatusForbidden):
-		reach.State, reach.Detail = health.OK, "reachable"
-		creds.State, creds.Detail, creds.Fix = health.Offline, "The relay refused this PC's connector credentials.", FixCredentials
-		unknown(&token, &fac)
-		return []health.Check{reach, creds, token, fac}
-	case isClientErr && ce.Status >= 500:
-		reach.State, reach.Detail, reach.Fix = health.Offline, "The ClinicPro relay answered with an error: "+ce.Error()+".", FixRelayDown
-		unknown(&creds, &token, &fac)
-		return []health.Check{reach, creds, token, fac}
-	default:
-		reach.State, reach.Detail, reach.Fix = health.Offline, "The ClinicPro relay cannot be reached.", FixRelay
-		unknown(&creds, &token, &fac)
+	if err != nil {
+		switch cause := api.CauseOf(err); cause {
+		case api.CauseCredentials:
+			reach.State, reach.Detail = health.OK, "reachable"
+			failed(&creds, health.Offline, cause)
+			unknown(&token, &fac)
+		case api.CauseRelayBusy, api.CauseRetry:
+			reach.State, reach.Detail = health.OK, "reachable"
+			if cause == api.CauseRelayBusy {
+				failed(&reach, health.Degraded, cause)
+			}
+			unknown(&creds, &token, &fac)
+		case api.CauseRelayFailing:
+			failed(&reach, health.Offline, cause)
+			unknown(&creds, &token, &fac)
+		case api.CauseALEXSignIn:
+			reach.State, reach.Detail, creds.State, creds.Detail = health.OK, "reachable", health.OK, "accepted"
+			failed(&token, health.Offline, cause)
+			unknown(&fac)
+		case api.CauseALEXUnavailable, api.CauseFacilityOffline, api.CauseFacilityUnknown:
+			reach.State, reach.Detail, creds.State, creds.Detail = health.OK, "reachable", health.OK, "accepted"
+			failed(&fac, health.Offline, cause)
+			unknown(&token)
+		default:
+			failed(&reach, health.Offline, api.CauseRelayUnreachable)
+			unknown(&creds, &token, &fac)
+		}
 		return []health.Check{reach, creds, token, fac}
 	}
+	reach.State, reach.Detail = health.OK, "reachable"
+	creds.State, creds.Detail = health.OK, "accepted"
 	byName := map[string]api.HealthCheck{}
 	for _, c := range h.Checks {
 		byName[c.Name] = c
 	}
-	from := func(dst *health.Check, name, okDetail, failDetail, fix string) {
+	from := func(dst *health.Check, name, okDetail string, fallback api.Cause) {
 		rc, ok := byName[name]
 		switch {
 		case !ok:
@@ -65,16 +79,24 @@ func Relay(ctx context.Context, src RelayHealth) []health.Check {
 		case health.State(rc.State) == health.Unknown:
 			dst.State, dst.Detail = health.Unknown, rc.Detail
 		default:
-			dst.State, dst.Detail, dst.Fix = health.State(rc.State), failDetail, fix
-			if dst.State != health.Degraded {
-				dst.State = health.Offline
+			st := health.State(rc.State)
+			if st != health.Degraded {
+				st = health.Offline
 			}
+			cause := rc.Cause
+			if !cause.Known() {
+				cause = fallback // a relay from before causes
+			}
+			failed(dst, st, cause)
 		}
 	}
-	from(&token, api.CheckALEXToken, "signed in", "The relay cannot get a Medtech ALEX access token.", FixALEXToken)
-	from(&fac, api.CheckFacility, "reachable", "Medtech ALEX cannot reach this practice's database.", FixFacility)
+	from(&token, api.CheckALEXToken, "signed in", api.CauseALEXSignIn)
+	from(&fac, api.CheckFacility, "reachable", api.CauseFacilityOffline)
+	if rc, ok := byName[api.CheckALEXReachable]; ok && health.State(rc.State) == health.Offline && fac.State == health.Unknown {
+		failed(&fac, health.Offline, api.CauseALEXUnavailable)
+	}
 	if rc, ok := byName[api.CheckRelay]; ok && health.State(rc.State) != health.OK && health.State(rc.State) != health.Unknown {
-		reach.State, reach.Detail, reach.Fix = health.Degraded, "The ClinicPro relay reports a problem of its own.", FixRelayDown
+		failed(&reach, health.Degraded, api.CauseRelayFailing)
 	}
 	return []health.Check{reach, creds, token, fac}
 }

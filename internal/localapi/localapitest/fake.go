@@ -356,7 +356,7 @@ func (f *Fake) transition(itemID string, to localapi.ItemState, from ...localapi
 func (f *Fake) Assign(ctx context.Context, itemID, sessionID string) (localapi.Item, error) {
 	f.mu.Lock()
 	s, ok := f.sessions[sessionID]
-	if it, found := f.items[itemID]; ok && found && s.PatientSelected && it.State == localapi.StateUnassigned {
+	if it, found := f.items[itemID]; ok && found && s.PatientSelected && (it.State == localapi.StateUnassigned || it.State == localapi.StateParked) {
 		it.SessionID = sessionID
 	}
 	f.mu.Unlock()
@@ -366,7 +366,7 @@ func (f *Fake) Assign(ctx context.Context, itemID, sessionID string) (localapi.I
 	if !s.PatientSelected {
 		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "No patient is selected in Medtech; open the patient and click the ClinicPro icon again.")
 	}
-	return f.transition(itemID, localapi.StateQueued, localapi.StateUnassigned)
+	return f.transition(itemID, localapi.StateQueued, localapi.StateUnassigned, localapi.StateParked)
 }
 
 func (f *Fake) Reject(ctx context.Context, itemID string) (localapi.Item, error) {
@@ -374,6 +374,10 @@ func (f *Fake) Reject(ctx context.Context, itemID string) (localapi.Item, error)
 }
 
 func (f *Fake) Retry(ctx context.Context, itemID string) (localapi.Item, error) {
+	return f.transition(itemID, localapi.StateQueued, localapi.StateParked)
+}
+
+func (f *Fake) SendAgain(ctx context.Context, itemID string) (localapi.Item, error) {
 	return f.transition(itemID, localapi.StateQueued, localapi.StateParked)
 }
 

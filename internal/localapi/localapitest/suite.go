@@ -241,6 +241,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		for name, err := range map[string]error{
 			"Item":    second(h.Svc.Item(ctx(t), "nope")),
 			"Retry":   second(h.Svc.Retry(ctx(t), "nope")),
+			"Again":   second(h.Svc.SendAgain(ctx(t), "nope")),
 			"Discard": second(h.Svc.Discard(ctx(t), "nope")),
 			"Reject":  second(h.Svc.Reject(ctx(t), "nope")),
 			"Remove":  h.Svc.Remove(ctx(t), "nope"),
@@ -285,11 +286,20 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		h := setup(t)
 		s := open(t, h)
 		a, b := stage(t, h, s, "a.jpg"), stage(t, h, s, "b.jpg")
-		if _, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID}, {ID: b.ID}}}); err != nil {
+		c, d := stage(t, h, s, "c.jpg"), stage(t, h, s, "d.jpg")
+		if _, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID}, {ID: b.ID}, {ID: c.ID}, {ID: d.ID}}}); err != nil {
 			t.Fatal(err)
 		}
-		h.Park(t, a.ID)
-		h.Park(t, b.ID)
+		for _, id := range []string{a.ID, b.ID, c.ID, d.ID} {
+			h.Park(t, id)
+		}
+		if it, err := h.Svc.SendAgain(ctx(t), c.ID); err != nil || it.State == localapi.StateParked || it.State == localapi.StateRejected {
+			t.Fatalf("SendAgain = %+v, %v", it, err)
+		}
+		// A parked item can be given another patient.
+		if it, err := h.Svc.Assign(ctx(t), d.ID, s.ID); err != nil || it.State == localapi.StateParked || it.State == localapi.StateRejected {
+			t.Fatalf("Assign of a parked item = %+v, %v", it, err)
+		}
 		it, err := h.Svc.Item(ctx(t), a.ID)
 		if err != nil || it.State != localapi.StateParked || it.Reason == "" {
 			t.Fatalf("parked item = %+v, %v", it, err)

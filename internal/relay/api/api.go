@@ -125,16 +125,21 @@ type DocumentMetadata struct {
 	// IdempotencyKey names this document for good: replaying it returns the first
 	// result and never writes to ALEX twice. 8 to 64 characters of [A-Za-z0-9._:-].
 	IdempotencyKey string `json:"idempotencyKey"`
-	PatientID      string `json:"patientId,omitempty"`
-	NHI            string `json:"nhi,omitempty"`
-	Title          string `json:"title"`
-	Description    string `json:"description,omitempty"`
-	Laterality     string `json:"laterality,omitempty"` // right, left, bilateral, not-applicable
-	BodySite       string `json:"bodySite,omitempty"`
-	ClinicalDate   string `json:"clinicalDate,omitempty"` // RFC 3339; defaults to the time of upload
-	ProviderID     string `json:"providerId,omitempty"`
-	ContentType    string `json:"contentType"` // image/tiff or application/pdf; checked against the bytes
-	Size           int64  `json:"size"`        // exact byte count of the file part
+	// Supersedes is the key this upload replaces after a person chose Send again
+	// (the earlier attempt's outcome could not be checked). The relay releases that
+	// claim and records it in its audit; if that key is in fact stored, the answer
+	// is that document, never a second one.
+	Supersedes   string `json:"supersedes,omitempty"`
+	PatientID    string `json:"patientId,omitempty"`
+	NHI          string `json:"nhi,omitempty"`
+	Title        string `json:"title"`
+	Description  string `json:"description,omitempty"`
+	Laterality   string `json:"laterality,omitempty"` // right, left, bilateral, not-applicable
+	BodySite     string `json:"bodySite,omitempty"`
+	ClinicalDate string `json:"clinicalDate,omitempty"` // RFC 3339; defaults to the time of upload
+	ProviderID   string `json:"providerId,omitempty"`
+	ContentType  string `json:"contentType"` // image/tiff or application/pdf; checked against the bytes
+	Size         int64  `json:"size"`        // exact byte count of the file part
 }
 
 // Document is what the relay reports about a document it wrote.
@@ -174,12 +179,14 @@ const (
 	CheckFacility      = "facility.reachable"
 )
 
-// HealthCheck is one named check in Health (Check* names).
+// HealthCheck is one named check in Health (Check* names). Cause, when set on a
+// failing check, is what the agent shows: its sentence and fix (see Cause).
 type HealthCheck struct {
 	Name   string `json:"name"`
 	State  string `json:"state"`
 	Detail string `json:"detail"`
 	Fix    string `json:"fix,omitempty"`
+	Cause  Cause  `json:"cause,omitempty"`
 }
 
 // Error is every non-2xx body of the /v1 API.
@@ -189,21 +196,31 @@ type Error struct {
 	Correlation string `json:"correlationId"`
 }
 
-// Error codes. The HTTP status says whether to retry; the code says why.
+// Error codes: the code says why, and the relay client turns it into a Cause (in
+// the comment). The HTTP status follows HTTP's meaning for other clients and proxies;
+// the agent acts on the code alone.
 const (
-	CodeInvalidRequest   = "invalid_request"        // 400: fix the request, do not retry
-	CodeUnauthorized     = "unauthorized"           // 401: token missing, expired or revoked
-	CodeForbidden        = "forbidden"              // 403: e.g. another facility's launch
-	CodeNotFound         = "not_found"              // 404
-	CodeConflict         = "conflict"               // 409: idempotency key reused for different bytes
-	CodeTooLarge         = "too_large"              // 413
-	CodeUnsupportedMedia = "unsupported_media_type" // 415
-	CodeRateLimited      = "rate_limited"           // 429, with Retry-After
-	CodeFacilityOffline  = "facility_offline"       // 503: ALEX says the practice is unreachable
-	CodeUpstream         = "upstream_unavailable"   // 502/503/504: ALEX failed; safe to retry
-	CodeAmbiguous        = "ambiguous"              // 502: ALEX may or may not have stored it; retry with the same key
-	CodeUnresolved       = "unresolved"             // 409: an earlier attempt may have been stored and ALEX cannot be searched to check; a person must look
-	CodeInternal         = "internal"               // 500
-	CodeEnrolCodeUsed    = "code_used"              // 400: the enrolment code was used, or a practice code has enrolled all its PCs
-	CodeEnrolCodeExpired = "code_expired"           // 400: the enrolment code is past its validity
+	CodeInvalidRequest   = "invalid_request"        // 400, refused: fix the request, do not retry
+	CodeUnauthorized     = "unauthorized"           // 401, retry: token missing, expired or revoked; fetch a new one
+	CodeForbidden        = "forbidden"              // 403, refused: e.g. another facility's launch
+	CodeNotFound         = "not_found"              // 404, refused
+	CodeConflict         = "conflict"               // 409, refused: idempotency key reused for different bytes
+	CodeTooLarge         = "too_large"              // 413, refused
+	CodeUnsupportedMedia = "unsupported_media_type" // 415, refused
+	CodeRateLimited      = "rate_limited"           // 429 with Retry-After, relay_busy: the relay limits this connector
+	CodeRelayBusy        = "relay_busy"             // 503 with Retry-After, relay_busy: the relay has no capacity now
+	CodeInternal         = "internal"               // 500, relay_failing
+	CodeFacilityOffline  = "facility_offline"       // 503, facility_offline: ALEX says the practice is unreachable (HCM)
+	CodeFacilityUnknown  = "facility_unknown"       // 403, facility_unknown: ALEX's "Practice Facility not found"
+	CodeALEXSignIn       = "alex_sign_in"           // 502, alex_sign_in: ALEX refused the relay's own credentials
+	CodeUpstream         = "upstream_unavailable"   // 502/504, alex_unavailable: ALEX failed or is unreachable; retry
+	CodeALEXRateLimited  = "alex_rate_limited"      // 429 with Retry-After, alex_rate_limited
+	CodeALEXForbidden    = "alex_forbidden"         // 403, alex_forbidden: ALEX's 403 "Authorization failed."
+	CodeNotExposed       = "not_exposed"            // 501, not_exposed: ALEX's non-FHIR 404, the endpoint is not offered
+	CodePatientNotFound  = "patient_not_found"      // 404, patient_not_found: no patient with that NHI at this facility
+	CodePatientAmbiguous = "patient_ambiguous"      // 409, refused: more than one patient with that NHI
+	CodeAmbiguous        = "ambiguous"              // 502, ambiguous: ALEX may or may not have stored it; retry with the same key
+	CodeUnresolved       = "unresolved"             // 409, unresolved: it may be stored and ALEX cannot be searched to check; a person looks
+	CodeEnrolCodeUsed    = "code_used"              // 400, refused: the enrolment code was used, or a practice code has enrolled all its PCs
+	CodeEnrolCodeExpired = "code_expired"           // 400, refused: the enrolment code is past its validity
 )

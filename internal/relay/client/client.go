@@ -1,8 +1,7 @@
 // Package client is the agent's side of clinicpro-relay: enrolment, OAuth2 client
 // credentials (golang.org/x/oauth2/clientcredentials) and one method per relay
-// endpoint. Errors are *Error with a Kind, so the uploader can tell a request to park
-// (Permanent) from one to retry (Retryable) or to retry with the same idempotency key
-// (Ambiguous).
+// endpoint. Errors are *Error carrying an api.Cause: this package is the one place
+// the relay's codes and statuses, and failures to reach it, are interpreted.
 package client
 
 import (
@@ -49,17 +48,20 @@ type Credentials struct {
 // DocumentUpload is one document to file in the patient's Inbox Scan folder.
 type DocumentUpload struct {
 	IdempotencyKey string // stable for this item across every retry, e.g. the queue item id
-	PatientID      string // ALEX patient id; or NHI
-	NHI            string
-	Title          string
-	Description    string
-	Laterality     string
-	BodySite       string
-	ClinicalDate   time.Time // zero: the relay uses the time of upload
-	ProviderID     string
-	ContentType    string // image/tiff or application/pdf
-	Size           int64  // exact length of Body
-	Body           io.Reader
+	// Supersedes is the key of the attempt this one replaces after a person chose
+	// Send again; "" otherwise.
+	Supersedes   string
+	PatientID    string // ALEX patient id; or NHI
+	NHI          string
+	Title        string
+	Description  string
+	Laterality   string
+	BodySite     string
+	ClinicalDate time.Time // zero: the relay uses the time of upload
+	ProviderID   string
+	ContentType  string // image/tiff or application/pdf
+	Size         int64  // exact length of Body
+	Body         io.Reader
 }
 
 // DocumentResult is the outcome of an upload.
@@ -192,18 +194,19 @@ func (c *Client) token(ctx context.Context) (*oauth2.Token, error) {
 		status := re.Response.StatusCode
 		var te api.TokenError
 		_ = json.Unmarshal(re.Body, &te)
-		e := &Error{Kind: kindForStatus(status, ""), Status: status, Code: re.ErrorCode,
+		kind, cause := classify(status, "")
+		e := &Error{Kind: kind, Cause: cause, Status: status, Code: re.ErrorCode,
 			Message: te.Description, Correlation: te.Correlation, RetryAfter: retryAfter(re.Response.Header)}
 		if status == http.StatusUnauthorized || re.ErrorCode == codeInvalidClient {
-			e.Kind = Permanent
-			e.Message = "The relay no longer accepts this PC's credentials (revoked or replaced): ask the relay operator for a new enrolment code and run `clinicpro enrol`."
+			e.Kind, e.Cause = Permanent, api.CauseCredentials
+			e.Message = api.CauseCredentials.Sentence() + " " + api.CauseCredentials.Fix()
 		}
 		if e.Message == "" {
 			e.Message = "The relay refused to issue an access token: check the relay's log for this correlation id."
 		}
 		return nil, e
 	}
-	return nil, &Error{Kind: Retryable, Err: err,
+	return nil, &Error{Kind: Retryable, Cause: api.CauseRelayUnreachable, Err: err,
 		Message: "Could not reach the relay for an access token: check the PC's internet connection. " + netDetail(err)}
 }
 
@@ -289,7 +292,7 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 // result (Replayed set).
 func (c *Client) UploadDocument(ctx context.Context, d DocumentUpload) (DocumentResult, error) {
 	meta := api.DocumentMetadata{
-		IdempotencyKey: d.IdempotencyKey, PatientID: d.PatientID, NHI: d.NHI,
+		IdempotencyKey: d.IdempotencyKey, Supersedes: d.Supersedes, PatientID: d.PatientID, NHI: d.NHI,
 		Title: d.Title, Description: d.Description, Laterality: d.Laterality, BodySite: d.BodySite,
 		ProviderID: d.ProviderID, ContentType: d.ContentType, Size: d.Size,
 	}
@@ -361,7 +364,7 @@ func do(hc *http.Client, req *http.Request, corr string, out any, ambiguousOnNet
 		if ambiguousOnNetErr && !dialFailure(err) {
 			kind = Ambiguous
 		}
-		return &Error{Kind: kind, Err: err, Correlation: corr,
+		return &Error{Kind: kind, Cause: api.CauseRelayUnreachable, Err: err, Correlation: corr,
 			Message: "Could not reach the relay: check the PC's internet connection. " + netDetail(err)}
 	}
 	defer resp.Body.Close()
@@ -374,12 +377,12 @@ func do(hc *http.Client, req *http.Request, corr string, out any, ambiguousOnNet
 		if ambiguousOnNetErr {
 			kind = Ambiguous
 		}
-		return &Error{Kind: kind, Err: err, Correlation: corr, Message: "The relay's answer was cut off: try again."}
+		return &Error{Kind: kind, Cause: api.CauseRelayUnreachable, Err: err, Correlation: corr, Message: "The relay's answer was cut off: try again."}
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if out != nil {
 			if err := json.Unmarshal(raw, out); err != nil {
-				return &Error{Kind: Retryable, Status: resp.StatusCode, Correlation: corr, Err: err,
+				return &Error{Kind: Retryable, Cause: api.CauseRelayUnreachable, Status: resp.StatusCode, Correlation: corr, Err: err,
 					Message: "The relay's answer could not be read: check that the relay URL points at clinicpro-relay."}
 			}
 		}
@@ -394,7 +397,8 @@ func do(hc *http.Client, req *http.Request, corr string, out any, ambiguousOnNet
 	if ae.Correlation != "" {
 		corr = ae.Correlation
 	}
-	e := &Error{Kind: kindForStatus(resp.StatusCode, ae.Code), Status: resp.StatusCode, Code: ae.Code,
+	kind, cause := classify(resp.StatusCode, ae.Code)
+	e := &Error{Kind: kind, Cause: cause, Status: resp.StatusCode, Code: ae.Code,
 		Message: ae.Message, Correlation: corr, RetryAfter: retryAfter(resp.Header)}
 	if e.Message == "" {
 		e.Message = "The relay answered with an unexpected error: check that the relay URL points at clinicpro-relay."

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -49,27 +50,50 @@ func apiErr(w http.ResponseWriter, status int, code string, hdr ...string) {
 	json.NewEncoder(w).Encode(api.Error{Code: code, Message: "the relay's sentence", Correlation: "corr-from-relay"})
 }
 
+// TestClassification: every answer the relay gives becomes one Cause here, and the
+// Kind follows from it; the HTTP status only stands in for answers without a code
+// we know (a proxy's page).
 func TestClassification(t *testing.T) {
+	code := func(status int, c string, hdr ...string) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) { apiErr(w, status, c, hdr...) }
+	}
 	cases := []struct {
 		name    string
 		handler http.HandlerFunc
 		kind    Kind
+		cause   api.Cause
 		retry   time.Duration
-		offline bool
-		outage  bool
 	}{
-		{"400 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 400, api.CodeInvalidRequest) }, Permanent, 0, false, false},
-		{"403 permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 403, api.CodeForbidden) }, Permanent, 0, false, false},
-		{"409 unresolved permanent", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 409, api.CodeUnresolved) }, Permanent, 0, false, false},
-		{"429 retry after", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 429, api.CodeRateLimited, "Retry-After", "7") }, Retryable, 7 * time.Second, false, false},
-		{"503 facility offline", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 503, api.CodeFacilityOffline) }, Retryable, 0, true, true},
-		{"502 ambiguous", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 502, api.CodeAmbiguous) }, Ambiguous, 0, false, true},
-		{"500 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 500, api.CodeInternal) }, Retryable, 0, false, true},
-		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", http.StatusBadGateway) }, Retryable, 0, false, true},
-		{"408 retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 408, api.CodeUpstream) }, Retryable, 0, false, false},
-		{"425 too early retryable", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 425, api.CodeUpstream) }, Retryable, 0, false, false},
-		{"401 token refused on a call", func(w http.ResponseWriter, r *http.Request) { apiErr(w, 401, api.CodeUnauthorized) }, Retryable, 0, false, false},
+		{"400 invalid", code(400, api.CodeInvalidRequest), Permanent, api.CauseRefused, 0},
+		{"403 relay forbidden", code(403, api.CodeForbidden), Permanent, api.CauseRefused, 0},
+		{"409 unresolved", code(409, api.CodeUnresolved), Permanent, api.CauseUnresolved, 0},
+		{"409 two patients", code(409, api.CodePatientAmbiguous), Permanent, api.CauseRefused, 0},
+		{"409 key reused", code(409, api.CodeConflict), Permanent, api.CauseRefused, 0},
+		{"400 enrolment code used", code(400, api.CodeEnrolCodeUsed), Permanent, api.CauseRefused, 0},
+		{"400 enrolment code expired", code(400, api.CodeEnrolCodeExpired), Permanent, api.CauseRefused, 0},
+		{"404 not found", code(404, api.CodeNotFound), Permanent, api.CauseRefused, 0},
+		{"413 too large", code(413, api.CodeTooLarge), Permanent, api.CauseRefused, 0},
+		{"415 not TIFF or PDF", code(415, api.CodeUnsupportedMedia), Permanent, api.CauseRefused, 0},
+		{"404 patient not found", code(404, api.CodePatientNotFound), Permanent, api.CausePatientNotFound, 0},
+		{"403 ALEX authorization failed", code(403, api.CodeALEXForbidden), Permanent, api.CauseALEXForbidden, 0},
+		{"501 not exposed", code(501, api.CodeNotExposed), Permanent, api.CauseNotExposed, 0},
+		{"403 facility unknown", code(403, api.CodeFacilityUnknown), Retryable, api.CauseFacilityUnknown, 0},
+		{"429 relay limit", code(429, api.CodeRateLimited, "Retry-After", "7"), Retryable, api.CauseRelayBusy, 7 * time.Second},
+		{"503 relay busy", code(503, api.CodeRelayBusy, "Retry-After", "1"), Retryable, api.CauseRelayBusy, time.Second},
+		{"429 ALEX asks to slow down", code(429, api.CodeALEXRateLimited, "Retry-After", "3"), Retryable, api.CauseALEXRateLimited, 3 * time.Second},
+		{"503 facility offline", code(503, api.CodeFacilityOffline), Retryable, api.CauseFacilityOffline, 0},
+		{"502 ALEX sign-in", code(502, api.CodeALEXSignIn), Retryable, api.CauseALEXSignIn, 0},
+		{"502 upstream", code(502, api.CodeUpstream), Retryable, api.CauseALEXUnavailable, 0},
+		{"502 ambiguous", code(502, api.CodeAmbiguous), Ambiguous, api.CauseAmbiguous, 0},
+		{"500 internal", code(500, api.CodeInternal), Retryable, api.CauseRelayFailing, 0},
+		{"401 token refused on a call", code(401, api.CodeUnauthorized), Retryable, api.CauseRetry, 0},
+		{"non-JSON 502 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "bad gateway", http.StatusBadGateway) }, Retryable, api.CauseRelayFailing, 0},
+		{"non-JSON 503 from a proxy", func(w http.ResponseWriter, r *http.Request) { http.Error(w, "busy", http.StatusServiceUnavailable) }, Retryable, api.CauseRelayBusy, 0},
+		{"408 without a known code", code(408, "whatever"), Retryable, api.CauseRetry, 0},
+		{"425 too early", code(425, ""), Retryable, api.CauseRetry, 0},
+		{"418 without a known code", code(418, ""), Permanent, api.CauseRefused, 0},
 	}
+	seen := map[string]bool{}
 	for _, tc := range cases {
 		srv, _ := fakeRelay(t, tc.handler)
 		c, err := New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "s", Facility: "F2N060-E"})
@@ -79,11 +103,23 @@ func TestClassification(t *testing.T) {
 		_, err = c.UploadDocument(context.Background(), DocumentUpload{IdempotencyKey: "k-000001", NHI: "ZZZ0016", Title: "t",
 			ContentType: api.ContentTypeTIFF, Size: 4, Body: strings.NewReader("II*\x00")})
 		var ce *Error
-		if !errors.As(err, &ce) || ce.Kind != tc.kind || ce.RetryAfter != tc.retry || IsFacilityOffline(err) != tc.offline || IsOutage(err) != tc.outage || ce.Message == "" {
-			t.Errorf("%s: got %#v", tc.name, err)
+		if !errors.As(err, &ce) || ce.Kind != tc.kind || ce.Cause != tc.cause || ce.RetryAfter != tc.retry || ce.Message == "" {
+			t.Errorf("%s: got %#v, want %v %s", tc.name, err, tc.kind, tc.cause)
+		}
+		if api.CauseOf(fmt.Errorf("wrapped: %w", err)) != tc.cause {
+			t.Errorf("%s: api.CauseOf does not find the cause through wrapping", tc.name)
 		}
 		if strings.Contains(err.Error(), "ZZZ0016") {
 			t.Errorf("%s: error text carries the NHI", tc.name)
+		}
+		if ce != nil {
+			seen[ce.Code] = true
+		}
+	}
+	// Every code the relay can send is classified by this test.
+	for code := range codeCauses {
+		if !seen[code] {
+			t.Errorf("code %s is not exercised", code)
 		}
 	}
 }
@@ -151,7 +187,7 @@ func TestTokenRefusedIsPermanentAnd401RefetchesToken(t *testing.T) {
 	})
 	c, _ := New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "s"})
 	_, err := c.LookupPatient(context.Background(), "ZZZ0016")
-	if KindOf(err) != Retryable || IsOutage(err) || IsCredentialsRefused(err) {
+	if KindOf(err) != Retryable || api.CauseOf(err) != api.CauseRetry {
 		t.Fatalf("401: %v", err)
 	}
 	if p, err := c.LookupPatient(context.Background(), "ZZZ0016"); err != nil || p.ID != "p1" {
@@ -162,7 +198,8 @@ func TestTokenRefusedIsPermanentAnd401RefetchesToken(t *testing.T) {
 	}
 	bad, _ := New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "wrong"})
 	_, err = bad.LookupPatient(context.Background(), "ZZZ0016")
-	if !IsPermanent(err) || !IsCredentialsRefused(err) || !IsOutage(err) || !strings.Contains(err.Error(), "enrol") {
+	if !IsPermanent(err) || api.CauseOf(err) != api.CauseCredentials || api.CauseOf(err).Scope() != api.ScopeEveryone ||
+		!strings.Contains(err.Error(), "enrol") {
 		t.Fatalf("refused credentials: %v", err)
 	}
 }
@@ -174,7 +211,7 @@ func TestNetworkFailures(t *testing.T) {
 	ln.Close()
 	c, _ := New("http://"+addr, Credentials{ClientID: "cpc_x", Secret: "s"})
 	_, err := c.Health(context.Background())
-	if !IsRetryable(err) || !IsOutage(err) {
+	if !IsRetryable(err) || api.CauseOf(err) != api.CauseRelayUnreachable {
 		t.Fatalf("dial failure: %v", err)
 	}
 	// The relay takes the upload and drops the connection: the outcome is unknown.
@@ -186,7 +223,7 @@ func TestNetworkFailures(t *testing.T) {
 	c, _ = New(srv.URL, Credentials{ClientID: "cpc_x", Secret: "s"})
 	_, err = c.UploadDocument(context.Background(), DocumentUpload{IdempotencyKey: "k-000003", PatientID: "abc", Title: "t",
 		ContentType: api.ContentTypeTIFF, Size: 4, Body: strings.NewReader("II*\x00")})
-	if !IsAmbiguous(err) {
+	if !IsAmbiguous(err) || api.CauseOf(err) != api.CauseRelayUnreachable {
 		t.Fatalf("dropped upload: %v", err)
 	}
 }

@@ -10,12 +10,12 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
-// Kind tells the uploader what to do with a failed call.
+// Kind says whether repeating a failed call can help.
 type Kind int
 
 const (
-	// Permanent: the request itself is wrong (4xx), or the relay refused this PC's
-	// credentials (IsCredentialsRefused). Retrying the same request will fail the
+	// Permanent: the request itself is refused, or the relay refused this PC's
+	// credentials (api.CauseCredentials). Retrying the same request will fail the
 	// same way.
 	Permanent Kind = iota + 1
 	// Retryable: nothing was stored; try again later (408, 425, 429 after
@@ -40,9 +40,12 @@ func (k Kind) String() string {
 }
 
 // Error is every error the client returns for a call that reached (or tried to
-// reach) the relay. Its text never contains patient data.
+// reach) the relay. Its text never contains patient data. Cause is the one
+// classification the rest of the agent reads; Kind says whether repeating the same
+// request can help.
 type Error struct {
 	Kind        Kind
+	Cause       api.Cause
 	Status      int    // HTTP status; 0 when the relay was not reached
 	Code        string // api.Code* or an OAuth2 error code
 	Message     string // the relay's sentence, or ours for network failures
@@ -64,6 +67,10 @@ func (e *Error) Error() string {
 
 func (e *Error) Unwrap() error { return e.Err }
 
+// RelayCause implements api.Causer, so api.CauseOf finds the cause through wrapping
+// without importing this package.
+func (e *Error) RelayCause() api.Cause { return e.Cause }
+
 // KindOf returns the Kind of err, or 0 when err did not come from this package.
 func KindOf(err error) Kind {
 	var e *Error
@@ -73,60 +80,71 @@ func KindOf(err error) Kind {
 	return 0
 }
 
-// IsPermanent, IsRetryable and IsAmbiguous classify err for the uploader.
+// IsPermanent, IsRetryable and IsAmbiguous classify err by Kind.
 func IsPermanent(err error) bool { return KindOf(err) == Permanent }
 func IsRetryable(err error) bool { return KindOf(err) == Retryable }
 func IsAmbiguous(err error) bool { return KindOf(err) == Ambiguous }
-
-// IsFacilityOffline reports whether ALEX could not reach the practice (its Hybrid
-// Connection Manager is offline).
-func IsFacilityOffline(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Code == api.CodeFacilityOffline
-}
-
-// IsCredentialsRefused reports whether the relay's token endpoint refused this PC's
-// client id and secret: the connector was revoked or its secret replaced, and only
-// re-enrolment helps.
-func IsCredentialsRefused(err error) bool {
-	var e *Error
-	return errors.As(err, &e) && e.Kind == Permanent && (e.Status == http.StatusUnauthorized || e.Code == codeInvalidClient)
-}
-
-// IsOutage reports whether err says calls in general fail now, not this request:
-// no answer, the relay or ALEX failing (5xx, including an ambiguous write), the
-// practice offline, or this PC's credentials refused. Every other request would fail
-// the same way, so the uploader pauses them all rather than count it against one.
-// Errors not from this package are outages: nothing is known to have answered.
-func IsOutage(err error) bool {
-	var e *Error
-	if !errors.As(err, &e) {
-		return true
-	}
-	if IsCredentialsRefused(err) {
-		return true
-	}
-	return e.Kind != Permanent && (e.Status < 400 || e.Status >= 500)
-}
 
 // codeInvalidClient is the RFC 6749 token error for unknown or revoked client
 // credentials.
 const codeInvalidClient = "invalid_client"
 
-// kindForStatus maps a relay status to a Kind; it is the one place the relay's
-// statuses are interpreted (the uploader asks through KindOf and IsOutage). 408, 425
-// (RFC 8470 Too Early) and 429 are the 4xx that say "later", not "wrong". 401 on an
-// API call is retryable because the client drops its token and the next attempt
-// fetches a fresh one; revoked credentials fail at the token endpoint instead, with
-// a permanent error that says to re-enrol.
-func kindForStatus(status int, code string) Kind {
+// codeCauses maps the relay's stable codes to causes: the one place they are read.
+var codeCauses = map[string]api.Cause{
+	api.CodeInvalidRequest:   api.CauseRefused,
+	api.CodeForbidden:        api.CauseRefused,
+	api.CodeNotFound:         api.CauseRefused,
+	api.CodeConflict:         api.CauseRefused,
+	api.CodeTooLarge:         api.CauseRefused,
+	api.CodeUnsupportedMedia: api.CauseRefused,
+	api.CodePatientAmbiguous: api.CauseRefused,
+	api.CodeEnrolCodeUsed:    api.CauseRefused,
+	api.CodeEnrolCodeExpired: api.CauseRefused,
+	api.CodeUnauthorized:     api.CauseRetry,
+	api.CodeRateLimited:      api.CauseRelayBusy,
+	api.CodeRelayBusy:        api.CauseRelayBusy,
+	api.CodeInternal:         api.CauseRelayFailing,
+	api.CodeFacilityOffline:  api.CauseFacilityOffline,
+	api.CodeFacilityUnknown:  api.CauseFacilityUnknown,
+	api.CodeALEXSignIn:       api.CauseALEXSignIn,
+	api.CodeUpstream:         api.CauseALEXUnavailable,
+	api.CodeALEXRateLimited:  api.CauseALEXRateLimited,
+	api.CodeALEXForbidden:    api.CauseALEXForbidden,
+	api.CodeNotExposed:       api.CauseNotExposed,
+	api.CodePatientNotFound:  api.CausePatientNotFound,
+	api.CodeAmbiguous:        api.CauseAmbiguous,
+	api.CodeUnresolved:       api.CauseUnresolved,
+}
+
+// classify turns a relay answer into a Kind and a Cause. The code decides; the
+// status only stands in for an answer without a code we know (an older relay, or a
+// proxy in front of it). 408, 425 (RFC 8470 Too Early) and 429 are the 4xx that say
+// "later", not "wrong". 401 on an API call is a retry because the client drops its
+// token and the next attempt fetches a fresh one; revoked credentials fail at the
+// token endpoint instead (tokenError).
+func classify(status int, code string) (Kind, api.Cause) {
+	c, ok := codeCauses[code]
+	if !ok {
+		switch {
+		case status == http.StatusRequestTimeout, status == http.StatusTooEarly, status == http.StatusUnauthorized:
+			c = api.CauseRetry
+		case status == http.StatusTooManyRequests, status == http.StatusServiceUnavailable:
+			c = api.CauseRelayBusy
+		case status >= 400 && status < 500:
+			c = api.CauseRefused
+		default:
+			c = api.CauseRelayFailing
+		}
+	}
+	return kindOf(c), c
+}
+
+// kindOf says whether repeating the request can help, from the cause.
+func kindOf(c api.Cause) Kind {
 	switch {
-	case code == api.CodeAmbiguous:
+	case c == api.CauseAmbiguous:
 		return Ambiguous
-	case status == http.StatusRequestTimeout, status == http.StatusTooEarly,
-		status == http.StatusTooManyRequests, status == http.StatusUnauthorized:
-		return Retryable
-	case status >= 400 && status < 500:
+	case c == api.CauseCredentials, c.Scope() == api.ScopePark, c.Scope() == api.ScopeUnassign:
 		return Permanent
 	}
 	return Retryable

@@ -28,6 +28,9 @@ const (
 	Ambiguous State = "ambiguous"
 	// Done: stored in ALEX as DocID.
 	Done State = "done"
+	// Superseded: an Ambiguous or Pending claim a person released with Send again,
+	// after checking the patient's Inbox Scan; the document goes on under a new key.
+	Superseded State = "superseded"
 )
 
 // Lease is how long a claim stays its holder's without being renewed. Hold renews it
@@ -212,4 +215,23 @@ func (l *Ledger) MarkAmbiguous(ctx context.Context, connector, key string) error
 // resolved by a lookup.
 func (l *Ledger) Release(ctx context.Context, connector, key string) error {
 	return l.st.LedgerRelease(ctx, connector, key)
+}
+
+// Supersede releases a claim whose outcome is unknown (Ambiguous, or Pending with
+// its holder's lease run out) when a person chooses Send again, and reports whether
+// there was one to release. A Done entry, or one another relay is writing now, is
+// never superseded: the caller answers with the document, or the item is retried.
+func (l *Ledger) Supersede(ctx context.Context, connector, key string) (bool, error) {
+	e, err := l.st.LedgerGet(ctx, connector, key)
+	if errors.Is(err, ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	now := time.Now().UTC()
+	if e.State != Ambiguous && (e.State != Pending || now.Before(e.LeaseUntil)) {
+		return false, nil
+	}
+	return true, l.st.LedgerSettle(ctx, connector, key, Superseded, "", now)
 }

@@ -147,3 +147,32 @@ func TestClaimsAcrossRelays(t *testing.T) {
 		}
 	})
 }
+
+func TestSupersedeReleasesOnlyUnknownOutcomes(t *testing.T) {
+	each(t, func(t *testing.T, l *Ledger) {
+		ctx := context.Background()
+		l.Claim(ctx, Entry{Connector: "c", Key: "amb"})
+		l.MarkAmbiguous(ctx, "c", "amb")
+		l.Claim(ctx, Entry{Connector: "c", Key: "done"})
+		l.Complete(ctx, "c", "done", "doc1")
+		l.Claim(ctx, Entry{Connector: "c", Key: "writing"}) // held by a live lease
+		if ok, err := l.Supersede(ctx, "c", "amb"); err != nil || !ok {
+			t.Fatalf("ambiguous: %v %v", ok, err)
+		}
+		if g, _ := l.Get(ctx, "c", "amb"); g.State != Superseded {
+			t.Fatalf("ambiguous after: %+v", g)
+		}
+		if ok, _ := l.Supersede(ctx, "c", "done"); ok {
+			t.Fatal("a stored document was superseded")
+		}
+		if ok, _ := l.Supersede(ctx, "c", "writing"); ok {
+			t.Fatal("a key a relay is writing now was superseded")
+		}
+		if ok, _ := l.Supersede(ctx, "other", "amb"); ok {
+			t.Fatal("another connector's key was superseded")
+		}
+		if ok, _ := l.Supersede(ctx, "c", "missing"); ok {
+			t.Fatal("a missing key was superseded")
+		}
+	})
+}
