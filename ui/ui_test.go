@@ -648,7 +648,7 @@ func TestUnassignedAssignAfterConfirmation(t *testing.T) {
 	second := h.agent.AddUnassigned("scan0002.pdf", []byte("%PDF-1.4"), "No NHI in the file name or folder.")
 	h.app.ShowUnassigned()
 	u := h.app.unWin
-	h.eventually("listed", func() bool { return len(u.list.Objects) == 2 })
+	h.eventually("listed with thumbnails", func() bool { return len(u.list.Objects) == 2 && len(u.thumbs) == 2 })
 	assign := findButton(t, u.list.Objects[0], "Assign to open patient")
 	if !assign.Disabled() || !strings.Contains(u.hint.Text, "click the ClinicPro icon") {
 		t.Fatal("assign offered with no patient window")
@@ -658,24 +658,32 @@ func TestUnassignedAssignAfterConfirmation(t *testing.T) {
 	h.eventually("assign offered", func() bool {
 		return !findButton(t, u.list.Objects[0], "Assign to open patient").Disabled()
 	})
-	assign = findButton(t, u.list.Objects[0], "Assign to open patient")
-	test.Tap(assign)
+	test.Tap(findButton(t, u.list.Objects[0], "Assign to open patient"))
 	if u.confirm == nil {
 		t.Fatal("no confirmation")
 	}
 	overlay := u.win.Canvas().Overlays().Top()
-	text := allText(overlay)
-	for _, want := range []string{localapitest.TestName, "NHI ZZZ 0016", "Born 1-Jan-1970", "Sex Female", "scan0001.pdf"} {
-		if !strings.Contains(text, want) {
-			t.Fatalf("confirmation lacks %q:\n%s", want, text)
+	// The band of the patient it will be filed to, beside the image itself.
+	band := canvasText(overlay)
+	for _, want := range []string{"TESTING,", "Fake", "1-Jan-1970", "Female", "ZZZ 0016"} {
+		if !strings.Contains(band, want) {
+			t.Fatalf("confirmation band lacks %q: %s", want, band)
 		}
 	}
-	test.Tap(findButton(t, overlay, "Assign"))
+	if !strings.Contains(allText(overlay), "scan0001.pdf") || !strings.Contains(allText(overlay), "File this image to this patient?") {
+		t.Fatalf("confirmation:\n%s", allText(overlay))
+	}
+	h.eventually("Assign offered once the image is shown", func() bool { return !u.confirmOK.Disabled() })
+	if !u.confirmShown[first.ID] {
+		t.Fatal("Assign offered before the image was on screen")
+	}
+	test.Tap(u.confirmOK)
 	h.eventually("assigned", func() bool {
 		it, _ := h.agent.Item(context.Background(), first.ID)
 		return it.State == localapi.StateQueued && len(u.list.Objects) == 1
 	})
 	test.Tap(findButton(t, u.list.Objects[0], "Reject"))
+	test.Tap(findButton(t, u.win.Canvas().Overlays().Top(), "Reject"))
 	h.eventually("rejected", func() bool {
 		it, _ := h.agent.Item(context.Background(), second.ID)
 		return it.State == localapi.StateRejected && len(u.list.Objects) == 0
@@ -683,6 +691,58 @@ func TestUnassignedAssignAfterConfirmation(t *testing.T) {
 	if !strings.HasPrefix(u.hint.Text, "Nothing is waiting") {
 		t.Fatalf("hint %q", u.hint.Text)
 	}
+}
+
+func TestUnassignedSeveralAtOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	var ids []string
+	for _, n := range []string{"IMG_2044.jpg", "IMG_2045.jpg", "IMG_2046.jpg"} {
+		ids = append(ids, h.agent.AddUnassigned(n, localapitest.JPEG(t), "No NHI in the file name or folder.").ID)
+	}
+	h.patient()
+	h.app.ShowUnassigned()
+	u := h.app.unWin
+	h.eventually("listed", func() bool { return len(u.list.Objects) == 3 })
+	if !u.assignSel.Disabled() {
+		t.Fatal("assign offered with nothing ticked")
+	}
+	// A click on a thumbnail shows the image large.
+	thumb := findTappableImage(t, u.list.Objects[1])
+	test.Tap(thumb)
+	h.eventually("preview shown", func() bool { return u.win.Canvas().Overlays().Top() != nil })
+	u.win.Canvas().Overlays().Remove(u.win.Canvas().Overlays().Top())
+
+	u.all.SetChecked(true)
+	h.q.drain()
+	if len(u.app.unassigned.Selected()) != 3 || u.assignSel.Disabled() {
+		t.Fatal("select all")
+	}
+	test.Tap(u.assignSel)
+	overlay := u.win.Canvas().Overlays().Top()
+	if !strings.Contains(allText(overlay), "File these 3 images to this patient?") {
+		t.Fatalf("confirmation:\n%s", allText(overlay))
+	}
+	h.eventually("all three shown", func() bool { return len(u.confirmShown) == 3 && !u.confirmOK.Disabled() })
+	test.Tap(u.confirmOK)
+	h.eventually("all filed after one confirmation", func() bool {
+		for _, id := range ids {
+			if it, _ := h.agent.Item(context.Background(), id); it.State != localapi.StateQueued {
+				return false
+			}
+		}
+		return len(u.list.Objects) == 0
+	})
+}
+
+func findTappableImage(t testing.TB, root fyne.CanvasObject) *tappableImage {
+	t.Helper()
+	for _, o := range test.LaidOutObjects(root) {
+		if ti, ok := o.(*tappableImage); ok {
+			return ti
+		}
+	}
+	t.Fatal("no clickable image")
+	return nil
 }
 
 func TestStatusWindowAndDiagnostics(t *testing.T) {

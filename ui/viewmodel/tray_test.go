@@ -178,3 +178,55 @@ func TestDiagnosticsSummaryHasNoPatientData(t *testing.T) {
 		t.Fatalf("summary:\n%s", s)
 	}
 }
+
+func TestUnassignedFilesOnlySeenImagesAfterOneConfirmation(t *testing.T) {
+	a := fakeagent.New()
+	u := NewUnassigned(a, nil)
+	var ids []string
+	for _, n := range []string{"scan001.pdf", "scan002.pdf", "scan003.pdf"} {
+		ids = append(ids, a.AddUnassigned(n, []byte("%PDF-1.4"), "No NHI in the file name or folder.").ID)
+	}
+	if err := u.Refresh(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c := NewCapture(a, nil)
+	_ = c.Launch(context.Background(), fakeagent.PatientURL)
+	u.Select(ids[0], true)
+	u.Select(ids[2], true)
+	if got := u.Selected(); len(got) != 2 || got[0] != ids[0] || got[1] != ids[2] {
+		t.Fatalf("selected %v", got)
+	}
+	// Not shown yet: nothing is filed, and the GP is told why.
+	u.Seen(ids[0])
+	if err := u.AssignAll(context.Background(), u.Selected(), c); err == nil {
+		t.Fatal("filed an image nobody saw")
+	}
+	if it, _ := a.Item(context.Background(), ids[0]); it.State != localapi.StateUnassigned {
+		t.Fatalf("a refused batch filed %+v", it)
+	}
+	if _, msg := u.Items(); msg != TextNotSeen {
+		t.Fatalf("message %q", msg)
+	}
+	u.Seen(ids[2])
+	if err := u.AssignAll(context.Background(), u.Selected(), c); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{ids[0], ids[2]} {
+		if it, _ := a.Item(context.Background(), id); it.State != localapi.StateQueued {
+			t.Fatalf("%s is %s", id, it.State)
+		}
+	}
+	if len(u.Selected()) != 0 {
+		t.Fatal("filed rows stay ticked")
+	}
+	u.SelectAll(true)
+	if err := u.RejectAll(context.Background(), u.Selected()); err != nil {
+		t.Fatal(err)
+	}
+	if it, _ := a.Item(context.Background(), ids[1]); it.State != localapi.StateRejected {
+		t.Fatalf("rejected %+v", it)
+	}
+	if ConfirmQuestion(1) != "File this image to this patient?" || ConfirmQuestion(3) != "File these 3 images to this patient?" {
+		t.Fatal("question wording")
+	}
+}

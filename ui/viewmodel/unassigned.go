@@ -2,6 +2,7 @@ package viewmodel
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -18,6 +19,11 @@ type Unassigned struct {
 	mu    sync.Mutex
 	items []localapi.Item
 	err   string
+	// selected are the rows ticked for one confirmation; seen are the items whose
+	// image a GP has been shown (the confirmation shows them before it can be
+	// accepted): nothing is filed unseen.
+	selected map[string]bool
+	seen     map[string]bool
 }
 
 // NewUnassigned returns an empty list; call Refresh to load it.
@@ -25,7 +31,92 @@ func NewUnassigned(agent localapi.Service, onChange func()) *Unassigned {
 	if onChange == nil {
 		onChange = func() {}
 	}
-	return &Unassigned{agent: agent, onChange: onChange}
+	return &Unassigned{agent: agent, onChange: onChange, selected: map[string]bool{}, seen: map[string]bool{}}
+}
+
+// Select ticks or unticks a row.
+func (u *Unassigned) Select(id string, on bool) {
+	u.mu.Lock()
+	if on {
+		u.selected[id] = true
+	} else {
+		delete(u.selected, id)
+	}
+	u.mu.Unlock()
+	u.onChange()
+}
+
+// SelectAll ticks every row, or none.
+func (u *Unassigned) SelectAll(on bool) {
+	u.mu.Lock()
+	u.selected = map[string]bool{}
+	if on {
+		for _, it := range u.items {
+			u.selected[it.ID] = true
+		}
+	}
+	u.mu.Unlock()
+	u.onChange()
+}
+
+// Selected is the ticked rows' ids, in list order.
+func (u *Unassigned) Selected() []string {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	var out []string
+	for _, it := range u.items {
+		if u.selected[it.ID] {
+			out = append(out, it.ID)
+		}
+	}
+	return out
+}
+
+// IsSelected reports whether a row is ticked.
+func (u *Unassigned) IsSelected(id string) bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	return u.selected[id]
+}
+
+// Seen records that an item's image was on screen (a preview or the confirmation).
+func (u *Unassigned) Seen(id string) {
+	u.mu.Lock()
+	u.seen[id] = true
+	u.mu.Unlock()
+}
+
+// TextNotSeen refuses to file an image nobody has looked at.
+const TextNotSeen = "Look at each image before filing it: open its preview, or wait for the confirmation to show it."
+
+// AssignAll files items under capture's patient after one confirmation. Every image
+// must have been shown first (Seen); otherwise nothing is filed.
+func (u *Unassigned) AssignAll(ctx context.Context, ids []string, capture *Capture) error {
+	u.mu.Lock()
+	for _, id := range ids {
+		if !u.seen[id] {
+			u.mu.Unlock()
+			u.setErr(TextNotSeen)
+			return errNotSeen
+		}
+	}
+	u.mu.Unlock()
+	for _, id := range ids {
+		if err := u.Assign(ctx, id, capture); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// RejectAll moves every item's file to Rejected (never deleted).
+func (u *Unassigned) RejectAll(ctx context.Context, ids []string) error {
+	for _, id := range ids {
+		if err := u.Reject(ctx, id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Refresh reloads the list from the agent.
@@ -53,6 +144,7 @@ func (u *Unassigned) HandleItem(it localapi.Item) {
 		u.items[i] = it
 	case i >= 0:
 		u.items = slices.Delete(u.items, i, i+1)
+		delete(u.selected, it.ID)
 	default:
 		u.mu.Unlock()
 		return
@@ -74,7 +166,16 @@ func ConfirmText(b localapi.Banner, fileName string, now time.Time) string {
 	return "Save " + fileName + " to this patient?\n\n" + NewPatientBanner(b, now).String()
 }
 
-// Assign files an item under the patient of capture's session.
+// ConfirmQuestion heads the confirmation for n images.
+func ConfirmQuestion(n int) string {
+	if n == 1 {
+		return "File this image to this patient?"
+	}
+	return fmt.Sprintf("File these %d images to this patient?", n)
+}
+
+// Assign files an item under the patient of capture's session (AssignAll checks it
+// was seen; this is its single step).
 func (u *Unassigned) Assign(ctx context.Context, itemID string, capture *Capture) error {
 	s, ok := capture.Session()
 	if !ok || !capture.HasPatient() {
@@ -112,4 +213,7 @@ type constErr string
 
 func (e constErr) Error() string { return string(e) }
 
-const errNoPatientWindow = constErr("no capture window with a patient is open")
+const (
+	errNoPatientWindow = constErr("no capture window with a patient is open")
+	errNotSeen         = constErr("an image was not shown before filing")
+)
