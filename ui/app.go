@@ -45,13 +45,15 @@ type App struct {
 
 	tray       *viewmodel.Tray
 	unassigned *viewmodel.Unassigned
+	attention  *viewmodel.Attention
 
-	menu                                    *fyne.Menu
-	miOpen, miUnassigned, miStatus, miPause *fyne.MenuItem
+	menu                                                 *fyne.Menu
+	miOpen, miUnassigned, miAttention, miStatus, miPause *fyne.MenuItem
 
 	mu        sync.Mutex
 	captures  []*CaptureWindow
 	unWin     *unassignedWindow
+	atWin     *attentionWindow
 	stWin     *statusWindow
 	shownIcon viewmodel.Icon
 	refresh   bool // a Status refresh is wanted after item events
@@ -108,14 +110,16 @@ func New(fa fyne.App, agent localapi.Service, opt Options) *App {
 	}
 	a := &App{fa: fa, agent: agent, opt: opt, tray: viewmodel.NewTray()}
 	a.unassigned = viewmodel.NewUnassigned(agent, func() { a.opt.Do(a.refreshUnassigned) })
+	a.attention = viewmodel.NewAttention(agent, func() { a.opt.Do(a.refreshAttention) })
 	fa.SetIcon(appIcon)
-	a.miOpen = fyne.NewMenuItem("Open", a.ShowMain)
-	a.miUnassigned = fyne.NewMenuItem("Unassigned (0)", a.ShowUnassigned)
-	a.miStatus = fyne.NewMenuItem("Status", a.ShowStatus)
-	a.miPause = fyne.NewMenuItem("Pause uploads", a.TogglePause)
+	a.miOpen = fyne.NewMenuItem(viewmodel.PlaceOpen, a.ShowMain)
+	a.miUnassigned = fyne.NewMenuItem(viewmodel.PlaceUnassigned+" (0)", a.ShowUnassigned)
+	a.miAttention = fyne.NewMenuItem(viewmodel.PlaceNeedsAttention+" (0)", a.ShowAttention)
+	a.miStatus = fyne.NewMenuItem(viewmodel.PlaceStatus, a.ShowStatus)
+	a.miPause = fyne.NewMenuItem(viewmodel.PlacePause, a.TogglePause)
 	quit := fyne.NewMenuItem("Quit", a.Quit)
 	quit.IsQuit = true
-	a.menu = fyne.NewMenu("ClinicPro Images", a.miOpen, a.miUnassigned, a.miStatus, a.miPause, fyne.NewMenuItemSeparator(), quit)
+	a.menu = fyne.NewMenu(viewmodel.TitleMain, a.miOpen, a.miUnassigned, a.miAttention, a.miStatus, a.miPause, fyne.NewMenuItemSeparator(), quit)
 	return a
 }
 
@@ -156,6 +160,7 @@ func (a *App) follow(ctx context.Context) {
 			a.fetchStatus(ctx)
 			wait = 250 * time.Millisecond
 			_ = a.unassigned.Refresh(ctx)
+			_ = a.attention.Refresh(ctx)
 			for e := range ch {
 				a.handle(ctx, e)
 			}
@@ -191,6 +196,7 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 			c.model.HandleItem(it)
 		}
 		a.unassigned.HandleItem(it)
+		a.attention.HandleItem(it)
 		a.notify(a.tray.HandleItem(it, a.opt.Now()))
 		// Counts changed; the agent may not send a status for every item.
 		a.fetchStatusSoon(ctx)
@@ -266,6 +272,7 @@ func (a *App) notify(ns []viewmodel.Notice) {
 func (a *App) applyTray() {
 	v := a.tray.View()
 	a.miUnassigned.Label = v.Unassigned
+	a.miAttention.Label = v.Attention
 	a.miPause.Label = v.Pause
 	a.miPause.Disabled = !v.Connected
 	a.menu.Refresh()
@@ -330,6 +337,7 @@ func (a *App) forget(c *CaptureWindow) {
 	a.captures = slices.DeleteFunc(a.captures, func(x *CaptureWindow) bool { return x == c })
 	a.mu.Unlock()
 	a.refreshUnassigned()
+	a.refreshAttention()
 }
 
 // patientWindow is the capture window items are assigned to: the newest one that has
@@ -374,6 +382,25 @@ func (a *App) Quit() {
 		}
 		a.opt.Do(a.fa.Quit)
 	}()
+}
+
+func (a *App) refreshAttention() {
+	a.mu.Lock()
+	w := a.atWin
+	a.mu.Unlock()
+	if w != nil {
+		w.refresh()
+	}
+}
+
+// AttentionWindow is the open Needs attention window, or nil.
+func (a *App) AttentionWindow() fyne.Window {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.atWin == nil {
+		return nil
+	}
+	return a.atWin.win
 }
 
 func (a *App) refreshUnassigned() {

@@ -292,6 +292,7 @@ func (c *CaptureWindow) refresh() {
 	if phaseChanged {
 		// A patient window appearing (or not) decides what Unassigned can offer.
 		defer c.app.refreshUnassigned()
+		defer c.app.refreshAttention()
 	}
 	if v.Phase == viewmodel.PhasePatient {
 		c.heading.Hide()

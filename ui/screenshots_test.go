@@ -6,6 +6,7 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
@@ -159,6 +161,19 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 	test.Tap(u.assignSel)
 	h.eventually("confirm images", func() bool { return !u.confirmOK.Disabled() })
 	shot(h, u.win, "12b-unassigned-confirm-several")
+
+	h = fresh()
+	c = h.patient()
+	h.drop(c, "wound-day5.jpg", "referral-letter.jpg", "IMG_2050.jpg")
+	c.Save()
+	h.eventually("queued", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	h.agent.ParkWithCause(c.order[0], api.CauseUnresolved)
+	h.agent.ParkWithCause(c.order[1], api.CauseALEXForbidden)
+	h.agent.ParkWithCause(c.order[2], api.CauseRefused)
+	h.app.ShowAttention()
+	w := h.app.atWin
+	h.eventually("attention rows", func() bool { return len(w.list.Objects) == 3 && len(w.thumbs) == 3 })
+	shot(h, w.win, "14-needs-attention")
 
 	h = fresh()
 	h.agent.SetCounts(localapi.Counts{Queued: 3, Parked: 1, Unassigned: 2, SentToday: 14})

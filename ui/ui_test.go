@@ -24,6 +24,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
@@ -604,7 +605,7 @@ func TestTrayIconAndMenu(t *testing.T) {
 	for _, it := range menu.Items {
 		labels = append(labels, it.Label)
 	}
-	if got := strings.Join(labels, "|"); got != "Open|Unassigned (0)|Status|Pause uploads||Quit" {
+	if got := strings.Join(labels, "|"); got != "Open|Unassigned (0)|Needs attention (0)|Status|Pause uploads||Quit" {
 		t.Fatalf("menu %q", got)
 	}
 	h.agent.SetCounts(localapi.Counts{Queued: 2})
@@ -614,8 +615,8 @@ func TestTrayIconAndMenu(t *testing.T) {
 		icon, _ := h.app.TrayIcon()
 		return icon == viewmodel.IconAttention && menu.Items[1].Label == "Unassigned (2)"
 	})
-	menu.Items[3].Action() // Pause uploads
-	h.eventually("paused", func() bool { return menu.Items[3].Label == "Resume uploads" })
+	menu.Items[4].Action() // Pause uploads
+	h.eventually("paused", func() bool { return menu.Items[4].Label == "Resume uploads" })
 	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{{Name: "hcm", Title: "Hybrid Connection Manager", State: health.Offline,
 		Critical: true, Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.", Fix: "Check that the PC running it is awake."}}))
 	h.eventually("offline", func() bool {
@@ -637,7 +638,7 @@ func TestTrayWithoutAgentShowsOffline(t *testing.T) {
 		icon, sentence := h.app.TrayIcon()
 		return icon == viewmodel.IconOffline && strings.Contains(sentence, "not answering")
 	})
-	if !h.app.TrayMenu().Items[3].Disabled {
+	if !h.app.TrayMenu().Items[4].Disabled {
 		t.Fatal("Pause offered without an agent")
 	}
 }
@@ -752,7 +753,8 @@ func TestStatusWindowAndDiagnostics(t *testing.T) {
 		{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers."},
 		{Name: "hcm", Title: "Hybrid Connection Manager", State: health.Degraded, Detail: "HCM restarted twice in the last hour.", Fix: "Check the PC's network connection."},
 	}))
-	h.eventually("status", func() bool { _, s := h.app.TrayIcon(); return strings.Contains(s, "waiting to be assigned") })
+	// Unassigned items and a degraded check: the tray says the check's own sentence.
+	h.eventually("status", func() bool { _, s := h.app.TrayIcon(); return strings.Contains(s, "HCM restarted twice") })
 	h.app.ShowStatus()
 	s := h.app.stWin
 	text := allText(s.win.Content())
@@ -799,6 +801,9 @@ func findButton(t testing.TB, root fyne.CanvasObject, label string) *widget.Butt
 	for _, o := range test.LaidOutObjects(root) {
 		if b, ok := o.(*widget.Button); ok && b.Text == label {
 			return b
+		}
+		if b, ok := o.(*tipButton); ok && b.Text == label {
+			return &b.Button
 		}
 	}
 	t.Fatalf("no button %q", label)
@@ -927,4 +932,63 @@ func TestKeyboardOnlyCaptureFlow(t *testing.T) {
 	if len(actions) > 10 {
 		t.Fatalf("%d actions, want at most 10", len(actions))
 	}
+}
+
+func TestNeedsAttentionRecoversParkedItems(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg", "b.jpg", "c.jpg")
+	test.Tap(c.save)
+	h.eventually("queued", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	ids := slices.Clone(c.order)
+	h.agent.ParkWithCause(ids[0], api.CauseALEXForbidden)
+	h.agent.ParkWithCause(ids[1], api.CauseUnresolved)
+	h.agent.ParkWithCause(ids[2], api.CauseRefused)
+	h.agent.SetCounts(localapi.Counts{Parked: 3})
+	menu := h.app.TrayMenu()
+	h.eventually("menu counts them", func() bool { return menu.Items[2].Label == "Needs attention (3)" })
+	menu.Items[2].Action()
+	w := h.app.atWin
+	h.eventually("three rows with thumbnails", func() bool { return len(w.list.Objects) == 3 && len(w.thumbs) == 3 })
+	rowOf := func(id string) fyne.CanvasObject {
+		rows, _ := h.app.attention.Items()
+		for i, r := range rows {
+			if r.ID == id {
+				return w.list.Objects[i]
+			}
+		}
+		t.Fatalf("no row for %s", id)
+		return nil
+	}
+	// Each row says why in the cause's words, and offers what the cause allows.
+	text := allText(rowOf(ids[1]))
+	if !strings.Contains(text, api.CauseUnresolved.Sentence()) || !strings.Contains(text, api.CauseUnresolved.Fix()) {
+		t.Fatalf("row:\n%s", text)
+	}
+	for _, step := range []struct {
+		id, button string
+		want       localapi.ItemState
+	}{{ids[1], "Send again", localapi.StateQueued}, {ids[0], "Retry", localapi.StateQueued}, {ids[2], "Discard to Rejected", localapi.StateRejected}} {
+		n := len(w.list.Objects)
+		test.Tap(findButton(t, rowOf(step.id), step.button))
+		h.eventually(step.button, func() bool {
+			it, _ := h.agent.Item(context.Background(), step.id)
+			return it.State == step.want && len(w.list.Objects) == n-1
+		})
+	}
+	// Give to the open patient: a parked item filed under the open window instead.
+	h.drop(c, "d.jpg")
+	test.Tap(c.save)
+	id := c.order[len(c.order)-1]
+	h.eventually("queued", func() bool { it, _ := h.agent.Item(context.Background(), id); return it.State == localapi.StateQueued })
+	h.agent.ParkWithCause(id, api.CauseRefused)
+	h.eventually("listed", func() bool { return len(w.list.Objects) == 1 })
+	other := h.patient()
+	h.eventually("give offered", func() bool { return !findButton(t, w.list.Objects[0], "Give to the open patient").Disabled() })
+	test.Tap(findButton(t, w.list.Objects[0], "Give to the open patient"))
+	s, _ := other.model.Session()
+	h.eventually("given", func() bool {
+		it, _ := h.agent.Item(context.Background(), id)
+		return it.State == localapi.StateQueued && it.SessionID == s.ID
+	})
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Launch URLs the fake resolves: the test patient, and a launch with no patient.
@@ -162,4 +163,10 @@ func (a *Agent) Arrive(sessionID, source, fileName string, data []byte) (localap
 	it.Source = source
 	a.Hub.Publish(localapi.Event{Type: localapi.EventItem, Item: &it})
 	return it, nil
+}
+
+// ParkWithCause parks an item for a typed cause, with the cause's sentence as its
+// reason, as the agent's uploader does.
+func (a *Agent) ParkWithCause(itemID string, cause api.Cause) {
+	a.ParkCause(itemID, string(cause), cause.Sentence())
 }

@@ -32,6 +32,7 @@ type TrayView struct {
 	Icon       Icon
 	Sentence   string // one sentence for the tooltip and the Status window heading
 	Unassigned string // menu label "Unassigned (n)"
+	Attention  string // menu label "Needs attention (n)"
 	Pause      string // "Pause uploads" or "Resume uploads"
 	Paused     bool
 	Connected  bool
@@ -88,7 +89,7 @@ func (t *Tray) HandleItem(it localapi.Item, now time.Time) []Notice {
 		return nil
 	}
 	t.lastParked = now
-	return []Notice{{Title: "An image was not saved to Medtech", Body: "Open ClinicPro Images to see why and retry."}}
+	return []Notice{{Title: "An image was not saved to Medtech", Body: "Open " + PlaceNeedsAttention + " in the ClinicPro Images tray menu to see why and what to do."}}
 }
 
 // ParkedNoticeEvery spaces notifications about parked items.
@@ -115,7 +116,8 @@ func (t *Tray) View() TrayView {
 	defer t.mu.Unlock()
 	st := t.status
 	v := TrayView{Status: st, Connected: t.connected, Paused: st.Paused,
-		Unassigned: fmt.Sprintf("Unassigned (%d)", st.Counts.Unassigned), Pause: "Pause uploads"}
+		Unassigned: fmt.Sprintf("%s (%d)", PlaceUnassigned, st.Counts.Unassigned), Pause: PlacePause,
+		Attention: fmt.Sprintf("%s (%d)", PlaceNeedsAttention, st.Counts.Parked)}
 	if st.Paused {
 		v.Pause = "Resume uploads"
 	}
@@ -132,9 +134,9 @@ func (t *Tray) View() TrayView {
 		// may already hold it, has no such patient, ...) and what to do.
 		v.Icon, v.Sentence = IconAttention, st.Health.Summary
 	case c.Parked > 0:
-		v.Icon, v.Sentence = IconAttention, plural(c.Parked, "image was", "images were")+" not saved to Medtech: open Status to see why and retry."
+		v.Icon, v.Sentence = IconAttention, plural(c.Parked, "image was", "images were")+" not saved to Medtech: open "+PlaceNeedsAttention+" in the tray menu to see why and what to do."
 	case c.Unassigned > 0:
-		v.Icon, v.Sentence = IconAttention, plural(c.Unassigned, "file is", "files are")+" waiting to be assigned to a patient: open Unassigned."
+		v.Icon, v.Sentence = IconAttention, plural(c.Unassigned, "file is", "files are")+" waiting to be assigned to a patient: open "+PlaceUnassigned+" in the tray menu."
 	case st.Paused:
 		v.Icon, v.Sentence = IconAttention, "Uploads are paused: choose Resume uploads in the tray menu."
 	case st.Health.State == health.Degraded:

@@ -44,7 +44,7 @@ const (
 	FixFolderDenied = "The agent is not allowed to read the watched folder: give the ClinicPro agent's account (LocalSystem, or the computer account for a network share) read and modify rights on it."
 	FixFolderNotDir = "The watched folder path points at a file, not a folder: correct it in the agent's configuration."
 	FixBacklog      = "Images are waiting to upload: check the other red items first (usually Medtech or the relay is unreachable); uploads resume by themselves."
-	FixParked       = "Some images could not be sent: open ClinicPro Images > Queue, read the reason on each, then Retry or Discard it."
+	FixParked       = "Some images could not be sent: open ClinicPro Images > Needs attention, read the reason on each, then Retry, Send again or Discard it."
 )
 
 // Agent reports whether the agent answers on its local API; ping is usually the

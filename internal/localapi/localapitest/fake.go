@@ -85,10 +85,14 @@ func (f *Fake) AddUnassigned(fileName string, data []byte, reason string) locala
 }
 
 // Park marks an item as permanently failed, as the uploader does on a 4xx.
-func (f *Fake) Park(itemID, reason string) {
+func (f *Fake) Park(itemID, reason string) { f.ParkCause(itemID, "", reason) }
+
+// ParkCause parks an item with the relay API's cause code behind its reason, as the
+// uploader does for a typed failure.
+func (f *Fake) ParkCause(itemID, cause, reason string) {
 	f.mu.Lock()
 	it := f.items[itemID]
-	it.State, it.Reason, it.Updated = localapi.StateParked, reason, time.Now().UTC()
+	it.State, it.Cause, it.Reason, it.Updated = localapi.StateParked, cause, reason, time.Now().UTC()
 	cp := it.Item
 	f.mu.Unlock()
 	f.publishItem(cp)
@@ -345,7 +349,7 @@ func (f *Fake) transition(itemID string, to localapi.ItemState, from ...localapi
 	}
 	it.State, it.Updated = to, time.Now().UTC()
 	if to == localapi.StateQueued {
-		it.Reason = ""
+		it.Reason, it.Cause = "", ""
 	}
 	cp := it.Item
 	f.mu.Unlock()
