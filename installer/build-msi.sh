@@ -53,6 +53,15 @@ png_magic $app_icon || die "app icon $app_icon is not a PNG."
 version=${MSI_VERSION:-$("$root/installer/version.sh")}
 [[ $version =~ ^[0-9]+\.[0-9]+\.[0-9]+$ ]] || die "MSI version '$version' is not numeric MAJOR.MINOR.BUILD."
 gitversion=$(git describe --tags --always --dirty 2>/dev/null || echo "$version")
+# The publisher Programs and Features, UAC and SmartScreen show must be the code-signing
+# certificate's subject: sign.sh passes it; unsigned builds say ClinicPro.
+manufacturer=${MANUFACTURER:-ClinicPro}
+help_url=${ARP_HELP_URL:-https://clinicpro.co.nz/support}
+about_url=${ARP_ABOUT_URL:-https://clinicpro.co.nz}
+contact=${ARP_CONTACT:-ClinicPro support}
+# The tray's AppUserModelID, as FyneApp.toml (and the tray's AppID) name it.
+aumid=$(sed -n 's/^[[:space:]]*ID[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' FyneApp.toml | head -1)
+[[ -n $aumid ]] || die "no ID in FyneApp.toml for the tray's AppUserModelID."
 
 # wixl resolves sources relative to the working directory only, so stage everything together.
 stage=$(mktemp -d)
@@ -75,6 +84,7 @@ w=$(be32 "$app_icon" 16) h=$(be32 "$app_icon" 20)
 
 (cd "$stage" && wixl -a x64 \
 	-D Version="$version" -D GitVersion="$gitversion" -D BinDir=. -D ToolbarIcon=toolbar.png -D AppIcon=app.ico \
+	-D Manufacturer="$manufacturer" -D HelpURL="$help_url" -D AboutURL="$about_url" -D Contact="$contact" \
 	-o product.msi clinicpro.wxs) || die "wixl failed on installer/clinicpro.wxs (messages above)."
 
 upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinicpro.wxs | head -1)
@@ -100,6 +110,14 @@ upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinic
 #    reinstalling replaces the product rather than adding a second entry to Programs and Features;
 #  - the Vital flag on the service (ErrorControl 0x8000 | normal 1), which wixl drops: a PC where
 #    the service cannot be registered must fail the install, not report success without an agent;
+#  - MsiServiceConfig (delayed automatic start) and MsiServiceConfigFailureActions (restart
+#    after 5 s, 30 s and 60 s, count reset daily), applied by MsiConfigureServices between
+#    InstallServices and StartServices, inside the transaction, rather than sc.exe;
+#  - MsiShortcutProperty: the Start menu shortcut's System.AppUserModel.ID, so the tray's
+#    notifications are native toasts attributed to ClinicPro Images;
+#  - commit custom actions (wixl writes Execute="commit" as immediate): RemoveData and
+#    RemoveSettings are 50 (exe named by a property) + 64 (ignore the exit code) + 512|1024
+#    (commit, in the script) + 2048 (as SYSTEM) = 3698;
 #  - RemoveExistingProducts inside the install transaction (wixl puts it before), so an upgrade
 #    whose new agent fails to start rolls back to the old version instead of leaving nothing.
 rollout=(RELAYURL ENROLCODE WATCHFOLDERS HCMHOST)
@@ -113,7 +131,14 @@ lock=(-q "CREATE TABLE \`MsiLockPermissionsEx\` (\`MsiLockPermissionsEx\` CHAR(7
 for value in RelayURL EnrolCode WatchFolders HCMHost; do
 	lock+=(-q "INSERT INTO MsiLockPermissionsEx (MsiLockPermissionsEx, LockObject, \`Table\`, SDDL) VALUES ('LockRollout$value', 'Rollout$value', 'Registry', '$key_sddl')")
 done
-msibuild "$stage/product.msi" "${lock[@]}" \
+svc=(-q "CREATE TABLE \`MsiServiceConfig\` (\`MsiServiceConfig\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL, \`Event\` SHORT NOT NULL, \`ConfigType\` LONG NOT NULL, \`Argument\` CHAR(255), \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`MsiServiceConfig\`)"
+	-q "INSERT INTO MsiServiceConfig (MsiServiceConfig, Name, Event, ConfigType, Argument, Component_) VALUES ('AgentDelayedStart', 'ClinicProAgent', 5, 3, '1', 'AgentExe')"
+	-q "CREATE TABLE \`MsiServiceConfigFailureActions\` (\`MsiServiceConfigFailureActions\` CHAR(72) NOT NULL, \`Name\` CHAR(255) NOT NULL, \`Event\` SHORT NOT NULL, \`ResetPeriod\` LONG, \`RebootMessage\` CHAR(255), \`Command\` CHAR(255), \`Actions\` CHAR(255), \`DelayActions\` CHAR(255), \`Component_\` CHAR(72) NOT NULL PRIMARY KEY \`MsiServiceConfigFailureActions\`)"
+	-q "INSERT INTO MsiServiceConfigFailureActions (MsiServiceConfigFailureActions, Name, Event, ResetPeriod, Actions, DelayActions, Component_) VALUES ('AgentRecovery', 'ClinicProAgent', 5, 86400, '1[~]1[~]1', '5000[~]30000[~]60000', 'AgentExe')"
+	-q "INSERT INTO InstallExecuteSequence (Action, Sequence) VALUES ('MsiConfigureServices', 5850)"
+	-q "CREATE TABLE \`MsiShortcutProperty\` (\`MsiShortcutProperty\` CHAR(72) NOT NULL, \`Shortcut_\` CHAR(72) NOT NULL, \`PropertyKey\` CHAR(255) NOT NULL, \`PropVariantValue\` CHAR(255) NOT NULL PRIMARY KEY \`MsiShortcutProperty\`)"
+	-q "INSERT INTO MsiShortcutProperty (MsiShortcutProperty, Shortcut_, PropertyKey, PropVariantValue) VALUES ('TrayAppUserModelID', 'TrayStartMenu', '{9F4C2855-9F79-4B39-A8D0-E1D42DE1D5F3}, 5', '$aumid')")
+msibuild "$stage/product.msi" "${lock[@]}" "${svc[@]}" \
 	-q "UPDATE Component SET Condition='RELAYURL', Attributes=276 WHERE Component='RolloutRelayUrl'" \
 	-q "UPDATE Component SET Condition='ENROLCODE', Attributes=276 WHERE Component='RolloutEnrolCode'" \
 	-q "UPDATE Component SET Condition='WATCHFOLDERS', Attributes=276 WHERE Component='RolloutWatchFolders'" \
@@ -123,6 +148,7 @@ msibuild "$stage/product.msi" "${lock[@]}" \
 	-q "DELETE FROM Upgrade WHERE ActionProperty='WIX_UPGRADE_DETECTED'" \
 	-q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$version', 513, 'WIX_UPGRADE_DETECTED')" \
 	-q "UPDATE InstallExecuteSequence SET Sequence=1510 WHERE Action='RemoveExistingProducts'" \
+	-q "UPDATE CustomAction SET Type=3698 WHERE Action='RemoveData' OR Action='RemoveSettings'" \
 	-q "UPDATE ServiceInstall SET ErrorControl=32769 WHERE Name='ClinicProAgent'" \
 	|| die "msibuild could not patch the MSI tables."
 

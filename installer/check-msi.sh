@@ -204,13 +204,66 @@ while IFS=$U read -r action type _; do
 	fi
 	(( (type & 2048) != 0 )) || fail "deferred custom action $action impersonates the user; it needs SYSTEM rights"
 done < <(fields CustomAction)
-recovery=$(seq AgentRecovery)
-[[ -n $recovery ]] && (( recovery > $(seq InstallServices) && recovery < $(seq StartServices) )) \
-	|| fail "AgentRecovery (service failure recovery) is not between InstallServices and StartServices"
-has CustomAction "^AgentRecovery${T}[0-9]+${T}SCEXE${T}failure ClinicProAgent .*actions= restart/" "service restarts on failure"
+# --- Service configuration inside the transaction (MsiConfigureServices), not sc.exe.
+mcs=$(seq MsiConfigureServices)
+[[ -n $mcs ]] && (( mcs > $(seq InstallServices) && mcs < $(seq StartServices) )) \
+	|| fail "MsiConfigureServices ($mcs) is not between InstallServices and StartServices: the service's delayed start and recovery would not be applied"
+# MsiServiceConfig: Event bit 1 (on install), ConfigType 3 = SERVICE_CONFIG_DELAYED_AUTO_START_INFO, Argument 1.
+has MsiServiceConfig "^[^${T}]+${T}ClinicProAgent${T}[0-9]*[13579]${T}3${T}1${T}" "the agent service starts automatically, delayed (MsiServiceConfig)"
+# MsiServiceConfigFailureActions: restart (1) on the first three failures, count reset within a day.
+fa=$(fields MsiServiceConfigFailureActions | awk -F'\037' '$2 == "ClinicProAgent"')
+if [[ -z $fa ]]; then
+	fail "the agent service has no recovery (no MsiServiceConfigFailureActions row): a crashed agent would stay stopped"
+else
+	IFS=$U read -r _ _ event reset _ _ actions delays _ <<<"$fa"
+	(( (event & 1) != 0 )) || fail "the agent's recovery is not set on install (Event $event)"
+	[[ $actions == "1[~]1[~]1" ]] || fail "the agent's recovery actions are '$actions', want a restart on each of the first three failures (1[~]1[~]1)"
+	[[ $delays =~ ^[0-9]+\[~\][0-9]+\[~\][0-9]+$ ]] || fail "the agent's recovery delays '$delays' are not three numbers"
+	[[ -n $reset ]] && (( reset > 0 && reset <= 86400 )) || fail "the agent's failure count reset period is '$reset', want at most a day"
+fi
+if rows CustomAction | awk -F'\t' '{print tolower($3 " " $4)}' | grep -qE '(^| |\\)sc(\.exe)?( |$)|scexe'; then
+	fail "a custom action runs sc.exe; the service's configuration belongs in MsiServiceConfig and MsiServiceConfigFailureActions"
+fi
+
+# --- Data removal: only an explicit REMOVEDATA=1 uninstall, and only once it has succeeded.
 for a in RemoveData RemoveSettings; do
 	has InstallExecuteSequence "^${a}${T}.*REMOVEDATA=\"1\".*NOT UPGRADINGPRODUCTCODE" "$a runs only on an explicit REMOVEDATA=1 uninstall, never during an upgrade"
+	type=$(rows CustomAction | awk -F'\t' -v a="$a" '$1 == a {print $2}')
+	[[ -n $type ]] && (( (type & 512) != 0 && (type & 1024) != 0 )) \
+		|| fail "$a is not a commit action (type '$type'): a failed uninstall that rolls back would have deleted the data anyway"
+	has InstallExecuteSequence "^${a}${T}.*NOT RollbackDisabled" "$a (commit) is not relied on where rollback is disabled"
+	has InstallExecuteSequence "^${a}NoRollback${T}.*REMOVEDATA=\"1\".*NOT UPGRADINGPRODUCTCODE AND RollbackDisabled" "where rollback is disabled (commit actions never run), ${a}NoRollback removes instead"
 done
+
+# --- Programs and Features: who publishes it and where to get help, not a commit hash.
+for p in ARPHELPLINK ARPURLINFOABOUT ARPCONTACT; do
+	v=$(rows Property | awk -F'\t' -v p="$p" '$1 == p {print $2}')
+	[[ -n $v ]] || fail "$p is empty: Programs and Features would show no support information"
+done
+for p in ARPHELPLINK ARPURLINFOABOUT; do
+	v=$(rows Property | awk -F'\t' -v p="$p" '$1 == p {print $2}')
+	[[ -z $v || $v == https://* ]] || fail "$p is '$v', not an https:// address"
+done
+comments=$(rows Property | awk -F'\t' '$1 == "ARPCOMMENTS" {print $2}')
+if [[ $comments =~ ^v?[0-9a-f.]+(-[0-9]+-g[0-9a-f]+)?(-dirty)?$ ]]; then
+	fail "ARPCOMMENTS is '$comments', a version or commit rather than a description"
+fi
+manufacturer=$(rows Property | awk -F'\t' '$1 == "Manufacturer" {print $2}')
+[[ -n $manufacturer ]] || fail "no Manufacturer"
+if [[ -n ${EXPECT_MANUFACTURER:-} && $manufacturer != "$EXPECT_MANUFACTURER" ]]; then
+	fail "Manufacturer is '$manufacturer' but the package is signed by '$EXPECT_MANUFACTURER': Windows would show two publishers"
+fi
+
+# --- Start menu: the tray, with its AppUserModelID so its notifications are native toasts.
+sc=$(fields Shortcut | awk -F'\037' '$2 == "ProgramMenuFolder"')
+if [[ -z $sc ]]; then
+	fail "no Start menu shortcut: a GP who quits the tray could not start it again"
+else
+	IFS=$U read -r sc_id _ _ _ sc_target _ <<<"$sc"
+	[[ $sc_target == "[INSTALLDIR]clinicpro-tray.exe" ]] || fail "the Start menu shortcut points at '$sc_target', not the tray"
+	aumid=$(sed -n 's/^[[:space:]]*ID[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' "$here/../FyneApp.toml" 2>/dev/null | head -1)
+	has MsiShortcutProperty "^[^${T}]+${T}${sc_id}${T}\\{9F4C2855-9F79-4B39-A8D0-E1D42DE1D5F3\\}, 5${T}${aumid//./\\.}\$" "the Start menu shortcut carries the tray's AppUserModelID ($aumid)"
+fi
 
 # --- Summary information: a 64-bit package.
 if ! msiinfo suminfo "$msi" | tr -d '\r' | grep -qE '^Template: x64;'; then

@@ -118,8 +118,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 
 // TestWineInstallUpgradeUninstall installs the MSI for real (Wine's msiexec and service control
 // manager), then upgrades, refuses a downgrade, uninstalls keeping data, and uninstalls with
-// REMOVEDATA=1. What Wine cannot show (sc.exe failure actions, delayed start, Windows
-// Installer's own quoting of the service path) is left to the manual checklist in
+// REMOVEDATA=1 (commit actions, which Wine runs). What Wine cannot show (the service's
+// recovery and delayed start from MsiConfigureServices, which Wine skips, Windows
+// Installer's own quoting of the service path, ACLs) is left to the checklist in
 // docs/rollout.md.
 func TestWineInstallUpgradeUninstall(t *testing.T) {
 	w := newWine(t)
@@ -152,6 +153,11 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 	}
 	if got := w.reg(runKey); !strings.Contains(got, `ClinicPro Images`) || !strings.Contains(got, `clinicpro-tray.exe`) {
 		t.Errorf("tray is not started at log-on:\n%s", got)
+	}
+	// Windows puts a per-machine shortcut in ProgramData's Start Menu; Wine 8 in the
+	// user's. Either way it is the Start menu's Programs folder.
+	if found, _ := exec.Command("find", w.driveC, "-path", "*/Start Menu/Programs/ClinicPro Images.lnk").CombinedOutput(); len(found) == 0 {
+		t.Error("no Start menu shortcut for the tray")
 	}
 	if got := w.reg(eventSource); !strings.Contains(got, `C:\windows\system32\EventCreate.exe`) {
 		t.Errorf("event log source is not registered with EventCreate.exe:\n%s", got)
@@ -262,5 +268,106 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 	}
 	if w.reg(rollout) != "" {
 		t.Error("REMOVEDATA=1 left HKLM\\Software\\ClinicPro\\Rollout")
+	}
+}
+
+// realAgent builds the real clinicpro.exe for Windows beside a fake tray: the
+// rollback test needs the agent's own start-up, not the stand-in's.
+func realAgent(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := run(t, []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"},
+		"go", "build", "-o", filepath.Join(dir, "clinicpro.exe"), "../cmd/clinicpro"); err != nil {
+		t.Fatalf("building clinicpro.exe: %v\n%s", err, out)
+	}
+	tray, err := os.ReadFile(filepath.Join(fakeBinaries(t), "clinicpro-tray.exe"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "clinicpro-tray.exe"), tray, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// TestWineFailedStartRollsBack: the service reports running only once its
+// configuration, queue and pipe are open, so an install or upgrade whose agent cannot
+// start (here a configuration it cannot read) fails and rolls back, instead of
+// committing a crash-looping agent. Wine rolls back the failing package's own changes;
+// it does not restore a product that RemoveExistingProducts took out in the same
+// transaction, which Windows does (docs/rollout.md, the real-Windows checklist).
+func TestWineFailedStartRollsBack(t *testing.T) {
+	w := newWine(t)
+	bins, icon := realAgent(t), toolbarIcon(t)
+	v1 := build{bins, icon, "0.1.1", ""}.mustMSI(t)
+	v2 := build{bins, icon, "0.1.2", ""}.mustMSI(t)
+	const (
+		config  = "ProgramData/ClinicPro/config.toml"
+		service = `HKLM\System\CurrentControlSet\Services\ClinicProAgent`
+		uninst  = `HKLM\Software\Microsoft\Windows\CurrentVersion\Uninstall`
+	)
+	installed := func() string {
+		out, _ := w.run("reg", "query", uninst, "/s")
+		for _, v := range []string{"0.1.1", "0.1.2"} {
+			if strings.Contains(out, "DisplayVersion    REG_SZ    "+v) {
+				return v
+			}
+		}
+		return ""
+	}
+	t.Cleanup(func() {
+		if t.Failed() {
+			found, _ := exec.Command("find", w.driveC, "-name", "config.toml", "-o", "-name", "agent.log").CombinedOutput()
+			t.Logf("agent files:\n%s", found)
+			q, _ := w.run("sc", "query", "ClinicProAgent")
+			t.Logf("service:\n%s", q)
+		}
+	})
+	broken := []byte("stability_window = \"forever\"\n")
+	cfg := filepath.Join(w.driveC, config)
+	if err := os.MkdirAll(filepath.Dir(cfg), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// 1. A first install onto a configuration the agent cannot read fails, and leaves
+	// no service, program or Programs and Features entry behind.
+	if err := os.WriteFile(cfg, broken, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.msiexecQuiet("/i", v1); err == nil {
+		t.Fatal("the install succeeded although the agent could not start")
+	}
+	if v := installed(); v != "" {
+		t.Errorf("the failed install left version %s in Programs and Features", v)
+	}
+	if w.exists("Program Files/ClinicPro/clinicpro.exe") || w.reg(service) != "" {
+		t.Error("the failed install left the agent or its service behind")
+	}
+	if !w.exists(config) {
+		t.Error("the rollback removed the practice's configuration file")
+	}
+
+	// 2. With the configuration readable, the same install goes through and the real
+	// agent runs under the service manager.
+	if err := os.Remove(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.msiexec("/i", v1); err != nil {
+		t.Fatalf("install with the real agent: %v", err)
+	}
+	waitFor(t, "the agent's example configuration", func() bool { return w.exists(config) })
+	if v := installed(); v != "0.1.1" {
+		t.Fatalf("Programs and Features shows %q, want 0.1.1", v)
+	}
+
+	// 3. An upgrade whose new agent cannot start fails rather than committing it.
+	if err := os.WriteFile(cfg, broken, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.msiexecQuiet("/i", v2); err == nil {
+		t.Fatal("the upgrade succeeded although the new agent could not start")
+	}
+	if v := installed(); v == "0.1.2" {
+		t.Fatal("the failed upgrade was committed: 0.1.2 is registered")
 	}
 }

@@ -120,6 +120,12 @@ func cmdService(ctx context.Context, env Env, c *common, args []string) int {
 	case "run":
 		// Under the SCM or systemd this blocks until stopped; from a terminal it
 		// runs in the foreground until Ctrl+C.
+		if handled, err := runUnderSCM(prg); handled {
+			if err != nil {
+				return fail(env, c, err)
+			}
+			return ExitOK
+		}
 		if err := s.Run(); err != nil {
 			return fail(env, c, err)
 		}

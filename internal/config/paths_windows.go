@@ -3,11 +3,19 @@ package config
 import (
 	"os"
 	"path/filepath"
+
+	"golang.org/x/sys/windows"
 )
 
-// On Windows the service (LocalSystem) and every user's tray share %ProgramData%.
+// On Windows the service (LocalSystem) and every user's tray share ProgramData. The
+// known folder, not %ProgramData%: the variable is whatever the starting process
+// passed (Wine's service manager passes another folder than the one the MSI installs
+// into), while the known folder is where the installer put the folder and its ACL.
 func osPaths() Paths {
-	base := os.Getenv("ProgramData")
+	base, err := windows.KnownFolderPath(windows.FOLDERID_ProgramData, 0)
+	if err != nil || base == "" {
+		base = os.Getenv("ProgramData")
+	}
 	if base == "" {
 		base = `C:\ProgramData`
 	}
