@@ -169,6 +169,7 @@ func (a *App) follow(ctx context.Context) {
 			return
 		}
 		a.tray.Disconnected(a.opt.Now())
+		a.tellOffline()
 		a.opt.Do(a.applyTray)
 		select {
 		case <-ctx.Done():
@@ -218,6 +219,7 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 
 func (a *App) setStatus(st localapi.Status) {
 	a.notify(a.tray.SetStatus(st, a.opt.Now()))
+	a.tellOffline()
 	a.opt.Do(func() {
 		a.applyTray()
 		a.mu.Lock()
@@ -227,6 +229,14 @@ func (a *App) setStatus(st localapi.Status) {
 			sw.refresh()
 		}
 	})
+}
+
+// tellOffline passes the tray's view of the connection to every capture window.
+func (a *App) tellOffline() {
+	off := a.tray.View().Icon == viewmodel.IconOffline
+	for _, c := range a.captureList() {
+		c.model.SetOffline(off)
+	}
 }
 
 func (a *App) fetchStatus(ctx context.Context) {
@@ -325,6 +335,7 @@ func (a *App) captureList() []*CaptureWindow {
 
 func (a *App) newCapture() *CaptureWindow {
 	c := newCaptureWindow(a)
+	c.model.SetOffline(a.tray.View().Icon == viewmodel.IconOffline)
 	a.mu.Lock()
 	a.captures = append(a.captures, c)
 	a.mu.Unlock()

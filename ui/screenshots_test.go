@@ -135,6 +135,16 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 
 	h = fresh()
 	c = h.patient()
+	h.drop(c, "wound.jpg", "wound-2.jpg")
+	c.Save()
+	h.eventually("saving", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{{Name: "hcm.service", Title: "Hybrid Connection Manager", State: health.Offline,
+		Critical: true, Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline."}}))
+	h.eventually("offline", func() bool { return c.summary.Text == viewmodel.TextOffline(2) })
+	shot(h, c.win, "09b-capture-offline")
+
+	h = fresh()
+	c = h.patient()
 	h.drop(c, "wound.jpg")
 	h.agent.FailSave(localapi.ErrUnavailable)
 	test.Tap(c.save)

@@ -992,3 +992,20 @@ func TestNeedsAttentionRecoversParkedItems(t *testing.T) {
 		return it.State == localapi.StateQueued && it.SessionID == s.ID
 	})
 }
+
+func TestOfflineIsExplainedInTheCaptureWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	c := h.patient()
+	h.drop(c, "a.jpg", "b.jpg")
+	test.Tap(c.save)
+	h.eventually("saving", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
+	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{{Name: "hcm", Title: "Hybrid Connection Manager", State: health.Offline,
+		Critical: true, Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline."}}))
+	h.eventually("explained", func() bool { return c.summary.Text == viewmodel.TextOffline(2) })
+	if c.summary.Importance == widget.DangerImportance {
+		t.Fatal("waiting images shown as an error")
+	}
+	// Closing asks nothing: the saved images are the agent's now.
+	test.Tap(findButton(t, c.win.Content(), "Close"))
+	h.eventually("closed", func() bool { return len(h.app.Captures()) == 0 })
+}

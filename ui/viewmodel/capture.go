@@ -144,6 +144,31 @@ type Capture struct {
 	items     []*CaptureItem
 	saveErr   string
 	saving    bool
+	// offline: Medtech, the relay or the agent cannot be reached; saved items wait
+	// on this PC and the window says so.
+	offline bool
+}
+
+// TextOffline is what the window says while images wait for Medtech or the relay:
+// they are safe, they go by themselves, and the window may be closed.
+func TextOffline(n int) string {
+	what := "These images are"
+	if n == 1 {
+		what = "This image is"
+	}
+	return "Medtech or the ClinicPro relay cannot be reached just now. " + what +
+		" kept safely on this PC and will be sent by themselves when the connection is back. You can close this window."
+}
+
+// SetOffline tells the window whether uploads can reach Medtech (from the tray's status).
+func (c *Capture) SetOffline(offline bool) {
+	c.mu.Lock()
+	changed := c.offline != offline
+	c.offline = offline
+	c.mu.Unlock()
+	if changed {
+		c.changed()
+	}
 }
 
 // NewCapture returns a window model in PhaseNoLaunch. onChange is called (without
@@ -506,6 +531,8 @@ func (c *Capture) View() CaptureView {
 		if parked > 1 {
 			v.Summary = fmt.Sprintf("%d images were not saved. %s", parked, firstParked)
 		}
+	case inFlight > 0 && c.offline:
+		v.Summary = TextOffline(inFlight)
 	case inFlight > 0:
 		v.Summary = fmt.Sprintf("Saving to Medtech: %d of %d saved", sent, sent+inFlight)
 	case sent > 0 && staged == 0 && failed == 0:

@@ -358,3 +358,22 @@ func TestTitlesCarryNoIdentifier(t *testing.T) {
 		}
 	}
 }
+
+func TestOfflineSaysImagesAreKeptAndTheWindowMayClose(t *testing.T) {
+	a, c := launched(t)
+	id := add(t, c, "a.jpg")
+	if err := c.Save(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	c.SetOffline(true)
+	v := c.View()
+	if v.Summary != TextOffline(1) || v.Error || !strings.Contains(v.Summary, "kept safely on this PC") || !strings.Contains(v.Summary, "You can close this window") {
+		t.Fatalf("offline summary %q (error %v)", v.Summary, v.Error)
+	}
+	c.SetOffline(false)
+	if v := c.View(); !strings.HasPrefix(v.Summary, "Saving to Medtech") {
+		t.Fatalf("back online: %q", v.Summary)
+	}
+	_ = a
+	_ = id
+}
