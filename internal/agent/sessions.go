@@ -330,7 +330,7 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 	}
 	out := make([]localapi.Item, 0, len(req.Items))
 	for _, e := range req.Items {
-		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: e.Title, Rotation: e.Rotation, Laterality: e.Laterality, BodySite: e.BodySite})
+		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: e.Title, Rotation: e.Rotation, Laterality: e.Laterality, BodySite: e.BodySite, BodySiteCode: e.BodySiteCode})
 		if err != nil {
 			return out, queueError(err)
 		}

@@ -156,7 +156,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			t.Fatalf("preview of no item: %v", err)
 		}
 		saved, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{
-			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "knee"},
+			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "Knee", BodySiteCode: "72696002"},
 			{ID: b.ID},
 		}})
 		if err != nil {
@@ -169,7 +169,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			if it.State != localapi.StateQueued && it.State != localapi.StateUploading && it.State != localapi.StateSent {
 				t.Fatalf("saved item state = %s", it.State)
 			}
-			if it.ID == a.ID && (it.Title != "Left knee wound" || it.Rotation != 90 || it.Laterality != localapi.LateralityLeft) {
+			if it.ID == a.ID && (it.Title != "Left knee wound" || it.Rotation != 90 || it.Laterality != localapi.LateralityLeft || it.BodySiteCode != "72696002") {
 				t.Fatalf("edits lost: %+v", it)
 			}
 		}
