@@ -64,6 +64,38 @@ func relay(t testing.TB, sim *alexsim.Server) (string, string) {
 // startRelay is relay with a connector for facility and extra relay.toml lines: top
 // before the [alex] table, alexExtra inside it.
 func startRelay(t testing.TB, sim *alexsim.Server, facility, top, alexExtra string) (string, string) {
+	r := startRelayProc(t, sim, top, alexExtra)
+	out := r.run(t, "connector", "add", "--facility", facility, "--name", "Healthier Care")
+	code := regexp.MustCompile(`Enrolment code: ([0-9A-Z]{5}-[0-9A-Z]{5})`).FindStringSubmatch(out)
+	if code == nil {
+		t.Fatalf("no code in %q", out)
+	}
+	return r.url, code[1]
+}
+
+// relayProc is the real clinicpro-relay binary serving on loopback in front of
+// alexsim, with its configuration for the operator's commands.
+type relayProc struct {
+	bin, cfg, url string
+	env           []string
+}
+
+// run runs an operator's command (practice add, connector revoke...) against the
+// relay's store and returns what it printed.
+func (r *relayProc) run(t testing.TB, args ...string) string {
+	t.Helper()
+	c := exec.Command(r.bin, append([]string{"--config", r.cfg}, args...)...)
+	c.Env = r.env
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Fatalf("clinicpro-relay %v: %v\n%s", args, err, out)
+	}
+	return string(out)
+}
+
+// startRelayProc starts the relay with extra relay.toml lines (top before the [alex]
+// table, alexExtra inside it) and no connector.
+func startRelayProc(t testing.TB, sim *alexsim.Server, top, alexExtra string) *relayProc {
 	bin := build(t, "clinicpro-relay", "../clinicpro-relay")
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "relay.toml")
@@ -77,19 +109,9 @@ token_url = "`+sim.TokenURL+`"
 client_id = "`+alexsim.DefaultClientID+`"
 `+alexExtra+`
 `), 0o600)
-	env := append(os.Environ(), "CLINICPRO_ALEX_CLIENT_SECRET="+alexsim.DefaultClientSecret)
-	c := exec.Command(bin, "--config", cfg, "connector", "add", "--facility", facility, "--name", "Healthier Care")
-	c.Env = env
-	out, err := c.CombinedOutput()
-	if err != nil {
-		t.Fatalf("connector add: %v\n%s", err, out)
-	}
-	code := regexp.MustCompile(`Enrolment code: ([0-9A-Z]{5}-[0-9A-Z]{5})`).FindStringSubmatch(string(out))
-	if code == nil {
-		t.Fatalf("no code in %q", out)
-	}
+	r := &relayProc{bin: bin, cfg: cfg, env: append(os.Environ(), "CLINICPRO_ALEX_CLIENT_SECRET="+alexsim.DefaultClientSecret)}
 	srv := exec.Command(bin, "--config", cfg, "serve")
-	srv.Env = env
+	srv.Env = r.env
 	stderr, _ := srv.StderrPipe()
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -107,11 +129,11 @@ client_id = "`+alexsim.DefaultClientID+`"
 	}()
 	select {
 	case a := <-addr:
-		return "http://" + a, code[1]
+		r.url = "http://" + a
 	case <-time.After(2 * time.Minute):
 		t.Fatal("relay did not start")
 	}
-	return "", ""
+	return r
 }
 
 func photo(t *testing.T, seed int) []byte {
