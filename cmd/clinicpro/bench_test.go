@@ -7,14 +7,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/demo"
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/upload"
 )
 
 // procStat returns a process's user+system CPU time and its current and peak RSS
@@ -158,6 +162,146 @@ func BenchmarkBurst1000(b *testing.B) {
 			b.Fatalf("%d documents stored for 1000 files", n)
 		}
 		b.ReportMetric(el.Seconds(), "s-total")
+		b.ReportMetric(float64(hwm)/(1<<20), "MB-peak-rss")
+	}
+}
+
+// BenchmarkFairness3PCs: three real agents of one practice, enrolled with one
+// practice code on one relay, each given 300 photos at the same moment (three camera
+// cards emptied at once). It reports each PC's time until ALEX held all its photos:
+// with the relay-wide ALEX limit binding, PCs take turns, so the three finish close
+// together and none is starved.
+func BenchmarkFairness3PCs(b *testing.B) {
+	const perPC = 300
+	for range b.N {
+		b.StopTimer()
+		bin := build(b, "clinicpro", ".")
+		ctx, cancel := context.WithCancel(context.Background())
+		sim, err := alexsim.Start(ctx, "", alexsim.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		r := startRelay(b, sim)
+		out := r.run(b, "practice", "add", "--facility", alexsim.DefaultFacility, "--name", "Fair", "--pcs", "3", "--valid", "1d")
+		code := regexp.MustCompile(`Practice code: (\S+)`).FindStringSubmatch(out)[1]
+		type pc struct{ data, inbox, staging string }
+		var pcs []pc
+		for i := range 3 {
+			data, _ := os.MkdirTemp("", "cpfair")
+			b.Cleanup(func() { os.RemoveAll(data) })
+			if out, err := exec.Command(bin, "enrol", "--data", data, "--relay", r.url, "--code", code).CombinedOutput(); err != nil {
+				b.Fatalf("enrol: %v %s", err, out)
+			}
+			p := pc{data: data, inbox: filepath.Join(data, "inbox"), staging: filepath.Join(data, "staging")}
+			os.MkdirAll(p.inbox, 0o755)
+			os.MkdirAll(p.staging, 0o755)
+			f, _ := os.OpenFile(filepath.Join(data, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+			f.WriteString("\n[[folder]]\npath = '" + p.inbox + "'\nlabel = \"Inbox\"\nrouting = \"nhi\"\n")
+			f.Close()
+			for j := range perPC {
+				os.WriteFile(filepath.Join(p.staging, fmt.Sprintf("ZZZ0016 pc%d-%04d.jpg", i, j)), smallPhoto(b, i*10000+j), 0o644)
+			}
+			startAgentB(b, bin, data)
+			pcs = append(pcs, p)
+		}
+		b.StartTimer()
+		t0 := time.Now()
+		for _, p := range pcs {
+			ents, _ := os.ReadDir(p.staging)
+			for _, e := range ents {
+				os.Rename(filepath.Join(p.staging, e.Name()), filepath.Join(p.inbox, e.Name()))
+			}
+		}
+		done := make([]time.Duration, 3)
+		deadline := time.Now().Add(20 * time.Minute)
+		for left := 3; left > 0; {
+			if time.Now().After(deadline) {
+				b.Fatalf("not all photos stored: %d documents", len(sim.Documents()))
+			}
+			per := make([]int, 3)
+			for _, d := range sim.Documents() {
+				var i int
+				if _, err := fmt.Sscanf(d.Title, "pc%d-", &i); err == nil && i >= 0 && i < 3 {
+					per[i]++
+				}
+			}
+			left = 0
+			for i, n := range per {
+				if n >= perPC && done[i] == 0 {
+					done[i] = time.Since(t0)
+				}
+				if done[i] == 0 {
+					left++
+				}
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		b.StopTimer()
+		if n := len(sim.Documents()); n != 3*perPC {
+			b.Fatalf("%d documents stored for %d photos", n, 3*perPC)
+		}
+		for i, d := range done {
+			b.ReportMetric(d.Seconds(), fmt.Sprintf("s-pc%d", i+1))
+		}
+		cancel()
+		sim.Close()
+	}
+}
+
+// BenchmarkBurst12MP: BURST_12MP_N (default 100) distinct 12 MP phone JPEGs dropped at
+// once into one watched folder of the real agent, against the time the agent's own
+// converter (one photo at a time, as the uploader runs it) needs for the same photos
+// in this process. Issue 20's target: the burst finishes within 2x the conversion.
+func BenchmarkBurst12MP(b *testing.B) {
+	n := 100
+	if v, err := strconv.Atoi(os.Getenv("BURST_12MP_N")); err == nil && v > 0 {
+		n = v
+	}
+	for range b.N {
+		b.StopTimer()
+		bin, data, dirs, sim := benchAgent(b, 1, "1s")
+		staging := filepath.Join(data, "staging")
+		os.MkdirAll(staging, 0o755)
+		for i := range n {
+			jpg, err := demo.PhonePhoto(3024, 4032, uint32(3+i), 92)
+			if err != nil {
+				b.Fatal(err)
+			}
+			os.WriteFile(filepath.Join(staging, fmt.Sprintf("ZZZ0016 card-%04d.jpg", i)), jpg, 0o644)
+		}
+		// The agent's converter alone, on the same photos.
+		t0 := time.Now()
+		for i := range n {
+			_, err := agent.ImagingConverter{}.Convert(context.Background(), upload.ConvertRequest{
+				Path: filepath.Join(staging, fmt.Sprintf("ZZZ0016 card-%04d.jpg", i)), FileName: "card.jpg", ByteBudget: 1_000_000})
+			if err != nil {
+				b.Fatal(err)
+			}
+		}
+		conv := time.Since(t0)
+		c := startAgentB(b, bin, data)
+		b.StartTimer()
+		t0 = time.Now()
+		for i := range n {
+			name := fmt.Sprintf("ZZZ0016 card-%04d.jpg", i)
+			os.Rename(filepath.Join(staging, name), filepath.Join(dirs[0], name))
+		}
+		deadline := time.Now().Add(40 * time.Minute)
+		for len(sim.Documents()) < n {
+			if time.Now().After(deadline) {
+				b.Fatalf("only %d of %d stored", len(sim.Documents()), n)
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		el := time.Since(t0)
+		b.StopTimer()
+		_, _, hwm, _ := procStat(c.Process.Pid)
+		if got := len(sim.Documents()); got != n {
+			b.Fatalf("%d documents stored for %d photos", got, n)
+		}
+		b.ReportMetric(el.Seconds(), "s-total")
+		b.ReportMetric(conv.Seconds(), "s-convert-only")
+		b.ReportMetric(el.Seconds()/conv.Seconds(), "x-of-convert")
 		b.ReportMetric(float64(hwm)/(1<<20), "MB-peak-rss")
 	}
 }

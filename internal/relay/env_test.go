@@ -75,6 +75,8 @@ type env struct {
 	logs  *testutil.Buffer
 	alexc *alex.Client
 	prom  *prometheus.Registry
+	st    *store.Store
+	cfg   Config
 }
 
 func start(t *testing.T, cfg Config, tweaks ...func(*alex.Config)) *env {
@@ -118,7 +120,7 @@ func start(t *testing.T, cfg Config, tweaks ...func(*alex.Config)) *env {
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
 	go func() { _ = hs.Serve(srv.Listener(ln)) }()
 	t.Cleanup(func() { hs.Close() })
-	e := &env{t: t, sim: sim, url: "http://" + ln.Addr().String(), reg: reg, led: led, aud: aud, srv: srv, logs: logs, alexc: ac, prom: prom}
+	e := &env{t: t, sim: sim, url: "http://" + ln.Addr().String(), reg: reg, led: led, aud: aud, srv: srv, logs: logs, alexc: ac, prom: prom, st: st, cfg: cfg}
 	// Every test's full log output must be free of patient data.
 	t.Cleanup(func() { e.assertNoPatientData(logs.String()) })
 	return e
@@ -180,6 +182,37 @@ func (e *env) connector(facility string) (*client.Client, client.Credentials) {
 		e.t.Fatal(err)
 	}
 	return c, creds
+}
+
+// secondRelay starts another relay on e's store (its own handle, as another process
+// would have) and the same alexsim, as a second relay behind a load balancer.
+func (e *env) secondRelay() *env {
+	t := e.t
+	t.Helper()
+	st, err := store.Open(context.Background(), e.st.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	aud, _ := audit.New(st, []byte("0123456789abcdef-test-key"))
+	cfg := e.cfg
+	cfg.Metrics = prometheus.NewRegistry()
+	cfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
+	reg, led := registry.New(st), ledger.New(st)
+	srv, err := New(cfg, reg, led, aud, e.alexc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 30 * time.Second}
+	go func() { _ = hs.Serve(srv.Listener(ln)) }()
+	t.Cleanup(func() { hs.Close() })
+	two := *e
+	two.url, two.reg, two.led, two.aud, two.srv, two.st = "http://"+ln.Addr().String(), reg, led, aud, srv, st
+	return &two
 }
 
 // metric sums the samples of a counter or gauge whose labels include all of want.

@@ -5,6 +5,7 @@ package daemon
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -12,8 +13,11 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
@@ -183,12 +187,38 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	pruned := make(chan struct{})
 	go func() { defer close(pruned); pruneAudit(pctx, srv, cfg.AuditRetention.Duration, log) }()
 	defer func() { stopPrune(); <-pruned }() // before the stores close
+	var tc *certs
+	if cfg.TLSCertFile != "" {
+		if tc, err = newCerts(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {
+			for _, l := range lns {
+				l.Close()
+			}
+			return err
+		}
+		for _, s := range servers {
+			s.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: tc.GetCertificate}
+		}
+	}
+	// SIGHUP reloads the certificate (a renewal is also picked up by itself when its
+	// files change).
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			if tc == nil {
+				log.Info("SIGHUP: no TLS certificate to reload")
+				continue
+			}
+			_ = tc.Reload()
+		}
+	}()
 	errc := make(chan error, len(servers))
 	for i, s := range servers {
 		go func() {
 			var err error
-			if cfg.TLSCertFile != "" {
-				err = s.ServeTLS(lns[i], cfg.TLSCertFile, cfg.TLSKeyFile)
+			if tc != nil {
+				err = s.ServeTLS(lns[i], "", "")
 			} else {
 				err = s.Serve(lns[i])
 			}
@@ -206,14 +236,25 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	case err = <-errc:
 		log.Error("listener failed", "err", err)
 	}
-	sctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	// Drain: the listeners close at once (a load balancer's next check fails over),
+	// and requests in flight, uploads to ALEX included, get DrainTimeout to finish.
+	log.Info("relay draining", "in_flight_limit", DrainTimeout.String())
+	sctx, cancel := context.WithTimeout(context.Background(), DrainTimeout)
 	defer cancel()
+	var wg sync.WaitGroup
 	for _, s := range servers {
-		_ = s.Shutdown(sctx)
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = s.Shutdown(sctx) }()
 	}
+	wg.Wait()
 	log.Info("relay stopped")
 	return err
 }
+
+// DrainTimeout is how long a stopping relay (SIGTERM) waits for requests in flight:
+// longer than an ALEX write may take (its 60 s timeout), within systemd's default 90 s
+// before it kills the process.
+const DrainTimeout = 75 * time.Second
 
 // AuditPruneEvery is how often audit rows past audit_retention are deleted.
 const AuditPruneEvery = time.Hour

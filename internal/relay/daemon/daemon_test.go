@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"io"
 	"net"
@@ -174,4 +175,72 @@ func TestServePrunesTheAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	st.Close()
+}
+
+// Issue 17: stopping (SIGTERM cancels serve's context) drains: an upload in flight
+// to a slow ALEX finishes and is answered, while the listener takes nothing new.
+func TestServeDrainsInFlightUploads(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, err := alexsim.Start(context.Background(), "", alexsim.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	dir := t.TempDir()
+	cfg := config.Config{Listen: "127.0.0.1:0", AdminListen: "127.0.0.1:0", DataDir: dir, LogLevel: "info",
+		AuditKeyFile: filepath.Join(dir, "audit.key"),
+		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
+			ClientSecret: alexsim.DefaultClientSecret}}
+	st, err := OpenStores(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, code, _ := st.Registry.Add(ctx, alexsim.DefaultFacility, "t")
+	st.Close()
+	addrs := make(chan [2]net.Addr, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- Serve(ctx, cfg, NewLogger(io.Discard, 0), func(p, a net.Addr) { addrs <- [2]net.Addr{p, a} })
+	}()
+	a := <-addrs
+	url := "http://" + a[0].String()
+	creds, err := client.Enrol(context.Background(), url, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.New(url, creds)
+	if _, err := c.Health(context.Background()); err != nil { // token in hand
+		t.Fatal(err)
+	}
+	sim.SetFaults(alexsim.Faults{LatencyMS: 1500})
+	body := append([]byte("%PDF-1.4\n"), make([]byte, 20000)...)
+	uploaded := make(chan error, 1)
+	go func() {
+		_, err := c.UploadDocument(context.Background(), client.DocumentUpload{IdempotencyKey: "drain-test-0001", NHI: "ZZZ0016",
+			Title: "Referral", ContentType: "application/pdf", Size: int64(len(body)), Body: bytes.NewReader(body)})
+		uploaded <- err
+	}()
+	testutil.WaitFor(t, "the upload to be in flight", time.Minute, 20*time.Millisecond, func() bool {
+		resp, err := http.Get("http://" + a[1].String() + "/metrics")
+		if err != nil {
+			return false
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return strings.Contains(string(b), "clinicpro_relay_inflight_requests 1")
+	})
+	cancel() // what SIGTERM does
+	if err := <-uploaded; err != nil {
+		t.Fatalf("the upload in flight when the relay stopped: %v", err)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("serve: %v", err)
+	}
+	if n := len(sim.Documents()); n != 1 {
+		t.Fatalf("ALEX holds %d documents", n)
+	}
+	if _, err := http.Get(url + "/healthz"); err == nil {
+		t.Fatal("the stopped relay still accepts connections")
+	}
 }

@@ -10,12 +10,9 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"path/filepath"
 	"syscall"
 	"text/tabwriter"
 	"time"
-
-	"github.com/kardianos/service"
 
 	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/config"
@@ -28,7 +25,8 @@ import (
 const usage = `usage: clinicpro-relay [--config FILE] COMMAND
 commands:
   serve                                   run the relay in the foreground
-  install | uninstall                     register or remove the systemd service
+  install [--user NAME]                   register the systemd service, run as its own unprivileged user
+  uninstall                               remove the systemd service (the user and data stay)
   practice add --facility ID --name N --pcs N [--valid 7d]
                                           print one code that enrols up to N PCs of a practice
   practice list                           list practices, each with its PCs and when they were last seen
@@ -73,7 +71,14 @@ func Run(args []string, out io.Writer) error {
 		defer stop()
 		return daemon.Serve(ctx, cfg, daemon.NewLogger(os.Stderr, level), nil)
 	case "install", "uninstall":
-		return installCmd(cmd, *cfgPath, out)
+		if cmd == "uninstall" {
+			return uninstallCmd(rest, out)
+		}
+		cfg, err := load()
+		if err != nil {
+			return err
+		}
+		return installCmd(cfg, *cfgPath, rest, out)
 	case "connector", "practice":
 		cfg, err := load()
 		if err != nil {
@@ -117,42 +122,6 @@ func Run(args []string, out io.Writer) error {
 		fs.Usage()
 		return fmt.Errorf("unknown command %q", cmd)
 	}
-}
-
-// noop satisfies service.Interface for install/uninstall, which never run the
-// service: systemd starts `clinicpro-relay serve`, which handles SIGTERM itself.
-type noop struct{}
-
-func (noop) Start(service.Service) error { return nil }
-func (noop) Stop(service.Service) error  { return nil }
-
-func installCmd(cmd, cfgPath string, out io.Writer) error {
-	abs, err := filepath.Abs(cfgPath)
-	if err != nil {
-		return err
-	}
-	svc, err := service.New(noop{}, &service.Config{
-		Name:        "clinicpro-relay",
-		DisplayName: "ClinicPro relay",
-		Description: "Relays ClinicPro Images uploads from practices to Medtech ALEX.",
-		Arguments:   []string{"--config", abs, "serve"},
-		Option:      service.KeyValue{"Restart": "always", "LimitNOFILE": 65536},
-	})
-	if err != nil {
-		return err
-	}
-	if cmd == "uninstall" {
-		if err := svc.Uninstall(); err != nil {
-			return fmt.Errorf("could not remove the service (run as root): %w", err)
-		}
-		fmt.Fprintln(out, "Removed the clinicpro-relay service.")
-		return nil
-	}
-	if err := svc.Install(); err != nil {
-		return fmt.Errorf("could not install the service (run as root; is it already installed?): %w", err)
-	}
-	fmt.Fprintf(out, "Installed the clinicpro-relay service with configuration %s. Start it with: systemctl start clinicpro-relay\n", abs)
-	return nil
 }
 
 // record puts an operator's command in the audit trail, beside the requests.
