@@ -67,8 +67,8 @@ bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
 .PHONY: bench-agent
-bench-agent: ## the real clinicpro binary with the relay and alexsim: idle CPU and RSS watching 5 folders, a burst of 1,000 photos
-	$(GO) test -run '^$$' -bench 'IdleAgent5Folders|Burst1000' -benchtime 1x -timeout 60m ./cmd/clinicpro
+bench-agent: ## the real clinicpro binary with the relay and alexsim: idle CPU and RSS watching 5 folders, a burst of 1,000 photos, 100 12 MP photos against conversion alone, 3 PCs bursting at once
+	$(GO) test -run '^$$' -bench 'IdleAgent5Folders|Burst1000|Burst12MP|Fairness3PCs' -benchtime 1x -timeout 60m ./cmd/clinicpro
 
 .PHONY: bench-imaging
 bench-imaging: ## imaging vs sharp, vips and ImageMagick on 12 MP, 24 MP and A4 inputs (RUNS=5); installs the tools it needs
