@@ -181,7 +181,7 @@ func BenchmarkFairness3PCs(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		r := startRelay(b, sim)
+		r := startRelayProc(b, sim, "", "")
 		out := r.run(b, "practice", "add", "--facility", alexsim.DefaultFacility, "--name", "Fair", "--pcs", "3", "--valid", "1d")
 		code := regexp.MustCompile(`Practice code: (\S+)`).FindStringSubmatch(out)[1]
 		type pc struct{ data, inbox, staging string }
