@@ -107,7 +107,7 @@ func Run(args []string, out io.Writer) error {
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(out, "The relay's store (%s) is at schema version %d, the latest this relay knows.\n", daemon.StoreConfig(cfg), v)
+		fmt.Fprintf(out, "The relay's store (%s) is at schema version %d; this relay writes version %d.\n", daemon.StoreConfig(cfg), v, store.Latest())
 		return nil
 	case "migrate-store":
 		cfg, err := load()

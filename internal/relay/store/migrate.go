@@ -10,17 +10,25 @@ import (
 
 // A migration is one schema version: its statements for each database. Versions
 // only ever grow; a released migration is never edited, a change is a new one.
+//
+// readableFrom is the oldest schema version whose relays still work on a database
+// with this migration applied. Migrations are additive where they can be (new
+// tables, new columns with defaults), so a relay not yet upgraded keeps running, and
+// starting, beside one that migrated: relays are upgraded one at a time (see
+// docs/relay.md). A migration that old relays cannot live with sets readableFrom to
+// its own version, and they refuse to start until they are upgraded.
 type migration struct {
-	version int
-	name    string
-	sqlite  []string
-	pg      []string
+	version      int
+	name         string
+	readableFrom int
+	sqlite       []string
+	pg           []string
 }
 
 // migrations, oldest first. Version 1 is the schema relays wrote before migrations
 // existed (CREATE ... IF NOT EXISTS), so an existing relay.db adopts it as it is.
 var migrations = []migration{
-	{1, "connectors, codes, tokens, ledger, audit", []string{
+	{1, "connectors, codes, tokens, ledger, audit", 1, []string{
 		`CREATE TABLE IF NOT EXISTS connectors (
 	id TEXT PRIMARY KEY,
 	facility TEXT NOT NULL,
@@ -127,7 +135,7 @@ var migrations = []migration{
 		`CREATE INDEX audit_facility_ok ON audit(facility, outcome, at)`,
 		`CREATE INDEX audit_at ON audit(at)`,
 	}},
-	{2, "practice codes, last seen, ledger leases", []string{
+	{2, "practice codes, last seen, ledger leases", 1, []string{
 		`CREATE TABLE practices (
 	id TEXT PRIMARY KEY,
 	facility TEXT NOT NULL,
@@ -162,7 +170,7 @@ var migrations = []migration{
 		`ALTER TABLE ledger ADD COLUMN owner TEXT NOT NULL DEFAULT ''`,
 		`ALTER TABLE ledger ADD COLUMN lease_until BIGINT NOT NULL DEFAULT 0`,
 	}},
-	{3, "ledger proof of what ALEX stored", []string{
+	{3, "ledger proof of what ALEX stored", 1, []string{
 		`ALTER TABLE ledger ADD COLUMN proof TEXT NOT NULL DEFAULT ''`,
 	}, []string{
 		`ALTER TABLE ledger ADD COLUMN proof TEXT NOT NULL DEFAULT ''`,
@@ -195,16 +203,20 @@ func (s *Store) Migrate(ctx context.Context) (int, error) {
 	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 	version INTEGER PRIMARY KEY,
 	name TEXT NOT NULL,
-	applied BIGINT NOT NULL
+	applied BIGINT NOT NULL,
+	readable_from INTEGER NOT NULL DEFAULT 1
 )`); err != nil {
 		return 0, fmt.Errorf("cannot prepare the relay database: %w", err)
 	}
-	var v int
-	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&v); err != nil {
+	var v, readable int
+	if err := conn.QueryRowContext(ctx, `SELECT coalesce(max(version), 0), coalesce(max(readable_from), 0) FROM schema_migrations`).Scan(&v, &readable); err != nil {
 		return 0, err
 	}
 	if v > Latest() {
-		return v, fmt.Errorf("the relay database is at schema %d, newer than this relay (%d): upgrade this relay", v, Latest())
+		if readable > Latest() {
+			return v, fmt.Errorf("the relay database is at schema %d, which relays before schema %d cannot use, and this relay knows %d: upgrade this relay", v, readable, Latest())
+		}
+		return v, nil // a newer relay migrated it compatibly (a rolling upgrade)
 	}
 	for _, m := range migrations {
 		if m.version <= v {
@@ -233,7 +245,7 @@ func (s *Store) apply(ctx context.Context, conn *sql.Conn, m migration) error {
 			return fmt.Errorf("%s: %w", strings.SplitN(st, "\n", 2)[0], err)
 		}
 	}
-	if _, err := t.ExecContext(ctx, s.q(`INSERT INTO schema_migrations(version, name, applied) VALUES(?,?,?)`), m.version, m.name, time.Now().UnixNano()); err != nil {
+	if _, err := t.ExecContext(ctx, s.q(`INSERT INTO schema_migrations(version, name, applied, readable_from) VALUES(?,?,?,?)`), m.version, m.name, time.Now().UnixNano(), m.readableFrom); err != nil {
 		return err
 	}
 	return t.Commit()

@@ -32,8 +32,15 @@ func TestMigrationsAreVersionedAndRepeatable(t *testing.T) {
 		if v, err := st.Migrate(ctx); err != nil || v != store.Latest() {
 			t.Fatalf("second migrate: %d %v", v, err)
 		}
-		// A database from a newer relay is refused, not guessed at.
-		if _, err := st.DB().ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied) VALUES(999, 'future', 0)`); err != nil {
+		// A newer relay's additive migration (a rolling upgrade): this relay still runs.
+		if _, err := st.DB().ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied, readable_from) VALUES(998, 'future, additive', 0, 1)`); err != nil {
+			t.Fatal(err)
+		}
+		if v, err := st.Migrate(ctx); err != nil || v != 998 {
+			t.Fatalf("a compatible newer schema: %d %v", v, err)
+		}
+		// One this relay cannot live with is refused, not guessed at.
+		if _, err := st.DB().ExecContext(ctx, `INSERT INTO schema_migrations(version, name, applied, readable_from) VALUES(999, 'future, breaking', 0, 999)`); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := st.Migrate(ctx); err == nil || !strings.Contains(err.Error(), "upgrade this relay") {
