@@ -67,7 +67,9 @@ func TestBadInputEndToEnd(t *testing.T) {
 			t.Errorf("%s: original not kept in place: %v", it.FileName, err)
 		}
 	}
-	un, _ := api.Unassigned(ctx)
+	// Files are taken concurrently, so the mistyped one may still be on its way.
+	var un []localapi.Item
+	waitFor(t, "the mistyped file in Unassigned", func() bool { un, _ = api.Unassigned(ctx); return len(un) > 0 })
 	if len(un) != 1 || un[0].FileName != "ZZZ0017 typo.jpg" || !strings.Contains(un[0].Reason, "check character") {
 		t.Errorf("mistyped NHI: unassigned = %+v", un)
 	}
