@@ -171,7 +171,7 @@ func (u *unassignedWindow) row(it localapi.Item, target *CaptureWindow) fyne.Can
 	check.SetChecked(u.app.unassigned.IsSelected(it.ID))
 	name := widget.NewLabelWithStyle(it.FileName, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	name.Truncation = fyne.TextTruncateEllipsis
-	from := widget.NewLabel("From " + it.Source)
+	from := widget.NewLabel(viewmodel.ItemSource(it))
 	from.SizeName = theme.SizeNameCaptionText
 	reason := widget.NewLabel(it.Reason)
 	reason.Wrapping = fyne.TextWrapWord

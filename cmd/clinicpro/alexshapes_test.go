@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -14,6 +15,8 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/demo"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
@@ -329,4 +332,114 @@ func TestEachFailureSaysItsOwnSentence(t *testing.T) {
 		s.drop("ZZZ0016")
 		s.saysEverywhere(api.CauseRelayBusy)
 	})
+}
+
+// withEXIFDate puts an EXIF APP1 segment with DateTimeOriginal (no offset) right
+// after a JPEG's SOI, as a camera writes it.
+func withEXIFDate(jpg []byte, when string) []byte {
+	le := binary.LittleEndian
+	var tiff bytes.Buffer
+	tiff.WriteString("II*\x00")
+	binary.Write(&tiff, le, uint32(8))
+	entry := func(tag, typ uint16, count, value uint32) {
+		binary.Write(&tiff, le, tag)
+		binary.Write(&tiff, le, typ)
+		binary.Write(&tiff, le, count)
+		binary.Write(&tiff, le, value)
+	}
+	binary.Write(&tiff, le, uint16(1))
+	entry(0x8769, 4, 1, 26) // IFD0: the Exif directory at 26
+	binary.Write(&tiff, le, uint32(0))
+	binary.Write(&tiff, le, uint16(1))
+	entry(0x9003, 2, uint32(len(when)+1), 26+2+12+4) // DateTimeOriginal
+	binary.Write(&tiff, le, uint32(0))
+	tiff.WriteString(when + "\x00")
+	payload := append([]byte("Exif\x00\x00"), tiff.Bytes()...)
+	out := []byte{0xFF, 0xD8, 0xFF, 0xE1, byte((len(payload) + 2) >> 8), byte(len(payload) + 2)}
+	out = append(out, payload...)
+	return append(out, jpg[2:]...)
+}
+
+// TestEveryFieldReachesTheDocumentReference: what a GP and a camera said about each
+// file is in the DocumentReference ALEX stores: the launch's provider as author, the
+// date the photo was taken (EXIF, else the file's time), the type of its kind (a
+// photograph, a letter), and, with body_site = "both", the coded laterality and body
+// site the GP chose.
+func TestEveryFieldReachesTheDocumentReference(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the agent and relay binaries")
+	}
+	s := startShape(t, shapeOpts{alexs: `body_site = "both"`})
+	provider := alexsim.ProviderID(alexsim.DefaultFacility)
+	lc, sig, err := s.sim.MintLaunch(alexsim.DefaultFacility, "ZZZ0016", provider)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sess, err := s.api.Launch(s.ctx, localapi.LaunchRequest{Context: lc, Signature: sig})
+	if err != nil {
+		t.Fatal(err)
+	}
+	photo, err := s.api.AddFile(s.ctx, sess.ID, "knee.jpg", bytes.NewReader(withEXIFDate(smallPhoto(t, 1), "2026:11:20 14:05:06")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	letter, err := s.api.AddFile(s.ctx, sess.ID, "referral.pdf", bytes.NewReader(demo.PDF(1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.api.Save(s.ctx, sess.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{
+		{ID: photo.ID, Title: "Knee wound", Laterality: api.LateralityLeft, BodySite: "Knee", BodySiteCode: "72696002"},
+		{ID: letter.ID, Title: "Referral letter"},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	// A camera's file in the watched folder: no EXIF date, so the file's own time.
+	mtime := time.Date(2026, 11, 18, 8, 30, 0, 0, time.Local)
+	folderPhoto := filepath.Join(s.watched, "ZZZ0016 rash.jpg")
+	tmp := filepath.Join(s.data, "rash.tmp")
+	os.WriteFile(tmp, smallPhoto(t, 2), 0o644)
+	os.Chtimes(tmp, mtime, mtime)
+	if err := os.Rename(tmp, folderPhoto); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "three documents in ALEX", func() bool { return len(s.sim.Documents()) == 3 })
+
+	nz, _ := time.LoadLocation("Pacific/Auckland")
+	byTitle := map[string]fhir.DocumentReference{}
+	for _, d := range s.sim.Documents() {
+		var r fhir.DocumentReference
+		if err := json.Unmarshal(d.Resource, &r); err != nil {
+			t.Fatal(err)
+		}
+		byTitle[r.Content[0].Attachment.Title] = r
+	}
+	knee, ref, rash := byTitle["Knee wound"], byTitle["Referral letter"], byTitle["rash.tif"]
+	for title, r := range map[string]fhir.DocumentReference{"Knee wound": knee, "Referral letter": ref} {
+		if len(r.Author) != 1 || !strings.HasSuffix(r.Author[0].Reference, "/fhir/Practitioner/"+provider) {
+			t.Errorf("%s: author %+v, want the launch's provider", title, r.Author)
+		}
+	}
+	// EXIF without an offset is the camera's local time, taken as the PC's zone.
+	if want := time.Date(2026, 11, 20, 14, 5, 6, 0, time.Local).In(nz).Format("2006-01-02T15:04:05-07:00"); knee.Date != want ||
+		knee.Type.Coding[0].Code != "72170-4" {
+		t.Errorf("photo: date %q type %+v, want its EXIF date and Photographic image", knee.Date, knee.Type)
+	}
+	codes := map[string]bool{}
+	for _, e := range knee.Extension {
+		for _, c := range e.ValueCodeableConcept.Coding {
+			codes[c.Code] = true
+		}
+	}
+	if !codes["72696002"] || !codes["7771000"] || !strings.Contains(knee.Description, "Left knee") {
+		t.Errorf("photo: body site codes %v, description %q", codes, knee.Description)
+	}
+	if ref.Type == nil || ref.Type.Coding[0].Code != "51852-2" {
+		t.Errorf("PDF: type %+v, want the document kind's code, not Photographic image", ref.Type)
+	}
+	if rash.Content == nil {
+		t.Fatalf("no document for the watched file (titles %v)", byTitle)
+	}
+	if want := mtime.In(nz).Format("2006-01-02T15:04:05-07:00"); rash.Date != want || len(rash.Author) != 0 {
+		t.Errorf("watched file: date %q (want its file time %s), author %+v (no launch, no author)", rash.Date, want, rash.Author)
+	}
 }

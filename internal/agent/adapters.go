@@ -85,7 +85,8 @@ func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Re
 	ctx = client.WithCorrelation(ctx, d.Correlation)
 	res, err := r.C.UploadDocument(ctx, client.DocumentUpload{
 		IdempotencyKey: d.IdempotencyKey, Supersedes: d.Supersedes, PatientID: d.Patient.PatientID, NHI: nhiIfNoID(d),
-		Title: d.Title, Laterality: d.Laterality, BodySite: d.BodySite,
+		ProviderID: d.Patient.ProviderID, Title: d.Title, Kind: d.Kind, Source: d.Source, Laterality: d.Laterality,
+		BodySite: d.BodySite, BodySiteCode: d.BodySiteCode, ClinicalDate: d.Taken,
 		ContentType: d.ContentType, Size: int64(len(d.Data)), Body: bytes.NewReader(d.Data),
 	})
 	if err != nil {

@@ -1,10 +1,13 @@
 package agent
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/originals"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
@@ -21,8 +24,8 @@ const ReasonNoWindow = "No ClinicPro capture window was open when the file arriv
 // already holds, so offering twice never queues twice.
 func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	n := queue.New{
-		Source: f.Folder.Label, SourcePath: f.Path, SourceAction: f.Folder.SourceAction,
-		Format: f.Folder.Format, Facility: a.opt.Facility,
+		Source: f.Folder.Source, Folder: f.Folder.Label, SourcePath: f.Path, SourceAction: f.Folder.SourceAction,
+		Format: f.Folder.Format, Facility: a.opt.Facility, Meta: queue.Meta{Kind: f.Folder.Kind},
 	}
 	r := watch.RouteFile(f.Folder, f.Rel)
 	switch {
@@ -47,7 +50,16 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 		defer h.Close()
 		body = h
 	}
-	it, err := a.q.AddFrom(ctx, n, body)
+	// When was it taken: the photo's own EXIF date, else the file's time, which a
+	// camera or scanner sets when it writes; never the time it happens to be sent.
+	br := bufio.NewReaderSize(body, exifHead)
+	head, _ := br.Peek(exifHead)
+	if at, ok := imaging.TakenAt(head, time.Local); ok {
+		n.Taken = at
+	} else {
+		n.Taken = f.ModTime
+	}
+	it, err := a.q.AddFrom(ctx, n, br)
 	switch {
 	case errors.Is(err, queue.ErrDuplicate):
 		a.settleDuplicate(f, it)

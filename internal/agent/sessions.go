@@ -36,7 +36,7 @@ type session struct {
 }
 
 func (s *session) patient() queue.Patient {
-	return queue.Patient{NHI: s.Banner.NHI, PatientID: s.patientID, SessionID: s.ID}
+	return queue.Patient{NHI: s.Banner.NHI, PatientID: s.patientID, SessionID: s.ID, ProviderID: s.ProviderID}
 }
 
 func newSessionID() string {
@@ -273,17 +273,22 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 	if !s.PatientSelected {
 		return localapi.Item{}, errNoPatient
 	}
-	br := bufio.NewReaderSize(r, 4096)
-	head, _ := br.Peek(512)
+	br := bufio.NewReaderSize(r, exifHead)
+	head, _ := br.Peek(exifHead)
 	switch t, err := imaging.Sniff(head); {
 	case t == imaging.TypeHEIC:
 		return localapi.Item{}, errHEIC
 	case err != nil || t == imaging.TypeUnknown:
 		return localapi.Item{}, errNotImage
 	}
+	// A dropped file has no file time of its own here: its EXIF date, else now.
+	taken, ok := imaging.TakenAt(head, time.Local)
+	if !ok {
+		taken = a.opt.Now()
+	}
 	it, err := a.q.AddReader(ctx, queue.New{
-		Source: "drop", FileName: cleanName(fileName), Patient: s.patient(), Facility: s.Facility,
-		State: localapi.StateStaged,
+		Source: api.SourceDrop, FileName: cleanName(fileName), Patient: s.patient(), Facility: s.Facility,
+		State: localapi.StateStaged, Taken: taken,
 	}, br)
 	if errors.Is(err, queue.ErrDuplicate) {
 		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "This file is already in the queue for this patient.")
@@ -294,10 +299,9 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 	return it.API(), nil
 }
 
-var lateralities = map[string]bool{
-	localapi.LateralityNone: true, localapi.LateralityRight: true, localapi.LateralityLeft: true,
-	localapi.LateralityBilateral: true, localapi.LateralityNA: true,
-}
+// exifHead is how much of a file is read for its EXIF date: JPEG keeps EXIF in
+// its first 64 KiB segment, PNG and WebP before their pixels.
+const exifHead = 128 << 10
 
 // Save queues a session's staged items with the GP's edits. Everything is checked
 // before anything changes, so a refused Save leaves the window as it was.
@@ -312,13 +316,13 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 		switch {
 		case e.Rotation != 0 && e.Rotation != 90 && e.Rotation != 180 && e.Rotation != 270:
 			return nil, localapi.NewError(localapi.CodeBadRequest, "Rotation must be 0, 90, 180 or 270 degrees.")
-		case !lateralities[e.Laterality]:
-			return nil, localapi.NewError(localapi.CodeBadRequest, "Laterality must be right, left, bilateral or not-applicable.")
-		case len(e.Title) > 200 || len(e.BodySite) > 100:
-			return nil, localapi.NewError(localapi.CodeBadRequest, "The title or body site is too long: keep it under 200 characters.")
 		}
-		if err := api.ValidateBodySite(e.BodySiteCode, e.BodySite); err != nil {
-			return nil, localapi.NewError(localapi.CodeBadRequest, "The body site was not accepted: "+err.Error()+".")
+		// The upload contract's own checks, the ones the relay makes again.
+		for _, err := range []error{api.ValidateLaterality(e.Laterality), api.ValidateKind(e.Kind),
+			api.ValidateBodySite(e.BodySiteCode, api.CleanText(e.BodySite, api.MaxBodySite))} {
+			if err != nil {
+				return nil, localapi.NewError(localapi.CodeBadRequest, "Not saved: "+err.Error()+".")
+			}
 		}
 		it, err := a.q.Get(ctx, e.ID)
 		if err != nil {
@@ -330,7 +334,10 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 	}
 	out := make([]localapi.Item, 0, len(req.Items))
 	for _, e := range req.Items {
-		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: e.Title, Rotation: e.Rotation, Laterality: e.Laterality, BodySite: e.BodySite, BodySiteCode: e.BodySiteCode})
+		// Titles and body sites are cleaned and cut as the relay does, so what the GP
+		// sees queued is what is filed.
+		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: api.CleanTitle(e.Title), Rotation: e.Rotation, Laterality: e.Laterality,
+			BodySite: api.CleanText(e.BodySite, api.MaxBodySite), BodySiteCode: e.BodySiteCode, Kind: e.Kind})
 		if err != nil {
 			return out, queueError(err)
 		}

@@ -40,7 +40,25 @@ const (
 	BodySiteExtension
 	// BodySiteOmit sends neither.
 	BodySiteOmit
+	// BodySiteBoth sends the text in description and the coded extension.
+	BodySiteBoth
 )
+
+// ParseBodySiteMode reads relay.toml's body_site: description (the default),
+// extension, both or omit.
+func ParseBodySiteMode(s string) (BodySiteMode, error) {
+	switch s {
+	case "", "description":
+		return BodySiteInDescription, nil
+	case "extension":
+		return BodySiteExtension, nil
+	case "both":
+		return BodySiteBoth, nil
+	case "omit":
+		return BodySiteOmit, nil
+	}
+	return 0, fmt.Errorf("body_site %q is not one of description, extension, both or omit", s)
+}
 
 // BodySiteExtensionURL is the FHIR cross-version extension for R5 DocumentReference.bodySite.
 const BodySiteExtensionURL = "http://hl7.org/fhir/5.0/StructureDefinition/extension-DocumentReference.bodySite"

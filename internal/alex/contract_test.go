@@ -18,6 +18,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
@@ -220,7 +221,7 @@ func TestContract(t *testing.T) {
 				data := tiff(4096)
 				cr, _, err := c.CreateScanDocument(ctx, tg.facility, alex.ScanDocument{Identifier: key, PatientID: patientID,
 					Title: "knee.tiff", Description: "Wound review", ContentType: alex.ContentTypeTIFF, Data: data,
-					Laterality: alex.LateralityLeft, BodySite: "knee"})
+					Laterality: fhir.Coding{System: "http://snomed.info/sct", Code: "7771000", Display: "Left"}, BodySite: fhir.Coding{Display: "knee"}})
 				if err != nil {
 					t.Fatalf("CreateScanDocument: %v", err)
 				}

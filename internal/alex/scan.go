@@ -70,22 +70,17 @@ func (c *Client) checkScan(d ScanDocument) error {
 	return nil
 }
 
-var lateralityText = map[Laterality]string{LateralityLeft: "Left", LateralityRight: "Right", LateralityBilateral: "Bilateral"}
-
-// SNOMED CT laterality qualifiers, used in the extension form.
-var lateralityCode = map[Laterality]string{LateralityLeft: "7771000", LateralityRight: "24028007", LateralityBilateral: "51440002"}
-
 // siteText is "Left knee"-style text, or "".
 func siteText(d ScanDocument) string {
-	s := strings.TrimSpace(d.BodySite)
-	if l := lateralityText[d.Laterality]; l != "" {
-		if s == "" {
-			return l
-		}
-		return l + " " + s
-	}
-	if s != "" {
-		return strings.ToUpper(s[:1]) + s[1:]
+	site := strings.TrimSpace(d.BodySite.Display)
+	lat := d.Laterality.Display
+	switch {
+	case lat != "" && site != "":
+		return lat + " " + strings.ToLower(site[:1]) + site[1:]
+	case lat != "":
+		return lat
+	case site != "":
+		return strings.ToUpper(site[:1]) + site[1:]
 	}
 	return ""
 }
@@ -97,35 +92,40 @@ func (c *Client) scanResource(d ScanDocument) fhir.DocumentReference {
 	if date.IsZero() {
 		date = c.cfg.Now()
 	}
+	typ := d.Type
+	if typ.Code == "" {
+		typ = fhir.Coding{System: c.cfg.ScanTypeSystem, Code: c.cfg.ScanTypeCode, Display: c.cfg.ScanTypeDisplay}
+	}
 	desc := d.Description
 	dr := fhir.DocumentReference{
 		ResourceType: "DocumentReference",
 		Identifier:   []fhir.Identifier{{System: c.cfg.IdentifierSystem, Value: d.Identifier}},
 		Status:       "current",
-		Type: &fhir.CodeableConcept{Coding: []fhir.Coding{{
-			System: c.cfg.ScanTypeSystem, Code: c.cfg.ScanTypeCode, Display: c.cfg.ScanTypeDisplay}}},
-		Date:    fhirDateTime(date),
-		Subject: &fhir.Reference{Reference: c.refBase + "/Patient/" + d.PatientID},
-		Content: []fhir.DocumentReferenceContent{{Attachment: fhir.Attachment{ContentType: d.ContentType, Title: d.Title}}},
+		Type:         &fhir.CodeableConcept{Coding: []fhir.Coding{typ}},
+		Date:         fhirDateTime(date),
+		Subject:      &fhir.Reference{Reference: c.refBase + "/Patient/" + d.PatientID},
+		Content: []fhir.DocumentReferenceContent{{Attachment: fhir.Attachment{ContentType: d.ContentType, Title: d.Title,
+			Creation: fhirDateTime(date)}}},
 	}
 	if d.ProviderID != "" {
 		dr.Author = []fhir.Reference{{Reference: c.refBase + "/Practitioner/" + d.ProviderID}}
 	}
 	if site := siteText(d); site != "" {
-		switch c.cfg.BodySite {
-		case BodySiteInDescription:
+		mode := c.cfg.BodySite
+		if mode == BodySiteInDescription || mode == BodySiteBoth {
 			if desc == "" {
 				desc = site
 			} else {
 				desc += " (" + site + ")"
 			}
-		case BodySiteExtension:
+		}
+		if mode == BodySiteExtension || mode == BodySiteBoth {
 			cc := &fhir.CodeableConcept{Text: site}
-			if d.BodySiteCode != "" {
-				cc.Coding = append(cc.Coding, fhir.Coding{System: "http://snomed.info/sct", Code: d.BodySiteCode, Display: d.BodySite})
+			if d.BodySite.Code != "" {
+				cc.Coding = append(cc.Coding, d.BodySite)
 			}
-			if code := lateralityCode[d.Laterality]; code != "" {
-				cc.Coding = append(cc.Coding, fhir.Coding{System: "http://snomed.info/sct", Code: code, Display: lateralityText[d.Laterality]})
+			if d.Laterality.Code != "" {
+				cc.Coding = append(cc.Coding, d.Laterality)
 			}
 			dr.Extension = append(dr.Extension, fhir.Extension{URL: BodySiteExtensionURL, ValueCodeableConcept: cc})
 		}

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 )
 
@@ -44,16 +45,6 @@ func (p Patient) LogValue() slog.Value {
 	return slog.GroupValue(slog.Bool("has_id", p.ID != ""), slog.Bool("has_nhi", p.NHI != ""))
 }
 
-// Laterality of an image's body site.
-type Laterality string
-
-const (
-	LateralityNone      Laterality = ""
-	LateralityLeft      Laterality = "left"
-	LateralityRight     Laterality = "right"
-	LateralityBilateral Laterality = "bilateral"
-)
-
 // ScanDocument is one file for the Evolution Inbox Scan folder (POST DocumentReference).
 //
 // Give the bytes either as Data or as Content+Size. Content is read with ReadAt so the
@@ -76,15 +67,16 @@ type ScanDocument struct {
 	Data        []byte
 	Content     io.ReaderAt
 	Size        int64
-	// Date is when the image was taken or scanned; sent with the Pacific/Auckland offset.
-	// Zero means now.
+	// Date is when the image was taken or scanned: DocumentReference.date and the
+	// attachment's creation, sent with the Pacific/Auckland offset. Zero means now.
 	Date time.Time
-	// Laterality and BodySite are optional. Where they go on the wire is not confirmed by
-	// Medtech: see Config.BodySite.
-	Laterality Laterality
-	BodySite   string
-	// BodySiteCode is an optional SNOMED CT code for BodySite.
-	BodySiteCode string
+	// Type is DocumentReference.type; zero means Config's default (a photograph).
+	Type fhir.Coding
+	// Laterality (a SNOMED CT qualifier) and BodySite (Display is its text, Code its
+	// SNOMED CT concept when known) are optional. Where they go on the wire is not
+	// confirmed by Medtech: see Config.BodySite.
+	Laterality fhir.Coding
+	BodySite   fhir.Coding
 }
 
 // Created is what ALEX returned for a successful create (201).

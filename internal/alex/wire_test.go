@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"io"
 	"regexp"
 	"strings"
@@ -63,7 +64,7 @@ func TestScanDocumentWireIsR4(t *testing.T) {
 	data := append([]byte("II*\x00"), bytes.Repeat([]byte{1, 2, 3}, 1000)...)
 	m, raw := wire(t, c, ScanDocument{Identifier: "item-1", PatientID: "14e52e16edb7a435bfa05e307afd008b",
 		ProviderID: "prov", Title: "knee.tiff", Description: "Wound", ContentType: ContentTypeTIFF, Data: data,
-		Laterality: LateralityRight, BodySite: "knee"})
+		Laterality: fhir.Coding{System: "http://snomed.info/sct", Code: "24028007", Display: "Right"}, BodySite: fhir.Coding{Display: "knee"}})
 
 	if m["resourceType"] != "DocumentReference" || !docStatuses[m["status"].(string)] || m["status"] != "current" {
 		t.Fatalf("resourceType/status: %v %v", m["resourceType"], m["status"])
@@ -96,7 +97,7 @@ func TestScanDocumentWireIsR4(t *testing.T) {
 		t.Fatalf("content %d entries, want 1", len(content))
 	}
 	att := content[0].(map[string]any)["attachment"].(map[string]any)
-	if att["contentType"] != ContentTypeTIFF || att["title"] != "knee.tiff" {
+	if att["contentType"] != ContentTypeTIFF || att["title"] != "knee.tiff" || att["creation"] != m["date"] {
 		t.Fatalf("attachment %v", att)
 	}
 	got, err := base64.StdEncoding.DecodeString(att["data"].(string))
@@ -112,22 +113,36 @@ func TestScanDocumentWireIsR4(t *testing.T) {
 }
 
 func TestScanDocumentBodySiteExtension(t *testing.T) {
-	c := testClient(t, func(c *Config) { c.BodySite = BodySiteExtension; c.IdentifierSystem = "urn:clinicpro:item" })
-	m, _ := wire(t, c, ScanDocument{Identifier: "k", PatientID: "p", Description: "Rash", ContentType: ContentTypePDF,
-		Data: []byte("%PDF-1.4"), Laterality: LateralityLeft, BodySite: "forearm", BodySiteCode: "14975008"})
-	if m["description"] != "Rash" {
-		t.Fatalf("description %q", m["description"])
+	left := fhir.Coding{System: "http://snomed.info/sct", Code: "7771000", Display: "Left"}
+	forearm := fhir.Coding{System: "http://snomed.info/sct", Code: "14975008", Display: "Forearm"}
+	letter := fhir.Coding{System: "http://loinc.org", Code: "51852-2", Display: "Letter"}
+	for _, mode := range []BodySiteMode{BodySiteExtension, BodySiteBoth} {
+		c := testClient(t, func(c *Config) { c.BodySite = mode; c.IdentifierSystem = "urn:clinicpro:item" })
+		m, _ := wire(t, c, ScanDocument{Identifier: "k", PatientID: "p", Description: "Rash", ContentType: ContentTypePDF,
+			Data: []byte("%PDF-1.4"), Laterality: left, BodySite: forearm, Type: letter})
+		wantDesc := map[BodySiteMode]string{BodySiteExtension: "Rash", BodySiteBoth: "Rash (Left forearm)"}[mode]
+		if m["description"] != wantDesc {
+			t.Fatalf("%d: description %q", mode, m["description"])
+		}
+		ext := m["extension"].([]any)[0].(map[string]any)
+		if ext["url"] != BodySiteExtensionURL {
+			t.Fatalf("extension %v", ext)
+		}
+		cc := ext["valueCodeableConcept"].(map[string]any)
+		codings := cc["coding"].([]any)
+		if cc["text"] != "Left forearm" || len(codings) != 2 || codings[0].(map[string]any)["code"] != "14975008" ||
+			codings[1].(map[string]any)["code"] != "7771000" {
+			t.Fatalf("body site %v", cc)
+		}
+		if code := m["type"].(map[string]any)["coding"].([]any)[0].(map[string]any)["code"]; code != "51852-2" {
+			t.Fatalf("type %v: the document's own type code was not sent", code)
+		}
+		if sys := m["identifier"].([]any)[0].(map[string]any)["system"]; sys != "urn:clinicpro:item" {
+			t.Fatalf("identifier.system %v", sys)
+		}
 	}
-	ext := m["extension"].([]any)[0].(map[string]any)
-	if ext["url"] != BodySiteExtensionURL {
-		t.Fatalf("extension %v", ext)
-	}
-	cc := ext["valueCodeableConcept"].(map[string]any)
-	if cc["text"] != "Left forearm" || len(cc["coding"].([]any)) != 2 {
-		t.Fatalf("body site %v", cc)
-	}
-	if sys := m["identifier"].([]any)[0].(map[string]any)["system"]; sys != "urn:clinicpro:item" {
-		t.Fatalf("identifier.system %v", sys)
+	if _, err := ParseBodySiteMode("coded"); err == nil {
+		t.Fatal("an unknown body_site mode was accepted")
 	}
 }
 

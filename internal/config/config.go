@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Byte budget limits. ALEX accepts up to 8 MB; we aim under 1 MB so the Inbox Scan
@@ -76,6 +78,11 @@ type Folder struct {
 	// PollOnly skips file-system notifications, which SMB shares deliver unreliably.
 	PollOnly     bool         `toml:"poll_only"`
 	SourceAction SourceAction `toml:"source_action"`
+	// Source says how files reach this folder: "drop" (default), "camera" or "phone"
+	// (relay/api's vocabulary); Kind what they are: "photo", "document" or "" (a PDF
+	// is a document, an image a photo). The kind chooses Medtech's document type.
+	Source string `toml:"source"`
+	Kind   string `toml:"kind"`
 }
 
 // HCM holds the Hybrid Connection Manager monitor's settings; the HCM monitor reads them.
@@ -198,6 +205,9 @@ func (c *Config) applyDefaults() {
 		if f.Label == "" && f.Path != "" {
 			f.Label = baseName(f.Path)
 		}
+		if f.Source == "" {
+			f.Source = api.SourceDrop
+		}
 	}
 }
 
@@ -267,6 +277,14 @@ func (c *Config) validate(data []byte) error {
 				Fix: "Give each [[folder]] its own label = \"...\"."}
 		}
 		labels[lk] = i
+		if api.ValidateSource(f.Source) != nil || f.Source == api.SourceCapture {
+			return &Error{Line: line, Msg: fmt.Sprintf("folder source %q is not drop, camera or phone", f.Source),
+				Fix: "Use source = \"camera\" for a camera's folder, \"phone\" for a phone's synced folder, or leave it out."}
+		}
+		if api.ValidateKind(f.Kind) != nil {
+			return &Error{Line: line, Msg: fmt.Sprintf("folder kind %q is not photo or document", f.Kind),
+				Fix: "Use kind = \"document\" for a scanner's folder, \"photo\" for photographs, or leave it out."}
+		}
 	}
 	return nil
 }

@@ -278,3 +278,33 @@ func TestSentRetentionInDays(t *testing.T) {
 		t.Fatal("negative days accepted")
 	}
 }
+
+// TestFolderSourceAndKind: a watched folder says how its files come (camera, phone,
+// drop) and what they are (photo, document), in relay/api's vocabulary.
+func TestFolderSourceAndKind(t *testing.T) {
+	base := "[[folder]]\npath = '" + abs("/scans") + "'\n"
+	c, err := Parse([]byte(base))
+	if err != nil || c.Folders[0].Source != "drop" || c.Folders[0].Kind != "" {
+		t.Fatalf("defaults: %v %+v", err, c)
+	}
+	c, err = Parse([]byte(base + "source = \"phone\"\nkind = \"document\"\n"))
+	if err != nil || c.Folders[0].Source != "phone" || c.Folders[0].Kind != "document" {
+		t.Fatalf("set: %v %+v", err, c)
+	}
+	for _, bad := range []string{"source = \"fax\"\n", "source = \"capture\"\n", "kind = \"x-ray\"\n"} {
+		var ce *Error
+		if _, err := Parse([]byte(base + bad)); !errors.As(err, &ce) || ce.Fix == "" {
+			t.Errorf("%q: %v", bad, err)
+		}
+	}
+	// The example's folder blocks, uncommented, parse with their source and kind.
+	on := strings.ReplaceAll(Example, "\n# [[folder]]", "\n[[folder]]")
+	for _, k := range []string{"path", "label", "source", "kind", "routing", "format", "poll_only", "source_action"} {
+		on = strings.ReplaceAll(on, "\n# "+k+" =", "\n"+k+" =")
+	}
+	on = strings.ReplaceAll(on, `'C:\Users\Public\Pictures\Camera Roll'`, "'"+abs("/camera")+"'")
+	on = strings.ReplaceAll(on, `'\\fileserver\scans\referrals'`, "'"+abs("/referrals")+"'")
+	if c, err := Parse([]byte(on)); err != nil || len(c.Folders) != 2 || c.Folders[0].Source != "camera" || c.Folders[1].Kind != "document" {
+		t.Fatalf("example folders: %v %+v", err, c)
+	}
+}

@@ -77,10 +77,14 @@ restart_grace = "2m"
 # poll_only:     true for network shares (\\server\share), where change notices are unreliable
 # source_action: after Medtech confirms, "move" the original to a Sent subfolder (default),
 #                "leave" it where it is (it will not be sent again), or "delete" it.
+# source:        how files arrive: "camera", "phone" or "drop" (default)
+# kind:          "document" for scanned paper, "photo" for photographs; by default a PDF is a
+#                document and an image a photo. The kind chooses Medtech's document type.
 #
 # [[folder]]
 # path = 'C:\Users\Public\Pictures\Camera Roll'
 # label = "Camera"
+# source = "camera"
 # routing = "session"
 # format = "auto"
 # poll_only = false
@@ -89,6 +93,7 @@ restart_grace = "2m"
 # [[folder]]
 # path = '\\fileserver\scans\referrals'
 # label = "Scanner"
+# kind = "document"
 # routing = "nhi"
 # poll_only = true
 `

@@ -27,6 +27,7 @@ import (
 	"github.com/klauspost/compress/zlib"
 
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
@@ -454,6 +455,16 @@ func checkDocument(t *testing.T, d *Demo, title string, doc alexsim.Document, pa
 	}
 	if doc.Size > 1_000_000 {
 		t.Errorf("%s: %d bytes, over the 1 MB budget", title, doc.Size)
+	}
+	// The type of its kind: a PDF is a document (a letter), an image a photograph;
+	// and a date (when it was taken, else the file's time).
+	var r fhir.DocumentReference
+	if err := json.Unmarshal(doc.Resource, &r); err != nil || r.Type == nil || r.Date == "" {
+		t.Fatalf("%s: stored resource without type or date: %v", title, err)
+	}
+	wantType := map[bool]string{true: "51852-2", false: "72170-4"}[strings.HasSuffix(title, ".pdf")]
+	if r.Type.Coding[0].Code != wantType {
+		t.Errorf("%s: type %s, want %s", title, r.Type.Coding[0].Code, wantType)
 	}
 	b := content(t, d, doc.ID)
 	if bytes.Contains(b, []byte(ExifMarker)) {

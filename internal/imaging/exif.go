@@ -21,23 +21,26 @@ func orientationOf(in input) int {
 // there is none or it is unreadable: a bad EXIF block must never stop a photo
 // from being sent, it just stays as the camera wrote it.
 func orientation(t Type, b []byte) int {
-	var tiff []byte
-	switch t {
-	case TypeJPEG:
-		tiff = jpegExif(b)
-	case TypeTIFF:
-		tiff = b
-	case TypePNG:
-		tiff = pngChunk(b, "eXIf")
-	case TypeWebP:
-		tiff = webpChunk(b, "EXIF")
-		// Some writers keep the JPEG-style prefix inside the chunk.
-		tiff = bytes.TrimPrefix(tiff, []byte("Exif\x00\x00"))
-	}
-	if o, ok := tiffOrientation(tiff); ok {
+	if o, ok := tiffOrientation(exifBlock(t, b)); ok {
 		return o
 	}
 	return 1
+}
+
+// exifBlock returns the TIFF structure that holds a file's EXIF tags, or nil.
+func exifBlock(t Type, b []byte) []byte {
+	switch t {
+	case TypeJPEG:
+		return jpegExif(b)
+	case TypeTIFF:
+		return b
+	case TypePNG:
+		return pngChunk(b, "eXIf")
+	case TypeWebP:
+		// Some writers keep the JPEG-style prefix inside the chunk.
+		return bytes.TrimPrefix(webpChunk(b, "EXIF"), []byte("Exif\x00\x00"))
+	}
+	return nil
 }
 
 // jpegExif walks the marker segments up to the first scan and returns the

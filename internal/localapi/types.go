@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Paths served by the agent. IDs in paths are opaque, random and carry no patient data.
@@ -82,13 +83,14 @@ const (
 	StateRejected   ItemState = "rejected" // moved to the Rejected folder by a person
 )
 
-// Laterality values offered in the capture window (SNOMED CT coded by the relay).
+// Laterality values offered in the capture window (SNOMED CT coded by the relay):
+// relay/api's, the one declaration.
 const (
-	LateralityNone      = ""
-	LateralityRight     = "right"
-	LateralityLeft      = "left"
-	LateralityBilateral = "bilateral"
-	LateralityNA        = "not-applicable"
+	LateralityNone      = api.LateralityNone
+	LateralityRight     = api.LateralityRight
+	LateralityLeft      = api.LateralityLeft
+	LateralityBilateral = api.LateralityBilateral
+	LateralityNA        = api.LateralityNA
 )
 
 // Item is one image or document.
@@ -134,6 +136,9 @@ type ItemEdit struct {
 	// BodySiteCode: see Item.BodySiteCode; the agent refuses a code not in the list
 	// or whose term is not BodySite.
 	BodySiteCode string `json:"bodySiteCode,omitempty"`
+	// Kind is photo or document (relay/api's KindPhoto, KindDocument); empty lets the
+	// agent decide from the converted file (a PDF is a document).
+	Kind string `json:"kind,omitempty"`
 }
 
 // AssignRequest routes an Unassigned item to the patient of an open session.

@@ -12,12 +12,14 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
 	"github.com/clinicpro/medtech-images/internal/alexsim"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 )
@@ -376,6 +378,80 @@ func TestReplayAnswersWithTheRecordedTime(t *testing.T) {
 	}
 	if !first.Document.Created.Equal(again.Document.Created) || first.Document.Created.IsZero() {
 		t.Fatalf("first answer created %v, replay %v", first.Document.Created, again.Document.Created)
+	}
+}
+
+// TestEveryContractFieldReachesTheDocumentReference: author, date taken, the type
+// of its kind, coded laterality and body site, and a title cleaned the way the agent
+// cleans it, all land in what ALEX stores.
+func TestEveryContractFieldReachesTheDocumentReference(t *testing.T) {
+	e := start(t, Config{}, func(c *alex.Config) { c.BodySite = alex.BodySiteBoth })
+	ctx := context.Background()
+	c, _ := e.connector(alexsim.DefaultFacility)
+	taken := time.Date(2026, 11, 20, 1, 5, 6, 0, time.UTC)
+	d := doc("item-contract-1", pdf(3000))
+	d.Kind, d.Source, d.ProviderID = api.KindDocument, api.SourceCamera, alexsim.ProviderID(alexsim.DefaultFacility)
+	d.Laterality, d.BodySite, d.BodySiteCode, d.ClinicalDate = api.LateralityLeft, "Knee", "72696002", taken
+	d.Title = "Referral \u202eevil\u202c\n\tletter " + strings.Repeat("é", 300)
+	if _, err := c.UploadDocument(ctx, d); err != nil {
+		t.Fatal(err)
+	}
+	docs := e.documents()
+	if len(docs) != 1 {
+		t.Fatalf("%d documents", len(docs))
+	}
+	var r fhir.DocumentReference
+	if err := json.Unmarshal(docs[0].Resource, &r); err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Author) != 1 || !strings.HasSuffix(r.Author[0].Reference, "/fhir/Practitioner/"+alexsim.ProviderID(alexsim.DefaultFacility)) {
+		t.Errorf("author %+v", r.Author)
+	}
+	if r.Date != "2026-11-20T14:05:06+13:00" || r.Content[0].Attachment.Creation != r.Date {
+		t.Errorf("date %q creation %q, want the date taken in NZ time", r.Date, r.Content[0].Attachment.Creation)
+	}
+	if r.Type == nil || r.Type.Coding[0].Code != "51852-2" {
+		t.Errorf("type %+v, want the document kind's code", r.Type)
+	}
+	codes := map[string]bool{}
+	for _, ext := range r.Extension {
+		if ext.ValueCodeableConcept != nil {
+			for _, cd := range ext.ValueCodeableConcept.Coding {
+				codes[cd.System+"|"+cd.Code] = true
+			}
+		}
+	}
+	if !codes["http://snomed.info/sct|72696002"] || !codes["http://snomed.info/sct|7771000"] || !strings.Contains(r.Description, "Left knee") {
+		t.Errorf("body site: codes %v, description %q", codes, r.Description)
+	}
+	title := r.Content[0].Attachment.Title
+	if strings.ContainsAny(title, "\u202e\u202c\n\t") || !strings.HasPrefix(title, "Referral evil letter éé") || utf8.RuneCountInString(title) != api.MaxTitle {
+		t.Errorf("title %q (%d runes) was not cleaned and cut like the agent's", title, utf8.RuneCountInString(title))
+	}
+
+	// A photo without a kind is a photo; the contract's vocabulary is checked.
+	p := doc("item-contract-2", tiff(2000))
+	if _, err := c.UploadDocument(ctx, p); err != nil {
+		t.Fatal(err)
+	}
+	json.Unmarshal(e.documents()[1].Resource, &r)
+	if r.Type.Coding[0].Code != "72170-4" {
+		t.Errorf("photo type %+v", r.Type)
+	}
+	for name, mut := range map[string]func(*client.DocumentUpload){
+		"unknown kind":          func(d *client.DocumentUpload) { d.Kind = "x-ray" },
+		"unknown source":        func(d *client.DocumentUpload) { d.Source = "fax" },
+		"code not in the list":  func(d *client.DocumentUpload) { d.BodySite, d.BodySiteCode = "Knee", "72696003" },
+		"taken next week":       func(d *client.DocumentUpload) { d.ClinicalDate = time.Now().Add(7 * 24 * time.Hour) },
+		"title of only control": func(d *client.DocumentUpload) { d.Title = "\u202e\u0007" },
+	} {
+		b := doc("item-contract-bad", tiff(500))
+		mut(&b)
+		_, err := c.UploadDocument(ctx, b)
+		wantKind(t, err, client.Permanent, api.CodeInvalidRequest)
+		if t.Failed() {
+			t.Fatalf("%s was accepted", name)
+		}
 	}
 }
 

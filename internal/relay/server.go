@@ -21,9 +21,11 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/audit"
+	"github.com/clinicpro/medtech-images/internal/relay/config"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/limit"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
@@ -101,6 +103,9 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	Logger         *slog.Logger // must already redact (redact.NewHandler); nil discards
 	Metrics        prometheus.Registerer
+	// DocumentTypes is DocumentReference.type per kind (api.KindPhoto,
+	// api.KindDocument); a kind without one gets the ALEX client's default.
+	DocumentTypes map[string]fhir.Coding
 }
 
 // Server serves the public API. Make one with New.
@@ -159,6 +164,12 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	}
 	if cfg.HealthCacheFor <= 0 {
 		cfg.HealthCacheFor = DefaultHealthCacheFor
+	}
+	if cfg.DocumentTypes == nil {
+		cfg.DocumentTypes = map[string]fhir.Coding{}
+		for k, v := range config.DefaultDocumentTypes {
+			cfg.DocumentTypes[k] = fhir.Coding{System: v.System, Code: v.Code, Display: v.Display}
+		}
 	}
 	if cfg.UnauthReadTimeout <= 0 {
 		cfg.UnauthReadTimeout = DefaultUnauthReadTimeout

@@ -16,9 +16,9 @@ import (
 	"regexp"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/audit"
@@ -31,16 +31,14 @@ const ioBuf = 64 << 10
 var (
 	keyRe    = regexp.MustCompile(`^[A-Za-z0-9._:-]{8,64}$`)
 	fhirIDRe = regexp.MustCompile(`^[A-Za-z0-9.-]{1,64}$`)
-	laterals = map[string]alex.Laterality{"": alex.LateralityNone, "not-applicable": alex.LateralityNone, "right": alex.LateralityRight, "left": alex.LateralityLeft, "bilateral": alex.LateralityBilateral}
 	formData = "multipart/form-data"
 )
 
 // upload is a validated DocumentMetadata.
 type upload struct {
-	meta       api.DocumentMetadata
-	nhi        nhi.NHI
-	date       time.Time
-	laterality alex.Laterality
+	meta api.DocumentMetadata
+	nhi  nhi.NHI
+	date time.Time
 }
 
 // parseMetadata decodes and checks the metadata part. Every check that does not need
@@ -62,12 +60,6 @@ func parseMetadata(b []byte, maxUpload int64) (upload, *apiError) {
 		return upload{}, badRequest("The patient id is not a Medtech patient id: choose the patient again.")
 	case m.ProviderID != "" && !fhirIDRe.MatchString(m.ProviderID):
 		return upload{}, badRequest("The provider id is not a Medtech provider id: launch again from the Medtech toolbar.")
-	case strings.TrimSpace(m.Title) == "" || !utf8.ValidString(m.Title) || utf8.RuneCountInString(m.Title) > 200:
-		return upload{}, badRequest("The title must be 1 to 200 characters: give the image a title.")
-	case !utf8.ValidString(m.Description) || utf8.RuneCountInString(m.Description) > 2000:
-		return upload{}, badRequest("The description must be at most 2000 characters: shorten it.")
-	case !utf8.ValidString(m.BodySite) || utf8.RuneCountInString(m.BodySite) > 100:
-		return upload{}, badRequest("The body site must be at most 100 characters: shorten it.")
 	case m.ContentType != api.ContentTypeTIFF && m.ContentType != api.ContentTypePDF:
 		return upload{}, fail(http.StatusUnsupportedMediaType, api.CodeUnsupportedMedia, "Medtech's scan folder accepts only TIFF images and PDF documents: convert the file first.")
 	case m.Size <= 0:
@@ -76,11 +68,12 @@ func parseMetadata(b []byte, maxUpload int64) (upload, *apiError) {
 		return upload{}, fail(http.StatusRequestEntityTooLarge, api.CodeTooLarge,
 			fmt.Sprintf("The document is %d bytes, over this relay's limit of %d: convert it with a smaller size budget.", m.Size, maxUpload))
 	}
-	lat, ok := laterals[m.Laterality]
-	if !ok {
-		return upload{}, badRequest("Laterality must be right, left, bilateral or not-applicable: pick one of those.")
+	// The contract's own checks, the same the agent made: text cleaned and cut to
+	// the shared limits, the vocabulary, the body-site list, the date taken.
+	m.Normalize()
+	if err := m.Validate(time.Now()); err != nil {
+		return upload{}, badRequest(sentence(err))
 	}
-	u.laterality = lat
 	if m.NHI != "" {
 		n, err := nhi.Parse(m.NHI)
 		if err != nil {
@@ -89,13 +82,36 @@ func parseMetadata(b []byte, maxUpload int64) (upload, *apiError) {
 		u.nhi = n
 	}
 	if m.ClinicalDate != "" {
-		t, err := time.Parse(time.RFC3339, m.ClinicalDate)
-		if err != nil {
-			return upload{}, badRequest("The clinical date must be an RFC 3339 date-time such as 2026-11-27T09:30:00+13:00.")
-		}
-		u.date = t
+		u.date, _ = time.Parse(time.RFC3339, m.ClinicalDate) // Validate checked it
 	}
 	return u, nil
+}
+
+// sentence makes a contract error a relay message: capitalised, with a full stop.
+func sentence(err error) string {
+	s := err.Error()
+	return strings.ToUpper(s[:1]) + s[1:] + "."
+}
+
+// scanDocument is what the relay files in ALEX for an upload: its type from the
+// kind, the laterality's SNOMED CT coding, the body site with its code.
+func (s *Server) scanDocument(u upload, identifier, patientID string, f *os.File) alex.ScanDocument {
+	m := u.meta
+	kind := m.Kind
+	if kind == "" {
+		kind = api.DefaultKind(m.ContentType)
+	}
+	d := alex.ScanDocument{Identifier: identifier, PatientID: patientID, ProviderID: m.ProviderID,
+		Title: m.Title, Description: m.Description, ContentType: m.ContentType, Content: f, Size: m.Size,
+		Date: u.date, Type: s.cfg.DocumentTypes[kind], BodySite: fhir.Coding{Display: m.BodySite}}
+	if c, ok := api.LateralityCoding(m.Laterality); ok {
+		d.Laterality = fhir.Coding{System: c.System, Code: c.Code, Display: c.Display}
+	}
+	if m.BodySiteCode != "" {
+		site, _ := api.LookupBodySite(m.BodySiteCode) // Validate checked it is listed
+		d.BodySite = fhir.Coding{System: api.SNOMEDSystem, Code: site.Code, Display: site.Term}
+	}
+	return d
 }
 
 func sha256Hex(b []byte) string {
@@ -297,9 +313,7 @@ func (s *Server) store(ctx context.Context, w http.ResponseWriter, rc *reqCtx, u
 		}
 		patientID = p.ID
 	}
-	doc := alex.ScanDocument{Identifier: identifier, PatientID: patientID, ProviderID: u.meta.ProviderID,
-		Title: u.meta.Title, Description: u.meta.Description, ContentType: u.meta.ContentType,
-		Content: f, Size: u.meta.Size, Date: u.date, Laterality: u.laterality, BodySite: u.meta.BodySite}
+	doc := s.scanDocument(u, identifier, patientID, f)
 	start := time.Now()
 	// The write must finish or fail on its own terms: an agent that hangs up mid-way
 	// must not turn a write ALEX is completing into an unknown one.

@@ -42,17 +42,22 @@ type Converter interface {
 type Document struct {
 	IdempotencyKey string // goes in DocumentReference.identifier
 	// Supersedes is the key this upload replaces after a person chose Send again.
-	Supersedes  string
-	Correlation string // mt-correlationid
-	Facility    string
-	Patient     queue.Patient
-	Title       string
-	Laterality  string
-	BodySite    string
-	FileName    string
-	ContentType string
-	Data        []byte
-	Created     time.Time // when the item was taken
+	Supersedes   string
+	Correlation  string // mt-correlationid
+	Facility     string
+	Patient      queue.Patient // with the launch's provider, the author
+	Title        string        // cleaned and cut to api.MaxTitle
+	Kind         string        // api.KindPhoto or api.KindDocument, decided by now
+	Source       string        // api.Source*
+	Laterality   string
+	BodySite     string
+	BodySiteCode string
+	FileName     string
+	ContentType  string
+	Data         []byte
+	// Taken is when the photo was taken (EXIF, else the file's time), or when the
+	// item was queued when neither is known: never when it happened to be sent.
+	Taken time.Time
 }
 
 // Receipt is the relay's answer to an upload.

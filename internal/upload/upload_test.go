@@ -743,3 +743,26 @@ func TestWorkersUploadSideBySide(t *testing.T) {
 		t.Fatalf("%d documents", n)
 	}
 }
+
+// TestDocumentCarriesEveryField: what the queue row knows reaches the relay: the
+// provider, the date taken (else when it was queued, never when it is sent), the
+// kind (decided by the file when nobody chose), the coded body site, the source and a
+// title cleaned and cut as the relay cuts it.
+func TestDocumentCarriesEveryField(t *testing.T) {
+	added := time.Date(2026, 11, 27, 9, 0, 0, 0, time.UTC)
+	taken := time.Date(2026, 11, 20, 1, 5, 6, 0, time.UTC)
+	it := queue.Item{IdempotencyKey: "k-00000001", KeyGen: 2, Source: api.SourcePhone, Added: added, Taken: taken,
+		Patient: queue.Patient{NHI: "ZZZ0016", ProviderID: "prov-1"},
+		Meta:    queue.Meta{Title: "Knee\u202e " + strings.Repeat("x", 300), Laterality: api.LateralityLeft, BodySite: "Knee", BodySiteCode: "72696002"}}
+	d := document(it, Converted{ContentType: api.ContentTypePDF, FileName: "scan.pdf"})
+	if d.Patient.ProviderID != "prov-1" || !d.Taken.Equal(taken) || d.Kind != api.KindDocument || d.Source != api.SourcePhone ||
+		d.BodySiteCode != "72696002" || d.Laterality != api.LateralityLeft || d.IdempotencyKey != "k-00000001.2" ||
+		d.Supersedes != "k-00000001" || len([]rune(d.Title)) != api.MaxTitle || strings.ContainsRune(d.Title, '\u202e') {
+		t.Fatalf("document %+v", d)
+	}
+	it.Taken, it.Meta = time.Time{}, queue.Meta{Kind: api.KindPhoto}
+	d = document(it, Converted{ContentType: api.ContentTypePDF, FileName: "scan\u0007.pdf"})
+	if !d.Taken.Equal(added) || d.Kind != api.KindPhoto || d.Title != "scan.pdf" {
+		t.Fatalf("fallbacks %+v", d)
+	}
+}

@@ -268,15 +268,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 	if err := u.crashAt("converted"); err != nil {
 		return err
 	}
-	title := it.Meta.Title
-	if title == "" {
-		title = conv.FileName
-	}
-	rec, err := u.opt.Relay.Upload(ctx, Document{
-		IdempotencyKey: it.SendKey(), Supersedes: it.PreviousKey(), Correlation: it.Correlation, Facility: it.Facility,
-		Patient: it.Patient, Title: title, Laterality: it.Meta.Laterality, BodySite: it.Meta.BodySite,
-		FileName: conv.FileName, ContentType: conv.ContentType, Data: conv.Data, Created: it.Added,
-	})
+	rec, err := u.opt.Relay.Upload(ctx, document(it, conv))
 	if cerr := u.crashAt("uploaded"); cerr != nil {
 		return cerr // the ambiguous write: stored, but we never heard
 	}
@@ -317,6 +309,29 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 		u.log.Info("item sent", "item", it.ID, "correlation", it.Correlation)
 	}
 	return nil
+}
+
+// document is everything the queue row says about the item, in the upload
+// contract's terms: nothing known about it is dropped on the way to the relay.
+func document(it queue.Item, conv Converted) Document {
+	title := api.CleanTitle(it.Meta.Title)
+	if title == "" {
+		title = api.CleanTitle(conv.FileName)
+	}
+	kind := it.Meta.Kind
+	if kind == "" {
+		kind = api.DefaultKind(conv.ContentType)
+	}
+	taken := it.Taken
+	if taken.IsZero() {
+		taken = it.Added
+	}
+	return Document{
+		IdempotencyKey: it.SendKey(), Supersedes: it.PreviousKey(), Correlation: it.Correlation, Facility: it.Facility,
+		Patient: it.Patient, Title: title, Kind: kind, Source: it.Source, Laterality: it.Meta.Laterality,
+		BodySite: it.Meta.BodySite, BodySiteCode: it.Meta.BodySiteCode, FileName: conv.FileName,
+		ContentType: conv.ContentType, Data: conv.Data, Taken: taken,
+	}
 }
 
 // matches reports whether what ALEX holds is what we sent.

@@ -159,8 +159,8 @@ func (a *Agent) Arrive(sessionID, source, fileName string, data []byte) (localap
 	if err != nil {
 		return it, err
 	}
-	// The fake marks every file as dropped; the agent labels watched folders.
-	it.Source = source
+	// The fake marks every file as dropped; the agent names the watched folder.
+	it.Folder = source
 	a.Hub.Publish(localapi.Event{Type: localapi.EventItem, Item: &it})
 	return it, nil
 }

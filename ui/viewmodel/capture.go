@@ -90,7 +90,8 @@ func LateralityValue(label string) string {
 type CaptureItem struct {
 	ID         string
 	FileName   string
-	Source     string // "drop", "capture" or the watched folder's label
+	Source     string // relay/api's vocabulary: drop, camera, phone, capture
+	Folder     string // the watched folder's label, when it came from one
 	Title      string
 	Rotation   int // clockwise degrees: 0, 90, 180, 270
 	Laterality string
@@ -102,16 +103,26 @@ type CaptureItem struct {
 }
 
 // SourceLabel says where an item came from, shown under its thumbnail.
-func (it CaptureItem) SourceLabel() string {
-	switch it.Source {
-	case "drop":
-		return "Added here"
-	case "capture":
-		return "Camera"
-	case "":
-		return ""
+func (it CaptureItem) SourceLabel() string { return sourceLabel(it.Source, it.Folder) }
+
+// ItemSource is SourceLabel for an item of any list (Unassigned, Queue).
+func ItemSource(it localapi.Item) string { return sourceLabel(it.Source, it.Folder) }
+
+func sourceLabel(source, folder string) string {
+	if folder != "" {
+		return "From " + folder
 	}
-	return "From " + it.Source
+	switch source {
+	case api.SourceDrop:
+		return "Added here"
+	case api.SourceCapture:
+		return "Taken here"
+	case api.SourceCamera:
+		return "From a camera"
+	case api.SourcePhone:
+		return "From a phone"
+	}
+	return ""
 }
 
 // Editable reports whether the GP may still change or remove the item.
@@ -440,7 +451,7 @@ func (c *Capture) HandleItem(in localapi.Item) {
 			c.mu.Unlock()
 			return
 		}
-		it = &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Title: in.Title,
+		it = &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Folder: in.Folder, Title: in.Title,
 			Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite, BodySiteCode: in.BodySiteCode}
 		c.items = append(c.items, it)
 	}
@@ -454,6 +465,9 @@ func (c *Capture) applyLocked(it *CaptureItem, in localapi.Item) {
 	case localapi.StateStaged:
 		if in.Source != "" {
 			it.Source = in.Source
+		}
+		if in.Folder != "" {
+			it.Folder = in.Folder
 		}
 		// A stale staged event must not undo a save already in flight.
 		if it.Status != ItemStaged && it.Status != ItemFailed {

@@ -129,15 +129,28 @@ type DocumentMetadata struct {
 	// (the earlier attempt's outcome could not be checked). The relay releases that
 	// claim and records it in its audit; if that key is in fact stored, the answer
 	// is that document, never a second one.
-	Supersedes   string `json:"supersedes,omitempty"`
-	PatientID    string `json:"patientId,omitempty"`
-	NHI          string `json:"nhi,omitempty"`
-	Title        string `json:"title"`
-	Description  string `json:"description,omitempty"`
-	Laterality   string `json:"laterality,omitempty"` // right, left, bilateral, not-applicable
+	Supersedes string `json:"supersedes,omitempty"`
+	PatientID  string `json:"patientId,omitempty"`
+	NHI        string `json:"nhi,omitempty"`
+	// ProviderID is the launch's provider, the DocumentReference's author.
+	ProviderID string `json:"providerId,omitempty"`
+	// Title (at most MaxTitle characters) and Description (MaxDescription) are
+	// cleaned with CleanText on both sides.
+	Title       string `json:"title"`
+	Description string `json:"description,omitempty"`
+	// Kind is KindPhoto or KindDocument; "" means DefaultKind(ContentType).
+	Kind string `json:"kind,omitempty"`
+	// Source is how the file came (Source* constants), kept in the relay's audit.
+	Source     string `json:"source,omitempty"`
+	Laterality string `json:"laterality,omitempty"` // Laterality* constants
+	// BodySite is the site's text; BodySiteCode its SNOMED CT concept when picked
+	// from BodySites (ValidateBodySite).
 	BodySite     string `json:"bodySite,omitempty"`
-	ClinicalDate string `json:"clinicalDate,omitempty"` // RFC 3339; defaults to the time of upload
-	ProviderID   string `json:"providerId,omitempty"`
+	BodySiteCode string `json:"bodySiteCode,omitempty"`
+	// ClinicalDate is when the photo was taken (EXIF DateTimeOriginal, else the
+	// file's time), RFC 3339; it becomes DocumentReference.date. Defaults to the time
+	// of upload.
+	ClinicalDate string `json:"clinicalDate,omitempty"`
 	ContentType  string `json:"contentType"` // image/tiff or application/pdf; checked against the bytes
 	Size         int64  `json:"size"`        // exact byte count of the file part
 }

@@ -55,12 +55,15 @@ type DocumentUpload struct {
 	NHI          string
 	Title        string
 	Description  string
+	Kind         string // api.KindPhoto or api.KindDocument; "": by content type
+	Source       string // api.Source*
 	Laterality   string
 	BodySite     string
-	ClinicalDate time.Time // zero: the relay uses the time of upload
-	ProviderID   string
-	ContentType  string // image/tiff or application/pdf
-	Size         int64  // exact length of Body
+	BodySiteCode string    // SNOMED CT, from api.BodySites
+	ClinicalDate time.Time // when the photo was taken; zero: the relay uses the time of upload
+	ProviderID   string    // the launch's provider: the document's author
+	ContentType  string    // image/tiff or application/pdf
+	Size         int64     // exact length of Body
 	Body         io.Reader
 }
 
@@ -293,8 +296,8 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 func (c *Client) UploadDocument(ctx context.Context, d DocumentUpload) (DocumentResult, error) {
 	meta := api.DocumentMetadata{
 		IdempotencyKey: d.IdempotencyKey, Supersedes: d.Supersedes, PatientID: d.PatientID, NHI: d.NHI,
-		Title: d.Title, Description: d.Description, Laterality: d.Laterality, BodySite: d.BodySite,
-		ProviderID: d.ProviderID, ContentType: d.ContentType, Size: d.Size,
+		Title: d.Title, Description: d.Description, Kind: d.Kind, Source: d.Source, Laterality: d.Laterality,
+		BodySite: d.BodySite, BodySiteCode: d.BodySiteCode, ProviderID: d.ProviderID, ContentType: d.ContentType, Size: d.Size,
 	}
 	if !d.ClinicalDate.IsZero() {
 		meta.ClinicalDate = d.ClinicalDate.Format(time.RFC3339)

@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/BurntSushi/toml"
+
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Config is the relay's configuration. TOML keys are the snake_case tags.
@@ -83,9 +85,39 @@ type ALEX struct {
 	IdentifierSearch bool     `toml:"identifier_search"`
 	Timeout          Duration `toml:"timeout"`
 
+	// The ALEX facts Medtech has not confirmed (docs/alex.md), each with its default:
+	//
+	// DocumentTypes is DocumentReference.type per kind ("photo", "document");
+	// defaults DefaultDocumentTypes.
+	DocumentTypes map[string]Coding `toml:"document_type"`
+	// BodySite is where laterality and body site go: "description" (default),
+	// "extension", "both" or "omit".
+	BodySite string `toml:"body_site"`
+	// ReferenceBase is the absolute base of subject and author references; default
+	// base_url with a lowercase /fhir, as ALEX writes its own references.
+	ReferenceBase string `toml:"reference_base"`
+	// LaunchBaseURL is where /vendorforms/api/getlaunchcontextstring lives; default
+	// base_url without /FHIR.
+	LaunchBaseURL string `toml:"launch_base_url"`
+
 	// ClientSecret is read from ClientSecretFile or CLINICPRO_ALEX_CLIENT_SECRET,
 	// never from the TOML file itself, so the config file can be shown to anyone.
 	ClientSecret string `toml:"-"`
+}
+
+// Coding is a code in relay.toml: system, code and display.
+type Coding struct {
+	System  string `toml:"system"`
+	Code    string `toml:"code"`
+	Display string `toml:"display"`
+}
+
+// DefaultDocumentTypes: LOINC 72170-4 "Photographic image" for photos, the code CP
+// aligned to Medtech's scan requirements; LOINC 51852-2 "Letter" for documents, our
+// inference (nothing public says what Medtech expects for a scanned document).
+var DefaultDocumentTypes = map[string]Coding{
+	api.KindPhoto:    {System: "http://loinc.org", Code: "72170-4", Display: "Photographic image"},
+	api.KindDocument: {System: "http://loinc.org", Code: "51852-2", Display: "Letter"},
 }
 
 // Duration is a time.Duration written as "15m" or "90d" in TOML.
@@ -198,6 +230,9 @@ func Load(path string, getenv func(string) string) (Config, error) {
 	}
 	if c.ALEX.DocumentSearch == "" && c.ALEX.IdentifierSearch {
 		c.ALEX.DocumentSearch = "identifier"
+	}
+	if err := c.ALEX.documentTypes(); err != nil {
+		return Config{}, err
 	}
 	switch c.Store {
 	case "":
@@ -326,4 +361,24 @@ func (c Config) AuditKey() ([]byte, error) {
 		return nil, err
 	}
 	return key, f.Close()
+}
+
+// documentTypes fills in the default type of each kind relay.toml does not set and
+// refuses a kind that does not exist or a type without system and code.
+func (a *ALEX) documentTypes() error {
+	types := map[string]Coding{}
+	for k, v := range DefaultDocumentTypes {
+		types[k] = v
+	}
+	for k, v := range a.DocumentTypes {
+		if _, ok := DefaultDocumentTypes[k]; !ok {
+			return fmt.Errorf("[alex.document_type.%s]: the kinds are %s and %s", k, api.KindPhoto, api.KindDocument)
+		}
+		if v.System == "" || v.Code == "" {
+			return fmt.Errorf("[alex.document_type.%s] needs both system and code", k)
+		}
+		types[k] = v
+	}
+	a.DocumentTypes = types
+	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -145,5 +146,83 @@ func TestParseDurationDays(t *testing.T) {
 		if _, err := ParseDuration(bad); err == nil {
 			t.Errorf("%q accepted", bad)
 		}
+	}
+}
+
+// TestUnconfirmedALEXFacts: every fact Medtech has not confirmed is relay.toml
+// configuration with a default: the type code per kind, the body-site mode, the
+// reference and launch bases, the search after an ambiguous write.
+func TestUnconfirmedALEXFacts(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "relay.toml")
+	load := func(alex string) (Config, error) {
+		os.WriteFile(path, []byte("data_dir = \""+dir+"\"\n[alex]\n"+alex), 0o600)
+		return Load(path, func(string) string { return "" })
+	}
+	c, err := load("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ALEX.DocumentTypes["photo"].Code != "72170-4" || c.ALEX.DocumentTypes["document"].Code != "51852-2" ||
+		c.ALEX.BodySite != "" || c.ALEX.ReferenceBase != "" || c.ALEX.LaunchBaseURL != "" || c.ALEX.DocumentSearch != "" {
+		t.Fatalf("defaults %+v", c.ALEX)
+	}
+	c, err = load(`body_site = "both"
+reference_base = "https://alexapi.medtechglobal.com/fhir"
+launch_base_url = "https://alexapi.medtechglobal.com"
+document_search = "none"
+[alex.document_type.document]
+system = "http://loinc.org"
+code = "57133-1"
+display = "Referral note"
+`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.ALEX.DocumentTypes["document"].Code != "57133-1" || c.ALEX.DocumentTypes["photo"].Code != "72170-4" ||
+		c.ALEX.BodySite != "both" || c.ALEX.ReferenceBase == "" || c.ALEX.LaunchBaseURL == "" || c.ALEX.DocumentSearch != "none" {
+		t.Fatalf("set %+v", c.ALEX)
+	}
+	for _, bad := range []string{"[alex.document_type.xray]\nsystem = \"s\"\ncode = \"c\"\n", "[alex.document_type.photo]\ndisplay = \"x\"\n"} {
+		if _, err := load(bad); err == nil {
+			t.Errorf("accepted %q", bad)
+		}
+	}
+}
+
+// TestEveryALEXSettingIsDocumented: every [alex] key of relay.toml is in
+// docs/relay.md, and the ALEX facts behind them are in docs/alex.md, which points
+// nowhere outside the repository.
+func TestEveryALEXSettingIsDocumented(t *testing.T) {
+	relayDoc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "relay.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	alexDoc, err := os.ReadFile(filepath.Join("..", "..", "..", "docs", "alex.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	typ := reflect.TypeOf(ALEX{})
+	n := 0
+	for i := 0; i < typ.NumField(); i++ {
+		key := strings.Split(typ.Field(i).Tag.Get("toml"), ",")[0]
+		if key == "" || key == "-" {
+			continue
+		}
+		n++
+		if !bytes.Contains(relayDoc, []byte(key)) {
+			t.Errorf("relay.toml key alex.%s is not in docs/relay.md", key)
+		}
+	}
+	for _, fact := range []string{"document_type", "body_site", "reference_base", "launch_base_url", "document_search", "identifier_system", "app_id"} {
+		if !bytes.Contains(alexDoc, []byte(fact)) {
+			t.Errorf("docs/alex.md does not say which fact %s stands for", fact)
+		}
+	}
+	if bytes.Contains(alexDoc, []byte("../shared")) || bytes.Contains(alexDoc, []byte("/work/")) {
+		t.Error("docs/alex.md points outside the repository")
+	}
+	if n < 14 {
+		t.Fatalf("found only %d keys", n)
 	}
 }

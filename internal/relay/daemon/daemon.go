@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/alex"
+	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay"
 	"github.com/clinicpro/medtech-images/internal/relay/audit"
@@ -146,19 +147,28 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 		return err
 	}
 	defer st.Close()
+	bodySite, err := alex.ParseBodySiteMode(cfg.ALEX.BodySite)
+	if err != nil {
+		return err
+	}
 	ac, err := alex.New(alex.Config{BaseURL: cfg.ALEX.BaseURL, TokenURL: cfg.ALEX.TokenURL, ClientID: cfg.ALEX.ClientID,
 		ClientSecret: cfg.ALEX.ClientSecret, Scope: cfg.ALEX.Scope, AppID: cfg.ALEX.AppID,
 		IdentifierSystem: cfg.ALEX.IdentifierSystem, DocumentSearch: alex.SearchShape(cfg.ALEX.DocumentSearch), Timeout: cfg.ALEX.Timeout.Duration,
+		BodySite: bodySite, ReferenceBase: cfg.ALEX.ReferenceBase, LaunchBaseURL: cfg.ALEX.LaunchBaseURL,
 		HTTPClient: &http.Client{Transport: alexTransport()}})
 	if err != nil {
 		return err
+	}
+	types := map[string]fhir.Coding{}
+	for k, v := range cfg.ALEX.DocumentTypes {
+		types[k] = fhir.Coding{System: v.System, Code: v.Code, Display: v.Display}
 	}
 	metrics := relay.NewMetricsRegistry()
 	srv, err := relay.New(relay.Config{MaxUpload: cfg.MaxUploadBytes, TokenTTL: cfg.TokenTTL.Duration, Rate: cfg.RatePerSecond,
 		Burst: cfg.RateBurst, FacilityConcurrency: cfg.FacilityConcurrency, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		ALEXRate: cfg.ALEXRatePerSecond, ALEXBurst: cfg.ALEXBurst, Relays: cfg.Relays,
 		MaxConnsPerIP: cfg.MaxConnsPerIP, TrustedProxies: proxies,
-		Logger: log, Metrics: metrics}, st.Registry, st.Ledger, st.Audit, ac)
+		Logger: log, Metrics: metrics, DocumentTypes: types}, st.Registry, st.Ledger, st.Audit, ac)
 	if err != nil {
 		return err
 	}
