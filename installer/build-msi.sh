@@ -3,6 +3,10 @@
 #
 #   installer/build-msi.sh            uses bin/windows, writes dist/ClinicProImages-<version>-x64.msi
 #   WINBIN=dir DIST=dir TOOLBAR_ICON=file.png MSI_VERSION=a.b.c installer/build-msi.sh
+#   MESA_DIR=dir   also ship Mesa's software OpenGL for Remote Desktop hosts without a GPU: the
+#                  folder of a Mesa for Windows x64 build holding opengl32.dll and
+#                  libgallium_wgl.dll (and libglapi.dll, for Mesa before 24); installed to
+#                  Program Files\ClinicPro\mesa (docs/rollout.md, "Remote Desktop servers")
 #
 # Prints the path of the MSI on its last line of stdout. wixl (Debian's msitools) cannot express
 # everything the package needs, so the database is patched afterwards with msibuild; anything
@@ -63,10 +67,30 @@ contact=${ARP_CONTACT:-ClinicPro support}
 aumid=$(sed -n 's/^[[:space:]]*ID[[:space:]]*=[[:space:]]*"\(.*\)"/\1/p' FyneApp.toml | head -1)
 [[ -n $aumid ]] || die "no ID in FyneApp.toml for the tray's AppUserModelID."
 
+# File.Version comes from each exe's version resource (installer/winres.sh, run by `make
+# windows`): Windows Installer compares it to decide whether to replace a file, and
+# inventory tools read it. wixl leaves the column empty, so it is read here and written below.
+declare -A file_version
+for exe in "${exes[@]}"; do
+	file_version[$exe]=$(go run ./installer/pecheck -print-version "$WINBIN/$exe" 2>/dev/null) \
+		|| die "$WINBIN/$exe has no version resource; build with 'make windows', which generates it (installer/winres.sh)."
+done
+
 # wixl resolves sources relative to the working directory only, so stage everything together.
 stage=$(mktemp -d)
 trap 'rm -rf "$stage"' EXIT
 for exe in "${exes[@]}"; do cp "$WINBIN/$exe" "$stage/"; done
+mesa=no mesa_glapi=no
+if [[ -n ${MESA_DIR:-} ]]; then
+	for dll in opengl32.dll libgallium_wgl.dll; do
+		[[ -s $MESA_DIR/$dll ]] || die "MESA_DIR=$MESA_DIR has no $dll; point it at the x64 folder of a Mesa for Windows build."
+	done
+	[[ $(head -c 2 "$MESA_DIR/opengl32.dll") == MZ ]] || die "$MESA_DIR/opengl32.dll is not a Windows DLL."
+	mkdir "$stage/mesa"
+	cp "$MESA_DIR/opengl32.dll" "$MESA_DIR/libgallium_wgl.dll" "$stage/mesa/"
+	mesa=yes
+	if [[ -s $MESA_DIR/libglapi.dll ]]; then cp "$MESA_DIR/libglapi.dll" "$stage/mesa/"; mesa_glapi=yes; fi
+fi
 cp "$icon" "$stage/toolbar.png"
 cp installer/clinicpro.wxs "$stage/"
 # ICONDIR (reserved, type 1 = icon, one image) and one ICONDIRENTRY pointing at the PNG after
@@ -85,6 +109,7 @@ w=$(be32 "$app_icon" 16) h=$(be32 "$app_icon" 20)
 (cd "$stage" && wixl -a x64 \
 	-D Version="$version" -D GitVersion="$gitversion" -D BinDir=. -D ToolbarIcon=toolbar.png -D AppIcon=app.ico \
 	-D Manufacturer="$manufacturer" -D HelpURL="$help_url" -D AboutURL="$about_url" -D Contact="$contact" \
+	-D Mesa="$mesa" -D MesaGlapi="$mesa_glapi" \
 	-o product.msi clinicpro.wxs) || die "wixl failed on installer/clinicpro.wxs (messages above)."
 
 upgrade_code=$(sed -n 's/.*UpgradeCode="\([0-9A-F-]*\)".*/\1/p' installer/clinicpro.wxs | head -1)
@@ -149,6 +174,8 @@ msibuild "$stage/product.msi" "${lock[@]}" "${svc[@]}" \
 	-q "INSERT INTO Upgrade (UpgradeCode, VersionMax, Attributes, ActionProperty) VALUES ('{$upgrade_code}', '$version', 513, 'WIX_UPGRADE_DETECTED')" \
 	-q "UPDATE InstallExecuteSequence SET Sequence=1510 WHERE Action='RemoveExistingProducts'" \
 	-q "UPDATE CustomAction SET Type=3698 WHERE Action='RemoveData' OR Action='RemoveSettings'" \
+	-q "UPDATE File SET Version='${file_version[clinicpro.exe]}', Language='5129' WHERE FileName='clinicpro.exe'" \
+	-q "UPDATE File SET Version='${file_version[clinicpro-tray.exe]}', Language='5129' WHERE FileName='clinicpro-tray.exe'" \
 	-q "UPDATE ServiceInstall SET ErrorControl=32769 WHERE Name='ClinicProAgent'" \
 	|| die "msibuild could not patch the MSI tables."
 

@@ -49,6 +49,19 @@ for exe in clinicpro.exe clinicpro-tray.exe; do
 		has Component "^${comp}${T}[^${T}]*${T}INSTALLDIR${T}" "$exe is installed into INSTALLDIR"
 	fi
 done
+# Both exes carry the build's four-part file version (their version resource), the same one.
+versions=()
+for exe in clinicpro.exe clinicpro-tray.exe; do
+	v=$(rows File | awk -F'\t' -v n="$exe" '$3 == n || $3 ~ "\\|" n "$" {print $5}')
+	if [[ ! $v =~ ^[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+$ || $v == 0.0.0.0 ]]; then
+		fail "$exe has File.Version '$v': Windows Installer would not know to replace it, and inventory tools show nothing"
+	fi
+	versions+=("$v")
+done
+[[ ${versions[0]} == "${versions[1]:-}" ]] || fail "clinicpro.exe (${versions[0]}) and clinicpro-tray.exe (${versions[1]:-}) are from different builds"
+if [[ -n ${EXPECT_FILE_VERSION:-} && ${versions[0]} != "$EXPECT_FILE_VERSION" ]]; then
+	fail "File.Version is ${versions[0]}, want this build's $EXPECT_FILE_VERSION"
+fi
 if rows File | awk -F'\t' '{print tolower($3)}' | grep -q alexsim; then
 	fail "alexsim is in the MSI; it is a development sandbox and must never reach a practice"
 fi
@@ -252,6 +265,14 @@ manufacturer=$(rows Property | awk -F'\t' '$1 == "Manufacturer" {print $2}')
 [[ -n $manufacturer ]] || fail "no Manufacturer"
 if [[ -n ${EXPECT_MANUFACTURER:-} && $manufacturer != "$EXPECT_MANUFACTURER" ]]; then
 	fail "Manufacturer is '$manufacturer' but the package is signed by '$EXPECT_MANUFACTURER': Windows would show two publishers"
+fi
+
+# --- A software OpenGL, when shipped, sits in its own folder: beside the tray it would
+# replace the GPU's OpenGL on every PC, not only where the session lacks one.
+gl_dir=$(rows File | awk -F'\t' 'tolower($3) ~ /(^|\|)opengl32\.dll$/ {print $2}' | head -1)
+if [[ -n $gl_dir ]]; then
+	has Component "^${gl_dir}${T}[^${T}]*${T}MESADIR${T}" "the software OpenGL is installed into INSTALLDIR\\mesa, not beside the tray"
+	has Directory "^MESADIR${T}INSTALLDIR${T}mesa\$" "the software OpenGL folder is Program Files\\ClinicPro\\mesa"
 fi
 
 # --- Start menu: the tray, with its AppUserModelID so its notifications are native toasts.

@@ -76,6 +76,12 @@ func fakeBinaries(t *testing.T) string {
 	fakesOnce.Do(func() {
 		dir := filepath.Join(shared, "bin")
 		exe := filepath.Join(dir, "clinicpro.exe")
+		// With a version resource, as `make windows` gives the real exes: build-msi.sh
+		// reads File.Version from it. The generated .syso is git-ignored.
+		if out, err := run(t, []string{"OUT=installer/testdata/fakeagent"}, "./winres.sh", "clinicpro"); err != nil {
+			fakesError = fmt.Errorf("generating the fake agent's resources: %v\n%s", err, out)
+			return
+		}
 		if out, err := run(t, []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"},
 			"go", "build", "-o", exe, "./testdata/fakeagent"); err != nil {
 			fakesError = fmt.Errorf("building the fake agent: %v\n%s", err, out)
@@ -120,6 +126,7 @@ func toolbarIcon(t *testing.T) string {
 type build struct {
 	winbin, icon, version string
 	appIcon               string // the toolbar icon when empty
+	mesa                  string // MESA_DIR, when set
 }
 
 // msi runs build-msi.sh and returns the MSI path, or the script's output and error.
@@ -130,7 +137,7 @@ func (b build) msi(t *testing.T) (string, string, error) {
 	if appIcon == "" {
 		appIcon = b.icon
 	}
-	out, err := run(t, []string{"WINBIN=" + b.winbin, "TOOLBAR_ICON=" + b.icon, "APP_ICON=" + appIcon, "DIST=" + dist, "MSI_VERSION=" + b.version},
+	out, err := run(t, []string{"WINBIN=" + b.winbin, "TOOLBAR_ICON=" + b.icon, "APP_ICON=" + appIcon, "DIST=" + dist, "MSI_VERSION=" + b.version, "MESA_DIR=" + b.mesa},
 		"./build-msi.sh")
 	if err != nil {
 		return "", out, err
@@ -150,7 +157,7 @@ func (b build) mustMSI(t *testing.T) string {
 
 func TestBuiltMSIPassesEveryCheck(t *testing.T) {
 	needTools(t, "wixl", "msibuild", "msiinfo")
-	b := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", ""}
+	b := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", "", ""}
 	msi := b.mustMSI(t)
 	if filepath.Base(msi) != "ClinicProImages-0.1.7-x64.msi" {
 		t.Errorf("MSI is named %s, want ClinicProImages-0.1.7-x64.msi", filepath.Base(msi))
@@ -194,11 +201,12 @@ func TestBuildRefusesToPackageWithoutEveryPiece(t *testing.T) {
 		b    build
 		want []string
 	}{
-		{"tray exe missing", build{noTray, icon, "0.1.7", ""}, []string{"clinicpro-tray.exe", "make windows"}},
-		{"icon missing", build{bins, filepath.Join(t.TempDir(), "absent.png"), "0.1.7", ""}, []string{"toolbar icon", "TOOLBAR_ICON"}},
-		{"icon not a PNG", build{bins, notPNG, "0.1.7", ""}, []string{"not a PNG"}},
-		{"app icon not a PNG", build{bins, icon, "0.1.7", notPNG}, []string{"app icon", "not a PNG"}},
-		{"version not numeric", build{bins, icon, "0.1.7-dirty", ""}, []string{"not numeric"}},
+		{"tray exe missing", build{noTray, icon, "0.1.7", "", ""}, []string{"clinicpro-tray.exe", "make windows"}},
+		{"exes without a version", build{unversioned(t), icon, "0.1.7", "", ""}, []string{"no version resource", "make windows"}},
+		{"icon missing", build{bins, filepath.Join(t.TempDir(), "absent.png"), "0.1.7", "", ""}, []string{"toolbar icon", "TOOLBAR_ICON"}},
+		{"icon not a PNG", build{bins, notPNG, "0.1.7", "", ""}, []string{"not a PNG"}},
+		{"app icon not a PNG", build{bins, icon, "0.1.7", notPNG, ""}, []string{"app icon", "not a PNG"}},
+		{"version not numeric", build{bins, icon, "0.1.7-dirty", "", ""}, []string{"not numeric"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path, out, err := tc.b.msi(t)
@@ -218,7 +226,7 @@ func TestBuildRefusesToPackageWithoutEveryPiece(t *testing.T) {
 // name it: a checker that passes everything would let a broken installer land.
 func TestCheckCatchesBrokenMSI(t *testing.T) {
 	needTools(t, "wixl", "msibuild", "msiinfo")
-	good := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", ""}.mustMSI(t)
+	good := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", "", ""}.mustMSI(t)
 	data, err := os.ReadFile(good)
 	if err != nil {
 		t.Fatal(err)
@@ -262,6 +270,8 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"upgrade outside the transaction", "UPDATE InstallExecuteSequence SET Sequence=1401 WHERE Action='RemoveExistingProducts'", "roll back"},
 		{"data removed on upgrade", "UPDATE InstallExecuteSequence SET Condition='REMOVE=\"ALL\" AND REMOVEDATA=\"1\"' WHERE Action='RemoveData'", "never during an upgrade"},
 		{"tray not shipped", "DELETE FROM File WHERE FileName='clinicpro-tray.exe'", "no clinicpro-tray.exe"},
+		{"agent unversioned", "UPDATE File SET Version='' WHERE FileName='clinicpro.exe'", "clinicpro.exe has File.Version ''"},
+		{"exes from two builds", "UPDATE File SET Version='0.1.1.1' WHERE FileName='clinicpro-tray.exe'", "different builds"},
 		{"icon folder renamed", "UPDATE Directory SET DefaultDir='Images' WHERE Directory='TOOLBARDIR'", "'ClinicPro Images'"},
 		{"product icon missing", "UPDATE Property SET Value='Missing' WHERE Property='ARPPRODUCTICON'", "Icon table lacks"},
 		{"alexsim shipped", "INSERT INTO File (File, Component_, FileName, FileSize, Attributes, Sequence) VALUES ('Sim', 'AgentExe', 'alexsim.exe', 1, 512, 9)", "alexsim is in the MSI"},
@@ -290,8 +300,10 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 	}
 }
 
-// TestVersionRule runs version.sh in a scratch repository: BUILD counts commits, MAJOR.MINOR
-// follow the newest v-tag, and a tag Windows Installer cannot express is refused.
+// TestVersionRule runs version.sh in a scratch repository: BUILD is the commit's UTC
+// date as YYDDD and REVISION its time, so a later commit never reads as a downgrade,
+// even one made on a branch from an older commit; MAJOR.MINOR follow the newest v-tag;
+// a tag Windows Installer cannot express is refused.
 func TestVersionRule(t *testing.T) {
 	needTools(t, "git")
 	repo := t.TempDir()
@@ -305,31 +317,100 @@ func TestVersionRule(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(repo, "installer", "version.sh"), script, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	git := func(args ...string) {
+	git := func(date string, args ...string) {
 		t.Helper()
-		env := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null"}
+		env := []string{"GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid", "GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid",
+			"GIT_CONFIG_GLOBAL=/dev/null", "GIT_COMMITTER_DATE=" + date, "GIT_AUTHOR_DATE=" + date}
 		if out, err := run(t, env, "git", append([]string{"-C", repo}, args...)...); err != nil {
 			t.Fatalf("git %v: %v\n%s", args, err, out)
 		}
 	}
-	version := func() (string, error) {
-		out, err := run(t, nil, filepath.Join(repo, "installer", "version.sh"))
+	version := func(args ...string) (string, error) {
+		out, err := run(t, nil, filepath.Join(repo, "installer", "version.sh"), args...)
 		return strings.TrimSpace(out), err
 	}
-	git("init", "-q")
-	for range 3 {
-		git("commit", "-q", "--allow-empty", "-m", "c")
+	want := func(what, wantV, wantFile string) {
+		t.Helper()
+		if v, err := version(); err != nil || v != wantV {
+			t.Errorf("%s: version %q (%v), want %s", what, v, err, wantV)
+		}
+		if v, err := version("--file"); err != nil || v != wantFile {
+			t.Errorf("%s: file version %q (%v), want %s", what, v, err, wantFile)
+		}
 	}
-	if v, err := version(); err != nil || v != "0.1.3" {
-		t.Errorf("untagged, 3 commits: got %q (%v), want 0.1.3", v, err)
-	}
-	git("tag", "v1.2.0")
-	git("commit", "-q", "--allow-empty", "-m", "c")
-	if v, err := version(); err != nil || v != "1.2.4" {
-		t.Errorf("after v1.2.0, 4 commits: got %q (%v), want 1.2.4", v, err)
-	}
-	git("tag", "v300.0")
+	git("2026-12-03T09:15:00Z", "init", "-q", "-b", "main")
+	git("2026-12-03T09:15:00Z", "commit", "-q", "--allow-empty", "-m", "c")
+	want("untagged", "0.1.26337", "0.1.26337.915")
+	// Committed in New Zealand the next morning: still the UTC date.
+	git("2026-12-04T08:30:00+13:00", "commit", "-q", "--allow-empty", "-m", "c")
+	want("a later commit, NZ time", "0.1.26337", "0.1.26337.1930")
+	git("2026-12-04T08:30:00+13:00", "tag", "v1.2.0")
+	git("2027-01-02T00:05:00Z", "commit", "-q", "--allow-empty", "-m", "c")
+	want("after v1.2.0, across the new year", "1.2.27002", "1.2.27002.5")
+	// A hotfix branched from the tag, committed later, is newer, unlike with a commit count.
+	git("2027-01-03T10:00:00Z", "checkout", "-q", "-b", "hotfix", "v1.2.0")
+	git("2027-01-03T10:00:00Z", "commit", "-q", "--allow-empty", "-m", "fix")
+	want("a hotfix branch", "1.2.27003", "1.2.27003.1000")
+	git("2027-01-03T10:00:00Z", "tag", "v300.0")
 	if v, err := version(); err == nil {
 		t.Errorf("tag v300.0 gave %q; a major version above 255 must be refused", v)
+	}
+}
+
+// unversioned is a directory with both exes built without resources, as a bare
+// `go build` makes them.
+func unversioned(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	src := t.TempDir()
+	os.WriteFile(filepath.Join(src, "go.mod"), []byte("module x\n\ngo 1.26\n"), 0o644)
+	os.WriteFile(filepath.Join(src, "main.go"), []byte("package main\n\nfunc main() {}\n"), 0o644)
+	for _, name := range []string{"clinicpro.exe", "clinicpro-tray.exe"} {
+		c := exec.Command("go", "build", "-o", filepath.Join(dir, name), ".")
+		c.Dir = src
+		c.Env = append(os.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0", "GOFLAGS=")
+		if out, err := c.CombinedOutput(); err != nil {
+			t.Fatalf("go build: %v\n%s", err, out)
+		}
+	}
+	return dir
+}
+
+// fakeMesa is a folder shaped like a Mesa for Windows build (the DLLs' contents do not
+// matter to the packaging).
+func fakeMesa(t *testing.T) string {
+	dir := t.TempDir()
+	for _, dll := range []string{"opengl32.dll", "libgallium_wgl.dll"} {
+		if err := os.WriteFile(filepath.Join(dir, dll), []byte("MZ not really a DLL"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir
+}
+
+// TestSoftwareOpenGLIsOptionalAndApart: with MESA_DIR the package ships Mesa's
+// software OpenGL in Program Files\ClinicPro\mesa for Remote Desktop hosts without a
+// GPU; check-msi.sh refuses it beside the tray, where it would replace the GPU's
+// OpenGL on every PC.
+func TestSoftwareOpenGLIsOptionalAndApart(t *testing.T) {
+	needTools(t, "wixl", "msibuild", "msiinfo")
+	msi := build{fakeBinaries(t), toolbarIcon(t), "0.1.7", "", fakeMesa(t)}.mustMSI(t)
+	if out, err := run(t, nil, "./check-msi.sh", msi); err != nil {
+		t.Fatalf("check-msi.sh rejected an MSI with the software OpenGL: %v\n%s", err, out)
+	}
+	files, _ := run(t, nil, "msiinfo", "export", msi, "File")
+	if !strings.Contains(files, "opengl32.dll") || !strings.Contains(files, "libgallium_wgl.dll") {
+		t.Fatalf("the software OpenGL is not in the package:\n%s", files)
+	}
+	if _, err := run(t, nil, "msibuild", msi, "-q", "UPDATE Component SET Directory_='INSTALLDIR' WHERE Component='SoftwareGL'"); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := run(t, nil, "./check-msi.sh", msi); err == nil || !strings.Contains(out, "not beside the tray") {
+		t.Fatalf("opengl32.dll beside the tray passed check-msi.sh: %v\n%s", err, out)
+	}
+	notMesa := t.TempDir()
+	os.WriteFile(filepath.Join(notMesa, "opengl32.dll"), []byte("MZ"), 0o644)
+	if _, out, err := (build{fakeBinaries(t), toolbarIcon(t), "0.1.7", "", notMesa}).msi(t); err == nil || !strings.Contains(out, "libgallium_wgl.dll") {
+		t.Fatalf("a MESA_DIR without libgallium_wgl.dll was packaged: %v\n%s", err, out)
 	}
 }

@@ -125,8 +125,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 func TestWineInstallUpgradeUninstall(t *testing.T) {
 	w := newWine(t)
 	bins, icon := fakeBinaries(t), toolbarIcon(t)
-	v1 := build{bins, icon, "0.1.1", ""}.mustMSI(t)
-	v2 := build{bins, icon, "0.1.2", ""}.mustMSI(t)
+	v1 := build{bins, icon, "0.1.1", "", ""}.mustMSI(t)
+	v2 := build{bins, icon, "0.1.2", "", ""}.mustMSI(t)
 
 	const (
 		programFiles = "Program Files/ClinicPro/"
@@ -299,8 +299,8 @@ func realAgent(t *testing.T) string {
 func TestWineFailedStartRollsBack(t *testing.T) {
 	w := newWine(t)
 	bins, icon := realAgent(t), toolbarIcon(t)
-	v1 := build{bins, icon, "0.1.1", ""}.mustMSI(t)
-	v2 := build{bins, icon, "0.1.2", ""}.mustMSI(t)
+	v1 := build{bins, icon, "0.1.1", "", ""}.mustMSI(t)
+	v2 := build{bins, icon, "0.1.2", "", ""}.mustMSI(t)
 	const (
 		config  = "ProgramData/ClinicPro/config.toml"
 		service = `HKLM\System\CurrentControlSet\Services\ClinicProAgent`

@@ -12,12 +12,15 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
 	"time"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/app"
 
 	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/eventlog"
+	"github.com/clinicpro/medtech-images/internal/glprobe"
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/logfile"
@@ -26,15 +29,17 @@ import (
 	"github.com/clinicpro/medtech-images/ui"
 )
 
-// The Windows resources (the icon Explorer, the taskbar and the MSI's Add/Remove
-// Programs entry show; version details) come from assets/app.png. No manifest: GLFW
-// chooses per-monitor DPI awareness at run time, which a manifest would override.
-//go:generate go run github.com/tc-hib/go-winres@v0.3.3 simply --icon ../../assets/app.png --manifest none --arch amd64 --out rsrc --product-name "ClinicPro Images" --file-description "ClinicPro Images" --original-filename clinicpro-tray.exe
+// The Windows resources (icon, version information, the manifest with per-monitor
+// DPI awareness) are generated at build time by installer/winres.sh (`make windows`).
 
 // AppID matches FyneApp.toml; Fyne keys preferences and notifications on it.
 const AppID = "nz.co.clinicpro.images"
 
 func main() {
+	// The OpenGL probe child (see ensureOpenGL) does its one job before anything else.
+	if len(os.Args) > 1 && os.Args[1] == glprobe.ProbeFlag {
+		glprobe.RunChild()
+	}
 	data := flag.String("data", "", "the agent's data directory (development and portable installs)")
 	agentAddr := flag.String("agent", "", "the agent's local API address (default: the per-OS pipe or socket)")
 	showVersion := flag.Bool("version", false, "print the version and exit")
@@ -61,6 +66,11 @@ func main() {
 	if err != nil {
 		// Without the claim we still work; only later launches would open a second tray.
 		log.Warn("single-instance claim failed", "err", err)
+	}
+
+	// Only the process that will show windows needs OpenGL; a hand-off above does not.
+	if !ensureOpenGL(log) {
+		os.Exit(1)
 	}
 
 	if *agentAddr == "" {
@@ -93,6 +103,41 @@ func main() {
 	}
 	log.Info("tray started", "version", version.Version)
 	fa.Run()
+}
+
+// ensureOpenGL makes sure the toolkit can draw before it starts (internal/glprobe):
+// on Windows it checks the session's OpenGL in a child process, loads the software
+// OpenGL the installer shipped when the session's is too old (Remote Desktop without
+// a GPU), and otherwise says so in a message box and the event log and returns false.
+func ensureOpenGL(log *slog.Logger) bool {
+	if runtime.GOOS != "windows" {
+		return true
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return true
+	}
+	r := glprobe.Probe(exe)
+	verdict := glprobe.Decide(r, glprobe.Shipped(exe))
+	if verdict == glprobe.Native {
+		return true
+	}
+	if verdict == glprobe.Software {
+		err := glprobe.LoadSoftware(exe)
+		if err == nil {
+			log.Info("drawing with the software OpenGL: this session's is too old", "version", r.Version, "renderer", r.Renderer, "remote", r.Remote)
+			return true
+		}
+		log.Error("the software OpenGL could not be loaded", "err", err)
+	}
+	msg := glprobe.Explain(r)
+	log.Error(msg)
+	if w, closeFn, err := eventlog.Open(); err == nil {
+		_ = w.Warning(eventlog.IDTrayNoOpenGL, msg)
+		_ = closeFn()
+	}
+	glprobe.Tell("ClinicPro Images", msg)
+	return false
 }
 
 // newLogger writes to the user's cache folder through the redaction handler: a GUI

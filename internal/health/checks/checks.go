@@ -43,6 +43,8 @@ const (
 	FixFolderGone   = "The watched folder does not exist: create it, reconnect the network drive, or correct the folder in the agent's configuration."
 	FixFolderDenied = "The agent is not allowed to read the watched folder: give the ClinicPro agent's account (LocalSystem, or the computer account for a network share) read and modify rights on it."
 	FixFolderNotDir = "The watched folder path points at a file, not a folder: correct it in the agent's configuration."
+	FixFolderShare  = "The agent reaches network shares as this PC's computer account (or the account its service runs as), and this share does not let it in: give that account read and change permission on the share and the folder, or run the ClinicPro Agent service as a dedicated account that can reach it (docs/rollout.md, \"Watched folders on network shares\")."
+	FixFolderMapped = "A drive letter mapped for a signed-in user is invisible to the ClinicPro Agent service: use the share's full \\\\server\\share path in the agent's configuration instead."
 	FixBacklog      = "Images are waiting to upload: check the other red items first (usually Medtech or the relay is unreachable); uploads resume by themselves."
 	FixParked       = "Some images could not be sent: open ClinicPro Images > Needs attention, read the reason on each, then Retry, Send again or Discard it."
 )
@@ -82,6 +84,12 @@ func Disk(ctx context.Context, path string, minFree uint64) health.Check {
 // because practices name folders after patients.
 func Folder(label, path string) health.Check {
 	c := health.Check{Name: NameFolder + label, Title: "Watched folder " + label}
+	// A mapped drive letter works for the person who mapped it and never for the
+	// service, even where this check (run by doctor as that person) can read it.
+	if mappedDrive(path) {
+		c.State, c.Detail, c.Fix = health.Degraded, fmt.Sprintf("%s is on a mapped network drive.", redact.String(path)), FixFolderMapped
+		return c
+	}
 	fi, err := os.Stat(path)
 	if err == nil && !fi.IsDir() {
 		c.State, c.Detail, c.Fix = health.Degraded, fmt.Sprintf("%s is not a folder.", redact.String(path)), FixFolderNotDir
@@ -100,6 +108,11 @@ func Folder(label, path string) health.Check {
 	switch {
 	case err == nil:
 		c.State, c.Detail = health.OK, "readable"
+	case networkPath(path):
+		// As LocalSystem the agent is the computer account on the network: in a
+		// workgroup, or on a share that grants only users, it has no access, and
+		// Windows reports that as "not found" as often as "denied".
+		c.State, c.Detail, c.Fix = health.Degraded, fmt.Sprintf("%s cannot be reached as %s.", redact.String(path), serviceAccount()), FixFolderShare
 	case errors.Is(err, os.ErrNotExist):
 		c.State, c.Detail, c.Fix = health.Degraded, fmt.Sprintf("%s does not exist.", redact.String(path)), FixFolderGone
 	case errors.Is(err, os.ErrPermission):
@@ -187,4 +200,9 @@ func bytes(n uint64) string {
 		return fmt.Sprintf("%.1f GB", float64(n)/gb)
 	}
 	return fmt.Sprintf("%d MB", n/mb)
+}
+
+// networkPath reports whether path is a UNC path (\\server\share\...).
+func networkPath(path string) bool {
+	return len(path) > 2 && (path[0] == '\\' || path[0] == '/') && (path[1] == '\\' || path[1] == '/') && path[2] != '?' && path[2] != '.'
 }

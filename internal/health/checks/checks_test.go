@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -241,4 +242,34 @@ func relayChecksSlice(m map[string]health.Check) []health.Check {
 		out = append(out, m[n])
 	}
 	return out
+}
+
+func TestNetworkPath(t *testing.T) {
+	for p, want := range map[string]bool{
+		`\\fileserver\scans`: true, `\\fileserver\scans\referrals`: true, `//fileserver/scans`: true,
+		`C:\Scans`: false, `/var/scans`: false, `\\?\C:\Scans`: false, `\\.\pipe\x`: false, `\\`: false, ``: false,
+	} {
+		if got := networkPath(p); got != want {
+			t.Errorf("networkPath(%q) = %v, want %v", p, got, want)
+		}
+	}
+}
+
+// TestUnreachableShareSaysWhoAndWhatToDo: a share the agent's account cannot reach
+// (the computer account in a workgroup) is not "does not exist": the check names the
+// account and says to grant it access or run the service as one that has it.
+func TestUnreachableShareSaysWhoAndWhatToDo(t *testing.T) {
+	path := `\\clinicpro-no-such-server.invalid\scans`
+	if runtime.GOOS != "windows" {
+		path = "//clinicpro-no-such-server.invalid/scans"
+	}
+	c := Folder("Scanner", path)
+	if c.State != health.Degraded || c.Fix != FixFolderShare || !strings.Contains(c.Detail, "cannot be reached as") {
+		t.Fatalf("unreachable share: %+v", c)
+	}
+	for _, want := range []string{"computer account", "dedicated account", "Watched folders on network shares"} {
+		if !strings.Contains(c.Fix, want) {
+			t.Errorf("fix lacks %q", want)
+		}
+	}
 }
