@@ -80,6 +80,10 @@ bench-imaging: ## imaging vs sharp, vips and ImageMagick on 12 MP, 24 MP and A4 
 bench-hostile: ## imaging's peak RSS on the hostile corpus (bombs, PDF attacks), with and without the decode budget
 	internal/imaging/bench/hostile.sh
 
+.PHONY: bench-relay-ha
+bench-relay-ha: ## relay stores: 1,000 connectors, mixed load, SQLite vs PostgreSQL with one and two relays; audit bytes per million rows (needs postgresql)
+	$(GO) test -run '^$$' -bench 'Stores|AuditSize' -benchtime 1x -timeout 60m ./cmd/clinicpro-relay
+
 .PHONY: bench-relay
 bench-relay: ## relay vs direct vs nginx: added latency at 1/10/50 connectors (900 KB), peak RSS at 100 x 8 MB; installs nginx
 	internal/relay/relaybench/run.sh

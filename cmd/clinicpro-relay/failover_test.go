@@ -22,6 +22,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -97,7 +98,7 @@ base_url = %q
 token_url = %q
 client_id = %q
 `, freePort(t), filepath.Join(dir, "data"), auditKey, dsnFile, sim.BaseURL, sim.TokenURL, alexsim.DefaultClientID)), 0o644)
-		relays[i] = &relayProcess{t: t, bin: relayBin, cfg: cfg, as: as}
+		relays[i] = &relayProcess{tb: t, bin: relayBin, cfg: cfg, as: as}
 		relays[i].start()
 		defer relays[i].kill()
 	}
@@ -284,13 +285,29 @@ func (c *credential) own(t *testing.T, paths ...string) {
 // relayProcess is one clinicpro-relay serve process that can be killed and started
 // again on the same port.
 type relayProcess struct {
-	t        *testing.T
+	tb       testing.TB
 	bin, cfg string
 	as       *credential
 	addr     string
 	mu       sync.Mutex
 	cmd      *exec.Cmd
 	exited   chan struct{}
+	// own collects, when set, each upload's time in the relay itself (from its
+	// log: the request's time less receiving the body and waiting on ALEX).
+	own *ownTimes
+}
+
+type ownTimes struct {
+	mu  sync.Mutex
+	lat []time.Duration
+}
+
+func (o *ownTimes) take() []time.Duration {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	l := o.lat
+	o.lat = nil
+	return l
 }
 
 func (r *relayProcess) exec(args ...string) *exec.Cmd {
@@ -305,7 +322,7 @@ func (r *relayProcess) exec(args ...string) *exec.Cmd {
 func (r *relayProcess) command(args ...string) string {
 	out, err := r.exec(args...).CombinedOutput()
 	if err != nil {
-		r.t.Fatalf("clinicpro-relay %v: %v\n%s", args, err, out)
+		r.tb.Fatalf("clinicpro-relay %v: %v\n%s", args, err, out)
 	}
 	return string(out)
 }
@@ -314,7 +331,7 @@ func (r *relayProcess) start() {
 	c := r.exec("serve")
 	stderr, _ := c.StderrPipe()
 	if err := c.Start(); err != nil {
-		r.t.Error(err)
+		r.tb.Error(err)
 		return
 	}
 	up := make(chan string, 1)
@@ -323,9 +340,23 @@ func (r *relayProcess) start() {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			var l struct{ Msg, Listen string }
-			if json.Unmarshal(sc.Bytes(), &l) == nil && l.Msg == "relay serving" {
+			var l struct {
+				Msg, Listen, Op string
+				Status          int
+				Duration        time.Duration
+				ALEX            time.Duration `json:"alex_duration"`
+				Receive         time.Duration `json:"receive_duration"`
+			}
+			if json.Unmarshal(sc.Bytes(), &l) != nil {
+				continue
+			}
+			switch {
+			case l.Msg == "relay serving":
 				up <- l.Listen
+			case r.own != nil && l.Op == "upload" && l.Status == http.StatusCreated:
+				r.own.mu.Lock()
+				r.own.lat = append(r.own.lat, l.Duration-l.ALEX-l.Receive)
+				r.own.mu.Unlock()
 			}
 		}
 		c.Wait()
@@ -337,10 +368,10 @@ func (r *relayProcess) start() {
 		r.addr, r.cmd, r.exited = a, c, exited
 		r.mu.Unlock()
 	case <-exited:
-		r.t.Error("a relay exited while starting")
+		r.tb.Error("a relay exited while starting")
 	case <-time.After(time.Minute):
 		c.Process.Kill()
-		r.t.Error("a relay did not start")
+		r.tb.Error("a relay did not start")
 	}
 }
 
@@ -364,10 +395,28 @@ func (r *relayProcess) stop(sig syscall.Signal) {
 func (r *relayProcess) kill()      { r.stop(syscall.SIGKILL) }
 func (r *relayProcess) terminate() { r.stop(syscall.SIGTERM) }
 
+// hwm is the running process's peak resident set (VmHWM), in bytes.
+func (r *relayProcess) hwm() int64 {
+	r.mu.Lock()
+	c := r.cmd
+	r.mu.Unlock()
+	if c == nil {
+		return 0
+	}
+	b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/status", c.Process.Pid))
+	for _, l := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+			kb, _ := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
 // newRoundRobin is the front the agents talk to: each new connection goes to the
 // next relay, or to the other one when that one does not answer (a load balancer's
 // failed health check). It closes with the test.
-func newRoundRobin(t *testing.T, backends ...string) string {
+func newRoundRobin(t testing.TB, backends ...string) string {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

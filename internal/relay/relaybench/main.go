@@ -405,14 +405,16 @@ type relayProc struct {
 func startRelay(dir string, facilities []string, maxUpload int64) *relayProc {
 	check(os.MkdirAll(dir, 0o700))
 	cfgPath := filepath.Join(dir, "relay.toml")
-	// The default per-connector rate (10/s) would throttle a synthetic connector
-	// that uploads back to back; production keeps the default.
+	// The default per-connector and relay-wide ALEX limits would throttle synthetic
+	// connectors uploading back to back; production keeps the defaults.
 	check(os.WriteFile(cfgPath, []byte(fmt.Sprintf(`listen = "127.0.0.1:0"
 admin_listen = "off"
 data_dir = %q
 max_upload_bytes = %d
 rate_per_second = 100000
 rate_burst = 100000
+alex_rate_per_second = 100000
+alex_burst = 100000
 [alex]
 base_url = "http://%s/FHIR"
 token_url = "http://%s%s"
