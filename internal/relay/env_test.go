@@ -107,6 +107,9 @@ func start(t *testing.T, cfg Config, tweaks ...func(*alex.Config)) *env {
 	logs := &testutil.Buffer{}
 	cfg.Logger = slog.New(redact.NewHandler(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	cfg.SpoolDir = filepath.Join(dir, "spool")
+	if cfg.Phone == nil {
+		cfg.Phone = st
+	}
 	prom := prometheus.NewRegistry()
 	cfg.Metrics = prom
 	srv, err := New(cfg, reg, led, aud, ac)
@@ -198,6 +201,7 @@ func (e *env) secondRelay() *env {
 	cfg := e.cfg
 	cfg.Metrics = prometheus.NewRegistry()
 	cfg.SpoolDir = filepath.Join(t.TempDir(), "spool")
+	cfg.Phone = st
 	reg, led := registry.New(st), ledger.New(st)
 	srv, err := New(cfg, reg, led, aud, e.alexc)
 	if err != nil {

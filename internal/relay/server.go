@@ -28,6 +28,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/relay/config"
 	"github.com/clinicpro/medtech-images/internal/relay/ledger"
 	"github.com/clinicpro/medtech-images/internal/relay/limit"
+	"github.com/clinicpro/medtech-images/internal/relay/phone"
 	"github.com/clinicpro/medtech-images/internal/relay/registry"
 )
 
@@ -106,6 +107,9 @@ type Config struct {
 	// DocumentTypes is DocumentReference.type per kind (api.KindPhoto,
 	// api.KindDocument); a kind without one gets the ALEX client's default.
 	DocumentTypes map[string]fhir.Coding
+	// Phone keeps phone-capture sessions and their photos (the relay's store);
+	// nil turns phone capture off.
+	Phone phone.Store
 }
 
 // Server serves the public API. Make one with New.
@@ -129,6 +133,8 @@ type Server struct {
 
 	healthMu sync.Mutex
 	health   map[string]cachedHealth
+
+	ph *phoneState // nil without Config.Phone
 }
 
 // New returns a server. reg, led, aud and a are required.
@@ -194,6 +200,10 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 	if err != nil {
 		return nil, err
 	}
+	var ph *phoneState
+	if cfg.Phone != nil {
+		ph = newPhoneState(cfg.Phone)
+	}
 	if a != nil {
 		a = &limitedALEX{ALEX: a, fair: limit.NewFair(share(cfg.ALEXRate), burst(cfg.ALEXBurst), nil)}
 	}
@@ -205,6 +215,7 @@ func New(cfg Config, reg *registry.Registry, led *ledger.Ledger, aud *audit.Log,
 		sems:       map[string]chan struct{}{},
 		keys:       keyLocks{m: map[string]*keyLock{}},
 		health:     map[string]cachedHealth{},
+		ph:         ph,
 	}, nil
 }
 
@@ -222,6 +233,7 @@ func (s *Server) Handler() http.Handler {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
 	mux.HandleFunc("GET "+api.PathReadyz, s.handleReady)
+	s.phoneRoutes(mux)
 	mux.HandleFunc("/", s.wrap("unknown", func(w http.ResponseWriter, r *http.Request, rc *reqCtx) *apiError {
 		return fail(http.StatusNotFound, api.CodeNotFound, "No such relay endpoint: check the relay URL and that the agent is up to date.")
 	}))

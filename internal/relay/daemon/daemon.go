@@ -167,7 +167,7 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	srv, err := relay.New(relay.Config{MaxUpload: cfg.MaxUploadBytes, TokenTTL: cfg.TokenTTL.Duration, Rate: cfg.RatePerSecond,
 		Burst: cfg.RateBurst, FacilityConcurrency: cfg.FacilityConcurrency, SpoolDir: filepath.Join(cfg.DataDir, "spool"),
 		ALEXRate: cfg.ALEXRatePerSecond, ALEXBurst: cfg.ALEXBurst, Relays: cfg.Relays,
-		MaxConnsPerIP: cfg.MaxConnsPerIP, TrustedProxies: proxies,
+		MaxConnsPerIP: cfg.MaxConnsPerIP, TrustedProxies: proxies, Phone: st.Store,
 		Logger: log, Metrics: metrics, DocumentTypes: types}, st.Registry, st.Ledger, st.Audit, ac)
 	if err != nil {
 		return err
@@ -196,7 +196,11 @@ func Serve(ctx context.Context, cfg config.Config, log *slog.Logger, ready Ready
 	pctx, stopPrune := context.WithCancel(ctx)
 	pruned := make(chan struct{})
 	go func() { defer close(pruned); pruneAudit(pctx, srv, cfg.AuditRetention.Duration, log) }()
-	defer func() { stopPrune(); <-pruned }() // before the stores close
+	// Phone sessions past their expiry end, their photos erased: now (what this
+	// relay left when it stopped) and every 30 s.
+	swept := make(chan struct{})
+	go func() { defer close(swept); srv.RunPhone(pctx) }()
+	defer func() { stopPrune(); <-pruned; <-swept }() // before the stores close
 	var tc *certs
 	if cfg.TLSCertFile != "" {
 		if tc, err = newCerts(cfg.TLSCertFile, cfg.TLSKeyFile, log); err != nil {

@@ -175,6 +175,7 @@ var migrations = []migration{
 	}, []string{
 		`ALTER TABLE ledger ADD COLUMN proof TEXT NOT NULL DEFAULT ''`,
 	}},
+	{4, "phone capture sessions, photos and their pieces", 1, phoneSchema(false), phoneSchema(true)},
 }
 
 // Latest is the schema version this build writes.
