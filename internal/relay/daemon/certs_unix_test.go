@@ -52,6 +52,7 @@ func TestTLSCertificateReloads(t *testing.T) {
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "audit.key"),
 		TLSCertFile: certFile, TLSKeyFile: keyFile,
 		ALEX: config.ALEX{BaseURL: "http://127.0.0.1:1/FHIR", TokenURL: "http://127.0.0.1:1/t", ClientID: "c", ClientSecret: "s"}}
+	onStore(t, &cfg)
 	addrs := make(chan net.Addr, 1)
 	done := make(chan error, 1)
 	go func() { done <- Serve(ctx, cfg, NewLogger(io.Discard, 0), func(p, _ net.Addr) { addrs <- p }) }()

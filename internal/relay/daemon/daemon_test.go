@@ -33,6 +33,7 @@ func TestServeWithAdminMetrics(t *testing.T) {
 		AuditKeyFile: filepath.Join(dir, "audit.key"),
 		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
 			ClientSecret: alexsim.DefaultClientSecret}}
+	onStore(t, &cfg)
 	st, err := OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -123,6 +124,7 @@ func TestAdminListenHeldToTheListenPolicy(t *testing.T) {
 	dir := t.TempDir()
 	cfg := config.Config{Listen: "127.0.0.1:0", AdminListen: "0.0.0.0:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "k"),
 		ALEX: config.ALEX{BaseURL: "http://127.0.0.1:1/FHIR", TokenURL: "http://127.0.0.1:1/t", ClientID: "c", ClientSecret: "s"}}
+	onStore(t, &cfg)
 	err := Serve(context.Background(), cfg, NewLogger(io.Discard, 0), nil)
 	if err == nil || !strings.Contains(err.Error(), "admin_listen") || !strings.Contains(err.Error(), "allow_insecure_admin") {
 		t.Fatalf("public plain-HTTP admin listener: %v", err)
@@ -155,6 +157,7 @@ func TestServePrunesTheAudit(t *testing.T) {
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, AuditKeyFile: filepath.Join(dir, "k"),
 		AuditRetention: config.Duration{Duration: 30 * 24 * time.Hour},
 		ALEX:           config.ALEX{BaseURL: "http://127.0.0.1:1/FHIR", TokenURL: "http://127.0.0.1:1/t", ClientID: "c", ClientSecret: "s"}}
+	onStore(t, &cfg)
 	st, err := OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -192,6 +195,7 @@ func TestServeDrainsInFlightUploads(t *testing.T) {
 		AuditKeyFile: filepath.Join(dir, "audit.key"),
 		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID,
 			ClientSecret: alexsim.DefaultClientSecret}}
+	onStore(t, &cfg)
 	st, err := OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)

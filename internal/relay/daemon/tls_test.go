@@ -37,6 +37,7 @@ func TestServeTLS(t *testing.T) {
 	cfg := config.Config{Listen: "127.0.0.1:0", DataDir: dir, LogLevel: "info", AuditKeyFile: filepath.Join(dir, "audit.key"),
 		TLSCertFile: certFile, TLSKeyFile: keyFile,
 		ALEX: config.ALEX{BaseURL: sim.BaseURL, TokenURL: sim.TokenURL, ClientID: alexsim.DefaultClientID, ClientSecret: alexsim.DefaultClientSecret}}
+	onStore(t, &cfg)
 	st, err := OpenStores(cfg)
 	if err != nil {
 		t.Fatal(err)
