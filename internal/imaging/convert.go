@@ -14,6 +14,8 @@ import (
 	"image"
 	"io"
 	"math"
+
+	"github.com/clinicpro/medtech-images/internal/imaging/jpegdec"
 )
 
 // Format is the container the caller wants.
@@ -33,12 +35,14 @@ type Options struct {
 	Format        Format // container
 	Rotate        int    // extra clockwise quarter turns the GP asked for, after EXIF orientation
 	Treat         Kind   // KindAuto detects photo vs document; KindPhoto or KindDocument force it
-	// Photos: the long edge starts at the largest integer fraction of the
-	// source not above MaxLongEdge (default 2560: 2016 px for a 12 MP phone,
-	// plenty for a clinical photo on screen) and steps down until the JPEG
-	// fits at GoodQuality (default 70) or better; MaxQuality (default 85) is
-	// tried first. Below MinLongEdge (default 800) or MinQuality (default 40)
-	// the item is refused rather than sent blurred.
+	// Photos: a JPEG is decoded at the smallest DCT-domain reduction that
+	// still covers a ViewEdge-pixel view (2016 px for a 12 MP phone, 2016
+	// for 48 MP); the long edge starts there (or at the source, or at
+	// MaxLongEdge, default 4096) and steps down by 12% until the JPEG fits
+	// at GoodQuality (default 80, the floor that keeps a big image from
+	// being sent blurred) or better, at the highest quality up to
+	// MaxQuality (default 95) that fits. Below MinLongEdge (default 800) or
+	// MinQuality (default 40) the item is refused.
 	MaxLongEdge int
 	MinLongEdge int
 	MaxQuality  int
@@ -84,10 +88,10 @@ func (o Options) withDefaults() Options {
 	if o.Limiter == nil {
 		o.Limiter = DefaultLimiter
 	}
-	defi(&o.MaxLongEdge, 2560)
+	defi(&o.MaxLongEdge, 4096)
 	defi(&o.MinLongEdge, 800)
-	defi(&o.MaxQuality, 85)
-	defi(&o.GoodQuality, 70)
+	defi(&o.MaxQuality, 95)
+	defi(&o.GoodQuality, 80)
 	defi(&o.MinQuality, 40)
 	o.MaxQuality = min(o.MaxQuality, 100)
 	o.MinQuality = min(o.MinQuality, o.MaxQuality)
@@ -163,6 +167,10 @@ type input struct {
 	t   Type
 	b   []byte
 	ifd uint32
+	// scale is the JPEG decode reduction (1, 2, 4 or 8; 0 means 1) for a
+	// photo; docScale the one a document needs (it keeps more pixels), used
+	// if the decoded image turns out to be a document.
+	scale, docScale int
 }
 
 // reader presents the input to a decoder. A TIFF page is the file with its
@@ -288,8 +296,8 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 		return err
 	}
 	total := decodeCost{}
-	for i, in := range pages {
-		c, err := checkHeaders(in, opt)
+	for i := range pages {
+		c, err := checkHeaders(&pages[i], opt)
 		if err != nil {
 			return Result{}, pe(i, err)
 		}
@@ -317,23 +325,71 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 }
 
 // checkHeaders reads an input's header: it must be a type we decode, within
-// the pixel limit; it returns what decoding it will cost in memory.
-func checkHeaders(in input, opt Options) (decodeCost, error) {
+// the pixel limit. It sets the JPEG decode scales and returns what decoding
+// will cost in memory (the larger of the photo and document decodes, which
+// never coexist).
+func checkHeaders(in *input, opt Options) (decodeCost, error) {
 	if in.t == TypeHEIC {
 		return decodeCost{}, errHEIC()
 	}
-	cfg, err := decodeConfig(in)
+	cfg, err := decodeConfig(*in)
 	if err != nil {
 		return decodeCost{}, err
 	}
 	if int64(cfg.Width)*int64(cfg.Height) > opt.MaxPixels {
 		return decodeCost{}, errTooManyPixels(cfg.Width, cfg.Height, opt.MaxPixels)
 	}
-	c := estimateDecode(in)
+	long := max(cfg.Width, cfg.Height)
+	if in.t == TypeJPEG {
+		// Every block of a JPEG costs at least one bit of entropy-coded
+		// data (its DC difference), so a file smaller than that claims
+		// pixels it cannot hold: a bomb, not a photo.
+		if blocks := int64((cfg.Width+7)/8) * int64((cfg.Height+7)/8); int64(len(in.b))*8 < blocks {
+			return decodeCost{}, newErr(ErrCorrupt, nil, "The JPEG file claims %d x %d pixels but holds only %s, too little for that many; it is damaged or not a real photo; export it again.", cfg.Width, cfg.Height, humanBytes(int64(len(in.b))))
+		}
+	}
+	if in.t == TypeJPEG && in.scale == 0 {
+		in.scale = jpegScale(long, photoLongEdge(opt, long))
+		in.docScale = jpegScale(long, min(long, documentMaxLongEdge))
+		switch opt.Treat {
+		case KindPhoto:
+			in.docScale = in.scale
+		case KindDocument:
+			in.scale = in.docScale
+		}
+	}
+	c := estimateDecode(*in)
+	if in.docScale != 0 && in.docScale != in.scale {
+		doc := *in
+		doc.scale = in.docScale
+		if d := estimateDecode(doc); d.bytes() > c.bytes() {
+			c = d
+		}
+	}
 	if c.w == 0 {
 		c.w, c.h = cfg.Width, cfg.Height
 	}
 	return c, nil
+}
+
+// ViewEdge is the long edge of the view a clinician sees a photo in: a
+// 1920-pixel monitor. A photo's JPEG decode is reduced in the DCT domain no
+// further than this, and the benchmark grades fidelity at it.
+const ViewEdge = 1920
+
+// photoLongEdge is the long edge a photo's decode must keep.
+func photoLongEdge(opt Options, long int) int { return min(long, opt.MaxLongEdge, ViewEdge) }
+
+// jpegScale is the largest DCT-domain reduction (8, 4, 2 or 1) whose output
+// long edge is still at least want: the scaler then finishes from the
+// smallest decode that loses nothing the output keeps.
+func jpegScale(long, want int) int {
+	for s := 8; s > 1; s /= 2 {
+		if (long+s-1)/s >= want {
+			return s
+		}
+	}
+	return 1
 }
 
 // pageErr prefixes the page number so the GP knows which scan to redo.
@@ -367,7 +423,9 @@ func Thumbnail(ctx context.Context, b []byte, maxEdge int) (image.Image, error) 
 		return nil, newErr(ErrUnsupported, nil, "No preview is available for a %s file.", t)
 	}
 	in := tiffPages(t, b)[0]
-	c, err := checkHeaders(in, opt)
+	opt.Treat = KindPhoto // skip detection
+	opt.MaxLongEdge = max(1, maxEdge)
+	c, err := checkHeaders(&in, opt)
 	if err != nil {
 		return nil, err
 	}
@@ -376,7 +434,6 @@ func Thumbnail(ctx context.Context, b []byte, maxEdge int) (image.Image, error) 
 		return nil, err
 	}
 	defer release()
-	opt.Treat = KindPhoto // skip detection
 	s, err := prepare(ctx, in, opt)
 	if err != nil {
 		return nil, err
@@ -414,6 +471,16 @@ func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 	}
 	s := &source{img: normalize(m), orient: uprightTransform(orientationOf(in), opt.Rotate)}
 	s.doc = isDocument(s.img, opt.Treat, false)
+	if s.doc && in.docScale != 0 && in.docScale < in.scale {
+		// A document keeps more pixels than a photo (small print): decode
+		// it again at the scale the document path needs.
+		s.img, m = nil, nil
+		in.scale = in.docScale
+		if m, err = decodePixels(in); err != nil {
+			return nil, err
+		}
+		s.img = normalize(m)
+	}
 	return s, ctx.Err()
 }
 
@@ -470,6 +537,20 @@ func ladder(long, maxEdge, minEdge int) []int {
 	return out
 }
 
+// photoLadder lists a photo's long edges to try, largest first: the
+// largest allowed, then steps of 12% down to minEdge. Photos are scaled
+// with Lanczos whatever the factor, so sizes are not tied to fractions of
+// the source.
+func photoLadder(long, maxEdge, minEdge int) []int {
+	e := min(long, maxEdge)
+	out := []int{e}
+	for e > minEdge {
+		e = max(minEdge, e*88/100)
+		out = append(out, e)
+	}
+	return out
+}
+
 // scaledTo returns the source scaled so its long edge is e, using a pure box
 // shrink when e is an integer fraction of the source.
 func scaledTo(m image.Image, e int) image.Image {
@@ -518,7 +599,7 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 	}
 	pdf := opt.Format == FormatPDF
 	if s.doc {
-		for _, e := range ladder(long, max(documentMaxLongEdge, opt.MaxLongEdge), max(documentMinLongEdge, opt.MinLongEdge)) {
+		for _, e := range ladder(long, documentMaxLongEdge, max(documentMinLongEdge, opt.MinLongEdge)) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
@@ -532,9 +613,25 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 		}
 		return nil, errUnreadable(fmt.Sprintf("a document page needs more than %s even in black and white", humanBytes(int64(budget))))
 	}
-	var fallback *fitted
+	// Photos: the largest size of the ladder whose JPEG reaches GoodQuality
+	// within the budget, at the highest quality up to MaxQuality that fits.
+	// Sizes are judged by predicted size (jpegsize.go) before any encode:
+	// JPEG size grows about linearly with pixels at a fixed quality, so one
+	// prediction also says how far down the ladder the answer lies.
+	jpegAt := func(m image.Image, src *jpegSource, lo int) (*fitted, int, error) {
+		q, j, floorSize, err := searchQuality(ctx, src, lo, opt.MaxQuality, budget)
+		if err != nil || j == nil {
+			return nil, floorSize, err
+		}
+		p, err := jpegPage(j, dpi(m))
+		if err != nil {
+			return nil, 0, err
+		}
+		return &fitted{pg: p, kind: KindPhoto, quality: q, encoding: "jpeg", w: p.w, h: p.h}, 0, nil
+	}
+	fallback := 0 // the largest size predicted to fit at MinQuality, if none reaches GoodQuality
 	skipAbove := math.Inf(1)
-	for _, e := range ladder(long, opt.MaxLongEdge, opt.MinLongEdge) {
+	for _, e := range photoLadder(long, opt.MaxLongEdge, opt.MinLongEdge) {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
@@ -542,49 +639,53 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 			continue
 		}
 		m := applyTransform(scaledPhoto(s.img, e), s.orient)
-		q, j, floorSize, err := searchQuality(ctx, m, opt.MinQuality, opt.MaxQuality, budget)
-		if err != nil {
-			return nil, err
-		}
-		if j == nil {
-			// JPEG size grows about linearly with pixels at a fixed quality,
-			// so sizes that cannot get under budget at the floor quality are
-			// skipped rather than encoded.
-			skipAbove = float64(max(m.Bounds().Dx(), m.Bounds().Dy())) * math.Sqrt(float64(budget)/float64(floorSize)*1.1)
+		src := newJPEGSource(m)
+		if est := src.estimate(opt.GoodQuality); est > budget {
+			skipAbove = float64(e) * math.Sqrt(float64(budget)/float64(est))
+			if fallback == 0 && src.estimate(opt.MinQuality) <= budget {
+				fallback = e
+			}
 			continue
 		}
-		p, err := jpegPage(j, dpi(m))
+		f, floorSize, err := jpegAt(m, src, opt.GoodQuality)
 		if err != nil {
 			return nil, err
 		}
-		f := &fitted{pg: p, kind: KindPhoto, quality: q, encoding: "jpeg", w: p.w, h: p.h}
-		if q >= opt.GoodQuality {
+		if f != nil {
 			return f, nil
 		}
-		if fallback == nil {
-			fallback = f
-		}
+		skipAbove = float64(e) * math.Sqrt(float64(budget)/float64(floorSize))
 	}
-	if fallback != nil {
-		return fallback, nil
+	if fallback > 0 {
+		m := applyTransform(scaledPhoto(s.img, fallback), s.orient)
+		f, _, err := jpegAt(m, newJPEGSource(m), opt.MinQuality)
+		if err != nil || f != nil {
+			return f, err
+		}
 	}
 	return nil, errUnreadable(fmt.Sprintf("a photo needs more than %s at %d px and JPEG quality %d", humanBytes(int64(budget)), min(long, opt.MinLongEdge), opt.MinQuality))
 }
 
+// trellisMaxQuality is where trellis quantisation stops paying: from
+// quality 90 its dynamic programme has many nonzero coefficients per block
+// to weigh (a 12 MP photo's conversion took three times as long) for a gain
+// of a few hundredths of a dB, so the time goes to the speed target instead.
+const trellisMaxQuality = 90
+
 // searchQuality returns the highest JPEG quality in [lo, hi] whose encoding
-// fits the budget. It tries hi first, because most photos fit at once, then
-// lo, so a size that cannot fit costs two encodes rather than a whole search.
-// When even lo is too big it returns a nil slice and the size at lo.
-func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int, []byte, int, error) {
-	src := newJPEGSource(m) // the DCT is done once; each quality only re-quantises
-	enc := src.encode
-	// The search runs on the fast dead-zone encode. When the budget binds,
-	// trellis quantisation (smaller at the same quality) is tried one
-	// quality step above the answer, then at the answer, and kept only if
-	// it fits and is no larger. A photo that fits at the top quality is not
-	// budget-bound, so it skips the trellis pass (it would cost ~50 ms of
-	// the 12 MP time target for 10% fewer bytes and +0.07 dB per byte).
+// fits the budget. The search runs on size predictions (jpegsize.go), which
+// cost an eighth of an encode, and is confirmed by real encodes: the answer,
+// and the quality above it to show it does not fit. When even lo is too big
+// it returns a nil slice and the size at lo.
+func searchQuality(ctx context.Context, src *jpegSource, lo, hi, budget int) (int, []byte, int, error) {
+	// When the budget binds, trellis quantisation (smaller at the same
+	// quality) is tried one quality step above the answer, then at the
+	// answer, and kept only if it fits and is no larger. A photo that fits
+	// at the top quality is not budget-bound and skips it.
 	final := func(q int, plain []byte) (int, []byte) {
+		if q >= trellisMaxQuality {
+			return q, plain
+		}
 		if q < hi {
 			if t := src.encodeTrellis(q + 1); len(t) <= budget {
 				return q + 1, t
@@ -595,49 +696,66 @@ func searchQuality(ctx context.Context, m image.Image, lo, hi, budget int) (int,
 		}
 		return q, plain
 	}
-	j := enc(hi)
-	if len(j) <= budget || hi == lo {
-		if len(j) > budget {
-			return 0, nil, len(j), nil
+	// The highest quality predicted to fit. Size is close to exponential in
+	// quality over this range, so interpolating log(size) between the
+	// bracket's ends lands within a step or two; a step that fails to halve
+	// the bracket is followed by a bisection.
+	q := hi
+	if bs := src.estimate(hi); bs > budget {
+		good, bad := lo, hi
+		gs := src.estimate(lo)
+		bisect := false
+		for bad-good > 1 && gs <= budget {
+			width := bad - good
+			mid := (good + bad) / 2
+			if !bisect && bs > gs {
+				f := math.Log(float64(budget)/float64(gs)) / math.Log(float64(bs)/float64(gs))
+				mid = max(good+1, min(bad-1, good+int(math.Round(f*float64(width)))))
+			}
+			if e := src.estimate(mid); e <= budget {
+				good, gs = mid, e
+			} else {
+				bad, bs = mid, e
+			}
+			bisect = !bisect && 2*(bad-good) > width
 		}
-		return hi, j, 0, nil
+		q = good
 	}
 	if err := ctx.Err(); err != nil {
 		return 0, nil, 0, err
 	}
-	best := enc(lo)
-	if len(best) > budget {
-		return 0, nil, len(best), nil
+	// Confirm: step down while the real encode is over, then up while the
+	// next quality also fits.
+	j := src.encode(q)
+	for len(j) > budget && q > lo {
+		q--
+		j = src.encode(q)
 	}
-	// Bracket [good, bad): good fits, bad does not. JPEG size is close to
-	// exponential in the quality setting over this range, so interpolating
-	// log(size) usually lands within a step of the answer (about 3 encodes
-	// instead of a bisection's 6). A step that does not halve the bracket is
-	// followed by a bisection, so an odd image costs at most about twice a
-	// bisection.
-	good, bad := lo, hi
-	goodLen, badLen := len(best), len(j)
-	bisect := false
-	for bad-good > 1 {
+	if len(j) > budget {
+		return 0, nil, len(j), nil
+	}
+	for q < hi {
 		if err := ctx.Err(); err != nil {
 			return 0, nil, 0, err
 		}
-		width := bad - good
-		mid := (good + bad) / 2
-		if !bisect && badLen > goodLen {
-			f := math.Log(float64(budget)/float64(goodLen)) / math.Log(float64(badLen)/float64(goodLen))
-			mid = max(good+1, min(bad-1, good+int(math.Round(f*float64(width)))))
+		if src.estimate(q+1) > budget+budget/20 {
+			break // predictions are within 4%: it cannot fit
 		}
-		if j := enc(mid); len(j) <= budget {
-			good, goodLen, best = mid, len(j), j
-		} else {
-			bad, badLen = mid, len(j)
+		next := src.encode(q + 1)
+		if len(next) > budget {
+			break
 		}
-		bisect = !bisect && 2*(bad-good) > width
+		q, j = q+1, next
 	}
-	q, best := final(good, best)
-	return q, best, 0, nil
+	if q == hi {
+		return q, j, 0, nil
+	}
+	q, j = final(q, j)
+	return q, j, 0, nil
 }
+
+// readBackScale is the JPEG decode reduction of the read-back check.
+const readBackScale = 8
 
 func assemble(pages []*fitted, src Type, opt Options) (Result, error) {
 	pgs := make([]*page, len(pages))
@@ -648,18 +766,24 @@ func assemble(pages []*fitted, src Type, opt Options) (Result, error) {
 		Quality: pages[0].quality, Encoding: pages[0].encoding, Source: src}
 	var decoded []image.Image
 	var err error
+	// Every page is decoded again (JPEG pages at 1/8: every Huffman code
+	// is still read) and its size checked.
 	if opt.Format == FormatPDF {
 		r.Data, r.ContentType, r.Ext = writePDF(pgs), "application/pdf", ".pdf"
-		decoded, err = decodeOwnPDF(r.Data)
+		decoded, err = decodeOwnPDFAt(r.Data, readBackScale)
 	} else {
 		r.Data, r.ContentType, r.Ext = writeTIFF(pgs), "image/tiff", ".tif"
-		decoded, err = decodeOwnTIFF(r.Data)
+		decoded, err = decodeOwnTIFFAt(r.Data, readBackScale)
 	}
 	if err == nil && len(decoded) != len(pgs) {
 		err = fmt.Errorf("%d pages written, %d read back", len(pgs), len(decoded))
 	}
 	for i := 0; err == nil && i < len(decoded); i++ {
-		if b := decoded[i].Bounds(); b.Dx() != pgs[i].w || b.Dy() != pgs[i].h {
+		w, h := pgs[i].w, pgs[i].h
+		if pgs[i].jpeg != nil {
+			w, h = jpegdec.ScaledSize(w, h, readBackScale)
+		}
+		if b := decoded[i].Bounds(); b.Dx() != w || b.Dy() != h {
 			err = fmt.Errorf("page %d read back at the wrong size", i+1)
 		}
 	}

@@ -132,11 +132,11 @@ func TestDeterministic(t *testing.T) {
 func TestBudgetSearchLowersQualityThenSize(t *testing.T) {
 	in := jpegWithExif(t, noisy(1200, 900), 1, false)
 	big := convert(t, in, Options{})
-	if big.Quality != 85 || big.Width != 1200 {
-		t.Fatalf("generous budget: got q%d at %d px, want q85 at full size", big.Quality, big.Width)
+	if big.Quality != 95 || big.Width != 1200 {
+		t.Fatalf("generous budget: got q%d at %d px, want q95 at full size", big.Quality, big.Width)
 	}
 	r := convert(t, in, Options{Budget: int64(len(big.Data)) * 3 / 4})
-	if r.Quality >= 85 || r.Quality < 70 || r.Width != 1200 {
+	if r.Quality >= 95 || r.Quality < 80 || r.Width != 1200 {
 		t.Fatalf("tighter budget: got q%d at %d px, want a lower quality at full size", r.Quality, r.Width)
 	}
 	// A budget-bound photo is written with trellis quantisation: libtiff
@@ -144,10 +144,10 @@ func TestBudgetSearchLowersQualityThenSize(t *testing.T) {
 	tool(t, r.Data, ".tif", "tiffcp", "-c", "none", "IN", "OUT")
 	// When the full size only fits below GoodQuality, a smaller size that
 	// reaches it is preferred.
-	strict := Options{Budget: int64(len(big.Data)) * 3 / 4, GoodQuality: 84}
+	strict := Options{Budget: int64(len(big.Data)) * 3 / 4, GoodQuality: 94}
 	small := convert(t, in, strict)
-	if small.Width >= 1200 || small.Width < 800 || small.Quality < 84 {
-		t.Fatalf("got q%d at %d px, want q>=84 at a smaller size above the floor", small.Quality, small.Width)
+	if small.Width >= 1200 || small.Width < 800 || small.Quality < 94 {
+		t.Fatalf("got q%d at %d px, want q>=94 at a smaller size above the floor", small.Quality, small.Width)
 	}
 	_, err := Convert(context.Background(), in, Options{Budget: 5000})
 	if !errors.Is(err, ErrUnreadable) {
@@ -166,12 +166,60 @@ func TestNeverUpscales(t *testing.T) {
 	}
 }
 
-func TestLargePhotoSnapsToIntegerFraction(t *testing.T) {
-	r := convert(t, jpegWithExif(t, photo(2592, 1944), 1, false), Options{})
-	if r.Width != 1296 || r.Height != 972 {
-		t.Fatalf("got %dx%d, want 1296x972 (half, under the 2560 cap)", r.Width, r.Height)
+// A large JPEG is decoded at the smallest DCT-domain reduction that still
+// covers a 1920-pixel view, and sent at that size when the budget carries
+// it at a good quality; one that a reduction would take below the view is
+// decoded whole, and its size is not tied to fractions of the source.
+func TestPhotoSizeFollowsTheView(t *testing.T) {
+	for _, c := range []struct{ long, want int }{
+		{4032, 2}, {8064, 4}, {16128, 8}, {3838, 1}, {3839, 2}, {3024, 1}, {1000, 1},
+	} {
+		if got := jpegScale(c.long, min(c.long, ViewEdge)); got != c.want {
+			t.Errorf("a %d px source decodes at 1/%d, want 1/%d", c.long, got, c.want)
+		}
 	}
-	checkUpright(t, pagesOf(t, r)[0])
+	// A portrait phone photo: pixels stored 3840 x 2880 with EXIF
+	// orientation 6 (the same pixels read as landscape without it).
+	j := jpegWithExif(t, stored(photo(2880, 3840), 6), 0, false)
+	for _, c := range []struct {
+		in           []byte
+		wantW, wantH int
+	}{
+		{withOrientation(j, 1), 1920, 1440},                        // 11 MP phone: half
+		{withOrientation(j, 6), 1440, 1920},                        // the same, EXIF-rotated
+		{jpegWithExif(t, photo(2592, 1944), 1, false), 2592, 1944}, // 5 MP: a half would be below the view
+		{jpegWithExif(t, photo(2400, 2400), 1, false), 2400, 2400}, // square: whole
+	} {
+		r := convert(t, c.in, Options{})
+		if r.Width != c.wantW || r.Height != c.wantH || r.Quality < 80 {
+			t.Errorf("got %dx%d q%d, want %dx%d at q80 or better", r.Width, r.Height, r.Quality, c.wantW, c.wantH)
+		}
+		if c.wantH == 1920 {
+			checkUpright(t, pagesOf(t, r)[0])
+		}
+	}
+}
+
+// withOrientation inserts an EXIF orientation into a JPEG that has none.
+func withOrientation(j []byte, o int) []byte {
+	out := append([]byte{}, j[:2]...)
+	out = append(out, exifAPP1(o, false)...)
+	return append(out, j[2:]...)
+}
+
+func TestPhotoLadder(t *testing.T) {
+	for _, c := range []struct {
+		long, maxE, minE int
+		want             string
+	}{
+		{2016, 4096, 800, "[2016 1774 1561 1373 1208 1063 935 822 800]"},
+		{3024, 2560, 800, "[2560 2252 1981 1743 1533 1349 1187 1044 918 807 800]"},
+		{600, 4096, 800, "[600]"},
+	} {
+		if got := fmt.Sprint(photoLadder(c.long, c.maxE, c.minE)); got != c.want {
+			t.Errorf("photoLadder(%d,%d,%d) = %s, want %s", c.long, c.maxE, c.minE, got, c.want)
+		}
+	}
 }
 
 func TestLadder(t *testing.T) {

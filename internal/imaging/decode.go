@@ -12,6 +12,7 @@ import (
 	"io"
 	"strings"
 
+	"github.com/clinicpro/medtech-images/internal/imaging/jpegdec"
 	"golang.org/x/image/bmp"
 	"golang.org/x/image/tiff"
 	"golang.org/x/image/webp"
@@ -54,7 +55,13 @@ func decodePixels(in input) (image.Image, error) {
 	var err error
 	switch t {
 	case TypeJPEG:
-		m, err = jpeg.Decode(r)
+		// Our decoder reads most JPEGs, at 1/scale straight from the DCT;
+		// the variants it leaves (CMYK, RGB-coded, 12-bit, unusual
+		// sampling) go to image/jpeg at full size.
+		m, err = jpegdec.Decode(b, max(1, in.scale))
+		if errors.Is(err, jpegdec.ErrNotHandled) {
+			m, err = jpeg.Decode(r)
+		}
 	case TypePNG:
 		m, err = png.Decode(r)
 	case TypeGIF:
@@ -99,6 +106,9 @@ func endsProperly(t Type, b []byte) bool {
 func decodeErr(t Type, err error) error {
 	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || strings.Contains(err.Error(), "unexpected EOF") {
 		return errTruncated(t, err)
+	}
+	if errors.Is(err, jpegdec.ErrNotHandled) {
+		return newErr(ErrUnsupported, err, "This JPEG uses a variant that cannot be read here; save it again as a standard JPEG and try again.")
 	}
 	var ju jpeg.UnsupportedError
 	var tu tiff.UnsupportedError

@@ -26,6 +26,6 @@ func ExampleConvert() {
 	_, err = imaging.Convert(context.Background(), []byte("\x00\x00\x00\x18ftypheic"), imaging.Options{})
 	fmt.Println(errors.Is(err, imaging.ErrHEIC))
 	// Output:
-	// image/tiff .tif 1500 1000 photo 85 true
+	// image/tiff .tif 3000 2000 photo 95 true
 	// true
 }

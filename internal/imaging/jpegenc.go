@@ -23,6 +23,7 @@ type jpegSource struct {
 	// pass after the budget search reuses them as its rate model instead of
 	// quantising and counting again.
 	lens map[[2][64]int32][4][256]uint8
+	est  map[int]int // size predictions by quality (jpegsize.go)
 }
 
 // zigzag[i] is the natural (row-major) index of the i-th zigzag coefficient.
@@ -358,43 +359,27 @@ func (s *jpegSource) encodeRD(qt [2][64]int32, lambda float64) []byte {
 	} else {
 		out.Write([]byte{0xFF, 0xDA, 0, 12, 3, 1, 0x00, 2, 0x11, 3, 0x11, 0, 63, 0})
 	}
-	bw := bitWriter{out: &out}
-	s.entropy(qc, func(tbl int, sym byte, extra uint32, nextra int) {
-		bw.put(uint32(codes[tbl][sym]), int(lens[tbl][sym]))
-		if nextra > 0 {
-			bw.put(extra, nextra)
-		}
-	})
-	bw.flush()
-	out.Write([]byte{0xFF, 0xD9})
-	return out.Bytes()
+	data := s.writeScan(qc, &codes, &lens, out.Bytes())
+	return append(data, 0xFF, 0xD9)
 }
 
 // deadZone quantises component c with table t (natural order).
 func (s *jpegSource) deadZone(c int, t *[64]int32) []int16 {
-	var step [64]float32
-	for i, n := range zigzag {
-		step[i] = float32(t[n])
-	}
+	inv := reciprocals(t)
 	src := s.coef[c]
 	dst := make([]int16, len(src))
 	parallelRows(s.nBlks[c], func(b0, b1 int) {
-		for i := 64 * b0; i < 64*b1; i++ {
-			v := src[i] / step[i%64]
-			if i%64 == 0 { // DC: plain rounding, an error there shows as a block
-				dst[i] = int16(math.Round(float64(v)))
-				continue
-			}
-			a := max(0, math.Abs(float64(v))-deadZone)
-			dst[i] = int16(math.Floor(a+0.5)) * int16(sign(v))
+		var blk [64]int16
+		for b := b0; b < b1; b++ {
+			quantiseBlock(src[64*b:64*b+64], &inv, &blk)
+			copy(dst[64*b:64*b+64], blk[:])
 		}
 	})
 	return dst
 }
 
 func (s *jpegSource) huffman(qc [][]int16) (codes [4][256]uint16, lens [4][256]uint8, bits [4][17]int, vals [4][]byte) {
-	var freq [4][257]int
-	s.entropy(qc, func(tbl int, sym byte, _ uint32, _ int) { freq[tbl][sym]++ })
+	freq := s.countFreq(qc)
 	for k := 0; k < 4; k++ {
 		if s.gray && k >= 2 {
 			break
@@ -412,60 +397,6 @@ func (s *jpegSource) huffman(qc [][]int16) (codes [4][256]uint16, lens [4][256]u
 		}
 	}
 	return
-}
-
-func sign(v float32) int {
-	if v < 0 {
-		return -1
-	}
-	return 1
-}
-
-// entropy walks the blocks in scan order and reports each Huffman symbol
-// with its extra bits; pass one counts, pass two writes.
-func (s *jpegSource) entropy(qc [][]int16, emit func(tbl int, sym byte, extra uint32, nextra int)) {
-	var prevDC [3]int32
-	block := func(c int, b []int16) {
-		tbl := 0
-		if c > 0 {
-			tbl = 2
-		}
-		d := int32(b[0]) - prevDC[c]
-		prevDC[c] = int32(b[0])
-		n, e := magnitude(d)
-		emit(tbl, byte(n), e, n)
-		run := 0
-		for i := 1; i < 64; i++ {
-			v := b[i]
-			if v == 0 {
-				run++
-				continue
-			}
-			for run > 15 {
-				emit(tbl+1, 0xF0, 0, 0)
-				run -= 16
-			}
-			n, e := magnitude(int32(v))
-			emit(tbl+1, byte(run<<4|n), e, n)
-			run = 0
-		}
-		if run > 0 {
-			emit(tbl+1, 0x00, 0, 0)
-		}
-	}
-	if s.gray {
-		for i := 0; i < s.nBlks[0]; i++ {
-			block(0, qc[0][64*i:64*i+64])
-		}
-		return
-	}
-	for i := 0; i < s.nBlks[1]; i++ {
-		for k := range 4 {
-			block(0, qc[0][64*(4*i+k):64*(4*i+k)+64])
-		}
-		block(1, qc[1][64*i:64*i+64])
-		block(2, qc[2][64*i:64*i+64])
-	}
 }
 
 // magnitude returns the JPEG size category of v and its extra bits (ones'
@@ -561,29 +492,4 @@ func huffmanTable(f [257]int) ([17]int, []byte) {
 	// Symbols stay in order of their unfolded lengths; the folded counts then
 	// hand the longest codes to the rarest symbols, as the standard does.
 	return bits, vals
-}
-
-type bitWriter struct {
-	out  *bytes.Buffer
-	acc  uint64
-	nacc int
-}
-
-func (w *bitWriter) put(v uint32, n int) {
-	w.acc = w.acc<<n | uint64(v)&(1<<n-1)
-	w.nacc += n
-	for w.nacc >= 8 {
-		b := byte(w.acc >> (w.nacc - 8))
-		w.out.WriteByte(b)
-		if b == 0xFF {
-			w.out.WriteByte(0) // byte stuffing
-		}
-		w.nacc -= 8
-	}
-}
-
-func (w *bitWriter) flush() {
-	if w.nacc > 0 {
-		w.put(1<<(8-w.nacc)-1, 8-w.nacc) // pad with ones
-	}
 }

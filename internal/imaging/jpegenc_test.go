@@ -199,7 +199,7 @@ func TestSearchQualityFindsEdge(t *testing.T) {
 	small, big := len(src.encode(lo)), len(src.encode(hi))
 	for i := 1; i < 12; i++ {
 		budget := small + (big-small)*i/12
-		q, j, _, err := searchQuality(context.Background(), m, lo, hi, budget)
+		q, j, _, err := searchQuality(context.Background(), newJPEGSource(m), lo, hi, budget)
 		if err != nil || j == nil {
 			t.Fatalf("budget %d: q%d %v", budget, q, err)
 		}
@@ -246,6 +246,26 @@ func TestTrellisSmallerAndStable(t *testing.T) {
 			}
 			if again := newJPEGSource(in).encodeTrellis(q); !bytes.Equal(again, tr) {
 				t.Errorf("%T q%d: trellis output differs between runs", in, q)
+			}
+		}
+	}
+}
+
+// The size prediction the budget search runs on is within a few percent of
+// the real encode, for photos, grey pages and small images alike.
+func TestEstimateCloseToEncode(t *testing.T) {
+	scanPage := scanImage(930, 1316)
+	for name, m := range map[string]image.Image{
+		"noisy-420":  toYCbCr420(noisy(1200, 900)),
+		"photo-rgba": photo(1200, 900),
+		"scan-gray":  scanPage,
+		"small":      toYCbCr420(noisy(120, 90)),
+	} {
+		s := newJPEGSource(m)
+		for _, q := range []int{40, 75, 90, 95} {
+			est, real := s.estimate(q), len(s.encode(q))
+			if e := math.Abs(float64(est-real)) / float64(real); e > 0.04 {
+				t.Errorf("%s q%d: estimated %d bytes, encoded %d (%.1f%% off)", name, q, est, real, 100*e)
 			}
 		}
 	}

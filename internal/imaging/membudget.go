@@ -82,6 +82,9 @@ func estimateDecode(in input) decodeCost {
 	switch in.t {
 	case TypeJPEG:
 		if f, ok := readJPEGFrame(b); ok {
+			if f.ownDecoder() {
+				return f.ownCost(max(1, in.scale))
+			}
 			return f.stdlibCost()
 		}
 	case TypePNG:
@@ -205,6 +208,42 @@ func (f jpegFrame) blocks() (out [4]int64) {
 		out[c] = mxx * int64(max(1, f.hs[c])) * myy * int64(max(1, f.vs[c]))
 	}
 	return out
+}
+
+// ownDecoder reports whether jpegdec reads this frame (else image/jpeg does).
+func (f jpegFrame) ownDecoder() bool {
+	if f.comps == 1 {
+		return true
+	}
+	if f.comps != 3 || f.adobeRGB || f.hs[1] != 1 || f.vs[1] != 1 || f.hs[2] != 1 || f.vs[2] != 1 {
+		return false
+	}
+	switch [2]int{f.hs[0], f.vs[0]} {
+	case [2]int{1, 1}, [2]int{2, 1}, [2]int{2, 2}, [2]int{1, 2}, [2]int{4, 1}, [2]int{4, 2}:
+		return true
+	}
+	return false
+}
+
+// ownCost is jpegdec's allocation at 1/scale: the planes at that scale, and
+// the coefficients it keeps (int16; every one for a progressive file, whose
+// refinement scans need them, else only those the reduced transform reads).
+func (f jpegFrame) ownCost(scale int) decodeCost {
+	c := decodeCost{w: f.w, h: f.h, pages: 1}
+	p := int64(8 / scale)
+	keep := p * p
+	if f.progressive {
+		keep = 64
+		c.detail = "progressive JPEG"
+	}
+	if f.comps == 1 {
+		f.hs[0], f.vs[0] = 1, 1
+	}
+	for _, n := range f.blocks() {
+		c.pixels += p * p * n
+		c.scratch += 2 * keep * n
+	}
+	return c
 }
 
 // stdlibCost is image/jpeg's allocation: the planes (64 bytes a block), a

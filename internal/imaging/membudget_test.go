@@ -56,10 +56,10 @@ func TestDecodeBudgetAdmitsRealInputs(t *testing.T) {
 // The estimate is an upper bound of what the decoders really allocate.
 func TestDecodeEstimateBoundsRealDecodes(t *testing.T) {
 	for name, in := range map[string]input{
-		"jpeg":        {t: TypeJPEG, b: jpegWithExif(t, photo(1600, 1200), 0, false)},
+		"jpeg":        {t: TypeJPEG, b: jpegWithExif(t, photo(1200, 900), 0, false)},
 		"progressive": {t: TypeJPEG, b: mustRead(t, "testdata/progressive.jpg")},
 		"png-rgba":    {t: TypePNG, b: enc(t, func(b *bytes.Buffer) error { return png.Encode(b, photo(1200, 800)) })},
-		"tiff-gray":   {t: TypeTIFF, b: writeTIFF([]*page{deflatePage(scanImage(2000, 2400), 8, 100, false, 1<<30)})},
+		"tiff-gray":   {t: TypeTIFF, b: writeTIFF([]*page{deflatePage(scanImage(1500, 1800), 8, 100, false, 1<<30)})},
 	} {
 		est := estimateDecode(in).bytes()
 		got := allocated(func() {

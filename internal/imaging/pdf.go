@@ -68,7 +68,10 @@ var reImage = regexp.MustCompile(`/Subtype /Image /Width (\d+) /Height (\d+) /Co
 
 // decodeOwnPDF re-reads a PDF written by writePDF: structure, xref offsets,
 // and every image stream decoded.
-func decodeOwnPDF(b []byte) ([]image.Image, error) {
+func decodeOwnPDF(b []byte) ([]image.Image, error) { return decodeOwnPDFAt(b, 1) }
+
+// decodeOwnPDFAt is decodeOwnPDF with JPEG images decoded at 1/scale.
+func decodeOwnPDFAt(b []byte, scale int) ([]image.Image, error) {
 	doc, err := parsePDF(b)
 	if err != nil {
 		return nil, err
@@ -112,7 +115,7 @@ func decodeOwnPDF(b []byte) ([]image.Image, error) {
 		}
 		var img image.Image
 		if string(b[m[10]:m[11]]) == "DCT" {
-			img, err = decodeJPEGSized(data, w, h)
+			img, err = decodeJPEGSized(data, w, h, scale)
 			if err != nil {
 				return nil, err
 			}
@@ -131,9 +134,6 @@ func decodeOwnPDF(b []byte) ([]image.Image, error) {
 				return nil, err
 			}
 			img = g
-		}
-		if img.Bounds().Dx() != w || img.Bounds().Dy() != h {
-			return nil, errors.New("pdf: image size differs from its dictionary")
 		}
 		pages = append(pages, img)
 	}

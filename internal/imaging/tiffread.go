@@ -9,6 +9,7 @@ import (
 	"image/jpeg"
 	"io"
 
+	"github.com/clinicpro/medtech-images/internal/imaging/jpegdec"
 	"github.com/klauspost/compress/zlib"
 )
 
@@ -16,7 +17,12 @@ import (
 // (JPEG-in-TIFF, 8-bit gray or 1-bit Deflate). It exists because neither
 // x/image/tiff nor any other pure-Go reader decodes Compression=7, and each
 // output is re-decoded before it leaves the package.
-func decodeOwnTIFF(b []byte) ([]image.Image, error) {
+func decodeOwnTIFF(b []byte) ([]image.Image, error) { return decodeOwnTIFFAt(b, 1) }
+
+// decodeOwnTIFFAt is decodeOwnTIFF with JPEG pages decoded at 1/scale: the
+// read-back check of every conversion decodes at 1/8, which still walks
+// every Huffman code of the page but skips the inverse transform.
+func decodeOwnTIFFAt(b []byte, scale int) ([]image.Image, error) {
 	if len(b) < 8 {
 		return nil, errors.New("tiff: short header")
 	}
@@ -40,7 +46,7 @@ func decodeOwnTIFF(b []byte) ([]image.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := decodeTIFFPage(b, tags)
+		m, err := decodeTIFFPage(b, tags, scale)
 		if err != nil {
 			return nil, fmt.Errorf("tiff page %d: %w", len(pages)+1, err)
 		}
@@ -109,7 +115,7 @@ func readIFD(b []byte, bo binary.ByteOrder, off uint32) (map[uint16][]uint32, ui
 	return tags, bo.Uint32(b[end-4:]), nil
 }
 
-func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
+func decodeTIFFPage(b []byte, tags map[uint16][]uint32, scale int) (image.Image, error) {
 	one := func(tag uint16, def uint32) uint32 {
 		if v := tags[tag]; len(v) > 0 {
 			return v[0]
@@ -140,7 +146,7 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 		if err != nil {
 			return nil, err
 		}
-		m, err := decodeJPEGSized(s, w, h)
+		m, err := decodeJPEGSized(s, w, h, scale)
 		if err != nil {
 			return nil, err
 		}
@@ -185,9 +191,10 @@ func decodeTIFFPage(b []byte, tags map[uint16][]uint32) (image.Image, error) {
 	return nil, errors.New("unsupported compression")
 }
 
-// decodeJPEGSized decodes j only if its frame is exactly w x h, checked
-// before the decoder allocates anything.
-func decodeJPEGSized(j []byte, w, h int) (image.Image, error) {
+// decodeJPEGSized decodes j at 1/scale only if its frame is exactly w x h,
+// checked before the decoder allocates anything. At full size it uses
+// image/jpeg, a decoder independent of ours.
+func decodeJPEGSized(j []byte, w, h, scale int) (image.Image, error) {
 	cfg, err := jpeg.DecodeConfig(bytes.NewReader(j))
 	if err != nil {
 		return nil, err
@@ -195,7 +202,17 @@ func decodeJPEGSized(j []byte, w, h int) (image.Image, error) {
 	if cfg.Width != w || cfg.Height != h {
 		return nil, errors.New("JPEG size differs from its container's")
 	}
-	return jpeg.Decode(bytes.NewReader(j))
+	if scale == 1 {
+		return jpeg.Decode(bytes.NewReader(j))
+	}
+	m, err := jpegdec.Decode(j, scale)
+	if err != nil {
+		return nil, err
+	}
+	if sw, sh := jpegdec.ScaledSize(w, h, scale); m.Bounds().Dx() != sw || m.Bounds().Dy() != sh {
+		return nil, errors.New("JPEG decoded at the wrong size")
+	}
+	return m, nil
 }
 
 // inflateRows decodes rows [y0, y1) of g from one zlib stream of packed rows.

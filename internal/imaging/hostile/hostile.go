@@ -145,7 +145,7 @@ func ProgressiveJPEGClaiming(w, h, comps int) []byte {
 	if len(b) > 280 {
 		return append(b, 0xFF, 0xD9)
 	}
-	b = append(b, 0xFF, 0xFE, 0, byte(282-6-len(b))) // a comment pads the file to 282 bytes
+	b = append(b, 0xFF, 0xFE, 0, byte(282-4-len(b))) // a comment pads the file to 282 bytes
 	b = append(b, make([]byte, 282-2-len(b))...)
 	return append(b, 0xFF, 0xD9)
 }
@@ -343,7 +343,8 @@ type File struct {
 	Data []byte
 	// Refusal is what the converter must do: "decode-budget" (refused from
 	// its headers for memory), "pdf-unsafe" (active content or polyglot),
-	// "corrupt".
+	// "corrupt" (from its headers: a JPEG claiming more blocks than it has
+	// bits, or a damaged PDF).
 	Refusal string
 	Says    string // words the refusal sentence contains
 }
@@ -364,7 +365,7 @@ var corpus = sync.OnceValue(func() []File {
 		bomb("bomb-png-10000x10000-rgba.png", PNGClaiming(10000, 10000, 6, true), "10000 x 10000 pixels"),
 		bomb("bomb-grey-16bit.tif", TIFFClaiming(10000, 9000, 16, 1, true), "10000 x 9000"),
 		bomb("bomb-grey-one-strip.tif", TIFFClaiming(10000, 10000, 8, 1, true), "10000 x 10000"),
-		bomb("bomb-progressive-10000.jpg", ProgressiveJPEGClaiming(10000, 10000, 1), "progressive JPEG"),
+		{"bomb-progressive-10000.jpg", ProgressiveJPEGClaiming(10000, 10000, 1), "corrupt", "holds only 282 bytes"},
 		bomb("bomb-60-pages-5000.tif", TIFFClaiming(5000, 5000, 8, 60, true), "60-page document"),
 		unsafe("pdf-openaction-javascript.pdf", withAction("<< /S /JavaScript /JS (app.alert\\(1\\)) >>"), "JavaScript"),
 		unsafe("pdf-launch-cmd.pdf", withAction("<< /S /Launch /Win << /F (cmd.exe) /P (/c calc) >> >>"), "starts a program"),

@@ -6,6 +6,7 @@
 //	imgconv convert [-pdf] [-budget N] [-decode-budget N] IN OUT   prints: width height bytes quality encoding
 //	imgconv scan OUT.png                         writes a synthetic A4 300-dpi letter scan
 //	imgconv hostile DIR                          writes the hostile corpus (internal/imaging/hostile)
+//	imgconv fidelity SRC OUT...                  prints per OUT (JPEG or PNG): PSNR and SSIM at full size, then at the 1920-px view
 package main
 
 import (
@@ -19,6 +20,7 @@ import (
 	"path/filepath"
 
 	"github.com/clinicpro/medtech-images/internal/imaging"
+	"github.com/clinicpro/medtech-images/internal/imaging/fidelity"
 	"github.com/clinicpro/medtech-images/internal/imaging/hostile"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
@@ -43,6 +45,11 @@ func main() {
 			usage()
 		}
 		err = writeHostile(os.Args[2])
+	case "fidelity":
+		if len(os.Args) < 4 {
+			usage()
+		}
+		err = measure(os.Args[2], os.Args[3:])
 	default:
 		usage()
 	}
@@ -62,6 +69,9 @@ func convert(args []string) error {
 	pdf := fs.Bool("pdf", false, "write PDF instead of TIFF")
 	budget := fs.Int64("budget", 1_000_000, "output byte budget")
 	decodeBudget := fs.Int64("decode-budget", 0, "decoded-pixel memory budget (0: the product default)")
+	maxEdge := fs.Int("max-edge", 0, "photos: largest long edge (0: the product default)")
+	maxQ := fs.Int("max-quality", 0, "photos: highest JPEG quality tried (0: the product default)")
+	goodQ := fs.Int("good-quality", 0, "photos: quality floor of the largest size (0: the product default)")
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		usage()
@@ -70,7 +80,7 @@ func convert(args []string) error {
 	if err != nil {
 		return err
 	}
-	opt := imaging.Options{Budget: *budget, DecodeBudget: *decodeBudget}
+	opt := imaging.Options{Budget: *budget, DecodeBudget: *decodeBudget, MaxLongEdge: *maxEdge, MaxQuality: *maxQ, GoodQuality: *goodQ}
 	if *pdf {
 		opt.Format = imaging.FormatPDF
 	}
@@ -137,6 +147,31 @@ func writeHostile(dir string) error {
 		if err := os.WriteFile(filepath.Join(dir, f.Name), f.Data, 0o644); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// measure prints the fidelity of each output to src.
+func measure(src string, outs []string) error {
+	b, err := os.ReadFile(src)
+	if err != nil {
+		return err
+	}
+	ref, err := imaging.Upright(b)
+	if err != nil {
+		return err
+	}
+	for _, o := range outs {
+		b, err := os.ReadFile(o)
+		if err != nil {
+			return err
+		}
+		m, err := imaging.Upright(b)
+		if err != nil {
+			return fmt.Errorf("%s: %w", o, err)
+		}
+		full, view := fidelity.Measure(ref, m)
+		fmt.Printf("%.2f %.4f %.2f %.4f\n", full.PSNR, full.SSIM, view.PSNR, view.SSIM)
 	}
 	return nil
 }
