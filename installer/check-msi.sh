@@ -238,6 +238,19 @@ if rows CustomAction | awk -F'\t' '{print tolower($3 " " $4)}' | grep -qE '(^| |
 	fail "a custom action runs sc.exe; the service's configuration belongs in MsiServiceConfig and MsiServiceConfigFailureActions"
 fi
 
+# --- Trays: asked to exit cleanly (by the still-running agent) before anything is removed;
+# taskkill only after, for what did not exit.
+ct=$(seq CloseTrays) stop=$(seq StopServices) kill=$(seq StopTray)
+if [[ -z $ct ]]; then
+	fail "no CloseTrays action: an upgrade would kill every GP's tray without asking it to close"
+else
+	has CustomAction "^CloseTrays${T}[0-9]+${T}CLINICPROEXE${T}tray close(${T}|\$)" "CloseTrays runs \`clinicpro tray close\`"
+	has CustomAction "^SetClinicProExe${T}[0-9]+${T}CLINICPROEXE${T}\\[INSTALLDIR\\]clinicpro\\.exe(${T}|\$)" "CloseTrays runs the installed clinicpro.exe"
+	has InstallExecuteSequence "^CloseTrays${T}REMOVE=\"ALL\"${T}" "CloseTrays runs whenever this version is removed (uninstall or upgrade)"
+	(( ct < stop )) || fail "CloseTrays ($ct) runs after StopServices ($stop): the agent that tells the trays would already be stopped"
+	[[ -z $kill ]] || (( ct < kill )) || fail "CloseTrays ($ct) runs after StopTray ($kill)"
+fi
+
 # --- Data removal: only an explicit REMOVEDATA=1 uninstall, and only once it has succeeded.
 for a in RemoveData RemoveSettings; do
 	has InstallExecuteSequence "^${a}${T}.*REMOVEDATA=\"1\".*NOT UPGRADINGPRODUCTCODE" "$a runs only on an explicit REMOVEDATA=1 uninstall, never during an upgrade"

@@ -266,6 +266,8 @@ func TestCheckCatchesBrokenMSI(t *testing.T) {
 		{"no support link", "DELETE FROM Property WHERE Property='ARPHELPLINK'", "ARPHELPLINK is empty"},
 		{"comments are a commit", "UPDATE Property SET Value='v0.3.0-12-gabc1234-dirty' WHERE Property='ARPCOMMENTS'", "a version or commit"},
 		{"no Start menu shortcut", "DELETE FROM Shortcut", "no Start menu shortcut"},
+		{"trays killed without asking", "DELETE FROM InstallExecuteSequence WHERE Action='CloseTrays'", "no CloseTrays action"},
+		{"trays asked after the agent stopped", "UPDATE InstallExecuteSequence SET Sequence=1910 WHERE Action='CloseTrays'", "after StopServices"},
 		{"shortcut without AppUserModelID", "DELETE FROM MsiShortcutProperty", "AppUserModelID"},
 		{"upgrade outside the transaction", "UPDATE InstallExecuteSequence SET Sequence=1401 WHERE Action='RemoveExistingProducts'", "roll back"},
 		{"data removed on upgrade", "UPDATE InstallExecuteSequence SET Condition='REMOVE=\"ALL\" AND REMOVEDATA=\"1\"' WHERE Action='RemoveData'", "never during an upgrade"},

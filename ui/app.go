@@ -201,6 +201,11 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 		a.notify(a.tray.HandleItem(it, a.opt.Now()))
 		// Counts changed; the agent may not send a status for every item.
 		a.fetchStatusSoon(ctx)
+	case localapi.EventClose:
+		// The installer is replacing the tray's exe (an upgrade): exit cleanly now; the
+		// new tray starts at the next sign-in, from the Start menu or the next Medtech click.
+		a.opt.Log.Info("closing: ClinicPro Images is being upgraded")
+		a.opt.Do(a.Quit)
 	case localapi.EventLaunch:
 		// A launch through the agent's loopback web page: the agent resolved it and
 		// told only this Windows session's tray its id; the patient comes over our

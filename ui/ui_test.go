@@ -872,6 +872,16 @@ func TestQuitClosesSessions(t *testing.T) {
 	})
 }
 
+// TestUpgradeClosesTheTray: the installer's `clinicpro tray close` reaches the tray as
+// an event, and the tray quits as if the GP had chosen Quit.
+func TestUpgradeClosesTheTray(t *testing.T) {
+	h := newHarness(t, nil)
+	h.patient()
+	h.eventually("subscribed", func() bool { return h.agent.Hub.Subscribers() > 0 })
+	h.agent.Hub.Publish(localapi.Event{Type: localapi.EventClose})
+	h.eventually("windows closed for the upgrade", func() bool { return len(h.app.Captures()) == 0 })
+}
+
 func TestLaunchWithNoAgentRunning(t *testing.T) {
 	// The real client, pointed at a socket nobody listens on.
 	client := localapi.Dial(filepath.Join(t.TempDir(), "agent.sock"))

@@ -689,3 +689,34 @@ func TestAgentPrunesSentItemsPastTheRetention(t *testing.T) {
 		t.Error("the pruning was not logged")
 	}
 }
+
+// TestCloseTraysForAnUpgrade: the installer (the agent's own account) asks every tray,
+// in every session, to exit; each tray's stream ends as it does, and the agent answers
+// once they are gone. Any other user may not close everyone's trays.
+func TestCloseTraysForAnUpgrade(t *testing.T) {
+	e := newEnv(t, envOpt{relay: fakeRelay{}})
+	me, err := localapi.Self()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []localapi.Peer{{User: "S-1-5-21-1-2-3-1001", Session: 2}, {User: "S-1-5-21-1-2-3-1002", Session: 3}} {
+		ctx, cancel := context.WithCancel(localapi.WithPeer(context.Background(), p))
+		t.Cleanup(cancel)
+		ch, _ := e.a.Events(ctx)
+		go func() { // a tray: exits when told to
+			for ev := range ch {
+				if ev.Type == localapi.EventClose {
+					cancel()
+				}
+			}
+		}()
+	}
+	gp := localapi.WithPeer(context.Background(), localapi.Peer{User: "S-1-5-21-1-2-3-1001", Session: 2})
+	if _, err := e.a.CloseTrays(gp); !errors.Is(err, localapi.ErrForbidden) {
+		t.Fatalf("a GP closing every tray: err = %v, want forbidden", err)
+	}
+	res, err := e.a.CloseTrays(localapi.WithPeer(context.Background(), me))
+	if err != nil || res.Asked != 2 || res.StillOpen != 0 {
+		t.Fatalf("CloseTrays = %+v, %v; want 2 asked and none left", res, err)
+	}
+}

@@ -396,3 +396,26 @@ func queueError(err error) error {
 	}
 	return err
 }
+
+// trayCloseWait is how long CloseTrays waits for the trays' streams to end.
+var trayCloseWait = 10 * time.Second
+
+// CloseTrays asks every tray, in every session, to exit so the installer can replace
+// its exe, and waits up to trayCloseWait for their event streams to end. Only the
+// agent's own account (SYSTEM for the service, as the installer's actions run) may
+// ask; the installer ends whatever is still open afterwards.
+func (a *Agent) CloseTrays(ctx context.Context) (localapi.TraysClosed, error) {
+	me, err := localapi.Self()
+	if p, ok := localapi.PeerFrom(ctx); err != nil || !ok || p.User != me.User {
+		return localapi.TraysClosed{}, localapi.ErrNotAgentAccount
+	}
+	asked := a.hub.Publish(localapi.Event{Type: localapi.EventClose})
+	a.log.Info("asked the trays to close for an upgrade", "trays", asked)
+	deadline := time.Now().Add(trayCloseWait)
+	for a.hub.Subscribers() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(100 * time.Millisecond)
+	}
+	return localapi.TraysClosed{Asked: asked, StillOpen: a.hub.Subscribers()}, nil
+}
+
+var _ localapi.TrayCloser = (*Agent)(nil)

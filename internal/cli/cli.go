@@ -51,6 +51,7 @@ func init() {
 		{"send", "FILE... --nhi NHI [--title T]: send files to a patient through the agent", cmdSend},
 		{"queue", "[list|retry ID|send-again ID|assign ID --nhi NHI|discard ID]: the upload queue and items waiting for a person", cmdQueue},
 		{"doctor", "check everything and explain how to fix what fails", cmdDoctor},
+		{"tray", "close: ask every user's tray to exit (the installer runs it before replacing the tray)", cmdTray},
 		{"version", "print the version", cmdVersion},
 	}
 }

@@ -312,3 +312,40 @@ func TestServiceStartReportsOnlyWhenReady(t *testing.T) {
 		t.Error("a failed start left its local API answering")
 	}
 }
+
+// TestTrayClose: `clinicpro tray close`, as the MSI runs it, reaches a tray connected
+// to the running agent, which exits.
+func TestTrayClose(t *testing.T) {
+	dir := shortDir(t)
+	startAgent(t, dir)
+	c := localapi.Dial(localapi.DefaultAddress(dir))
+	defer c.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	ch, err := c.Events(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := make(chan struct{})
+	go func() {
+		for ev := range ch {
+			if ev.Type == localapi.EventClose {
+				close(closed)
+				cancel()
+				return
+			}
+		}
+	}()
+	code, out, errs := run(t, "tray", "close", "--data", dir)
+	if code != ExitOK || !strings.Contains(out, "Asked 1 tray(s) to close; 0 still open.") {
+		t.Fatalf("tray close: %d %q %q", code, out, errs)
+	}
+	select {
+	case <-closed:
+	default:
+		t.Fatal("the tray was not told to close")
+	}
+	if code, _, _ := run(t, "tray", "open", "--data", dir); code != ExitUsage {
+		t.Fatalf("tray open: exit %d, want usage", code)
+	}
+}

@@ -261,6 +261,12 @@ func (c *Client) Events(ctx context.Context) (<-chan Event, error) {
 	return ch, nil
 }
 
+// CloseTrays asks the agent to close every tray (the installer's `clinicpro tray close`).
+func (c *Client) CloseTrays(ctx context.Context) (TraysClosed, error) {
+	var r TraysClosed
+	return r, c.call(ctx, http.MethodPost, PathTraysClose, nil, &r)
+}
+
 func (c *Client) DiagnosticsBundle(ctx context.Context, w io.Writer) error {
 	resp, err := c.do(ctx, http.MethodGet, PathDiagnosis, nil, "")
 	if err != nil {

@@ -69,6 +69,9 @@ var (
 	// ErrUnknownCaller: the OS could not say which Windows session and user made the
 	// request, so nothing that belongs to one user can be handed over.
 	ErrUnknownCaller = NewError(CodeForbidden, "ClinicPro could not tell which Windows user made this request, so it was refused; open ClinicPro Images from the Medtech toolbar again.")
+	// ErrNotAgentAccount: only the account the agent runs as (SYSTEM for the service,
+	// which the installer's actions run as) may close every user's tray.
+	ErrNotAgentAccount = NewError(CodeForbidden, "Only the installer (running as the agent's account) may close every tray.")
 	// ErrHost: a request over TCP named a host other than a loopback address.
 	ErrHost = NewError(CodeForbidden, "Requests must be addressed to 127.0.0.1 or [::1].")
 )

@@ -50,6 +50,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m.HandleFunc("POST "+PathPause, h.pause)
 	m.HandleFunc("GET "+PathEvents, h.events)
 	m.HandleFunc("GET "+PathDiagnosis, h.diagnostics)
+	m.HandleFunc("POST "+PathTraysClose, h.closeTrays)
 	// Unknown routes answer in the API's own error shape so the client maps them.
 	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) { writeError(w, ErrNotFound) })
 	return refuseBrowsers(m)
@@ -358,6 +359,20 @@ func (h *handler) events(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+func (h *handler) closeTrays(w http.ResponseWriter, r *http.Request) {
+	tc, ok := h.svc.(TrayCloser)
+	if !ok {
+		writeError(w, ErrNotFound)
+		return
+	}
+	res, err := tc.CloseTrays(r.Context())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, res)
 }
 
 func (h *handler) diagnostics(w http.ResponseWriter, r *http.Request) {

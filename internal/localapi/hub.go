@@ -49,9 +49,9 @@ func (h *Hub) Subscribers() int {
 	return len(h.subs)
 }
 
-// Publish delivers e to every subscriber without blocking.
-func (h *Hub) Publish(e Event) {
-	h.publish(e, func(Peer) bool { return true })
+// Publish delivers e to every subscriber without blocking and returns how many that was.
+func (h *Hub) Publish(e Event) int {
+	return h.publish(e, func(Peer) bool { return true })
 }
 
 // PublishTo delivers e only to the streams opened by p (same user, same session) and

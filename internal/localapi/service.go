@@ -57,3 +57,10 @@ type Service interface {
 	// health checks and recent log lines, no patient data.
 	DiagnosticsBundle(ctx context.Context, w io.Writer) error
 }
+
+// TrayCloser is what the agent adds for the installer: ask every tray to exit (an
+// upgrade is about to replace its exe), then wait a little for them to go. Only the
+// agent's own account may ask, or any local user could close every GP's tray.
+type TrayCloser interface {
+	CloseTrays(ctx context.Context) (TraysClosed, error)
+}

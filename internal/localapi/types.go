@@ -24,6 +24,7 @@ const (
 	PathPause      = "/v1/pause"              // POST PauseRequest → Status
 	PathEvents     = "/v1/events"             // GET → newline-delimited JSON Events, until the client goes away
 	PathDiagnosis  = "/v1/diagnostics/bundle" // GET → application/zip, no patient data
+	PathTraysClose = "/v1/trays/close"        // POST → TraysClosed; only the agent's own account (the installer, as SYSTEM)
 )
 
 // PreviewEdge bounds the long edge of Service.Preview's image: large enough to check
@@ -182,6 +183,8 @@ const (
 	// the ID, and only the tray of the Windows session and user whose browser opened the
 	// URL receives it; that tray fetches the banner with Service.Session.
 	EventLaunch EventType = "launch"
+	// EventClose asks every tray to exit: the installer is about to replace its exe.
+	EventClose EventType = "close"
 )
 
 // Event is one line of the event stream.
@@ -190,6 +193,13 @@ type Event struct {
 	Status  *Status   `json:"status,omitempty"`
 	Item    *Item     `json:"item,omitempty"`
 	Session *Session  `json:"session,omitempty"`
+}
+
+// TraysClosed answers PathTraysClose: how many trays were asked to exit, and how many
+// had not gone when the agent stopped waiting.
+type TraysClosed struct {
+	Asked     int `json:"asked"`
+	StillOpen int `json:"stillOpen"`
 }
 
 // Error is the body of every non-2xx answer: a sentence a person can act on, and a
