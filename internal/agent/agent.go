@@ -65,6 +65,8 @@ type Options struct {
 	WatchOpener watch.Opener
 	// PollInterval is how often poll-only folders are scanned; 5 s when zero.
 	PollInterval time.Duration
+	// Phone is the relay's phone capture; nil when not enrolled (Phone refuses).
+	Phone PhoneRelay
 }
 
 // Agent implements localapi.Service.
@@ -79,7 +81,10 @@ type Agent struct {
 
 	mu       sync.Mutex
 	sessions map[string]*session
-	launches launch.Once // each Medtech launch opens one session only
+	launches launch.Once              // each Medtech launch opens one session only
+	phones   map[string]*phoneSession // by capture session id
+	// phoneWake cuts the phone long poll short when the set of sessions changed.
+	phoneWake chan struct{}
 
 	paused  atomic.Bool
 	polled  sync.Mutex
@@ -116,6 +121,8 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	a := &Agent{
 		opt: opt, hub: localapi.NewHub(256), log: log, logs: logs,
 		sessions:    map[string]*session{},
+		phones:      map[string]*phoneSession{},
+		phoneWake:   make(chan struct{}, 1),
 		statusDirty: make(chan struct{}, 1),
 	}
 	q, err := queue.Open(ctx, opt.Paths.QueueDB(), opt.Paths.SpoolDir(), queue.Options{Now: opt.Now, OnChange: a.itemChanged})
@@ -183,6 +190,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("the folder watcher stopped", "err", err)
 		}
 	})
+	if a.opt.Phone != nil {
+		run(a.runPhone)
+	}
 	if a.opt.Uploads != nil {
 		run(func(ctx context.Context) {
 			if err := a.up.Run(ctx); err != nil {

@@ -82,10 +82,12 @@ type env struct {
 	logs    *testutil.Buffer
 	cancel  context.CancelFunc
 	done    chan struct{}
+	phone   *fakePhoneRelay
 }
 
 type envOpt struct {
 	relay   agent.Relay
+	phone   *fakePhoneRelay
 	uploads upload.Relay
 	noRun   bool
 	dir     string
@@ -94,7 +96,7 @@ type envOpt struct {
 
 func newEnv(t *testing.T, o envOpt) *env {
 	t.Helper()
-	e := &env{dir: o.dir, logs: &testutil.Buffer{}}
+	e := &env{dir: o.dir, logs: &testutil.Buffer{}, phone: o.phone}
 	if e.dir == "" {
 		e.dir = t.TempDir()
 	}
@@ -125,13 +127,17 @@ routing = "session"
 		t.Fatal(err)
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	a, err := agent.New(context.Background(), agent.Options{
+	opts := agent.Options{
 		Paths: config.DefaultPaths(e.dir), Config: cfg, Relay: o.relay, Uploads: o.uploads,
 		RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility, Log: log,
 		Backoff:      upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Breaker:      upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
 		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second, Now: o.now,
-	})
+	}
+	if o.phone != nil {
+		opts.Phone = o.phone
+	}
+	a, err := agent.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,6 +190,7 @@ func (e *env) harness(t *testing.T) localapitest.Harness {
 		t.Fatalf("%s did not reach Unassigned", name)
 		return localapi.Item{}
 	}
+	h.PhoneSend = func(t *testing.T, id string, jpg []byte) { e.phone.send(id, jpg, "2024-05-01T10:11:12") }
 	h.Park = func(t *testing.T, id string) {
 		waitFor(t, "the refusing relay to park the item", func() bool {
 			it, err := e.a.Item(context.Background(), id)
@@ -208,14 +215,14 @@ func (e *env) folder(label string) config.Folder {
 
 func TestSuiteDirect(t *testing.T) {
 	localapitest.Run(t, func(t *testing.T) localapitest.Harness {
-		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}})
+		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}, phone: newFakePhoneRelay()})
 		return e.harness(t)
 	})
 }
 
 func TestSuiteOverTheWire(t *testing.T) {
 	localapitest.Run(t, func(t *testing.T) localapitest.Harness {
-		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}})
+		e := newEnv(t, envOpt{relay: fakeRelay{}, uploads: refusingUploads{}, phone: newFakePhoneRelay()})
 		h := e.harness(t)
 		srv := httptest.NewServer(localapi.NewHandler(e.a, e.a.Log()))
 		t.Cleanup(srv.Close)

@@ -196,6 +196,7 @@ func (a *Agent) CloseSession(ctx context.Context, sessionID string) error {
 	if !ok {
 		return localapi.ErrNotFound
 	}
+	a.endPhoneForWindow(sessionID, true)
 	return a.releaseStaged(ctx, sessionID)
 }
 
@@ -239,6 +240,7 @@ func (a *Agent) expireSessions(ctx context.Context) {
 	}
 	a.mu.Unlock()
 	for _, id := range idle {
+		a.endPhoneForWindow(id, true)
 		if err := a.releaseStaged(ctx, id); err != nil {
 			a.log.Warn("releasing an idle session's items failed", "err", err)
 		}
@@ -343,6 +345,8 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 		}
 		out = append(out, it.API())
 	}
+	// A saved window's phone code ends at once: the next photos are another save.
+	a.endPhoneForWindow(sessionID, false)
 	a.log.Info("items saved", "count", len(out))
 	return out, nil
 }

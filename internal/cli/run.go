@@ -215,7 +215,7 @@ func runAgentOnce(ctx context.Context, p config.Paths, rf runFlags, log *slog.Lo
 		if err != nil {
 			return false, err
 		}
-		opt.Relay, opt.Uploads = rc, &agent.RelayUploads{C: rc}
+		opt.Relay, opt.Uploads, opt.Phone = rc, &agent.RelayUploads{C: rc}, rc
 		opt.RelayURL, opt.Facility = url, creds.Facility
 	}
 

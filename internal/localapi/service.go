@@ -28,6 +28,8 @@ type Service interface {
 	Save(ctx context.Context, sessionID string, req SaveRequest) ([]Item, error)
 	// Remove takes a staged item out of its session (see CloseSession for where it goes).
 	Remove(ctx context.Context, itemID string) error
+	// PhoneService: a capture window's phone session (OpenPhone, Phone, ClosePhone).
+	PhoneService
 
 	Item(ctx context.Context, itemID string) (Item, error)
 	// Thumbnail returns a small, upright JPEG of the item.

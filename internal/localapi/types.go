@@ -17,7 +17,7 @@ import (
 const (
 	PathStatus     = "/v1/status"             // GET → Status
 	PathLaunch     = "/v1/launch"             // POST LaunchRequest → Session
-	PathSessions   = "/v1/sessions/"          // {id}: GET → Session (its opener only), DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item
+	PathSessions   = "/v1/sessions/"          // {id}: GET → Session (its opener only), DELETE closes; {id}/items POST multipart "file" → Item; {id}/save POST SaveRequest → []Item; {id}/phone POST opens → PhoneSession, GET → PhoneSession, DELETE ends it
 	PathItems      = "/v1/items/"             // {id}: GET → Item; {id}/thumbnail GET → image/jpeg; {id}/preview GET → image/jpeg (PreviewEdge); {id}/retry, {id}/send-again, {id}/discard, {id}/assign (AssignRequest), {id}/reject POST
 	PathQueue      = "/v1/queue"              // GET → []Item (everything not yet sent, plus recently sent)
 	PathUnassigned = "/v1/unassigned"         // GET → []Item in StateUnassigned
@@ -185,14 +185,18 @@ const (
 	EventLaunch EventType = "launch"
 	// EventClose asks every tray to exit: the installer is about to replace its exe.
 	EventClose EventType = "close"
+	// EventPhone: a capture window's phone session changed (paired, photos arriving,
+	// received, ended); Phone is set.
+	EventPhone EventType = "phone"
 )
 
 // Event is one line of the event stream.
 type Event struct {
-	Type    EventType `json:"type"`
-	Status  *Status   `json:"status,omitempty"`
-	Item    *Item     `json:"item,omitempty"`
-	Session *Session  `json:"session,omitempty"`
+	Type    EventType     `json:"type"`
+	Status  *Status       `json:"status,omitempty"`
+	Item    *Item         `json:"item,omitempty"`
+	Session *Session      `json:"session,omitempty"`
+	Phone   *PhoneSession `json:"phone,omitempty"`
 }
 
 // TraysClosed answers PathTraysClose: how many trays were asked to exit, and how many

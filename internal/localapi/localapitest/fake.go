@@ -52,6 +52,7 @@ type Fake struct {
 	sessions map[string]localapi.Session
 	owners   map[string]localapi.Peer // who opened each session, when the transport said
 	items    map[string]*fakeItem
+	phones   map[string]*localapi.PhoneSession // by capture session
 }
 
 type fakeItem struct {
@@ -63,7 +64,8 @@ var _ localapi.Service = (*Fake)(nil)
 
 // NewFake returns an empty, enrolled Fake.
 func NewFake() *Fake {
-	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, owners: map[string]localapi.Peer{}, items: map[string]*fakeItem{}}
+	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, owners: map[string]localapi.Peer{}, items: map[string]*fakeItem{},
+		phones: map[string]*localapi.PhoneSession{}}
 }
 
 func newID() string {
@@ -184,9 +186,10 @@ func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
 	}
 	delete(f.sessions, sessionID)
 	delete(f.owners, sessionID)
+	delete(f.phones, sessionID)
 	for id, it := range f.items {
 		if it.SessionID == sessionID && it.State == localapi.StateStaged {
-			if it.Source == "capture" || it.Source == "drop" {
+			if it.Source == "capture" || it.Source == "drop" || it.Source == api.SourcePhone {
 				delete(f.items, id)
 			} else {
 				it.State, it.SessionID = localapi.StateUnassigned, ""
@@ -250,10 +253,12 @@ func (f *Fake) Save(ctx context.Context, sessionID string, req localapi.SaveRequ
 		it.State, it.Updated = localapi.StateQueued, now
 		out = append(out, it.Item)
 	}
+	ph := f.endPhoneLocked(sessionID)
 	f.mu.Unlock()
 	for _, it := range out {
 		f.publishItem(it)
 	}
+	f.publishPhone(ph)
 	return out, nil
 }
 

@@ -26,6 +26,8 @@ type Harness struct {
 	AddUnassigned func(t *testing.T, fileName string, data []byte) localapi.Item
 	// Park drives a queued item to parked, as a permanent upload failure would.
 	Park func(t *testing.T, itemID string)
+	// PhoneSend is the window's phone sending a photo through the relay.
+	PhoneSend func(t *testing.T, sessionID string, jpg []byte)
 }
 
 // FakeHarness returns a Harness around f; wrap Svc to test a transport.
@@ -38,7 +40,8 @@ func FakeHarness(f *Fake) Harness {
 		AddUnassigned: func(t *testing.T, name string, data []byte) localapi.Item {
 			return f.AddUnassigned(name, data, "No NHI in the file name or folder.")
 		},
-		Park: func(t *testing.T, id string) { f.Park(id, "Medtech refused the file: it is not a supported image.") },
+		Park:      func(t *testing.T, id string) { f.Park(id, "Medtech refused the file: it is not a supported image.") },
+		PhoneSend: func(t *testing.T, id string, jpg []byte) { f.PhoneSend(id, jpg) },
 	}
 }
 
@@ -352,6 +355,90 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			case <-deadline:
 				t.Fatal("event channel not closed after its context ended")
 			}
+		}
+	})
+	t.Run("PhoneCaptureForAWindow", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		c := ctx(t)
+		events, err := h.Svc.Events(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps, err := h.Svc.OpenPhone(c, s.ID)
+		if err != nil {
+			t.Fatalf("OpenPhone: %v", err)
+		}
+		if ps.SessionID != s.ID || !strings.Contains(ps.URL, "/m/") || ps.Word == "" || ps.State != localapi.PhoneWaiting || ps.Expires.IsZero() {
+			t.Fatalf("phone session %+v", ps)
+		}
+		// Pressing Phone again shows the same code; reading it back too.
+		if again, err := h.Svc.OpenPhone(c, s.ID); err != nil || again.URL != ps.URL {
+			t.Fatalf("OpenPhone again: %+v %v", again, err)
+		}
+		if got, err := h.Svc.Phone(c, s.ID); err != nil || got.URL != ps.URL || got.Word != ps.Word {
+			t.Fatalf("Phone: %+v %v", got, err)
+		}
+		h.PhoneSend(t, s.ID, UniqueJPEG(t))
+		var item localapi.Item
+		for item.ID == "" {
+			select {
+			case ev, ok := <-events:
+				if !ok {
+					t.Fatal("the event stream ended")
+				}
+				if ev.Type == localapi.EventItem && ev.Item.Source == "phone" && ev.Item.SessionID == s.ID && ev.Item.State == localapi.StateStaged {
+					item = *ev.Item
+				}
+			case <-c.Done():
+				t.Fatal("no staged phone item in the window")
+			}
+		}
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			got, _ := h.Svc.Phone(c, s.ID)
+			if got.Received == 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("received %d, want 1", got.Received)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		// Save takes the photo on the normal path and ends the phone code.
+		if _, err := h.Svc.Save(c, s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: item.ID, Title: "Phone photo"}}}); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		if got, _ := h.Svc.Phone(c, s.ID); got.State != localapi.PhoneClosed {
+			t.Fatalf("after Save the phone session is %q", got.State)
+		}
+		// A new code after the save; closing the window forgets it.
+		if _, err := h.Svc.OpenPhone(c, s.ID); err != nil {
+			t.Fatalf("a new code after Save: %v", err)
+		}
+		if err := h.Svc.ClosePhone(c, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := h.Svc.Phone(c, s.ID); got.State != localapi.PhoneClosed {
+			t.Fatalf("after ClosePhone: %q", got.State)
+		}
+		if err := h.Svc.CloseSession(c, s.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := h.Svc.Phone(c, s.ID); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("a closed window's phone session: %v", err)
+		}
+		// No patient, no phone; no such window, not found.
+		np, err := h.Svc.Launch(c, h.NoPatient)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ae *localapi.APIError
+		if _, err := h.Svc.OpenPhone(c, np.ID); !errors.As(err, &ae) || ae.Code != localapi.CodeConflict {
+			t.Fatalf("phone for a window without a patient: %v", err)
+		}
+		if _, err := h.Svc.OpenPhone(c, "nosuchsession"); !errors.Is(err, localapi.ErrNotFound) {
+			t.Fatalf("phone for an unknown window: %v", err)
 		}
 	})
 	t.Run("DiagnosticsBundleIsZipWithoutPatientData", func(t *testing.T) {
