@@ -201,6 +201,13 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 		a.notify(a.tray.HandleItem(it, a.opt.Now()))
 		// Counts changed; the agent may not send a status for every item.
 		a.fetchStatusSoon(ctx)
+	case localapi.EventPhone:
+		if e.Phone != nil {
+			ps := *e.Phone
+			for _, c := range a.captureList() {
+				c.phoneEvent(ps)
+			}
+		}
 	case localapi.EventClose:
 		// The installer is replacing the tray's exe (an upgrade): exit cleanly now; the
 		// new tray starts at the next sign-in, from the Start menu or the next Medtech click.

@@ -42,11 +42,14 @@ type CaptureWindow struct {
 	banner  *fyne.Container
 	add     *widget.Button
 	camera  *widget.Button
-	grid    *fyne.Container
-	summary *widget.Label
-	retry   *tipButton
-	save    *widget.Button
-	picker  *filePicker
+	// phoneBtn opens the phone panel (ui/phone.go); phone is that panel, once opened.
+	phoneBtn *widget.Button
+	phone    *phonePanel
+	grid     *fyne.Container
+	summary  *widget.Label
+	retry    *tipButton
+	save     *widget.Button
+	picker   *filePicker
 	// focusFrom: after files are added here, the keyboard goes to the first new
 	// card's title (the card at this index), so the GP labels them without the mouse.
 	focusFrom int
@@ -73,6 +76,7 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.add = widget.NewButtonWithIcon("Add files… (Ctrl+O)", theme.FolderOpenIcon(), c.pick)
 	c.focusFrom = -1
 	c.camera = widget.NewButtonWithIcon("Camera", theme.MediaPhotoIcon(), c.openCamera)
+	c.phoneBtn = newPhoneButton(c)
 	c.grid = container.NewGridWrap(fyne.NewSize(thumbSize.Width+16, 0))
 	c.summary = widget.NewLabel("")
 	c.summary.Wrapping = fyne.TextWrapWord
@@ -84,7 +88,7 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	closeBtn := widget.NewButton("Close", c.confirmClose)
 
 	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
-		container.NewHBox(c.add, c.camera))
+		container.NewHBox(c.add, c.camera, c.phoneBtn))
 	bottom := container.NewVBox(widget.NewSeparator(), c.summary,
 		container.NewHBox(layout.NewSpacer(), c.retry, closeBtn, c.save))
 	c.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(c.grid)))
@@ -310,6 +314,7 @@ func (c *CaptureWindow) refresh() {
 	}
 	setEnabled(c.add, v.CanAdd)
 	setEnabled(c.camera, v.CanAdd)
+	setEnabled(c.phoneBtn, v.CanAdd)
 	setEnabled(c.save, v.CanSave)
 	if v.CanRetry {
 		c.retry.Show()

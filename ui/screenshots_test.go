@@ -62,6 +62,8 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 		return h
 	}
 
+	renderPhoneScreens(t, out, fresh)
+
 	h := fresh()
 	h.app.ShowMain()
 	shot(h, h.app.Captures()[0].win, "01-capture-no-launch")

@@ -75,6 +75,11 @@ func run(ctx context.Context, args []string) error {
 		}
 		return p
 	})
+	if _, ps, err := d.PhoneLink(ctx, "ZZZ0016"); err == nil {
+		d.PhoneInstructions(os.Stdout, ps)
+	} else if ctx.Err() == nil {
+		fmt.Println("  Phone:       not available:", err)
+	}
 	<-ctx.Done()
 	fmt.Println("\nStopping everything the demo started...")
 	return nil

@@ -602,6 +602,22 @@ func TestDemoCommandStopsEverythingOnCtrlC(t *testing.T) {
 			t.Errorf("the instructions do not mention %q", want)
 		}
 	}
+	// Phone capture: the relay's own page, which a desktop browser opens.
+	waitFor(t, "the phone line", func() bool { return strings.Contains(out.String(), "match word") })
+	link := regexp.MustCompile(`http://127\.0\.0\.1:\d+/m/[A-Za-z0-9_-]{43}`).FindString(out.String())
+	word := regexp.MustCompile(`match word "([a-z]+ \d\d)"`).FindStringSubmatch(out.String())
+	if link == "" || word == nil {
+		t.Fatalf("the demo prints no phone link and match word:\n%s", redact.String(out.String()))
+	}
+	if resp, err := http.Get(link); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("the printed phone link: %v %v", resp, err)
+	} else {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(b), word[1]) {
+			t.Fatal("the phone page does not show the printed match word")
+		}
+	}
 	kids := descendants(cmd.Process.Pid)
 	if len(kids) < 4 { // alexsim, relay, agent, stand-in HCM
 		t.Fatalf("only %d processes under the demo", len(kids))

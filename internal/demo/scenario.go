@@ -57,10 +57,12 @@ type Demo struct {
 	HCMPIDFile string // the stand-in HCM's pid: kill it to take the practice offline
 	LogDir     string
 
-	opt    Options
-	stopMu sync.Mutex
-	stop   chan struct{}
-	wg     sync.WaitGroup
+	opt       Options
+	relaySpec Spec  // how the relay was started, to start it again (RestartRelay)
+	relay     *Proc // the running relay
+	stopMu    sync.Mutex
+	stop      chan struct{}
+	wg        sync.WaitGroup
 }
 
 // Start builds nothing: it starts the binaries in opt.BinDir and returns once each
@@ -152,10 +154,12 @@ func (d *Demo) start(ctx context.Context, run string) error {
 	if m == nil {
 		return fmt.Errorf("clinicpro-relay connector add printed no enrolment code; see %s", filepath.Join(d.LogDir, "relay-connector-add.log"))
 	}
-	relay, err := d.Sup.Start(Spec{Name: "relay", Path: d.bin("clinicpro-relay"), Env: relayEnv, Args: []string{"--config", cfg, "serve"}})
+	d.relaySpec = Spec{Name: "relay", Path: d.bin("clinicpro-relay"), Env: relayEnv, Args: []string{"--config", cfg, "serve"}}
+	relay, err := d.Sup.Start(d.relaySpec)
 	if err != nil {
 		return err
 	}
+	d.relay = relay
 	if err := WaitReady(ctx, relay, opt.ReadyTimeout, HTTPProbe(d.RelayURL+"/readyz")); err != nil {
 		return err
 	}

@@ -3,6 +3,8 @@
 package demo
 
 import (
+	"github.com/clinicpro/medtech-images/internal/testutil/browser"
+
 	"context"
 	"fmt"
 	"net"
@@ -83,6 +85,7 @@ func TestMain(m *testing.M) {
 		return
 	}
 	code := m.Run()
+	browser.Stop()
 	cleanupBinaries()
 	os.Exit(code)
 }

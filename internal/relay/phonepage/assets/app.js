@@ -139,6 +139,7 @@
       .then(function () { return reencode(file); })
       .then(function (blob) {
         it.blob = blob; it.size = blob.size; it.state = 'ready';
+        it.li.dataset.size = String(blob.size);
         it.img.src = URL.createObjectURL(blob);
         show(it);
       }, function () { it.state = 'refused'; it.msg = TEXT.notphoto; show(it); });
@@ -248,13 +249,13 @@
     }
   }
 
-  // poll watches for the PC taking the photos (the ticks) while any is on its way.
+  // poll watches for the PC taking the photos (the ticks), often while any is on
+  // its way, and now and then otherwise, so the phone learns when the code ends.
   function poll() {
     if (polling || ended) return;
     var pending = items.some(function (x) { return x.state === 'waiting' || x.state === 'sending' || x.state === 'paused' || x.state === 'queued'; });
-    if (!pending) return;
     polling = true;
-    sleep(700).then(sync).then(function () { polling = false; poll(); });
+    sleep(pending ? 700 : 3000).then(sync).then(function () { polling = false; poll(); });
   }
 
   sendBtn.addEventListener('click', function () {
@@ -265,4 +266,5 @@
   });
 
   window.addEventListener('online', function () { sync(); });
+  poll();
 })();
