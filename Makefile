@@ -68,6 +68,10 @@ bench-e2e: ## end to end: last byte of a photo written to its DocumentReference 
 bench: ## Go benchmarks (see docs/benchmarks.md for the comparative ones)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/...
 
+.PHONY: bench-phone
+bench-phone: ## phone capture: Send on the phone page (real headless Chromium) to the item in the capture window, 5 photos of 12 MP over loopback; page weight
+	$(GO) test -count=1 -run '^$$' -bench BenchmarkPhoneSendToWindow -benchtime 1x -timeout 20m ./internal/demo/
+
 .PHONY: bench-agent
 bench-agent: ## the real clinicpro binary with the relay and alexsim: idle CPU and RSS watching 5 folders, a burst of 1,000 photos, 100 12 MP photos against conversion alone, 3 PCs bursting at once
 	$(GO) test -run '^$$' -bench 'IdleAgent5Folders|Burst1000|Burst12MP|Fairness3PCs' -benchtime 1x -timeout 60m ./cmd/clinicpro
