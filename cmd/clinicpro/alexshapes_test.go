@@ -67,8 +67,8 @@ func startShape(t *testing.T, o shapeOpts) *shapeStack {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(data) })
-	if out, err := exec.Command(bin, "enrol", "--data", data, "--relay", relayURL, "--code", code).CombinedOutput(); err != nil {
-		t.Fatalf("enrol: %v %s", err, out)
+	if out, err := enrolPrinted(t, bin, relayURL, code, data); err != nil {
+		t.Fatalf("the enrol command the relay printed: %v %s", err, out)
 	}
 	watched := filepath.Join(data, "inbox")
 	os.MkdirAll(watched, 0o755)

@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -29,6 +30,24 @@ import (
 
 // Binaries built once for every test in this package.
 var binDir string
+
+// printedEnrol holds, by code, the enrol command `clinicpro-relay connector add`
+// printed for the practice to run.
+var printedEnrol sync.Map
+
+// enrolPrinted runs exactly the command the relay printed for code, with the relay's
+// address in place of <relay-url>, against the data folder data.
+func enrolPrinted(t testing.TB, bin, relayURL, code, data string) (string, error) {
+	t.Helper()
+	line, _ := printedEnrol.Load(code)
+	printed, _ := line.(string)
+	args := strings.Fields(strings.ReplaceAll(printed, "<relay-url>", relayURL))
+	if len(args) < 2 || args[0] != "clinicpro" {
+		t.Fatalf("printed enrol command %q", printed)
+	}
+	out, err := exec.Command(bin, append(args[1:], "--data", data)...).CombinedOutput()
+	return string(out), err
+}
 
 func TestMain(m *testing.M) {
 	d, err := os.MkdirTemp("", "cpbin")
@@ -180,8 +199,8 @@ func enrolledStack(ctx context.Context, t *testing.T, bin, prefix string, edits 
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(data) })
-	if out, err := exec.Command(bin, "enrol", "--data", data, "--relay", relayURL, "--code", code).CombinedOutput(); err != nil {
-		t.Fatalf("enrol: %v %s", err, out)
+	if out, err := enrolPrinted(t, bin, relayURL, code, data); err != nil || !strings.Contains(out, alexsim.DefaultFacility) {
+		t.Fatalf("the enrol command the relay printed: %v %s", err, out)
 	}
 	watched = filepath.Join(data, "inbox")
 	os.MkdirAll(watched, 0o755)

@@ -17,14 +17,26 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
-// Exit codes.
+// Exit codes: one table for every command, printed by help.
 const (
 	ExitOK        = 0 // done; for status and doctor: healthy
-	ExitFailed    = 1 // the command failed, or something needs attention (doctor: degraded)
+	ExitFailed    = 1 // the command failed, or something needs attention (status, doctor: degraded)
 	ExitUsage     = 2 // wrong arguments
 	ExitAgentDown = 3 // the agent's local API did not answer
-	ExitOffline   = 4 // doctor/status: a critical check failed (nothing reaches Medtech)
+	ExitOffline   = 4 // status, doctor: a critical check failed (nothing reaches Medtech)
 )
+
+// exitCodes is what help prints, in the constants' order.
+var exitCodes = []struct {
+	code    int
+	meaning string
+}{
+	{ExitOK, "ok (status, doctor: healthy)"},
+	{ExitFailed, "failed, or something needs attention (status, doctor: degraded)"},
+	{ExitUsage, "wrong arguments"},
+	{ExitAgentDown, "the agent is not running"},
+	{ExitOffline, "status, doctor: offline, nothing reaches Medtech"},
+}
 
 // Env is what a command runs against; tests give it buffers and a data directory.
 type Env struct {
@@ -93,7 +105,10 @@ func usage(w io.Writer) {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "Options for every command: --data DIR (use DIR for configuration and data), --json (output for scripts).")
-	fmt.Fprintln(w, "Exit codes: 0 ok, 1 failed or needs attention, 2 usage, 3 agent not running, 4 offline.")
+	fmt.Fprintln(w, "Exit codes:")
+	for _, e := range exitCodes {
+		fmt.Fprintf(w, "  %d  %s\n", e.code, e.meaning)
+	}
 }
 
 // common holds the flags every command takes.

@@ -1,9 +1,12 @@
 package cli
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,8 +151,84 @@ func TestAgainstRunningAgent(t *testing.T) {
 		t.Fatalf("assign while not enrolled: %d %q", code, errs)
 	}
 	code, out, _ = run(t, "doctor", "--data", dir)
-	if code != 2 || !strings.Contains(out, "enrol") {
+	if code != ExitOffline || !strings.Contains(out, "enrol") {
 		t.Fatalf("doctor: %d\n%s", code, out)
+	}
+	// The diagnostics bundle, from the running agent.
+	zipPath := filepath.Join(dir, "diag.zip")
+	code, _, errs = run(t, "doctor", "--bundle", zipPath, "--data", dir)
+	if code != ExitOffline || !strings.Contains(errs, "diag.zip") {
+		t.Fatalf("doctor --bundle: %d %q", code, errs)
+	}
+	checkBundle(t, zipPath, "")
+}
+
+// checkBundle opens a diagnostics zip and checks its parts; logNeedle is a line the
+// log part must hold.
+func checkBundle(t *testing.T, path, logNeedle string) {
+	t.Helper()
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatalf("bundle %s: %v", path, err)
+	}
+	defer z.Close()
+	parts := map[string]string{}
+	for _, f := range z.File {
+		r, _ := f.Open()
+		b, _ := io.ReadAll(r)
+		r.Close()
+		parts[f.Name] = string(b)
+	}
+	for _, name := range []string{"README.txt", "versions.json", "health.json", "health.txt", "log.txt"} {
+		if _, ok := parts[name]; !ok {
+			t.Errorf("bundle lacks %s (has %v)", name, len(parts))
+		}
+	}
+	if logNeedle != "" && !strings.Contains(parts["log.txt"], logNeedle) || !strings.Contains(parts["health.txt"], "Overall") {
+		t.Errorf("bundle log %q\nhealth %q", parts["log.txt"], parts["health.txt"])
+	}
+}
+
+// TestDoctorBundleWithoutTheAgent: practice IT can send support a bundle even when
+// the agent does not start: doctor's own checks and the tail of the agent's log.
+func TestDoctorBundleWithoutTheAgent(t *testing.T) {
+	dir := shortDir(t)
+	os.MkdirAll(filepath.Join(dir, "logs"), 0o700)
+	os.WriteFile(filepath.Join(dir, "logs", "agent.log"), []byte("level=ERROR msg=\"the agent could not start\" nhi=ZZZ0016\n"), 0o600)
+	zipPath := filepath.Join(dir, "diag.zip")
+	code, out, errs := run(t, "doctor", "--bundle", zipPath, "--data", dir)
+	if code != ExitOffline || !strings.Contains(out, "ClinicPro agent") || !strings.Contains(errs, "diag.zip") {
+		t.Fatalf("doctor --bundle, agent down: %d\n%s\n%s", code, out, errs)
+	}
+	checkBundle(t, zipPath, "the agent could not start")
+	b, _ := os.ReadFile(zipPath)
+	z, _ := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	for _, f := range z.File {
+		r, _ := f.Open()
+		body, _ := io.ReadAll(r)
+		r.Close()
+		if strings.Contains(string(body), "ZZZ0016") {
+			t.Errorf("bundle part %s names the patient", f.Name)
+		}
+	}
+	if code, _, _ := run(t, "doctor", "extra", "--data", dir); code != ExitUsage {
+		t.Fatalf("doctor with an argument: %d", code)
+	}
+}
+
+// TestHelpPrintsTheExitCodeTable: the one table, every code in it.
+func TestHelpPrintsTheExitCodeTable(t *testing.T) {
+	code, out, _ := run(t, "help")
+	if code != ExitOK {
+		t.Fatalf("help: %d", code)
+	}
+	for _, e := range exitCodes {
+		if !strings.Contains(out, fmt.Sprintf("%d  %s", e.code, e.meaning)) {
+			t.Errorf("help lacks exit code %d", e.code)
+		}
+	}
+	if len(exitCodes) != 5 {
+		t.Fatalf("%d exit codes", len(exitCodes))
 	}
 }
 
@@ -260,7 +339,7 @@ func TestDoctorWithoutAgentChecksFromHere(t *testing.T) {
 	for _, c := range r.Checks {
 		names[c.Name] = c
 	}
-	if code != 2 || names[agent.CheckEnrolled].State != health.Offline {
+	if code != ExitOffline || names[agent.CheckEnrolled].State != health.Offline {
 		t.Fatalf("doctor without enrolment: %d %+v", code, r.Checks)
 	}
 	if d, ok := names[checks.NameDisk]; !ok || d.State == health.Unknown {

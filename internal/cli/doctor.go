@@ -2,6 +2,11 @@ package cli
 
 import (
 	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/agent"
@@ -9,6 +14,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/doctor"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
+	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/secret"
 )
@@ -16,11 +22,14 @@ import (
 // cmdDoctor runs the checks live. When the agent answers, its own view (relay,
 // uploads, folders, HCM as the service sees them) is the truth; when it does not,
 // doctor checks what it can from here so practice IT still gets a diagnosis.
-// Exit codes are internal/doctor's: 0 fine, 1 degraded, 2 offline to Medtech.
+// Exit codes are status's (the one table in cli.go): 0 fine, 1 degraded, 4 offline
+// to Medtech. --bundle FILE also writes the diagnostics zip for support, from the
+// agent when it answers and from what doctor found itself when it does not.
 func cmdDoctor(ctx context.Context, env Env, c *common, args []string) int {
 	fs := c.flags("doctor", env)
+	bundle := fs.String("bundle", "", "also write a diagnostics bundle (a zip for ClinicPro support) to this file")
 	if pos, ok := parse(fs, args); !ok || len(pos) > 0 {
-		return usageErr(env, "doctor takes no arguments")
+		return usageErr(env, "usage: clinicpro doctor [--json] [--bundle FILE.zip]")
 	}
 	cl := c.client(env)
 	defer cl.Close()
@@ -46,7 +55,60 @@ func cmdDoctor(ctx context.Context, env Env, c *common, args []string) int {
 	} else {
 		_ = doctor.Render(env.Stdout, r, time.Local)
 	}
-	return doctor.ExitCode(r)
+	if *bundle != "" {
+		if err := writeBundle(ctx, cl, agentChecks != nil, p, r, *bundle); err != nil {
+			return fail(env, c, err)
+		}
+		fmt.Fprintf(env.Stderr, "Diagnostics bundle written to %s: send it to ClinicPro support.\n", *bundle)
+	}
+	return healthExit(r)
+}
+
+// writeBundle writes the diagnostics zip to path: the agent's own when it answers
+// (its log ring and its view of every check), else one from this run's checks, the
+// configuration and the tail of the agent's log file.
+func writeBundle(ctx context.Context, cl *localapi.Client, agentUp bool, p config.Paths, r health.Report, path string) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
+		return fmt.Errorf("cannot write the diagnostics bundle: %w", err)
+	}
+	if agentUp {
+		err = cl.DiagnosticsBundle(ctx, f)
+	} else {
+		var cfg any
+		if loaded, lerr := config.Load(p.ConfigFile); lerr == nil {
+			cfg = loaded
+		}
+		err = doctor.WriteBundle(f, doctor.BundleInput{At: time.Now(), Report: r, Config: cfg, Loc: time.Local,
+			LogLines: logTail(filepath.Join(p.LogDir(), "agent.log"), 300)})
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return fmt.Errorf("cannot write the diagnostics bundle: %w", err)
+	}
+	return nil
+}
+
+// logTail returns the last n lines of a log file (from its last 512 KiB), or none.
+func logTail(path string, n int) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	const window = 512 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > window {
+		_, _ = f.Seek(st.Size()-window, io.SeekStart)
+	}
+	b, _ := io.ReadAll(io.LimitReader(f, window))
+	lines := strings.Split(strings.TrimRight(string(b), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return lines
 }
 
 // localProbes check configuration, enrolment, the relay, disk and folders from

@@ -1,6 +1,6 @@
 // Package doctor runs health checks live and presents them to practice IT: ✓/✗
-// lines with the fix for `clinicpro doctor`, JSON for RMM tools, an exit code, and
-// the diagnostics bundle for support.
+// lines with the fix for `clinicpro doctor`, JSON for RMM tools, and the diagnostics
+// bundle for support. The exit code is the CLI's (internal/cli's one table).
 package doctor
 
 import (
@@ -68,24 +68,6 @@ func runProbes(ctx context.Context, timeout time.Duration, probes []Probe) [][]h
 	}
 	wg.Wait()
 	return results
-}
-
-// ExitCode is 0 when nothing failed, 1 when something is degraded and 2 when the
-// practice is offline to Medtech; checks that could not run do not count.
-func ExitCode(r health.Report) int {
-	code := 0
-	for _, c := range r.Checks {
-		switch c.State {
-		case health.Offline:
-			if c.Critical {
-				return 2
-			}
-			code = 1
-		case health.Degraded:
-			code = 1
-		}
-	}
-	return code
 }
 
 // mark is the symbol in front of a check.

@@ -46,19 +46,6 @@ func TestRender(t *testing.T) {
 	}
 }
 
-func TestExitCode(t *testing.T) {
-	if c := ExitCode(report()); c != 2 {
-		t.Fatalf("critical offline: %d", c)
-	}
-	ok := health.Aggregate(at, []health.Check{{Name: "a", State: health.OK}, {Name: "b", State: health.Unknown}})
-	if c := ExitCode(ok); c != 0 {
-		t.Fatalf("ok: %d", c)
-	}
-	deg := health.Aggregate(at, []health.Check{{Name: "a", State: health.Degraded}, {Name: "b", State: health.Offline}})
-	if c := ExitCode(deg); c != 1 {
-		t.Fatalf("degraded: %d", c)
-	}
-}
 
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
