@@ -89,6 +89,9 @@ func startRelay(t testing.TB, sim *alexsim.Server, facility, top, alexExtra stri
 	if code == nil {
 		t.Fatalf("no code in %q", out)
 	}
+	if line := regexp.MustCompile(`(?m)^\s*(clinicpro enrol .*)$`).FindStringSubmatch(out); line != nil {
+		printedEnrol.Store(code[1], line[1])
+	}
 	return r.url, code[1]
 }
 

@@ -1,5 +1,5 @@
 // Package alexsim is an in-process sandbox of Medtech's ALEX FHIR API, behaving as far
-// as docs/alexsim.md and the project's ALEX reference know: Entra-style client
+// as docs/alexsim.md and docs/alex.md know: Entra-style client
 // credentials, mt-facilityid routing, the search shapes ALEX accepts and the ones it
 // refuses with 403, the Inbox Scan DocumentReference rules, toolbar launch contexts,
 // and faults switchable at run time (facility offline, 429, 500, latency, token

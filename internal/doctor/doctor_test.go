@@ -46,7 +46,6 @@ func TestRender(t *testing.T) {
 	}
 }
 
-
 func TestJSON(t *testing.T) {
 	var b bytes.Buffer
 	if err := WriteJSON(&b, report()); err != nil {

@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// Vectors from reference/alex.md section 4, recomputed independently there.
+// Vectors from Te Whatu Ora's published examples and HISO 10046:2023 (docs/alex.md, "NHI"), recomputed independently.
 var (
 	validOld = []string{"ZZZ0016", "ZZZ0024", "ZAA0067", "ZAA0075", "ZAA0083", "ZAA0091", "ZAA0105",
 		"ZAA0113", "ZAA0121", "ZAA0130", "ZAA0148", "ZAA0156", "ZAC5361", "JBX3656", "WLD9413"}
