@@ -244,7 +244,7 @@ func (a *Agent) pauseFile() string { return filepath.Join(a.opt.Paths.DataDir, "
 // itemChanged turns every committed queue change into an event, and marks the
 // status (counts) stale.
 func (a *Agent) itemChanged(it queue.Item) {
-	api := it.API()
+	api := apiItem(it)
 	a.hub.Publish(localapi.Event{Type: localapi.EventItem, Item: &api})
 	a.markStatus()
 }

@@ -679,9 +679,9 @@ func TestAgentPrunesSentItemsPastTheRetention(t *testing.T) {
 	ctx := context.Background()
 	var sent localapi.Item
 	waitFor(t, "the photo sent", func() bool {
-		items, _ := e.a.Items().List(ctx, localapi.StateSent)
+		items, _ := e.a.Items().List(ctx, queue.StateSent)
 		if len(items) == 1 {
-			sent = items[0].API()
+			sent = localapi.Item{ID: items[0].ID}
 		}
 		return len(items) == 1
 	})

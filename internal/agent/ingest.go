@@ -10,7 +10,6 @@ import (
 	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/originals"
 
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
@@ -30,15 +29,15 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	r := watch.RouteFile(f.Folder, f.Rel)
 	switch {
 	case r.NHI != "":
-		n.State, n.Patient = localapi.StateQueued, queue.Patient{NHI: r.NHI.String()}
+		n.State, n.Patient = queue.StateQueued, queue.Patient{NHI: r.NHI.String()}
 	case r.Session:
 		if s := a.currentSession(); s != nil {
-			n.State, n.Patient, n.Facility = localapi.StateStaged, s.patient(), s.Facility
+			n.State, n.Patient, n.Facility = queue.StateStaged, s.patient(), s.Facility
 		} else {
-			n.State, n.Reason = localapi.StateUnassigned, ReasonNoWindow
+			n.State, n.Reason = queue.StateUnassigned, ReasonNoWindow
 		}
 	default:
-		n.State, n.Reason = localapi.StateUnassigned, r.Reason
+		n.State, n.Reason = queue.StateUnassigned, r.Reason
 	}
 	body := f.Body
 	if body == nil {
@@ -98,7 +97,7 @@ func (a *Agent) settleDuplicate(f watch.File, first queue.Item) {
 	if first.SourcePath == f.Path {
 		return // the same file offered again (a restart, a rescan)
 	}
-	if first.State != localapi.StateSent || f.Folder.SourceAction != config.ActionMove {
+	if first.State != queue.StateSent || f.Folder.SourceAction != config.ActionMove {
 		a.log.Info("file already queued for this patient; not sent twice", "item", first.ID, "folder", f.Folder.Label)
 		return
 	}

@@ -25,7 +25,7 @@ func (a *Agent) Item(ctx context.Context, itemID string) (localapi.Item, error) 
 	if err != nil {
 		return localapi.Item{}, queueError(err)
 	}
-	return it.API(), nil
+	return apiItem(it), nil
 }
 
 // Thumbnail previews the spool copy. Files the converter cannot preview (PDF) get a
@@ -67,7 +67,7 @@ func placeholder() image.Image {
 const recentSent = 24 * time.Hour
 
 func (a *Agent) Queue(ctx context.Context) ([]localapi.Item, error) {
-	items, err := a.q.List(ctx, localapi.StateQueued, localapi.StateUploading, localapi.StateParked)
+	items, err := a.q.List(ctx, queue.StateQueued, queue.StateUploading, queue.StateParked)
 	if err != nil {
 		return nil, err
 	}
@@ -83,23 +83,15 @@ func (a *Agent) Queue(ctx context.Context) ([]localapi.Item, error) {
 		}
 		return items[i].ID < items[j].ID
 	})
-	out := make([]localapi.Item, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.API())
-	}
-	return out, nil
+	return apiItems(items), nil
 }
 
 func (a *Agent) Unassigned(ctx context.Context) ([]localapi.Item, error) {
-	items, err := a.q.List(ctx, localapi.StateUnassigned)
+	items, err := a.q.List(ctx, queue.StateUnassigned)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]localapi.Item, 0, len(items))
-	for _, it := range items {
-		out = append(out, it.API())
-	}
-	return out, nil
+	return apiItems(items), nil
 }
 
 func (a *Agent) Retry(ctx context.Context, itemID string) (localapi.Item, error) {
@@ -108,7 +100,7 @@ func (a *Agent) Retry(ctx context.Context, itemID string) (localapi.Item, error)
 		return localapi.Item{}, queueError(err)
 	}
 	a.log.Info("parked item retried", "item", it.ID)
-	return it.API(), nil
+	return apiItem(it), nil
 }
 
 // SendAgain re-queues a parked item under a new generation of its key, after a
@@ -119,23 +111,23 @@ func (a *Agent) SendAgain(ctx context.Context, itemID string) (localapi.Item, er
 		return localapi.Item{}, queueError(err)
 	}
 	a.log.Info("parked item sent again", "item", it.ID, "generation", it.KeyGen)
-	return it.API(), nil
+	return apiItem(it), nil
 }
 
 // Reject moves an Unassigned item's file to Rejected.
 func (a *Agent) Reject(ctx context.Context, itemID string) (localapi.Item, error) {
-	return a.reject(ctx, itemID, localapi.StateUnassigned)
+	return a.reject(ctx, itemID, queue.StateUnassigned)
 }
 
 // Discard moves a parked item's file to Rejected.
 func (a *Agent) Discard(ctx context.Context, itemID string) (localapi.Item, error) {
-	return a.reject(ctx, itemID, localapi.StateParked)
+	return a.reject(ctx, itemID, queue.StateParked)
 }
 
 // reject checks the item is in the list the person acted on (the uploader would
 // also reject a staged item, which neither button offers), then lets the uploader
 // move the file to a Rejected folder: nothing is deleted.
-func (a *Agent) reject(ctx context.Context, itemID string, from localapi.ItemState) (localapi.Item, error) {
+func (a *Agent) reject(ctx context.Context, itemID string, from queue.State) (localapi.Item, error) {
 	it, err := a.q.Get(ctx, itemID)
 	if err != nil {
 		return localapi.Item{}, queueError(err)
@@ -155,5 +147,5 @@ func (a *Agent) reject(ctx context.Context, itemID string, from localapi.ItemSta
 		return localapi.Item{}, queueError(err)
 	}
 	a.log.Info("item rejected", "item", it.ID, "from", string(from))
-	return out.API(), nil
+	return apiItem(out), nil
 }

@@ -204,7 +204,7 @@ func (a *Agent) CloseSession(ctx context.Context, sessionID string) error {
 // spool and the GP chose not to save them) and returns watched-folder files to
 // Unassigned, since their originals are still waiting in the folder.
 func (a *Agent) releaseStaged(ctx context.Context, sessionID string) error {
-	staged, err := a.q.List(ctx, localapi.StateStaged)
+	staged, err := a.q.List(ctx, queue.StateStaged)
 	if err != nil {
 		return err
 	}
@@ -290,7 +290,7 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 	}
 	it, err := a.q.AddReader(ctx, queue.New{
 		Source: api.SourceDrop, FileName: cleanName(fileName), Patient: s.patient(), Facility: s.Facility,
-		State: localapi.StateStaged, Taken: taken,
+		State: queue.StateStaged, Taken: taken,
 	}, br)
 	if errors.Is(err, queue.ErrDuplicate) {
 		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "This file is already in the queue for this patient.")
@@ -298,7 +298,7 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 	if err != nil {
 		return localapi.Item{}, queueError(err)
 	}
-	return it.API(), nil
+	return apiItem(it), nil
 }
 
 // exifHead is how much of a file is read for its EXIF date: JPEG keeps EXIF in
@@ -330,7 +330,7 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 		if err != nil {
 			return nil, queueError(err)
 		}
-		if it.State != localapi.StateStaged || it.Patient.SessionID != sessionID {
+		if it.State != queue.StateStaged || it.Patient.SessionID != sessionID {
 			return nil, localapi.NewError(localapi.CodeConflict, "An item in this save is no longer waiting in this window: refresh and try again.")
 		}
 	}
@@ -343,7 +343,7 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 		if err != nil {
 			return out, queueError(err)
 		}
-		out = append(out, it.API())
+		out = append(out, apiItem(it))
 	}
 	// A saved window's phone code ends at once: the next photos are another save.
 	a.endPhoneForWindow(sessionID, false)
@@ -357,7 +357,7 @@ func (a *Agent) Remove(ctx context.Context, itemID string) error {
 	if err != nil {
 		return queueError(err)
 	}
-	if it.State != localapi.StateStaged {
+	if it.State != queue.StateStaged {
 		return localapi.NewError(localapi.CodeConflict, "Only items waiting in a capture window can be removed; reject or discard it instead.")
 	}
 	return queueError(a.unstage(ctx, it))
@@ -380,7 +380,7 @@ func (a *Agent) Assign(ctx context.Context, itemID, sessionID string) (localapi.
 		return localapi.Item{}, queueError(err)
 	}
 	a.log.Info("item assigned")
-	return it.API(), nil
+	return apiItem(it), nil
 }
 
 // queueError maps the queue's errors onto local API answers.

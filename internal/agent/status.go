@@ -47,7 +47,7 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 		Facility:   a.opt.Facility,
 		Enrolled:   a.opt.Relay != nil,
 		Paused:     a.paused.Load(),
-		Counts:     counts,
+		Counts:     apiCounts(counts),
 		LastUpload: last,
 		Health:     a.report(now),
 	}, nil
@@ -112,7 +112,7 @@ func (a *Agent) poll(ctx context.Context) {
 
 func (a *Agent) queueState(ctx context.Context) (checks.QueueState, error) {
 	var qs checks.QueueState
-	queued, err := a.q.List(ctx, localapi.StateQueued, localapi.StateUploading)
+	queued, err := a.q.List(ctx, queue.StateQueued, queue.StateUploading)
 	if err != nil {
 		return qs, err
 	}
@@ -120,13 +120,13 @@ func (a *Agent) queueState(ctx context.Context) (checks.QueueState, error) {
 	if len(queued) > 0 {
 		qs.OldestQueued = queued[0].Added
 	}
-	parked, err := a.q.List(ctx, localapi.StateParked)
+	parked, err := a.q.List(ctx, queue.StateParked)
 	if err != nil {
 		return qs, err
 	}
 	qs.Parked = len(parked)
 	qs.Latest = latestProblem(parked)
-	waiting, err := a.q.List(ctx, localapi.StateUnassigned)
+	waiting, err := a.q.List(ctx, queue.StateUnassigned)
 	if err != nil {
 		return qs, err
 	}

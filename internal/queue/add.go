@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
 )
 
@@ -31,7 +30,7 @@ type New struct {
 	Meta         Meta
 	// State is StateQueued (patient known), StateUnassigned (waiting for a GP) or
 	// StateStaged (in a capture window, waiting for Save).
-	State  localapi.ItemState
+	State  State
 	Reason string // why unassigned, a sentence
 }
 
@@ -80,11 +79,11 @@ func (q *Queue) AddReader(ctx context.Context, n New, r io.Reader) (Item, error)
 
 func (q *Queue) add(ctx context.Context, n New, r io.Reader) (Item, error) {
 	switch n.State {
-	case localapi.StateQueued, localapi.StateStaged:
-		if n.State == localapi.StateQueued && !n.Patient.Known() {
+	case StateQueued, StateStaged:
+		if n.State == StateQueued && !n.Patient.Known() {
 			return Item{}, errors.New("an item without a patient cannot be queued: add it as unassigned")
 		}
-	case localapi.StateUnassigned:
+	case StateUnassigned:
 	default:
 		return Item{}, fmt.Errorf("new items cannot start as %s", n.State)
 	}
@@ -153,7 +152,7 @@ func (q *Queue) add(ctx context.Context, n New, r io.Reader) (Item, error) {
 		return Item{}, err
 	}
 	q.changed(it)
-	if it.State == localapi.StateQueued {
+	if it.State == StateQueued {
 		q.signal()
 	}
 	return it, nil

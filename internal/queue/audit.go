@@ -6,14 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-
-	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
 // Audit is the queue's own account of itself, for `clinicpro doctor` and for crash
 // tests: after any crash and restart, MissingCopies and StraySpool must be empty.
 type Audit struct {
-	States map[localapi.ItemState]int
+	States map[State]int
 	// MissingCopies are live items (neither sent nor rejected) whose spool copy is
 	// gone: they cannot be uploaded and need a person.
 	MissingCopies []string
@@ -27,7 +25,7 @@ func (a Audit) OK() bool { return len(a.MissingCopies) == 0 && len(a.StraySpool)
 
 // Audit checks that the database and the spool agree.
 func (q *Queue) Audit(ctx context.Context) (Audit, error) {
-	a := Audit{States: map[localapi.ItemState]int{}}
+	a := Audit{States: map[State]int{}}
 	items, err := q.List(ctx)
 	if err != nil {
 		return a, err
@@ -35,7 +33,7 @@ func (q *Queue) Audit(ctx context.Context) (Audit, error) {
 	live := map[string]bool{}
 	for _, it := range items {
 		a.States[it.State]++
-		if it.State == localapi.StateSent || it.State == localapi.StateRejected {
+		if it.State == StateSent || it.State == StateRejected {
 			continue
 		}
 		live[filepath.Base(it.SpoolPath)] = true

@@ -7,8 +7,27 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 )
+
+// State is where an item is on its way to Medtech. The queue owns it: the agent maps
+// it to the local API's wire state, so renaming either is not the other's migration.
+type State string
+
+// States, as stored in the database.
+const (
+	StateStaged     State = "staged"     // in a capture window, waiting for Save
+	StateUnassigned State = "unassigned" // no patient: a person must assign or reject it
+	StateQueued     State = "queued"     // waiting to upload
+	StateUploading  State = "uploading"
+	StateSent       State = "sent"     // stored in ALEX and read back
+	StateParked     State = "parked"   // waiting for a person: Reason says why
+	StateRejected   State = "rejected" // moved to a Rejected folder by a person
+)
+
+// Counts summarises the queue; SentToday counts items sent since the day began.
+type Counts struct {
+	Queued, Uploading, Parked, Unassigned, SentToday int
+}
 
 // Patient says whose record an item belongs to. Either NHI (from a file or folder
 // name) or PatientID (from a launch) identifies the patient; SessionID records the
@@ -50,7 +69,7 @@ type Meta struct {
 // Item is one row of the queue.
 type Item struct {
 	ID           string
-	State        localapi.ItemState
+	State        State
 	Source       string              // drop, camera, phone or capture (the relay API's vocabulary)
 	Folder       string              // the watched folder's label; "" for files added in a window
 	SourcePath   string              // the original file; empty when the spool copy is the only one
@@ -104,32 +123,6 @@ func keyOfGen(key string, gen int) string {
 	return fmt.Sprintf("%s.%d", key, gen)
 }
 
-// API converts the item to the local API's wire type.
-func (it Item) API() localapi.Item {
-	return localapi.Item{
-		ID:           it.ID,
-		State:        it.State,
-		SessionID:    it.Patient.SessionID,
-		Source:       it.Source,
-		Folder:       it.Folder,
-		FileName:     it.FileName,
-		Kind:         it.Meta.Kind,
-		BodySiteCode: it.Meta.BodySiteCode,
-		Taken:        it.Taken,
-		Cause:        it.Cause,
-		Title:        it.Meta.Title,
-		Rotation:     it.Meta.Rotation,
-		Laterality:   it.Meta.Laterality,
-		BodySite:     it.Meta.BodySite,
-		Size:         it.Size,
-		Attempts:     it.Attempts,
-		Reason:       it.Reason,
-		Correlation:  it.Correlation,
-		Added:        it.Added,
-		Updated:      it.Updated,
-	}
-}
-
 // IdempotencyKey derives the key for content (hex SHA-256) sent to one patient at one
 // facility. Versioned so the derivation can change without colliding with old keys.
 func IdempotencyKey(contentSHA256 string, p Patient, facility string) string {
@@ -139,18 +132,18 @@ func IdempotencyKey(contentSHA256 string, p Patient, facility string) string {
 
 // transitions lists every allowed state change. Anything else is a bug or a race
 // between two people acting on the same item, and is refused.
-var transitions = map[localapi.ItemState][]localapi.ItemState{
-	localapi.StateStaged:     {localapi.StateQueued, localapi.StateUnassigned, localapi.StateRejected},
-	localapi.StateUnassigned: {localapi.StateQueued, localapi.StateStaged, localapi.StateRejected},
-	localapi.StateQueued:     {localapi.StateUploading, localapi.StateParked},
-	localapi.StateUploading:  {localapi.StateSent, localapi.StateQueued, localapi.StateParked, localapi.StateUnassigned},
-	localapi.StateParked:     {localapi.StateQueued, localapi.StateRejected},
-	localapi.StateSent:       nil,
-	localapi.StateRejected:   nil,
+var transitions = map[State][]State{
+	StateStaged:     {StateQueued, StateUnassigned, StateRejected},
+	StateUnassigned: {StateQueued, StateStaged, StateRejected},
+	StateQueued:     {StateUploading, StateParked},
+	StateUploading:  {StateSent, StateQueued, StateParked, StateUnassigned},
+	StateParked:     {StateQueued, StateRejected},
+	StateSent:       nil,
+	StateRejected:   nil,
 }
 
 // CanTransition reports whether an item may move from one state to another.
-func CanTransition(from, to localapi.ItemState) bool {
+func CanTransition(from, to State) bool {
 	for _, s := range transitions[from] {
 		if s == to {
 			return true

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
-
-	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
 const columns = `id, state, source, source_path, source_action, format, file_name, spool_name, size, sha256,
@@ -58,7 +56,7 @@ func (q *Queue) Get(ctx context.Context, id string) (Item, error) {
 }
 
 // List returns items in the given states (all states when none), oldest first.
-func (q *Queue) List(ctx context.Context, states ...localapi.ItemState) ([]Item, error) {
+func (q *Queue) List(ctx context.Context, states ...State) ([]Item, error) {
 	query := `SELECT ` + columns + ` FROM items`
 	args := make([]any, len(states))
 	if len(states) > 0 {
@@ -94,27 +92,27 @@ func (q *Queue) list(ctx context.Context, query string, args ...any) ([]Item, er
 }
 
 // Counts summarises the queue; SentToday counts items sent since dayStart.
-func (q *Queue) Counts(ctx context.Context, dayStart time.Time) (localapi.Counts, error) {
-	var c localapi.Counts
+func (q *Queue) Counts(ctx context.Context, dayStart time.Time) (Counts, error) {
+	var c Counts
 	rows, err := q.db.QueryContext(ctx, `SELECT state, COUNT(*) FROM items WHERE state<>'sent' GROUP BY state`)
 	if err != nil {
 		return c, fmt.Errorf("cannot read the queue: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var s localapi.ItemState
+		var s State
 		var n int
 		if err := rows.Scan(&s, &n); err != nil {
 			return c, err
 		}
 		switch s {
-		case localapi.StateQueued:
+		case StateQueued:
 			c.Queued = n
-		case localapi.StateUploading:
+		case StateUploading:
 			c.Uploading = n
-		case localapi.StateParked:
+		case StateParked:
 			c.Parked = n
-		case localapi.StateUnassigned:
+		case StateUnassigned:
 			c.Unassigned = n
 		}
 	}
@@ -168,13 +166,13 @@ func (q *Queue) Claim(ctx context.Context) (Item, error) {
 
 // update applies a state change inside one transaction after checking it is allowed.
 // set returns the SQL assignments (after "SET state=?, updated=?, ") and their args.
-func (q *Queue) update(ctx context.Context, id string, to localapi.ItemState, from []localapi.ItemState, set string, args ...any) (Item, error) {
+func (q *Queue) update(ctx context.Context, id string, to State, from []State, set string, args ...any) (Item, error) {
 	tx, err := q.db.BeginTx(ctx, nil)
 	if err != nil {
 		return Item{}, fmt.Errorf("cannot update the queue: %w", err)
 	}
 	defer tx.Rollback()
-	var cur localapi.ItemState
+	var cur State
 	if err := tx.QueryRowContext(ctx, `SELECT state FROM items WHERE id=?`, id).Scan(&cur); err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return Item{}, ErrNotFound
@@ -211,7 +209,7 @@ func (q *Queue) update(ctx context.Context, id string, to localapi.ItemState, fr
 		return Item{}, fmt.Errorf("cannot update the queue: %w", err)
 	}
 	q.changed(it)
-	if to == localapi.StateQueued {
+	if to == StateQueued {
 		q.signal()
 	}
 	return it, nil
@@ -219,7 +217,7 @@ func (q *Queue) update(ctx context.Context, id string, to localapi.ItemState, fr
 
 // Save queues a staged item with the GP's edits.
 func (q *Queue) Save(ctx context.Context, id string, m Meta) (Item, error) {
-	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateStaged},
+	return q.update(ctx, id, StateQueued, []State{StateStaged},
 		`title=?, rotation=?, laterality=?, body_site=?, body_site_code=?, kind=?, next_attempt=?`,
 		m.Title, m.Rotation, m.Laterality, m.BodySite, m.BodySiteCode, m.Kind, q.now().UnixNano())
 }
@@ -230,16 +228,16 @@ func (q *Queue) Save(ctx context.Context, id string, m Meta) (Item, error) {
 // same content is already queued or sent for that patient, the item stays as it was
 // and ErrDuplicate is returned.
 func (q *Queue) Assign(ctx context.Context, id string, p Patient, facility string) (Item, error) {
-	return q.route(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateUnassigned, localapi.StateParked}, p, facility)
+	return q.route(ctx, id, StateQueued, []State{StateUnassigned, StateParked}, p, facility)
 }
 
 // Stage gives an unassigned item to an open capture window's patient, for the GP
 // to review and Save.
 func (q *Queue) Stage(ctx context.Context, id string, p Patient, facility string) (Item, error) {
-	return q.route(ctx, id, localapi.StateStaged, []localapi.ItemState{localapi.StateUnassigned}, p, facility)
+	return q.route(ctx, id, StateStaged, []State{StateUnassigned}, p, facility)
 }
 
-func (q *Queue) route(ctx context.Context, id string, to localapi.ItemState, from []localapi.ItemState, p Patient, facility string) (Item, error) {
+func (q *Queue) route(ctx context.Context, id string, to State, from []State, p Patient, facility string) (Item, error) {
 	if !p.Known() {
 		return Item{}, errors.New("choose a patient before assigning the item")
 	}
@@ -255,7 +253,7 @@ func (q *Queue) route(ctx context.Context, id string, to localapi.ItemState, fro
 // Unstage returns a staged item to Unassigned (its capture window closed unsaved),
 // forgetting the patient.
 func (q *Queue) Unstage(ctx context.Context, id, reason string) (Item, error) {
-	return q.update(ctx, id, localapi.StateUnassigned, []localapi.ItemState{localapi.StateStaged},
+	return q.update(ctx, id, StateUnassigned, []State{StateStaged},
 		`nhi='', patient_id='', session_id='', provider_id='', idem_key=NULL, key_gen=1, reason=?`, reasonText(reason))
 }
 
@@ -263,7 +261,7 @@ func (q *Queue) Unstage(ctx context.Context, id, reason string) (Item, error) {
 // used (Medtech has no such patient here): it forgets the patient and waits for a
 // person to choose one. cause is the relay's cause code, reason the sentence.
 func (q *Queue) Unassign(ctx context.Context, id, cause, reason string) (Item, error) {
-	return q.update(ctx, id, localapi.StateUnassigned, []localapi.ItemState{localapi.StateUploading},
+	return q.update(ctx, id, StateUnassigned, []State{StateUploading},
 		`nhi='', patient_id='', session_id='', provider_id='', idem_key=NULL, key_gen=1, attempts=attempts+1, cause=?, reason=?`,
 		cause, reasonText(reason))
 }
@@ -275,7 +273,7 @@ func (q *Queue) Drop(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if it.State != localapi.StateStaged {
+	if it.State != StateStaged {
 		return &TransitionError{From: it.State, To: "removed"}
 	}
 	res, err := q.db.ExecContext(ctx, `DELETE FROM items WHERE id=? AND state='staged'`, id)
@@ -292,26 +290,26 @@ func (q *Queue) Drop(ctx context.Context, id string) error {
 // Requeue returns an uploading item to the queue after a failure that may pass,
 // to be tried again at next.
 func (q *Queue) Requeue(ctx context.Context, id string, next time.Time, reason string) (Item, error) {
-	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateUploading},
+	return q.update(ctx, id, StateQueued, []State{StateUploading},
 		`attempts=attempts+1, next_attempt=?, reason=?`, next.UnixNano(), reasonText(reason))
 }
 
 // Release returns an uploading item to the queue without counting an attempt (the
 // uploader was stopped or paused mid-way).
 func (q *Queue) Release(ctx context.Context, id string) (Item, error) {
-	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateUploading}, ``)
+	return q.update(ctx, id, StateQueued, []State{StateUploading}, ``)
 }
 
 // Park stops retrying an item: reason says what a person should do; cause is the
 // relay's cause code when the relay gave one, "" for the agent's own reasons.
 func (q *Queue) Park(ctx context.Context, id, cause, reason string) (Item, error) {
-	return q.update(ctx, id, localapi.StateParked, nil, `attempts=attempts+1, cause=?, reason=?`, cause, reasonText(reason))
+	return q.update(ctx, id, StateParked, nil, `attempts=attempts+1, cause=?, reason=?`, cause, reasonText(reason))
 }
 
 // MarkSent records that ALEX stored the item (and the read-back matched), then
 // removes the spool copy.
 func (q *Queue) MarkSent(ctx context.Context, id, documentID string) (Item, error) {
-	it, err := q.update(ctx, id, localapi.StateSent, nil, `document_id=?, sent=?, cause='', reason=''`, documentID, q.now().UnixNano())
+	it, err := q.update(ctx, id, StateSent, nil, `document_id=?, sent=?, cause='', reason=''`, documentID, q.now().UnixNano())
 	if err != nil {
 		return it, err
 	}
@@ -322,7 +320,7 @@ func (q *Queue) MarkSent(ctx context.Context, id, documentID string) (Item, erro
 // Retry re-queues a parked item now, with a fresh backoff and the same key: the
 // relay answers a key it already stored with the first result.
 func (q *Queue) Retry(ctx context.Context, id string) (Item, error) {
-	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateParked},
+	return q.update(ctx, id, StateQueued, []State{StateParked},
 		`attempts=0, next_attempt=?, cause='', reason=''`, q.now().UnixNano())
 }
 
@@ -333,7 +331,7 @@ func (q *Queue) Retry(ctx context.Context, id string) (Item, error) {
 // key, so the relay records the release in its audit and, if that key did reach
 // Medtech after all, answers with that document instead of writing a second.
 func (q *Queue) SendAgain(ctx context.Context, id string) (Item, error) {
-	return q.update(ctx, id, localapi.StateQueued, []localapi.ItemState{localapi.StateParked},
+	return q.update(ctx, id, StateQueued, []State{StateParked},
 		`key_gen=key_gen+1, attempts=0, next_attempt=?, cause='', reason=''`, q.now().UnixNano())
 }
 
@@ -341,7 +339,7 @@ func (q *Queue) SendAgain(ctx context.Context, id string) (Item, error) {
 // copy. The caller moves the original (or the spool copy, when it is the only one)
 // to a Rejected folder first: nothing unsent is ever deleted.
 func (q *Queue) Reject(ctx context.Context, id, reason string) (Item, error) {
-	it, err := q.update(ctx, id, localapi.StateRejected, nil, `reason=?`, reasonText(reason))
+	it, err := q.update(ctx, id, StateRejected, nil, `reason=?`, reasonText(reason))
 	if err != nil {
 		return it, err
 	}

@@ -19,7 +19,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
 
 	_ "modernc.org/sqlite" // driver "sqlite"
@@ -39,7 +38,7 @@ var (
 
 // TransitionError is an illegal state change, e.g. retrying an item that is not parked.
 type TransitionError struct {
-	From, To localapi.ItemState
+	From, To State
 }
 
 func (e *TransitionError) Error() string {

@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 )
 
@@ -69,9 +68,9 @@ func (e *env) file(name, content string) string {
 var zzz = Patient{NHI: "ZZZ0016"}
 
 func (e *env) add(path string, p Patient) (Item, error) {
-	st := localapi.StateQueued
+	st := StateQueued
 	if !p.Known() {
-		st = localapi.StateUnassigned
+		st = StateUnassigned
 	}
 	return e.q.Add(context.Background(), New{Source: "Scanner", SourcePath: path, SourceAction: config.ActionMove,
 		Patient: p, Facility: "F99669-C", State: st})
@@ -98,7 +97,7 @@ func TestAddCopiesIntoSpoolAndLeavesSource(t *testing.T) {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256([]byte("jpeg bytes"))
-	if it.SHA256 != hex.EncodeToString(sum[:]) || it.Size != 10 || it.State != localapi.StateQueued {
+	if it.SHA256 != hex.EncodeToString(sum[:]) || it.Size != 10 || it.State != StateQueued {
 		t.Fatalf("item: %+v", it)
 	}
 	if it.FileName != "ZZZ0016 knee.JPG" || it.Patient != zzz || it.IdempotencyKey == "" {
@@ -207,27 +206,27 @@ func TestConcurrentAddsOfOneFileMakeOneItem(t *testing.T) {
 }
 
 func TestTransitionsTable(t *testing.T) {
-	all := []localapi.ItemState{localapi.StateStaged, localapi.StateUnassigned, localapi.StateQueued,
-		localapi.StateUploading, localapi.StateSent, localapi.StateParked, localapi.StateRejected}
-	allowed := map[[2]localapi.ItemState]bool{
-		{localapi.StateStaged, localapi.StateQueued}:        true,
-		{localapi.StateStaged, localapi.StateUnassigned}:    true,
-		{localapi.StateStaged, localapi.StateRejected}:      true,
-		{localapi.StateUnassigned, localapi.StateQueued}:    true,
-		{localapi.StateUnassigned, localapi.StateStaged}:    true,
-		{localapi.StateUnassigned, localapi.StateRejected}:  true,
-		{localapi.StateQueued, localapi.StateUploading}:     true,
-		{localapi.StateQueued, localapi.StateParked}:        true,
-		{localapi.StateUploading, localapi.StateSent}:       true,
-		{localapi.StateUploading, localapi.StateQueued}:     true,
-		{localapi.StateUploading, localapi.StateParked}:     true,
-		{localapi.StateUploading, localapi.StateUnassigned}: true, // Medtech has no such patient
-		{localapi.StateParked, localapi.StateQueued}:        true,
-		{localapi.StateParked, localapi.StateRejected}:      true,
+	all := []State{StateStaged, StateUnassigned, StateQueued,
+		StateUploading, StateSent, StateParked, StateRejected}
+	allowed := map[[2]State]bool{
+		{StateStaged, StateQueued}:        true,
+		{StateStaged, StateUnassigned}:    true,
+		{StateStaged, StateRejected}:      true,
+		{StateUnassigned, StateQueued}:    true,
+		{StateUnassigned, StateStaged}:    true,
+		{StateUnassigned, StateRejected}:  true,
+		{StateQueued, StateUploading}:     true,
+		{StateQueued, StateParked}:        true,
+		{StateUploading, StateSent}:       true,
+		{StateUploading, StateQueued}:     true,
+		{StateUploading, StateParked}:     true,
+		{StateUploading, StateUnassigned}: true, // Medtech has no such patient
+		{StateParked, StateQueued}:        true,
+		{StateParked, StateRejected}:      true,
 	}
 	for _, from := range all {
 		for _, to := range all {
-			if got := CanTransition(from, to); got != allowed[[2]localapi.ItemState{from, to}] {
+			if got := CanTransition(from, to); got != allowed[[2]State{from, to}] {
 				t.Errorf("%s -> %s: %v", from, to, got)
 			}
 		}
@@ -239,7 +238,7 @@ func TestIllegalTransitionsRefused(t *testing.T) {
 	ctx := context.Background()
 	it, _ := e.add(e.file("a.jpg", "x"), zzz)
 	var te *TransitionError
-	if _, err := e.q.Retry(ctx, it.ID); !errors.As(err, &te) || te.From != localapi.StateQueued {
+	if _, err := e.q.Retry(ctx, it.ID); !errors.As(err, &te) || te.From != StateQueued {
 		t.Fatalf("retry of a queued item: %v", err)
 	}
 	if _, err := e.q.MarkSent(ctx, it.ID, "d"); !errors.As(err, &te) {
@@ -258,7 +257,7 @@ func TestIllegalTransitionsRefused(t *testing.T) {
 		t.Fatalf("unknown id: %v", err)
 	}
 	got, _ := e.q.Get(ctx, it.ID)
-	if got.State != localapi.StateQueued {
+	if got.State != StateQueued {
 		t.Fatalf("state changed by refused transitions: %s", got.State)
 	}
 }
@@ -271,7 +270,7 @@ func TestClaimOrderBackoffAndRecovery(t *testing.T) {
 	b, _ := e.add(e.file("b.jpg", "b"), zzz)
 
 	got, err := e.q.Claim(ctx)
-	if err != nil || got.ID != a.ID || got.State != localapi.StateUploading {
+	if err != nil || got.ID != a.ID || got.State != StateUploading {
 		t.Fatalf("first claim: %+v %v", got, err)
 	}
 	if _, err := e.q.Requeue(ctx, a.ID, e.clock.Now().Add(time.Minute), "The relay answered HTTP 503."); err != nil {
@@ -291,7 +290,7 @@ func TestClaimOrderBackoffAndRecovery(t *testing.T) {
 	// A crash now leaves b uploading; Open puts it back.
 	e.reopen()
 	b2, _ := e.q.Get(ctx, b.ID)
-	if b2.State != localapi.StateQueued {
+	if b2.State != StateQueued {
 		t.Fatalf("after recovery b is %s", b2.State)
 	}
 	e.clock.Add(time.Minute)
@@ -320,16 +319,16 @@ func TestOpenSweepsSpoolCopiesThatWereNeverCommitted(t *testing.T) {
 func TestUnassignedAssignStageAndSave(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	it, err := e.q.Add(ctx, New{Source: "Scanner", SourcePath: e.file("scan.pdf", "pdf"), State: localapi.StateUnassigned,
+	it, err := e.q.Add(ctx, New{Source: "Scanner", SourcePath: e.file("scan.pdf", "pdf"), State: StateUnassigned,
 		Reason: "There is no NHI number in the file name."})
-	if err != nil || it.IdempotencyKey != "" || it.State != localapi.StateUnassigned {
+	if err != nil || it.IdempotencyKey != "" || it.State != StateUnassigned {
 		t.Fatalf("%+v %v", it, err)
 	}
 	if _, err := e.q.Assign(ctx, it.ID, Patient{}, "F"); err == nil {
 		t.Fatal("assign without a patient must fail")
 	}
 	st, err := e.q.Stage(ctx, it.ID, Patient{PatientID: "p-1", SessionID: "s-1"}, "F")
-	if err != nil || st.State != localapi.StateStaged || st.Reason != "" || st.IdempotencyKey == "" {
+	if err != nil || st.State != StateStaged || st.Reason != "" || st.IdempotencyKey == "" {
 		t.Fatalf("stage: %+v %v", st, err)
 	}
 	un, err := e.q.Unstage(ctx, it.ID, "The capture window closed before Save.")
@@ -337,22 +336,22 @@ func TestUnassignedAssignStageAndSave(t *testing.T) {
 		t.Fatalf("unstage: %+v %v", un, err)
 	}
 	as, err := e.q.Assign(ctx, it.ID, Patient{PatientID: "p-1", SessionID: "s-1"}, "F")
-	if err != nil || as.State != localapi.StateQueued {
+	if err != nil || as.State != StateQueued {
 		t.Fatalf("assign: %+v %v", as, err)
 	}
 
 	// A capture: staged, then saved with the GP's edits.
 	c, err := e.q.AddReader(ctx, New{Source: "capture", FileName: "IMG_0001.jpg", Patient: Patient{PatientID: "p-1", SessionID: "s-1"},
-		Facility: "F", State: localapi.StateStaged}, bytes.NewReader([]byte("capture")))
+		Facility: "F", State: StateStaged}, bytes.NewReader([]byte("capture")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	saved, err := e.q.Save(ctx, c.ID, Meta{Title: "Left knee", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "knee"})
-	if err != nil || saved.State != localapi.StateQueued || saved.Meta.Rotation != 90 || saved.API().Laterality != "left" {
+	saved, err := e.q.Save(ctx, c.ID, Meta{Title: "Left knee", Rotation: 90, Laterality: "left", BodySite: "knee"})
+	if err != nil || saved.State != StateQueued || saved.Meta.Rotation != 90 || saved.Meta.Laterality != "left" {
 		t.Fatalf("save: %+v %v", saved, err)
 	}
 	// A capture removed before Save disappears with its copy.
-	d, _ := e.q.AddReader(ctx, New{Source: "capture", FileName: "x.jpg", Patient: zzz, State: localapi.StateStaged}, strings.NewReader("drop me"))
+	d, _ := e.q.AddReader(ctx, New{Source: "capture", FileName: "x.jpg", Patient: zzz, State: StateStaged}, strings.NewReader("drop me"))
 	if err := e.q.Drop(ctx, d.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -373,7 +372,7 @@ func TestAssignToPatientWhoAlreadyHasTheContentIsDuplicate(t *testing.T) {
 		t.Fatalf("want ErrDuplicate, got %v", err)
 	}
 	got, _ := e.q.Get(ctx, un.ID)
-	if got.State != localapi.StateUnassigned {
+	if got.State != StateUnassigned {
 		t.Fatalf("state %s", got.State)
 	}
 }
@@ -408,7 +407,7 @@ func TestCountsAndLastSent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := localapi.Counts{Queued: 1, Uploading: 0, Parked: 1, Unassigned: 1, SentToday: 1}
+	want := Counts{Queued: 1, Uploading: 0, Parked: 1, Unassigned: 1, SentToday: 1}
 	if c != want {
 		t.Fatalf("counts %+v, want %+v", c, want)
 	}
@@ -419,7 +418,7 @@ func TestCountsAndLastSent(t *testing.T) {
 }
 
 func (e *env) mustClaimedID() string {
-	items, _ := e.q.List(context.Background(), localapi.StateUploading)
+	items, _ := e.q.List(context.Background(), StateUploading)
 	if len(items) != 1 {
 		e.t.Fatalf("%d uploading", len(items))
 	}
@@ -429,7 +428,7 @@ func (e *env) mustClaimedID() string {
 func TestOnChangeAndWake(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "Clinic data #1") // spaces and '#' from --data must work
 	var mu sync.Mutex
-	var states []localapi.ItemState
+	var states []State
 	q, err := Open(context.Background(), filepath.Join(dir, "q.db"), filepath.Join(dir, "spool"), Options{OnChange: func(it Item) {
 		mu.Lock()
 		states = append(states, it.State)
@@ -441,7 +440,7 @@ func TestOnChangeAndWake(t *testing.T) {
 	defer q.Close()
 	p := filepath.Join(dir, "a.jpg")
 	os.WriteFile(p, []byte("a"), 0o644)
-	if _, err := q.Add(context.Background(), New{SourcePath: p, Patient: zzz, State: localapi.StateQueued}); err != nil {
+	if _, err := q.Add(context.Background(), New{SourcePath: p, Patient: zzz, State: StateQueued}); err != nil {
 		t.Fatal(err)
 	}
 	select {
@@ -452,7 +451,7 @@ func TestOnChangeAndWake(t *testing.T) {
 	q.Claim(context.Background())
 	mu.Lock()
 	defer mu.Unlock()
-	if len(states) != 2 || states[0] != localapi.StateQueued || states[1] != localapi.StateUploading {
+	if len(states) != 2 || states[0] != StateQueued || states[1] != StateUploading {
 		t.Fatalf("changes %v", states)
 	}
 }
@@ -460,7 +459,7 @@ func TestOnChangeAndWake(t *testing.T) {
 func TestTooLargeAndUnreadable(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	_, err := e.q.AddReader(ctx, New{FileName: "huge.jpg", Patient: zzz, State: localapi.StateQueued},
+	_, err := e.q.AddReader(ctx, New{FileName: "huge.jpg", Patient: zzz, State: StateQueued},
 		&zeroReader{n: MaxFileSize + 1})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("want ErrTooLarge, got %v", err)
@@ -524,7 +523,7 @@ func TestAudit(t *testing.T) {
 	e.q.Claim(ctx)
 	e.q.MarkSent(ctx, a.ID, "doc")
 	au, err := e.q.Audit(ctx)
-	if err != nil || !au.OK() || au.States[localapi.StateSent] != 1 || au.States[localapi.StateQueued] != 1 {
+	if err != nil || !au.OK() || au.States[StateSent] != 1 || au.States[StateQueued] != 1 {
 		t.Fatalf("healthy queue: %+v %v", au, err)
 	}
 	os.Remove(b.SpoolPath)
@@ -560,7 +559,7 @@ func TestListSentSince(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 1 || got[0].ID != recent.ID || got[0].State != localapi.StateSent || got[0].DocumentID != "doc-recent.jpg" {
+	if len(got) != 1 || got[0].ID != recent.ID || got[0].State != StateSent || got[0].DocumentID != "doc-recent.jpg" {
 		t.Fatalf("sent since the cutoff: %+v", got)
 	}
 	if got, _ := e.q.ListSentSince(ctx, cutoff.Add(time.Second)); len(got) != 0 {
@@ -575,7 +574,7 @@ func TestContractFieldsRoundTrip(t *testing.T) {
 	ctx := context.Background()
 	taken := time.Date(2026, 11, 20, 14, 5, 6, 0, time.UTC)
 	it, err := e.q.Add(ctx, New{Source: "camera", Folder: "SD card", SourcePath: e.file("k.jpg", "k"), SourceAction: config.ActionMove,
-		Patient: Patient{NHI: "ZZZ0016", ProviderID: "prov-1"}, Facility: "F99669-C", State: localapi.StateQueued, Taken: taken,
+		Patient: Patient{NHI: "ZZZ0016", ProviderID: "prov-1"}, Facility: "F99669-C", State: StateQueued, Taken: taken,
 		Meta: Meta{Title: "Knee", Laterality: "left", BodySite: "Knee", BodySiteCode: "72696002", Kind: "photo"}})
 	if err != nil {
 		t.Fatal(err)
@@ -585,9 +584,6 @@ func TestContractFieldsRoundTrip(t *testing.T) {
 		got.Meta.BodySiteCode != "72696002" || got.Meta.Kind != "photo" || got.KeyGen != 1 || got.SendKey() != got.IdempotencyKey ||
 		got.PreviousKey() != "" {
 		t.Fatalf("round trip: %+v", got)
-	}
-	if a := got.API(); a.Folder != "SD card" || a.Kind != "photo" || !a.Taken.Equal(taken) {
-		t.Fatalf("API: %+v", a)
 	}
 }
 
@@ -603,14 +599,14 @@ func TestSendAgainMovesTheKeyOn(t *testing.T) {
 		t.Fatal("an uploading item was sent again")
 	}
 	p, _ := e.q.Park(ctx, it.ID, "unresolved", "This file may already be in Medtech.")
-	if p.Cause != "unresolved" || p.API().Cause != "unresolved" {
+	if p.Cause != "unresolved" {
 		t.Fatalf("parked: %+v", p)
 	}
 	again, err := e.q.SendAgain(ctx, it.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again.State != localapi.StateQueued || again.KeyGen != 2 || again.SendKey() != it.IdempotencyKey+".2" ||
+	if again.State != StateQueued || again.KeyGen != 2 || again.SendKey() != it.IdempotencyKey+".2" ||
 		again.PreviousKey() != it.IdempotencyKey || again.Cause != "" || again.Reason != "" || again.Attempts != 0 {
 		t.Fatalf("sent again: %+v", again)
 	}
@@ -633,14 +629,14 @@ func TestUnknownPatientGoesToUnassignedAndCanBeReassigned(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if un.State != localapi.StateUnassigned || un.Patient.Known() || un.IdempotencyKey != "" || un.Cause != "patient_not_found" {
+	if un.State != StateUnassigned || un.Patient.Known() || un.IdempotencyKey != "" || un.Cause != "patient_not_found" {
 		t.Fatalf("unassigned: %+v", un)
 	}
 	as, err := e.q.Assign(ctx, it.ID, Patient{NHI: "ZZZ0016", SessionID: "s1", ProviderID: "prov-1"}, "F99669-C")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if as.State != localapi.StateQueued || as.Patient.NHI != "ZZZ0016" || as.Patient.ProviderID != "prov-1" ||
+	if as.State != StateQueued || as.Patient.NHI != "ZZZ0016" || as.Patient.ProviderID != "prov-1" ||
 		as.IdempotencyKey == it.IdempotencyKey || as.Cause != "" || as.Reason != "" {
 		t.Fatalf("assigned: %+v", as)
 	}
@@ -650,7 +646,7 @@ func TestUnknownPatientGoesToUnassignedAndCanBeReassigned(t *testing.T) {
 	e.q.Claim(ctx)
 	e.q.Park(ctx, b.ID, "alex_forbidden", "refused")
 	moved, err := e.q.Assign(ctx, b.ID, Patient{NHI: "ZZZ0024"}, "F99669-C")
-	if err != nil || moved.State != localapi.StateQueued || moved.Patient.NHI != "ZZZ0024" || moved.IdempotencyKey == b.IdempotencyKey {
+	if err != nil || moved.State != StateQueued || moved.Patient.NHI != "ZZZ0024" || moved.IdempotencyKey == b.IdempotencyKey {
 		t.Fatalf("parked item given another patient: %+v %v", moved, err)
 	}
 	if _, err := e.q.Stage(ctx, moved.ID, zzz, "F99669-C"); err == nil {

@@ -6,8 +6,6 @@ import (
 	"os"
 	"testing"
 	"time"
-
-	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
 // Issue 20: sent rows and their spool copies are pruned only once ALEX confirmed
@@ -60,13 +58,13 @@ func TestPruneSentOnlyAfterConfirmationAndThePeriod(t *testing.T) {
 	if _, err := os.Stat(old.SpoolPath); !os.IsNotExist(err) {
 		t.Fatal("the old sent item's spool copy survived")
 	}
-	if it, err := e.q.Get(ctx, recent.ID); err != nil || it.State != localapi.StateSent {
+	if it, err := e.q.Get(ctx, recent.ID); err != nil || it.State != StateSent {
 		t.Fatalf("a recent sent item went: %v", err)
 	}
 	// 91 days on, the unsent items are all still there with their spool copies.
 	for _, it := range []Item{waiting, parked, unassigned} {
 		got, err := e.q.Get(ctx, it.ID)
-		if err != nil || got.State == localapi.StateSent {
+		if err != nil || got.State == StateSent {
 			t.Fatalf("%s: %+v %v", it.FileName, got.State, err)
 		}
 		if _, err := os.Stat(it.SpoolPath); err != nil {

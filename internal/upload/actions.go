@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 )
@@ -63,8 +62,8 @@ func (u *Uploader) Discard(ctx context.Context, id string) (queue.Item, error) {
 	if err != nil {
 		return it, err
 	}
-	if !queue.CanTransition(it.State, localapi.StateRejected) {
-		return it, &queue.TransitionError{From: it.State, To: localapi.StateRejected}
+	if !queue.CanTransition(it.State, queue.StateRejected) {
+		return it, &queue.TransitionError{From: it.State, To: queue.StateRejected}
 	}
 	where := ""
 	moved := false

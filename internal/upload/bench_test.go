@@ -13,7 +13,6 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
@@ -49,7 +48,7 @@ func burst(b *testing.B) {
 		Handle: func(ctx context.Context, f watch.File) error {
 			r := watch.RouteFile(f.Folder, f.Rel)
 			_, err := q.Add(ctx, queue.New{Source: f.Folder.Label, SourcePath: f.Path, SourceAction: f.Folder.SourceAction,
-				Patient: queue.Patient{NHI: string(r.NHI)}, State: localapi.StateQueued})
+				Patient: queue.Patient{NHI: string(r.NHI)}, State: queue.StateQueued})
 			if errors.Is(err, queue.ErrDuplicate) {
 				return nil
 			}

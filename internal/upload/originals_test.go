@@ -10,7 +10,6 @@ import (
 	"testing"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 )
 
@@ -48,7 +47,7 @@ func TestSourceActionNeverFollowsASwappedFolder(t *testing.T) {
 				}
 			})
 			e.start(opt)
-			e.waitState(it.ID, localapi.StateSent)
+			e.waitState(it.ID, queue.StateSent)
 			if !linked {
 				t.Skip("cannot make symbolic links here")
 			}
@@ -73,7 +72,7 @@ func TestChangedOriginalIsNotTidied(t *testing.T) {
 			opt := e.options()
 			opt.crash = at("verified", func() { os.WriteFile(p, []byte("page one and page two"), 0o644) })
 			e.start(opt)
-			e.waitState(it.ID, localapi.StateSent)
+			e.waitState(it.ID, queue.StateSent)
 			if b, err := os.ReadFile(p); err != nil || string(b) != "page one and page two" {
 				t.Fatalf("the newer version was not left in place: %q %v", b, err)
 			}
@@ -89,7 +88,7 @@ func TestOriginalOutsideEveryRootLeftAlone(t *testing.T) {
 	os.WriteFile(elsewhere, []byte("x"), 0o644)
 	it := e.add(elsewhere, config.ActionDelete, zzz)
 	e.start(e.options())
-	e.waitState(it.ID, localapi.StateSent)
+	e.waitState(it.ID, queue.StateSent)
 	if !exists(elsewhere) {
 		t.Fatal("a file outside every watched folder was deleted")
 	}
@@ -127,19 +126,19 @@ func TestSentFileClearsItsCutShortCopies(t *testing.T) {
 	opt.Converter = &endConverter{}
 	e.start(opt)
 	for _, it := range []queue.Item{first, second, other, notPrefix} {
-		e.waitState(it.ID, localapi.StateParked)
+		e.waitState(it.ID, queue.StateParked)
 	}
 	e.file("ZZZ0016 scan.jpg", "part one, part two, END")
 	done := e.add(p, config.ActionMove, zzz)
-	e.waitState(done.ID, localapi.StateSent)
+	e.waitState(done.ID, queue.StateSent)
 	for _, it := range []queue.Item{first, second} {
-		got := e.waitState(it.ID, localapi.StateRejected)
+		got := e.waitState(it.ID, queue.StateRejected)
 		if got.Reason != ReasonSuperseded || exists(got.SpoolPath) {
 			t.Fatalf("cut-short copy: %+v", got)
 		}
 	}
 	for _, it := range []queue.Item{other, notPrefix} {
-		if got, _ := e.q.Get(context.Background(), it.ID); got.State != localapi.StateParked {
+		if got, _ := e.q.Get(context.Background(), it.ID); got.State != queue.StateParked {
 			t.Fatalf("%s was cleared: %+v", it.FileName, got)
 		}
 	}

@@ -7,7 +7,6 @@ import (
 	"io"
 	"os"
 
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 )
 
@@ -24,7 +23,7 @@ func (u *Uploader) clearCutShort(ctx context.Context, sent queue.Item) {
 	if sent.SourcePath == "" {
 		return
 	}
-	parked, err := u.q.List(ctx, localapi.StateParked)
+	parked, err := u.q.List(ctx, queue.StateParked)
 	if err != nil {
 		return
 	}

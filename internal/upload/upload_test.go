@@ -15,7 +15,6 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
@@ -90,7 +89,7 @@ func (e *env) file(name, content string) string {
 
 func (e *env) add(path string, action config.SourceAction, p queue.Patient) queue.Item {
 	it, err := e.q.Add(context.Background(), queue.New{Source: "Scanner", SourcePath: path, SourceAction: action,
-		Patient: p, Facility: "F99669-C", State: localapi.StateQueued})
+		Patient: p, Facility: "F99669-C", State: queue.StateQueued})
 	if err != nil {
 		e.t.Fatal(err)
 	}
@@ -98,7 +97,7 @@ func (e *env) add(path string, action config.SourceAction, p queue.Patient) queu
 }
 
 // waitState polls until the item reaches want. The limit only stops a hung test.
-func (e *env) waitState(id string, want localapi.ItemState) queue.Item {
+func (e *env) waitState(id string, want queue.State) queue.Item {
 	e.t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -122,9 +121,9 @@ func TestSendsVerifiesAndAppliesSourceActions(t *testing.T) {
 	del := e.add(e.file("del.jpg", "del"), config.ActionDelete, zzz)
 	e.start(e.options())
 
-	m := e.waitState(move.ID, localapi.StateSent)
-	e.waitState(leave.ID, localapi.StateSent)
-	e.waitState(del.ID, localapi.StateSent)
+	m := e.waitState(move.ID, queue.StateSent)
+	e.waitState(leave.ID, queue.StateSent)
+	e.waitState(del.ID, queue.StateSent)
 
 	docs := e.relay.stored()
 	if len(docs) != 3 {
@@ -151,7 +150,7 @@ func TestSendsVerifiesAndAppliesSourceActions(t *testing.T) {
 	}
 	// The left source, seen again by the watcher, is not sent again.
 	if _, err := e.q.Add(context.Background(), queue.New{SourcePath: leave.SourcePath, Patient: zzz, Facility: "F99669-C",
-		State: localapi.StateQueued}); !errors.Is(err, queue.ErrDuplicate) {
+		State: queue.StateQueued}); !errors.Is(err, queue.ErrDuplicate) {
 		t.Fatalf("left source re-added: %v", err)
 	}
 }
@@ -161,7 +160,7 @@ func TestSentFolderNeverOverwrites(t *testing.T) {
 	e.file("Sent/a.jpg", "earlier")
 	it := e.add(e.file("a.jpg", "later"), config.ActionMove, zzz)
 	e.start(e.options())
-	e.waitState(it.ID, localapi.StateSent)
+	e.waitState(it.ID, queue.StateSent)
 	a, _ := os.ReadFile(filepath.Join(e.in, "Sent", "a.jpg"))
 	b, _ := os.ReadFile(filepath.Join(e.in, "Sent", "a (2).jpg"))
 	if string(a) != "earlier" || string(b) != "later" {
@@ -174,7 +173,7 @@ func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
 	e.relay.fail(fault{status: 422, cause: api.CauseRefused, message: "The document type is not accepted by this practice."})
 	a := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
-	p := e.waitState(a.ID, localapi.StateParked)
+	p := e.waitState(a.ID, queue.StateParked)
 	if p.Cause != string(api.CauseRefused) || !strings.Contains(p.Reason, "not accepted") || strings.Contains(p.Reason, "422") || !exists(a.SourcePath) {
 		t.Fatalf("parked %+v", p)
 	}
@@ -184,16 +183,16 @@ func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
 	if _, err := e.u.Retry(context.Background(), a.ID); err != nil {
 		t.Fatal(err)
 	}
-	e.waitState(a.ID, localapi.StateSent)
+	e.waitState(a.ID, queue.StateSent)
 
 	// Undecodable content parks with the converter's sentence and keeps the original.
 	b := e.add(e.file("b.jpg", "bad bytes"), config.ActionMove, zzz)
-	pb := e.waitState(b.ID, localapi.StateParked)
+	pb := e.waitState(b.ID, queue.StateParked)
 	if !strings.Contains(pb.Reason, "not a picture") || !exists(b.SourcePath) {
 		t.Fatalf("parked %+v", pb)
 	}
 	r, err := e.u.Discard(context.Background(), b.ID)
-	if err != nil || r.State != localapi.StateRejected {
+	if err != nil || r.State != queue.StateRejected {
 		t.Fatalf("discard: %+v %v", r, err)
 	}
 	if exists(b.SourcePath) || !exists(filepath.Join(e.in, "Rejected", "b.jpg")) {
@@ -207,13 +206,13 @@ func TestRefusalParksThenRetryAndDiscard(t *testing.T) {
 func TestDiscardCaptureKeepsItsOnlyCopy(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
-	it, err := e.q.AddReader(ctx, queue.New{Source: "capture", FileName: "IMG_0001.jpg", Patient: zzz, State: localapi.StateQueued},
+	it, err := e.q.AddReader(ctx, queue.New{Source: "capture", FileName: "IMG_0001.jpg", Patient: zzz, State: queue.StateQueued},
 		strings.NewReader("bad capture"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.start(e.options())
-	e.waitState(it.ID, localapi.StateParked)
+	e.waitState(it.ID, queue.StateParked)
 	if _, err := e.u.Discard(ctx, it.ID); err != nil {
 		t.Fatal(err)
 	}
@@ -234,7 +233,7 @@ func TestOutageOpensBreakerAndResumes(t *testing.T) {
 	}
 	e.start(e.options())
 	for _, it := range items {
-		e.waitState(it.ID, localapi.StateSent)
+		e.waitState(it.ID, queue.StateSent)
 	}
 	if len(e.relay.stored()) != 3 {
 		t.Fatal("not exactly one document each")
@@ -290,7 +289,7 @@ func TestBreakerPausesEveryUpload(t *testing.T) {
 	}
 	for _, it := range []queue.Item{a, b} {
 		got, _ := q.Get(ctx, it.ID)
-		if got.State != localapi.StateSent {
+		if got.State != queue.StateSent {
 			t.Fatalf("%s after recovery: %s (%s)", it.FileName, got.State, got.Reason)
 		}
 	}
@@ -363,14 +362,14 @@ func TestRetryAfterHonoured(t *testing.T) {
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	started := time.Now()
 	e.start(e.options())
-	q := e.waitState(it.ID, localapi.StateQueued)
+	q := e.waitState(it.ID, queue.StateQueued)
 	for q.Attempts == 0 {
-		q = e.waitState(it.ID, localapi.StateQueued)
+		q = e.waitState(it.ID, queue.StateQueued)
 	}
 	if gap := q.NextAttempt.Sub(started); gap < time.Second {
 		t.Fatalf("next attempt only %v after the 429, Retry-After said 1s", gap)
 	}
-	e.waitState(it.ID, localapi.StateSent)
+	e.waitState(it.ID, queue.StateSent)
 }
 
 func TestAmbiguousWriteStoresOnce(t *testing.T) {
@@ -378,7 +377,7 @@ func TestAmbiguousWriteStoresOnce(t *testing.T) {
 	e.relay.fail(fault{status: 502, cause: api.CauseAmbiguous, storeFirst: true}, fault{status: 504, cause: api.CauseAmbiguous, storeFirst: true})
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
-	e.waitState(it.ID, localapi.StateSent)
+	e.waitState(it.ID, queue.StateSent)
 	if n := len(e.relay.stored()); n != 1 {
 		t.Fatalf("%d documents after ambiguous writes", n)
 	}
@@ -391,7 +390,7 @@ func TestReadBackMismatchParks(t *testing.T) {
 	e.relay.mu.Unlock()
 	it := e.add(e.file("a.jpg", "a"), config.ActionMove, zzz)
 	e.start(e.options())
-	p := e.waitState(it.ID, localapi.StateParked)
+	p := e.waitState(it.ID, queue.StateParked)
 	if !strings.Contains(p.Reason, "reading it back") || !exists(it.SourcePath) {
 		t.Fatalf("parked %+v", p)
 	}
@@ -401,7 +400,7 @@ func TestTemporaryConverterErrorRetries(t *testing.T) {
 	e := newEnv(t)
 	it := e.add(e.file("a.jpg", "busy"), config.ActionMove, zzz)
 	e.start(e.options())
-	s := e.waitState(it.ID, localapi.StateSent)
+	s := e.waitState(it.ID, queue.StateSent)
 	if s.Attempts != 1 {
 		t.Fatalf("attempts %d", s.Attempts)
 	}
@@ -418,14 +417,14 @@ func TestPause(t *testing.T) {
 	if err != nil || wait <= 0 {
 		t.Fatal(wait, err)
 	}
-	if got, _ := e.q.Get(context.Background(), it.ID); got.State != localapi.StateQueued {
+	if got, _ := e.q.Get(context.Background(), it.ID); got.State != queue.StateQueued {
 		t.Fatalf("paused uploader touched the item: %s", got.State)
 	}
 	e.u.Pause(false)
 	if _, err := e.u.step(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	e.waitState(it.ID, localapi.StateSent)
+	e.waitState(it.ID, queue.StateSent)
 }
 
 func TestBackoffDelay(t *testing.T) {
@@ -497,14 +496,14 @@ func TestOneDocumentsProblemNeverPausesTheQueue(t *testing.T) {
 	opt := e.options()
 	opt.Breaker = BreakerPolicy{Threshold: 1, Cooldown: time.Hour}
 	e.start(opt)
-	e.waitState(good.ID, localapi.StateSent)
-	want := map[api.Cause]localapi.ItemState{api.CauseUnresolved: localapi.StateParked, api.CauseALEXForbidden: localapi.StateParked,
-		api.CauseNotExposed: localapi.StateParked, api.CausePatientNotFound: localapi.StateUnassigned, api.CauseRefused: localapi.StateParked}
+	e.waitState(good.ID, queue.StateSent)
+	want := map[api.Cause]queue.State{api.CauseUnresolved: queue.StateParked, api.CauseALEXForbidden: queue.StateParked,
+		api.CauseNotExposed: queue.StateParked, api.CausePatientNotFound: queue.StateUnassigned, api.CauseRefused: queue.StateParked}
 	got := map[api.Cause]queue.Item{}
 	testutil.WaitFor(t, "every failing item settled", time.Minute, 20*time.Millisecond, func() bool {
 		for _, b := range bad {
 			it, _ := e.q.Get(context.Background(), b.ID)
-			if it.State != localapi.StateParked && it.State != localapi.StateUnassigned {
+			if it.State != queue.StateParked && it.State != queue.StateUnassigned {
 				return false
 			}
 			got[api.Cause(it.Cause)] = it
@@ -628,7 +627,7 @@ func TestCrashAtEveryStepLosesNothingAndDoublesNothing(t *testing.T) {
 	// Finally run to completion with no crashes.
 	e.start(e.options())
 	for _, it := range items {
-		e.waitState(it.ID, localapi.StateSent)
+		e.waitState(it.ID, queue.StateSent)
 	}
 	e.stop()
 	if crashes < 10 {
@@ -680,10 +679,10 @@ func TestSlowItemDoesNotStallTheQueue(t *testing.T) {
 	opt.ItemTimeout = 50 * time.Millisecond
 	opt.Backoff = Backoff{Base: time.Hour, Max: time.Hour}
 	e.start(opt)
-	e.waitState(fine.ID, localapi.StateSent)
-	s := e.waitState(slow.ID, localapi.StateQueued)
+	e.waitState(fine.ID, queue.StateSent)
+	s := e.waitState(slow.ID, queue.StateQueued)
 	for s.Attempts == 0 {
-		s = e.waitState(slow.ID, localapi.StateQueued)
+		s = e.waitState(slow.ID, queue.StateQueued)
 	}
 	if !strings.Contains(s.Reason, "took longer") || !s.NextAttempt.After(time.Now().Add(10*time.Minute)) {
 		t.Fatalf("slow item: %+v", s)
@@ -732,7 +731,7 @@ func TestWorkersUploadSideBySide(t *testing.T) {
 	opt.Relay, opt.Workers = br, 3
 	e.start(opt)
 	for _, it := range items {
-		e.waitState(it.ID, localapi.StateSent)
+		e.waitState(it.ID, queue.StateSent)
 	}
 	br.mu.Lock()
 	defer br.mu.Unlock()

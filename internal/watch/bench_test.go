@@ -13,7 +13,6 @@ import (
 	"github.com/shirou/gopsutil/v3/process"
 
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 )
 
@@ -83,7 +82,7 @@ func BenchmarkLastWriteToQueued(b *testing.B) {
 		Handle: func(ctx context.Context, f File) error {
 			r := RouteFile(f.Folder, f.Rel)
 			_, err := q.Add(ctx, queue.New{Source: f.Folder.Label, SourcePath: f.Path, Patient: queue.Patient{NHI: string(r.NHI)},
-				State: localapi.StateQueued})
+				State: queue.StateQueued})
 			if err != nil && !errors.Is(err, queue.ErrDuplicate) {
 				return err
 			}
