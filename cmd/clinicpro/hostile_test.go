@@ -14,6 +14,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/hostile"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
@@ -103,7 +104,7 @@ func TestHostileCorpus(t *testing.T) {
 		}
 		folder := ""
 		for _, c := range st.Health.Checks {
-			if c.Name == "watch.Inbox" {
+			if c.Name == health.FolderCheckName("Inbox") {
 				folder = c.Detail
 			}
 		}
@@ -140,7 +141,7 @@ func TestHostileCorpus(t *testing.T) {
 	st, _ := api.Status(ctx)
 	folder := ""
 	for _, c := range st.Health.Checks {
-		if c.Name == "watch.Inbox" {
+		if c.Name == health.FolderCheckName("Inbox") {
 			folder = c.Detail
 		}
 	}

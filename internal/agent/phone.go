@@ -305,7 +305,7 @@ func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo ap
 			ext = ".png"
 		}
 		_, err = a.q.AddReader(ctx, queue.New{Source: api.SourcePhone, FileName: fmt.Sprintf("Phone photo %d%s", n, ext),
-			Patient: s.patient(), Facility: s.Facility, State: localapi.StateStaged, Taken: taken}, &exactly{r: d.Body, n: d.Size})
+			Patient: s.patient(), Facility: s.Facility, State: queue.StateStaged, Taken: taken}, &exactly{r: d.Body, n: d.Size})
 		d.Body.Close()
 		if err != nil && !errors.Is(err, queue.ErrDuplicate) {
 			return err

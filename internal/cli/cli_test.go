@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -40,30 +41,34 @@ func run(t *testing.T, args ...string) (int, string, string) {
 }
 
 // startAgent runs `clinicpro run` in this process on a fresh data directory and
-// waits until its local API answers.
-func startAgent(t *testing.T, dir string) {
+// waits until its local API answers. stop ends it (also done at cleanup).
+func startAgent(t *testing.T, dir string) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan int, 1)
 	var errb testutil.Buffer
 	go func() { done <- Main(ctx, []string{"run", "--data", dir}, Env{Stdout: &errb, Stderr: &errb}) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case code := <-done:
-			if code != ExitOK {
-				t.Errorf("run exited %d: %s", code, errb.String())
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case code := <-done:
+				if code != ExitOK {
+					t.Errorf("run exited %d: %s", code, errb.String())
+				}
+			case <-time.After(time.Minute):
+				t.Error("run did not stop")
 			}
-		case <-time.After(time.Minute):
-			t.Error("run did not stop")
-		}
-	})
+		})
+	}
+	t.Cleanup(stop)
 	c := localapi.Dial(localapi.DefaultAddress(dir))
 	defer c.Close()
 	deadline := time.Now().Add(time.Minute)
 	for {
 		if _, err := c.Status(context.Background()); err == nil {
-			return
+			return stop
 		}
 		select {
 		case code := <-done:
@@ -426,5 +431,50 @@ func TestTrayClose(t *testing.T) {
 	}
 	if code, _, _ := run(t, "tray", "open", "--data", dir); code != ExitUsage {
 		t.Fatalf("tray open: exit %d, want usage", code)
+	}
+}
+
+// TestStatusAndDoctorNameChecksAlike: the checks doctor runs itself when the agent
+// is down are the agent's own checks under the same names (a watched folder is
+// folder.<label> in both), so practice IT reads one vocabulary.
+func TestStatusAndDoctorNameChecksAlike(t *testing.T) {
+	dir := shortDir(t)
+	scans := filepath.Join(dir, "scans")
+	os.MkdirAll(scans, 0o755)
+	if err := config.WriteExample(filepath.Join(dir, "config.toml")); err != nil {
+		t.Fatal(err)
+	}
+	f, _ := os.OpenFile(filepath.Join(dir, "config.toml"), os.O_APPEND|os.O_WRONLY, 0)
+	f.WriteString("\n[[folder]]\npath = '" + scans + "'\nlabel = \"Scanner\"\n")
+	f.Close()
+	stop := startAgent(t, dir)
+	var st localapi.Status
+	_, out, _ := run(t, "status", "--json", "--data", dir)
+	if err := json.Unmarshal([]byte(out), &st); err != nil {
+		t.Fatal(err)
+	}
+	status := map[string]bool{}
+	for _, c := range st.Health.Checks {
+		status[c.Name] = true
+	}
+	stop()
+	_, out, _ = run(t, "doctor", "--json", "--data", dir)
+	var rep health.Report
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatalf("doctor --json: %v %q", err, out)
+	}
+	n := 0
+	for _, c := range rep.Checks {
+		switch c.Name {
+		case checks.NameAgent, "config": // doctor's own: whether the agent runs, whether its file loads
+			continue
+		}
+		n++
+		if !status[c.Name] {
+			t.Errorf("doctor's %s is not a check of the agent's status (status has %v)", c.Name, status)
+		}
+	}
+	if n < 3 || !status[health.FolderCheckName("Scanner")] {
+		t.Fatalf("compared %d checks; status %v", n, status)
 	}
 }

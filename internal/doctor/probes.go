@@ -75,7 +75,7 @@ func Probes(d Deps) []Probe {
 		}})
 	}
 	for _, f := range d.Folders {
-		ps = append(ps, Probe{Name: checks.NameFolder + f.Label, Title: "Watched folder " + f.Label, Run: func(context.Context) []health.Check {
+		ps = append(ps, Probe{Name: health.FolderCheckName(f.Label), Title: "Watched folder " + f.Label, Run: func(context.Context) []health.Check {
 			return []health.Check{checks.Folder(f.Label, f.Path)}
 		}})
 	}

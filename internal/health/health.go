@@ -85,3 +85,7 @@ func Aggregate(at time.Time, checks []Check) Report {
 	}
 	return r
 }
+
+// FolderCheckName names a watched folder's check, the same in the agent's status
+// (the watcher's view) and in doctor (a look at the folder from here).
+func FolderCheckName(label string) string { return "folder." + label }

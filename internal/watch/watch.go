@@ -213,7 +213,7 @@ func (w *Watcher) Health() []health.Check {
 	}
 	out := make([]health.Check, 0, len(w.folders))
 	for i, f := range w.folders {
-		c := health.Check{Name: "watch." + f.cfg.Label, Title: "Watched folder " + f.cfg.Label, Since: f.since}
+		c := health.Check{Name: health.FolderCheckName(f.cfg.Label), Title: "Watched folder " + f.cfg.Label, Since: f.since}
 		switch {
 		case f.since.IsZero():
 			c.State, c.Detail = health.Unknown, "The folder has not been scanned yet."

@@ -231,7 +231,7 @@ func TestVanishingFolderReportedAndRetried(t *testing.T) {
 		t.Fatalf("before the first scan: %+v", h[0])
 	}
 	e.pass(0)
-	if h := e.w.Health(); h[0].State != health.OK || h[0].Name != "watch.Scanner" {
+	if h := e.w.Health(); h[0].State != health.OK || h[0].Name != health.FolderCheckName("Scanner") {
 		t.Fatalf("present: %+v", h[0])
 	}
 	gone := e.root + ".away"

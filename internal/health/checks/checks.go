@@ -25,7 +25,6 @@ import (
 const (
 	NameAgent       = "agent.running"
 	NameDisk        = "spool.disk"
-	NameFolder      = "folder." // + the folder's label
 	NameBacklog     = "queue.backlog"
 	NameParked      = "queue.parked"
 	NameUnassigned  = "queue.unassigned"
@@ -83,7 +82,7 @@ func Disk(ctx context.Context, path string, minFree uint64) health.Check {
 // check (e.g. "scanner"); the path is scrubbed before it reaches the detail
 // because practices name folders after patients.
 func Folder(label, path string) health.Check {
-	c := health.Check{Name: NameFolder + label, Title: "Watched folder " + label}
+	c := health.Check{Name: health.FolderCheckName(label), Title: "Watched folder " + label}
 	// A mapped drive letter works for the person who mapped it and never for the
 	// service, even where this check (run by doctor as that person) can read it.
 	if mappedDrive(path) {
