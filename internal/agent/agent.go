@@ -169,7 +169,8 @@ func (a *Agent) Items() *queue.Queue { return a.q }
 // Log is the agent's redacting logger, for the components cmd/clinicpro wires in.
 func (a *Agent) Log() *slog.Logger { return a.log }
 
-// Paused reports whether uploads are paused; the uploader checks it before each item.
+// Paused reports whether uploads are paused (Pause also tells the uploader, which
+// then starts no new item).
 func (a *Agent) Paused() bool { return a.paused.Load() }
 
 // Close closes the queue.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/queue"
 
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -205,14 +206,18 @@ func TestPhonePhotosReachTheirWindow(t *testing.T) {
 
 func (e *env) stagedIn(t *testing.T, sessionID string) []localapi.Item {
 	t.Helper()
-	items, err := e.a.Items().List(context.Background(), localapi.StateStaged)
+	items, err := e.a.Items().List(context.Background(), queue.StateStaged)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []localapi.Item
 	for _, it := range items {
 		if it.Patient.SessionID == sessionID {
-			out = append(out, it.API())
+			wire, err := e.a.Item(context.Background(), it.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, wire)
 		}
 	}
 	return out

@@ -40,8 +40,9 @@ var (
 	ErrTimeout = errors.New("Medtech did not answer in time: it will be retried")
 )
 
-// FacilityOfflineMessage is what a person sees when ALEX answers 503.
-const FacilityOfflineMessage = "Medtech is not reachable: the practice's Hybrid Connection Manager is offline. Check that the PC running it is awake."
+// FacilityOfflineMessage is the ALEX client's text for a 503. What a person reads is
+// the relay's cause (relay/api CauseFacilityOffline), declared once there.
+const FacilityOfflineMessage = "ALEX answered 503: the practice facility is unreachable (its Hybrid Connection Manager offline or its PC asleep)"
 
 // CallError wraps every failure of a call to ALEX with what a support person needs:
 // the operation (never its patient-bearing path), the facility, the status and the

@@ -189,7 +189,7 @@ func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
 	delete(f.phones, sessionID)
 	for id, it := range f.items {
 		if it.SessionID == sessionID && it.State == localapi.StateStaged {
-			if it.Source == "capture" || it.Source == "drop" || it.Source == api.SourcePhone {
+			if it.Source == api.SourceCapture || it.Source == api.SourceDrop || it.Source == api.SourcePhone {
 				delete(f.items, id)
 			} else {
 				it.State, it.SessionID = localapi.StateUnassigned, ""
@@ -215,7 +215,7 @@ func (f *Fake) AddFile(ctx context.Context, sessionID, fileName string, r io.Rea
 		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "No patient is selected in Medtech; open the patient and click the ClinicPro icon again.")
 	}
 	now := time.Now().UTC()
-	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: "drop",
+	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: api.SourceDrop,
 		FileName: fileName, Size: int64(len(data)), Added: now, Updated: now}, data: data}
 	f.items[it.ID] = it
 	cp := it.Item
