@@ -457,6 +457,7 @@ type source struct {
 	img    image.Image // normalized: *image.YCbCr, *image.Gray or *image.RGBA
 	orient transform
 	doc    bool
+	page   *quad   // a photographed document's page corners in img; nil: img is the page
 	inches float64 // the printed long edge when known (a PDF page); 0: A4
 }
 
@@ -470,30 +471,45 @@ func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 		return nil, err
 	}
 	s := &source{img: normalize(m), orient: uprightTransform(orientationOf(in), opt.Rotate)}
-	s.doc = isDocument(s.img, opt.Treat, false)
+	s.doc, s.page = isDocument(s.img, opt.Treat, false)
 	if s.doc && in.docScale != 0 && in.docScale < in.scale {
 		// A document keeps more pixels than a photo (small print): decode
 		// it again at the scale the document path needs.
+		oldW := s.img.Bounds().Dx()
 		s.img, m = nil, nil
 		in.scale = in.docScale
 		if m, err = decodePixels(in); err != nil {
 			return nil, err
 		}
 		s.img = normalize(m)
+		if s.page != nil {
+			f := float64(s.img.Bounds().Dx()) / float64(oldW)
+			for i := range s.page {
+				s.page[i][0] *= f
+				s.page[i][1] *= f
+			}
+		}
 	}
 	return s, ctx.Err()
 }
 
-// isDocument applies Options.Treat, or detects; bilevel pixels (a 1-bit
-// PDF page) are a document whatever they show.
-func isDocument(m image.Image, treat Kind, bilevel bool) bool {
+// isDocument applies Options.Treat, or detects (docphoto.go), returning
+// the page's corners for a photographed one; bilevel pixels (a 1-bit PDF
+// page) are a document whatever they show.
+func isDocument(m image.Image, treat Kind, bilevel bool) (bool, *quad) {
 	switch treat {
 	case KindDocument:
-		return true
+		if q, ok := findPage(m); ok {
+			return true, &q
+		}
+		return true, nil
 	case KindPhoto:
-		return false
+		return false, nil
 	}
-	return bilevel || looksLikeDocument(m)
+	if bilevel {
+		return true, nil
+	}
+	return findDocument(m)
 }
 
 // fitted is one page chosen by the budget search.
@@ -599,11 +615,26 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 	}
 	pdf := opt.Format == FormatPDF
 	if s.doc {
+		// A photographed page is cut out and un-tilted at each size; a
+		// scan is the whole frame. Either way the light is flattened
+		// before the grey or bilevel page is made.
+		pw, ph := b.Dx(), b.Dy()
+		if s.page != nil {
+			pw, ph = pageSize(*s.page, documentMaxLongEdge)
+			long = max(pw, ph)
+		}
 		for _, e := range ladder(long, documentMaxLongEdge, max(documentMinLongEdge, opt.MinLongEdge)) {
 			if err := ctx.Err(); err != nil {
 				return nil, err
 			}
-			g := toGray(applyTransform(toGray(scaledTo(s.img, e)), s.orient))
+			var g *image.Gray
+			if s.page != nil {
+				w, h := fitInside(pw, ph, e)
+				g = rectifyGray(s.img, *s.page, w, h)
+			} else {
+				g = toGray(scaledTo(s.img, e))
+			}
+			g = toGray(applyTransform(flattenGray(g), s.orient))
 			if p := deflatePage(g, 8, dpi(g), pdf, budget); p != nil {
 				return &fitted{pg: p, kind: KindDocument, encoding: "gray-deflate", w: p.w, h: p.h}, nil
 			}

@@ -62,8 +62,11 @@ func bilevel(g *image.Gray) *image.Gray {
 				xa, xb := max(0, x-r), min(w, x+r+1)
 				sum := in[yb*(w+1)+xb] - in[ya*(w+1)+xb] - in[yb*(w+1)+xa] + in[ya*(w+1)+xa]
 				n := uint64((yb - ya) * (xb - xa))
-				// ink if v < 85% of the local mean
-				if uint64(v)*n*100 < uint64(sum)*85 {
+				// ink if v < 85% of the local mean, or dark outright: the
+				// page has been flattened (paper is near 255 everywhere), and
+				// inside a solid block wider than the window the mean is
+				// ink too
+				if uint64(v)*n*100 < uint64(sum)*85 || v < 96 {
 					dst[x] = 0
 				} else {
 					dst[x] = 255

@@ -508,7 +508,7 @@ func rebuildPDF(ctx context.Context, d *pdfDoc, pages []pdfPage, opt Options) (R
 		for range ((opt.Rotate % 4) + 4) % 4 {
 			s.orient = s.orient.then(exifTransforms[6])
 		}
-		s.doc = isDocument(s.img, opt.Treat, infos[i].bpc == 1)
+		s.doc, _ = isDocument(s.img, opt.Treat, infos[i].bpc == 1)
 		f, err := fitPage(ctx, s, opt, budget)
 		if err != nil {
 			return Result{}, pageErrN(len(pages), i, err)

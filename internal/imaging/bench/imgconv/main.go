@@ -7,6 +7,8 @@
 //	imgconv scan OUT.png                         writes a synthetic A4 300-dpi letter scan
 //	imgconv hostile DIR                          writes the hostile corpus (internal/imaging/hostile)
 //	imgconv fidelity SRC OUT...                  prints per OUT (JPEG or PNG): PSNR and SSIM at full size, then at the 1920-px view
+//	imgconv letter OUT.jpg [SEED]                writes a 4032x3024 phone photo of an A4 letter (internal/imaging/synth)
+//	imgconv exif6 IN.jpg OUT.jpg                 copies a JPEG adding EXIF orientation 6 (stored sideways, shown upright)
 package main
 
 import (
@@ -15,6 +17,7 @@ import (
 	"fmt"
 	"image"
 	"image/draw"
+	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -22,6 +25,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/imaging/fidelity"
 	"github.com/clinicpro/medtech-images/internal/imaging/hostile"
+	"github.com/clinicpro/medtech-images/internal/imaging/synth"
 	"golang.org/x/image/font"
 	"golang.org/x/image/font/basicfont"
 	"golang.org/x/image/math/fixed"
@@ -50,6 +54,20 @@ func main() {
 			usage()
 		}
 		err = measure(os.Args[2], os.Args[3:])
+	case "letter":
+		if len(os.Args) < 3 {
+			usage()
+		}
+		seed := uint64(7)
+		if len(os.Args) > 3 {
+			fmt.Sscan(os.Args[3], &seed)
+		}
+		err = writeJPEG(os.Args[2], synth.RandomLetter(seed, 4032, 3024).Draw())
+	case "exif6":
+		if len(os.Args) != 4 {
+			usage()
+		}
+		err = exif6(os.Args[2], os.Args[3])
 	default:
 		usage()
 	}
@@ -60,7 +78,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: imgconv convert [-pdf] [-budget N] [-decode-budget N] IN OUT | imgconv scan OUT.png | imgconv hostile DIR")
+	fmt.Fprintln(os.Stderr, "usage: imgconv convert [-pdf] [-budget N] [-decode-budget N] [-max-edge N] [-max-quality Q] [-good-quality Q] IN OUT | imgconv scan OUT.png | imgconv hostile DIR | imgconv fidelity SRC OUT... | imgconv letter OUT.jpg [SEED] | imgconv exif6 IN OUT")
 	os.Exit(2)
 }
 
@@ -174,4 +192,33 @@ func measure(src string, outs []string) error {
 		fmt.Printf("%.2f %.4f %.2f %.4f\n", full.PSNR, full.SSIM, view.PSNR, view.SSIM)
 	}
 	return nil
+}
+
+// writeJPEG saves m as a camera would: JPEG quality 92, 4:2:0.
+func writeJPEG(name string, m image.Image) error {
+	f, err := os.Create(name)
+	if err != nil {
+		return err
+	}
+	if err := jpeg.Encode(f, m, &jpeg.Options{Quality: 92}); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+// exif6 inserts an APP1 Exif segment with Orientation 6 after SOI.
+func exif6(in, out string) error {
+	b, err := os.ReadFile(in)
+	if err != nil {
+		return err
+	}
+	if len(b) < 2 || b[0] != 0xFF || b[1] != 0xD8 {
+		return fmt.Errorf("%s is not a JPEG", in)
+	}
+	tiff := []byte("II*\x00\x08\x00\x00\x00\x01\x00\x12\x01\x03\x00\x01\x00\x00\x00\x06\x00\x00\x00\x00\x00\x00\x00")
+	seg := append([]byte("Exif\x00\x00"), tiff...)
+	app1 := []byte{0xFF, 0xE1, byte((len(seg) + 2) >> 8), byte(len(seg) + 2)}
+	o := append(append(append([]byte{}, b[:2]...), app1...), seg...)
+	return os.WriteFile(out, append(o, b[2:]...), 0o644)
 }
