@@ -3,7 +3,7 @@
 // sharp, vips and ImageMagick commands it is compared with. It is a
 // benchmark helper, not a shipped binary.
 //
-//	imgconv convert [-pdf] [-budget N] [-decode-budget N] IN OUT   prints: width height bytes quality encoding
+//	imgconv convert [-pdf] [-budget N] [-decode-budget N] [-timed] IN OUT   prints: width height bytes quality encoding [wall_ms cpu_ms]
 //	imgconv scan OUT.png                         writes a synthetic A4 300-dpi letter scan
 //	imgconv hostile DIR                          writes the hostile corpus (internal/imaging/hostile)
 //	imgconv fidelity SRC OUT...                  prints per OUT (JPEG or PNG): PSNR and SSIM at full size, then at the 1920-px view
@@ -21,6 +21,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"syscall"
+	"time"
 
 	"github.com/clinicpro/medtech-images/internal/imaging"
 	"github.com/clinicpro/medtech-images/internal/imaging/fidelity"
@@ -90,6 +92,7 @@ func convert(args []string) error {
 	maxEdge := fs.Int("max-edge", 0, "photos: largest long edge (0: the product default)")
 	maxQ := fs.Int("max-quality", 0, "photos: highest JPEG quality tried (0: the product default)")
 	goodQ := fs.Int("good-quality", 0, "photos: quality floor of the largest size (0: the product default)")
+	timed := fs.Bool("timed", false, "convert twice and print the second run's wall and CPU milliseconds (as sharp.js does)")
 	fs.Parse(args)
 	if fs.NArg() != 2 {
 		usage()
@@ -102,12 +105,27 @@ func convert(args []string) error {
 	if *pdf {
 		opt.Format = imaging.FormatPDF
 	}
+	if *timed {
+		if _, err := imaging.Convert(context.Background(), in, opt); err != nil {
+			return err
+		}
+	}
+	var r0, r1 syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	t0 := time.Now()
 	r, err := imaging.Convert(context.Background(), in, opt)
+	wall := time.Since(t0)
+	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
 	if err != nil {
 		return err
 	}
 	if err := os.WriteFile(fs.Arg(1), r.Data, 0o644); err != nil {
 		return err
+	}
+	if *timed {
+		cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+		fmt.Println(r.Width, r.Height, len(r.Data), r.Quality, r.Encoding, float64(wall.Microseconds())/1000, float64(cpu.Microseconds())/1000)
+		return nil
 	}
 	fmt.Println(r.Width, r.Height, len(r.Data), r.Quality, r.Encoding)
 	return nil
