@@ -218,10 +218,22 @@ func (a *Agent) runPhone(ctx context.Context) {
 			backoff = min(2*backoff, 30*time.Second)
 			continue
 		}
-		backoff = time.Second
+		failed := false
 		for _, rs := range up.Sessions {
-			a.phoneUpdate(ctx, rs)
+			failed = !a.phoneUpdate(ctx, rs) || failed
 		}
+		if !failed {
+			backoff = time.Second
+			continue
+		}
+		// A photo that could not be taken is listed again at once: wait before asking.
+		select {
+		case <-ctx.Done():
+			return
+		case <-a.phoneWake:
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, 30*time.Second)
 	}
 }
 
@@ -247,12 +259,14 @@ func (a *Agent) phoneByRelay(id string) (*phoneSession, bool) {
 	return nil, false
 }
 
-func (a *Agent) phoneUpdate(ctx context.Context, rs api.PhoneSession) {
+// phoneUpdate applies one session's state and takes its ready photos; false when a
+// photo could not be taken.
+func (a *Agent) phoneUpdate(ctx context.Context, rs api.PhoneSession) bool {
 	a.mu.Lock()
 	p, ok := a.phoneByRelay(rs.ID)
 	if !ok || !p.open() {
 		a.mu.Unlock()
-		return
+		return true
 	}
 	changed := p.State != rs.State || p.Uploading != rs.Uploading
 	p.State, p.Uploading = rs.State, rs.Uploading
@@ -264,11 +278,14 @@ func (a *Agent) phoneUpdate(ctx context.Context, rs api.PhoneSession) {
 	if changed {
 		a.publishPhone(out)
 	}
+	ok = true
 	for _, photo := range rs.Ready {
 		if err := a.takePhoto(ctx, capture, rs.ID, photo); err != nil {
 			a.log.Warn("a phone photo could not be taken yet; it stays at the relay and is tried again", "err", err)
+			ok = false
 		}
 	}
+	return ok
 }
 
 // takePhoto downloads one photo into its window as a staged item and acknowledges
@@ -277,12 +294,16 @@ func (a *Agent) phoneUpdate(ctx context.Context, rs api.PhoneSession) {
 func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo api.PhonePhoto) error {
 	a.mu.Lock()
 	s, live := a.sessions[capture]
-	p, _ := a.phoneByRelay(relayID)
-	done := p == nil || p.taken[photo.ID]
+	p, known := a.phoneByRelay(relayID)
+	done := known && p.taken[photo.ID]
 	a.mu.Unlock()
 	if !live {
 		// The window closed while the photo was on its way: end the phone session.
 		a.endPhoneForWindow(capture, true)
+		return nil
+	}
+	if !known {
+		// No window follows this code any more: leave the photo to be erased with it.
 		return nil
 	}
 	if !done {
@@ -290,11 +311,8 @@ func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo ap
 		if err != nil {
 			return err
 		}
-		n := 0
 		a.mu.Lock()
-		if p != nil {
-			n = p.Received + 1
-		}
+		n := p.Received + 1
 		a.mu.Unlock()
 		var taken time.Time
 		if t, err := time.ParseInLocation(phone.TakenLayout, d.Taken, time.Local); err == nil && d.Taken != "" {
@@ -311,16 +329,11 @@ func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo ap
 			return err
 		}
 		a.mu.Lock()
-		var out localapi.PhoneSession
-		if p != nil {
-			p.taken[photo.ID] = true
-			p.Received++
-			out = p.PhoneSession
-		}
+		p.taken[photo.ID] = true
+		p.Received++
+		out := p.PhoneSession
 		a.mu.Unlock()
-		if p != nil {
-			a.publishPhone(out)
-		}
+		a.publishPhone(out)
 		a.log.Info("phone photo received", "bytes", d.Size)
 	}
 	return a.opt.Phone.AckPhoto(ctx, photo.ID)

@@ -22,10 +22,12 @@ import (
 // the shared suite can drive the agent's long poll, download and acknowledgement.
 // The real relay's side is tested in internal/relay and end to end in internal/demo.
 type fakePhoneRelay struct {
-	mu       sync.Mutex
-	sessions map[string]*fakePhone
-	photos   map[string]*fakePhoto
-	bell     chan struct{}
+	mu            sync.Mutex
+	failDownloads bool
+	tries         int
+	sessions      map[string]*fakePhone
+	photos        map[string]*fakePhoto
+	bell          chan struct{}
 }
 
 type fakePhone struct {
@@ -114,11 +116,18 @@ func (f *fakePhoneRelay) DownloadPhoto(ctx context.Context, id string) (client.P
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	p, ok := f.photos[id]
-	if !ok || p.acked {
+	f.tries++
+	if !ok || p.acked || f.failDownloads {
 		return client.PhotoDownload{}, errors.New("no such photo")
 	}
 	p.downHits++
 	return client.PhotoDownload{Body: io.NopCloser(bytes.NewReader(p.data)), Size: int64(len(p.data)), ContentType: "image/jpeg", Taken: p.taken}, nil
+}
+
+func (f *fakePhoneRelay) attempts() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tries
 }
 
 func (f *fakePhoneRelay) AckPhoto(ctx context.Context, id string) error {
@@ -221,4 +230,33 @@ func (e *env) stagedIn(t *testing.T, sessionID string) []localapi.Item {
 		}
 	}
 	return out
+}
+
+// A photo the relay lists but will not hand over is asked for again with a growing
+// wait, not in a tight loop.
+func TestPhoneDownloadFailuresBackOff(t *testing.T) {
+	pr := newFakePhoneRelay()
+	e := newEnv(t, envOpt{relay: fakeRelay{}, phone: pr})
+	ctx := context.Background()
+	s, err := e.a.Launch(ctx, e.harness(t).Patient)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.a.OpenPhone(ctx, s.ID); err != nil {
+		t.Fatal(err)
+	}
+	pr.mu.Lock()
+	pr.failDownloads = true
+	pr.mu.Unlock()
+	pr.send(s.ID, localapitest.UniqueJPEG(t), "")
+	waitFor(t, "a first attempt", func() bool { return pr.attempts() >= 1 })
+	time.Sleep(1500 * time.Millisecond) // the bound below only ever holds more easily on a slow machine
+	if n := pr.attempts(); n > 3 {
+		t.Fatalf("%d download attempts in 1.5 s: no backoff", n)
+	}
+	// Once the relay hands it over, it arrives.
+	pr.mu.Lock()
+	pr.failDownloads = false
+	pr.mu.Unlock()
+	waitFor(t, "the photo in the window", func() bool { return len(e.stagedIn(t, s.ID)) == 1 })
 }
