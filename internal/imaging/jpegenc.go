@@ -2,6 +2,7 @@ package imaging
 
 import (
 	"bytes"
+	"math/bits"
 	"image"
 	"image/draw"
 	"math"
@@ -151,14 +152,24 @@ func clamp8(v int32) uint8 {
 // fdct transforms the 8x8 block at (x0, y0) of p (edges replicated) into
 // out[0:64] in zigzag order, with the Arai-Agui-Nakajima factorisation (5
 // multiplications per 8 samples; its per-coefficient scale is removed at the
-// end). Products are wrapped in float64() so the compiler cannot fuse them
-// into FMAs: the bytes must not depend on the CPU.
+// end), in float32. Products are wrapped in float32() so the compiler cannot
+// fuse them into FMAs: the bytes must not depend on the CPU.
 func fdct(p plane, x0, y0 int, out []float32) {
-	var d [64]float64
-	for y := 0; y < 8; y++ {
-		row := p.pix[min(y0+y, p.h-1)*p.stride:]
-		for x := 0; x < 8; x++ {
-			d[8*y+x] = float64(row[min(x0+x, p.w-1)]) - 128
+	var d [64]float32
+	if x0+8 <= p.w && y0+8 <= p.h {
+		for y := 0; y < 8; y++ {
+			row := p.pix[(y0+y)*p.stride+x0:][:8]
+			dr := d[8*y : 8*y+8]
+			for x, v := range row {
+				dr[x] = float32(v) - 128
+			}
+		}
+	} else {
+		for y := 0; y < 8; y++ {
+			row := p.pix[min(y0+y, p.h-1)*p.stride:]
+			for x := 0; x < 8; x++ {
+				d[8*y+x] = float32(row[min(x0+x, p.w-1)]) - 128
+			}
 		}
 	}
 	for i := 0; i < 8; i++ {
@@ -167,8 +178,9 @@ func fdct(p plane, x0, y0 int, out []float32) {
 	for i := 0; i < 8; i++ {
 		aan1D(&d, i, 8) // columns
 	}
+	out = out[:64]
 	for i, n := range zigzag {
-		out[i] = float32(float64(d[n] * aanDescale[n]))
+		out[i] = float32(d[n] * aanDescale[n])
 	}
 }
 
@@ -179,7 +191,7 @@ const (
 	c2pc6 = 1.306562964876376527 // cos(2pi/16) + cos(6pi/16)
 )
 
-func aan1D(d *[64]float64, o, st int) {
+func aan1D(d *[64]float32, o, st int) {
 	t0, t7 := d[o]+d[o+7*st], d[o]-d[o+7*st]
 	t1, t6 := d[o+st]+d[o+6*st], d[o+st]-d[o+6*st]
 	t2, t5 := d[o+2*st]+d[o+5*st], d[o+2*st]-d[o+5*st]
@@ -188,14 +200,14 @@ func aan1D(d *[64]float64, o, st int) {
 	t10, t13 := t0+t3, t0-t3
 	t11, t12 := t1+t2, t1-t2
 	d[o], d[o+4*st] = t10+t11, t10-t11
-	z1 := float64((t12 + t13) * c4)
+	z1 := float32((t12 + t13) * c4)
 	d[o+2*st], d[o+6*st] = t13+z1, t13-z1
 	// Odd part.
 	t10, t11, t12 = t4+t5, t5+t6, t6+t7
-	z5 := float64((t10 - t12) * c6s)
-	z2 := float64(c2mc6*t10) + z5
-	z4 := float64(c2pc6*t12) + z5
-	z3 := float64(t11 * c4)
+	z5 := float32((t10 - t12) * c6s)
+	z2 := float32(c2mc6*t10) + z5
+	z4 := float32(c2pc6*t12) + z5
+	z3 := float32(t11 * c4)
 	z11, z13 := t7+z3, t7-z3
 	d[o+5*st], d[o+3*st] = z13+z2, z13-z2
 	d[o+st], d[o+7*st] = z11+z4, z11-z4
@@ -203,7 +215,7 @@ func aan1D(d *[64]float64, o, st int) {
 
 // aanDescale[n] turns the AAN output at natural index n into the
 // orthonormal-scaled DCT coefficient JPEG quantises.
-var aanDescale = func() (t [64]float64) {
+var aanDescale = func() (t [64]float32) {
 	s := func(k int) float64 {
 		if k == 0 {
 			return 1
@@ -212,7 +224,7 @@ var aanDescale = func() (t [64]float64) {
 	}
 	for v := 0; v < 8; v++ {
 		for u := 0; u < 8; u++ {
-			t[8*v+u] = 1 / (8 * s(u) * s(v))
+			t[8*v+u] = float32(1 / (8 * s(u) * s(v)))
 		}
 	}
 	return t
@@ -402,17 +414,9 @@ func (s *jpegSource) huffman(qc [][]int16) (codes [4][256]uint16, lens [4][256]u
 // magnitude returns the JPEG size category of v and its extra bits (ones'
 // complement for negatives).
 func magnitude(v int32) (int, uint32) {
-	a := v
-	if a < 0 {
-		a = -a
-		v--
-	}
-	n := 0
-	for a > 0 {
-		n++
-		a >>= 1
-	}
-	return n, uint32(v) & (1<<n - 1)
+	neg := v >> 31 // 0 or -1, without a branch
+	n := bits.Len32(uint32((v ^ neg) - neg))
+	return n, uint32(v+neg) & (1<<n - 1)
 }
 
 // huffmanTable builds code-length counts (bits[1..16]) and symbols ordered by

@@ -98,8 +98,8 @@ func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][25
 		dl, al := &lens[tbl], &lens[tbl+1]
 		blk := qc[c][64*b : 64*b+64]
 		sz, e := magnitude(int32(blk[0]) - s.prevDC(qc, c, b))
-		w.put(uint32(dc[sz]), uint(dl[sz]))
-		w.put(e, uint(sz))
+		// A code and its extra bits go out together (at most 16 + 11 bits).
+		w.put(uint32(dc[sz])<<uint(sz)|e, uint(dl[sz])+uint(sz))
 		run := 0
 		for i := 1; i < 64; i++ {
 			v := blk[i]
@@ -113,8 +113,7 @@ func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][25
 			}
 			sz, e := magnitude(int32(v))
 			sym := run<<4 | sz
-			w.put(uint32(ac[sym]), uint(al[sym]))
-			w.put(e, uint(sz))
+			w.put(uint32(ac[sym])<<uint(sz)|e, uint(al[sym])+uint(sz))
 			run = 0
 		}
 		if run > 0 {

@@ -154,22 +154,17 @@ func (s *jpegSource) predict(q int) int {
 func quantiseBlock(coef []float32, inv *[64]float32, dst *[64]int16) {
 	coef = coef[:64]
 	dst[0] = int16(math.Round(float64(coef[0] * inv[0])))
+	// floor(|v| - deadZone + 0.5) for |v| >= deadZone - 0.5 is the integer
+	// part of |v| + (0.5 - deadZone); a conversion truncates, which is the
+	// floor for positive values.
+	// The sign is handled without a branch (it is a coin toss for the
+	// branch predictor): magnitude from the bits, sign mask from the top bit.
+	const bias = 0.5 - deadZone
 	for i := 1; i < 64; i++ {
-		v := coef[i] * inv[i]
-		neg := v < 0
-		if neg {
-			v = -v
-		}
-		v -= deadZone
-		if v < 0.5 {
-			dst[i] = 0
-			continue
-		}
-		q := int16(v + 0.5)
-		if neg {
-			q = -q
-		}
-		dst[i] = q
+		b := math.Float32bits(coef[i] * inv[i])
+		q := int16(math.Float32frombits(b&^(1<<31)) + bias)
+		neg := int16(int32(b) >> 31) // 0 or -1
+		dst[i] = (q ^ neg) - neg
 	}
 }
 

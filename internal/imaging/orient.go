@@ -44,12 +44,23 @@ func uprightTransform(exif, quarterTurns int) transform {
 	return t
 }
 
-// applyTransform returns m moved by t, as *image.Gray for gray input and
-// *image.RGBA otherwise. It runs after downscaling, on a few megapixels
-// rather than the camera's twelve.
+// applyTransform returns m moved by t: YCbCr 4:2:0 and 4:4:4 as YCbCr,
+// grey as *image.Gray, anything else as *image.RGBA. It runs after
+// downscaling, on a few megapixels rather than the camera's twelve.
 func applyTransform(m image.Image, t transform) image.Image {
 	if t.identity() {
 		return m
+	}
+	// YCbCr 4:2:0 and 4:4:4 turn plane by plane and stay YCbCr (a quarter
+	// turn keeps both): no trip through RGB, and chroma is not averaged
+	// again by the encoder.
+	if y, ok := m.(*image.YCbCr); ok && (y.SubsampleRatio == image.YCbCrSubsampleRatio420 || y.SubsampleRatio == image.YCbCrSubsampleRatio444) {
+		w, h := y.Rect.Dx(), y.Rect.Dy()
+		cw, ch := chromaSize(y)
+		Y, dw, dh := transformPlane(y.Y, y.YStride, w, h, t, 1)
+		Cb, ccw, _ := transformPlane(y.Cb, y.CStride, cw, ch, t, 1)
+		Cr, _, _ := transformPlane(y.Cr, y.CStride, cw, ch, t, 1)
+		return &image.YCbCr{Y: Y, Cb: Cb, Cr: Cr, YStride: dw, CStride: ccw, SubsampleRatio: y.SubsampleRatio, Rect: image.Rect(0, 0, dw, dh)}
 	}
 	var src []byte
 	var stride, bpp int
@@ -65,20 +76,21 @@ func applyTransform(m image.Image, t transform) image.Image {
 		draw.Draw(r, r.Rect, m, b.Min, draw.Src)
 		src, stride, bpp = r.Pix, r.Stride, 4
 	}
+	dst, dw, dh := transformPlane(src, stride, sw, sh, t, bpp)
+	if bpp == 1 {
+		return &image.Gray{Pix: dst, Stride: dw, Rect: image.Rect(0, 0, dw, dh)}
+	}
+	return &image.RGBA{Pix: dst, Stride: 4 * dw, Rect: image.Rect(0, 0, dw, dh)}
+}
+
+// transformPlane moves the pixels (bpp bytes each) of one plane by t into a
+// new, tightly packed plane.
+func transformPlane(src []byte, stride, sw, sh int, t transform, bpp int) ([]byte, int, int) {
 	dw, dh := sw, sh
 	if t.swapsAxes() {
 		dw, dh = sh, sw
 	}
-	var dst []byte
-	var dstride int
-	var out image.Image
-	if bpp == 1 {
-		g := image.NewGray(image.Rect(0, 0, dw, dh))
-		dst, dstride, out = g.Pix, g.Stride, g
-	} else {
-		r := image.NewRGBA(image.Rect(0, 0, dw, dh))
-		dst, dstride, out = r.Pix, r.Stride, r
-	}
+	dst := make([]byte, dw*dh*bpp)
 	// Offsets bring negative coordinates back into [0, size).
 	ox, oy := 0, 0
 	if t[0] < 0 || t[1] < 0 {
@@ -87,15 +99,26 @@ func applyTransform(m image.Image, t transform) image.Image {
 	if t[2] < 0 || t[3] < 0 {
 		oy = dh - 1
 	}
+	// Destination index of source (x, y): x*sx + y*sy + o, in pixels.
+	sx := t[0] + t[2]*dw
+	sy := t[1] + t[3]*dw
+	o := ox + oy*dw
 	parallelRows(sh, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {
 			row := src[y*stride : y*stride+sw*bpp]
+			d := y*sy + o
+			if bpp == 1 {
+				for _, v := range row {
+					dst[d] = v
+					d += sx
+				}
+				continue
+			}
 			for x := 0; x < sw; x++ {
-				dx := t[0]*x + t[1]*y + ox
-				dy := t[2]*x + t[3]*y + oy
-				copy(dst[dy*dstride+dx*bpp:dy*dstride+dx*bpp+bpp], row[x*bpp:x*bpp+bpp])
+				copy(dst[d*bpp:d*bpp+bpp], row[x*bpp:x*bpp+bpp])
+				d += sx
 			}
 		}
 	})
-	return out
+	return dst, dw, dh
 }

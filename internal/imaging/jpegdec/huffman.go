@@ -1,17 +1,23 @@
 package jpegdec
 
-// Huffman decoding. Codes of up to lookBits bits are found with one table
+import "encoding/binary"
+
+// Huffman decoding. Codes of up to lookBits (11) bits are found with one table
 // lookup; AC codes whose value bits also fit are decoded whole (run, value
 // and length from one lookup), which covers most coefficients of a photo.
 // Longer codes walk the canonical code lengths.
 
-const lookBits = 9
+const lookBits = 11
+
+// eobRun is the run a fast entry gives for end of block.
+const eobRun = 64
 
 type huffTable struct {
 	// lut[peek] = length<<8 | symbol for codes of length <= lookBits, 0 otherwise.
 	lut [1 << lookBits]uint16
 	// fast[peek] = value<<16 | run<<8 | total bits, for AC codes whose code
-	// and value bits fit in lookBits; 0 otherwise. value is signed.
+	// and value bits fit in lookBits (and for end of block, run eobRun, and
+	// sixteen zeros, run 15 and value 0); 0 otherwise. value is signed.
 	fast    [1 << lookBits]int32
 	maxcode [18]int32 // largest code of each length, -1 if none
 	valptr  [17]int32 // index in vals of the first code of each length
@@ -92,6 +98,14 @@ func (t *huffTable) build(counts [17]int, ac bool) error {
 					continue
 				}
 				run, size := int(sym>>4), int(sym&15)
+				switch {
+				case sym == 0x00: // end of block: a run past the last coefficient
+					t.fast[idx] = int32(eobRun)<<8 | int32(l)
+					continue
+				case sym == 0xF0: // sixteen zeros: a run of 15 and a zero
+					t.fast[idx] = 15<<8 | int32(l)
+					continue
+				}
 				if size == 0 || l+size > lookBits {
 					continue
 				}
@@ -124,6 +138,18 @@ type bitReader struct {
 }
 
 func (r *bitReader) fill() {
+	// Fast path: the next eight bytes hold no 0xFF (so no stuffing and no
+	// marker), and as many whole bytes as fit go in at once.
+	if r.n <= 56 && !r.marker && r.pos+8 <= len(r.data) {
+		w := binary.BigEndian.Uint64(r.data[r.pos:])
+		if x := ^w; (x-0x0101010101010101)&^x&0x8080808080808080 == 0 {
+			k := (64 - r.n) / 8
+			r.acc |= w >> (64 - 8*k) << (64 - r.n - 8*k)
+			r.pos += int(k)
+			r.n += 8 * k
+			return
+		}
+	}
 	for r.n <= 56 {
 		if r.marker || r.pos >= len(r.data) {
 			if r.pos >= len(r.data) && !r.marker {

@@ -24,6 +24,10 @@ type idctTables struct {
 	tbl  [64]float32 // dequantisation, with the AAN scale (and 1/8) for N = 8
 	p    int         // output pixels per block side
 	full bool        // blocks hold all 64 coefficients (else the p x p corner)
+	// idx[i] and deq[i] are the store index and dequantisation of the i-th
+	// coefficient of the p x p corner (row-major), for the reduced sizes.
+	idx [16]int
+	deq [16]float32
 }
 
 func (d *decoder) tables(c *component) *idctTables {
@@ -35,6 +39,13 @@ func (d *decoder) tables(c *component) *idctTables {
 		if t.p == 8 {
 			t.tbl[n] = float32(float64(q[n]) * aanScale[u] * aanScale[v] / 8)
 		}
+		if t.p <= 4 && u < t.p && v < t.p {
+			i := v*t.p + u
+			t.idx[i], t.deq[i] = i, float32(q[n])
+			if t.full {
+				t.idx[i] = n
+			}
+		}
 	}
 	return t
 }
@@ -44,7 +55,9 @@ func (t *idctTables) block(coef []int16, out []byte, stride int, ws *[64]float32
 	switch t.p {
 	case 8:
 		idct8(coef, &t.tbl, ws, out, stride)
-	case 4, 2:
+	case 4:
+		idct4(coef, t, out, stride)
+	case 2:
 		idctN(coef, t.full, t.p, &t.tbl, out, stride)
 	case 1:
 		out[0] = clampPix(float32(float32(coef[0])*t.tbl[0])/8 + 128)
@@ -203,6 +216,48 @@ func idctN(coef []int16, full bool, n int, tbl *[64]float32, out []byte, stride 
 	}
 	for y := 0; y < 4; y++ {
 		x0, x1, x2, x3 := t[4*y], t[4*y+1], t[4*y+2], t[4*y+3]
+		e0, e2 := float32(x0*k0), float32(x2*k0)
+		ev0, ev1 := e0+e2, e0-e2
+		o0 := float32(x1*k1) + float32(x3*k3)
+		o1 := float32(x1*k3) - float32(x3*k1)
+		o := out[y*stride : y*stride+4]
+		o[0] = clampPix(ev0 + o0 + 128)
+		o[3] = clampPix(ev0 - o0 + 128)
+		o[1] = clampPix(ev1 + o1 + 128)
+		o[2] = clampPix(ev1 - o1 + 128)
+	}
+}
+
+// idct4 is the 4 x 4 reduced transform (1/2 scale), columns then rows, with
+// the even/odd split of the 4-point basis (c_k/2 cos((2n+1)k pi/8)); a
+// column whose higher frequencies are zero is a constant.
+func idct4(coef []int16, t *idctTables, out []byte, stride int) {
+	const (
+		k0 = 0.353553391 // 1/(2 sqrt 2), also 0.5 cos(pi/4)
+		k1 = 0.461939766 // 0.5 cos(pi/8)
+		k3 = 0.191341716 // 0.5 cos(3 pi/8)
+	)
+	var f [16]float32
+	for i := range f {
+		f[i] = float32(float32(coef[t.idx[i]]) * t.deq[i])
+	}
+	var w [16]float32 // after the vertical pass: w[y*4+u]
+	for u := 0; u < 4; u++ {
+		x0, x1, x2, x3 := f[u], f[4+u], f[8+u], f[12+u]
+		if x1 == 0 && x2 == 0 && x3 == 0 {
+			v := float32(x0 * k0)
+			w[u], w[4+u], w[8+u], w[12+u] = v, v, v, v
+			continue
+		}
+		e0, e2 := float32(x0*k0), float32(x2*k0)
+		ev0, ev1 := e0+e2, e0-e2
+		o0 := float32(x1*k1) + float32(x3*k3)
+		o1 := float32(x1*k3) - float32(x3*k1)
+		w[u], w[12+u] = ev0+o0, ev0-o0
+		w[4+u], w[8+u] = ev1+o1, ev1-o1
+	}
+	for y := 0; y < 4; y++ {
+		x0, x1, x2, x3 := w[4*y], w[4*y+1], w[4*y+2], w[4*y+3]
 		e0, e2 := float32(x0*k0), float32(x2*k0)
 		ev0, ev1 := e0+e2, e0-e2
 		o0 := float32(x1*k1) + float32(x3*k3)

@@ -231,20 +231,25 @@ func (r *bitReader) block(dct, act *huffTable, pred *int32, dst []int16, keep *[
 	dst[0] = int16(*pred)
 	acc, n := r.acc, r.n
 	for k := 1; k < 64; {
-		if n < 16 {
+		if n < lookBits {
 			r.acc, r.n = acc, n
 			r.fill()
 			acc, n = r.acc, r.n
 		}
 		if e := act.fast[acc>>(64-lookBits)]; e != 0 {
-			l := uint(e & 0xFF)
+			// The masks tell the compiler the shift is below 64 and the
+			// index below 64, so neither is checked again.
+			l := uint(e) & 63
 			acc <<= l
 			n -= l
 			k += int(e>>8) & 0xFF
 			if k > 63 {
+				if int(e>>8)&0xFF == eobRun {
+					break
+				}
 				return FormatError("coefficient index past 63")
 			}
-			if i := keep[k]; i >= 0 {
+			if i := keep[k&63]; i >= 0 {
 				dst[i] = int16(e >> 16)
 			}
 			k++
