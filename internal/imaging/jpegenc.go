@@ -2,10 +2,10 @@ package imaging
 
 import (
 	"bytes"
-	"math/bits"
 	"image"
 	"image/draw"
 	"math"
+	"math/bits"
 )
 
 // Our own baseline JPEG encoder. image/jpeg writes the example Huffman
