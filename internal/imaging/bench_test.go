@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 )
 
@@ -52,8 +51,7 @@ func benchConvert(b *testing.B, name string, opt Options) {
 	b.SetBytes(int64(len(in)))
 	b.ResetTimer()
 	var r Result
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	c0 := cpuTime()
 	n := 0
 	for b.Loop() {
 		var err error
@@ -62,11 +60,9 @@ func benchConvert(b *testing.B, name string, opt Options) {
 		}
 		n++
 	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
 	// CPU per conversion: on the shared machine wall time also measures
 	// everyone else's load.
-	cpu := r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano()
-	b.ReportMetric(float64(cpu)/1e6/float64(max(1, n)), "cpu-ms/op")
+	b.ReportMetric(float64(cpuTime()-c0)/1e6/float64(max(1, n)), "cpu-ms/op")
 	b.ReportMetric(float64(len(r.Data)), "out-bytes")
 	b.ReportMetric(float64(r.Quality), "quality")
 }

@@ -5,7 +5,6 @@ import (
 	"image/jpeg"
 	"os"
 	"path/filepath"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -46,14 +45,12 @@ func BenchmarkDecode12MP(b *testing.B) {
 // cpuPerOp reports user+system CPU per operation: on the shared build
 // machine wall time measures the other engineers' load as much as the code.
 func cpuPerOp(b *testing.B, f func()) {
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	c0 := cpuTime()
 	n := 0
 	for b.Loop() {
 		f()
 		n++
 	}
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-	cpu := time.Duration(r1.Utime.Nano()+r1.Stime.Nano()-r0.Utime.Nano()-r0.Stime.Nano()) / time.Duration(max(1, n))
+	cpu := time.Duration(cpuTime()-c0) / time.Duration(max(1, n))
 	b.ReportMetric(float64(cpu.Microseconds())/1000, "cpu-ms/op")
 }

@@ -21,7 +21,6 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/imaging"
@@ -110,12 +109,11 @@ func convert(args []string) error {
 			return err
 		}
 	}
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
+	c0 := cpuTime()
 	t0 := time.Now()
 	r, err := imaging.Convert(context.Background(), in, opt)
 	wall := time.Since(t0)
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
+	c1 := cpuTime()
 	if err != nil {
 		return err
 	}
@@ -123,7 +121,7 @@ func convert(args []string) error {
 		return err
 	}
 	if *timed {
-		cpu := time.Duration(r1.Utime.Nano() + r1.Stime.Nano() - r0.Utime.Nano() - r0.Stime.Nano())
+		cpu := time.Duration(c1 - c0)
 		fmt.Println(r.Width, r.Height, len(r.Data), r.Quality, r.Encoding, float64(wall.Microseconds())/1000, float64(cpu.Microseconds())/1000)
 		return nil
 	}
