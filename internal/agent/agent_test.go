@@ -553,6 +553,13 @@ func TestAddFileRefusesNonImages(t *testing.T) {
 			t.Errorf("%s: err = %v, want bad request", name, err)
 		}
 	}
+	// HEIC where the PC cannot read it (here: no Windows codec) is refused
+	// with the converter's sentence: how to get the codec, or set the iPhone.
+	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...)
+	if _, err := e.a.AddFile(ctx, s.ID, "IMG_0001.HEIC", bytes.NewReader(heic)); !errors.Is(err, localapi.ErrBadRequest) ||
+		!strings.Contains(err.Error(), "Most Compatible") {
+		t.Errorf("HEIC: err = %v, want bad request saying how", err)
+	}
 }
 
 func TestPauseSurvivesRestart(t *testing.T) {

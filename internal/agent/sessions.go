@@ -260,8 +260,6 @@ func cleanName(name string) string {
 var (
 	errNotImage = localapi.NewError(localapi.CodeBadRequest,
 		"ClinicPro can send photos (JPEG, PNG, TIFF, WebP) and PDF documents only: choose another file.")
-	errHEIC = localapi.NewError(localapi.CodeBadRequest,
-		"HEIC photos cannot be sent yet: set the phone's camera to \"Most Compatible\" (JPEG) and take the photo again.")
 )
 
 // AddFile stages a dropped, picked or captured file in the session's window. Its
@@ -279,7 +277,11 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 	head, _ := br.Peek(exifHead)
 	switch t, err := imaging.Sniff(head); {
 	case t == imaging.TypeHEIC:
-		return localapi.Item{}, errHEIC
+		// Windows reads HEIC when Microsoft's extensions are installed;
+		// otherwise the sentence says how to get them or set the iPhone.
+		if err := imaging.HEICReadable(); err != nil {
+			return localapi.Item{}, localapi.NewError(localapi.CodeBadRequest, err.Error())
+		}
 	case err != nil || t == imaging.TypeUnknown:
 		return localapi.Item{}, errNotImage
 	}

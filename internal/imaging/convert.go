@@ -282,7 +282,9 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 			return Result{}, pe(newErr(ErrUnsupported, nil, "A PDF cannot be joined with other pages here; send it on its own."))
 		}
 		if t == TypeHEIC {
-			return Result{}, pe(errHEIC())
+			if err := HEICReadable(); err != nil {
+				return Result{}, pe(err)
+			}
 		}
 		pages = append(pages, tiffPages(t, b)...)
 	}
@@ -329,7 +331,7 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 // will cost in memory (the larger of the photo and document decodes, which
 // never coexist).
 func checkHeaders(in *input, opt Options) (decodeCost, error) {
-	if in.t == TypeHEIC {
+	if in.t == TypeHEIC && osHEIF == nil {
 		return decodeCost{}, errHEIC()
 	}
 	cfg, err := decodeConfig(*in)
@@ -419,8 +421,13 @@ func Thumbnail(ctx context.Context, b []byte, maxEdge int) (image.Image, error) 
 	if err != nil {
 		return nil, err
 	}
-	if t == TypePDF || t == TypeHEIC {
+	if t == TypePDF {
 		return nil, newErr(ErrUnsupported, nil, "No preview is available for a %s file.", t)
+	}
+	if t == TypeHEIC {
+		if err := HEICReadable(); err != nil {
+			return nil, err
+		}
 	}
 	in := tiffPages(t, b)[0]
 	opt.Treat = KindPhoto // skip detection

@@ -37,6 +37,15 @@ func decodeConfig(in input) (image.Config, error) {
 		cfg, err = tiff.DecodeConfig(r)
 	case TypeWebP:
 		cfg, err = webp.DecodeConfig(r)
+	case TypeHEIC:
+		if osHEIF == nil {
+			return cfg, errHEIC()
+		}
+		w, h, err := osHEIF.Size(in.b)
+		if err != nil {
+			return cfg, err // already the sentence for the GP
+		}
+		return image.Config{Width: w, Height: h}, nil
 	default:
 		return cfg, errUnsupported("a " + t.String() + " file")
 	}
@@ -72,6 +81,11 @@ func decodePixels(in input) (image.Image, error) {
 		m, err = tiff.Decode(r)
 	case TypeWebP:
 		m, err = webp.Decode(r)
+	case TypeHEIC:
+		if osHEIF == nil {
+			return nil, errHEIC()
+		}
+		return osHEIF.Decode(b) // its errors are already sentences
 	default:
 		return nil, errUnsupported("a " + t.String() + " file")
 	}

@@ -8,6 +8,9 @@ import (
 // orientationOf is orientation for one input; a page of a multi-page TIFF
 // reads its own directory.
 func orientationOf(in input) int {
+	if in.t == TypeHEIC {
+		return 1 // the operating system's decoder hands it over upright
+	}
 	if in.t == TypeTIFF && in.ifd != 0 {
 		if o, ok := tiffOrientationAt(in.b, int64(in.ifd)); ok {
 			return o

@@ -105,6 +105,15 @@ func estimateDecode(in input) decodeCost {
 			}
 			return decodeCost{pixels: per * int64(cfg.Width) * int64(cfg.Height), w: cfg.Width, h: cfg.Height, pages: 1}
 		}
+	case TypeHEIC:
+		if osHEIF != nil {
+			if w, h, err := osHEIF.Size(b); err == nil {
+				// The codec's own buffers (planes at least as big as the
+				// pixels) and our RGBA copy.
+				px := int64(w) * int64(h)
+				return decodeCost{pixels: 4 * px, scratch: 4 * px, w: w, h: h, pages: 1}
+			}
+		}
 	case TypeWebP:
 		if cfg, err := webp.DecodeConfig(bytes.NewReader(b)); err == nil {
 			px := int64(cfg.Width) * int64(cfg.Height)
