@@ -1,9 +1,6 @@
 package imaging
 
-import (
-	_ "embed"
-	"image"
-)
+import "image"
 
 // HEIC (iPhones shoot it by default, and photos copied to Windows over a
 // cable stay HEIC) is decoded by the operating system's own codec: on
@@ -37,14 +34,3 @@ func HEICReadable() error {
 	}
 	return osHEIF.Ready()
 }
-
-func errHEICCodecMissing() error {
-	return newErr(ErrHEIC, nil, "This is an iPhone HEIC photo and this PC cannot read HEIC yet: install Microsoft's \"HEIF Image Extensions\" and \"HEVC Video Extensions\" (Microsoft Store, or ask practice IT) and retry it, or set the iPhone's Settings > Camera > Formats to \"Most Compatible\" so it takes JPEGs.")
-}
-
-// heifProbe is a 16 x 16 HEIC made with libheif's heif-enc from a
-// generated picture: a file every installed HEIF codec reads, so Ready can
-// ask the codec itself.
-//
-//go:embed heifprobe.heic
-var heifProbe []byte

@@ -1,6 +1,7 @@
 package imaging
 
 import (
+	_ "embed"
 	"errors"
 	"fmt"
 	"image"
@@ -246,3 +247,14 @@ func (d wicHEIF) Ready() error {
 	_, _, err := d.Size(heifProbe)
 	return err
 }
+
+func errHEICCodecMissing() error {
+	return newErr(ErrHEIC, nil, "This is an iPhone HEIC photo and this PC cannot read HEIC yet: install Microsoft's \"HEIF Image Extensions\" and \"HEVC Video Extensions\" (Microsoft Store, or ask practice IT) and retry it, or set the iPhone's Settings > Camera > Formats to \"Most Compatible\" so it takes JPEGs.")
+}
+
+// heifProbe is a 16 x 16 HEIC made with libheif's heif-enc from a
+// generated picture: a file every installed HEIF codec reads, so Ready can
+// ask the codec itself.
+//
+//go:embed heifprobe.heic
+var heifProbe []byte
