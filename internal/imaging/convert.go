@@ -321,6 +321,25 @@ func convertInputs(ctx context.Context, files [][]byte, opt Options) (Result, er
 		if err != nil {
 			return Result{}, pe(i, err)
 		}
+		// A generous budget buys detail: a photo decoded reduced that fits
+		// at the top quality in under half its share is decoded finer and
+		// fitted again (larger, at the quality the budget then carries).
+		for p.kind == KindPhoto && in.t == TypeJPEG && in.scale > 1 && p.quality >= opt.MaxQuality && 2*p.pg.size() < budget {
+			finer := in
+			finer.scale /= 2
+			if estimateDecode(finer).bytes() > opt.DecodeBudget {
+				break
+			}
+			s, err := prepare(ctx, finer, opt)
+			if err != nil {
+				break
+			}
+			q, err := fitPage(ctx, s, opt, budget)
+			if err != nil {
+				break
+			}
+			in, p = finer, q
+		}
 		fits = append(fits, p)
 	}
 	return assemble(fits, pages[0].t, opt)

@@ -179,8 +179,12 @@ func TestPhotoSizeFollowsTheView(t *testing.T) {
 		}
 	}
 	// A portrait phone photo: pixels stored 3840 x 2880 with EXIF
-	// orientation 6 (the same pixels read as landscape without it).
+	// orientation 6 (the same pixels read as landscape without it). The
+	// budget is one the half-size decode fills at quality 95 by more than
+	// half: it stays at the view's size.
 	j := jpegWithExif(t, stored(photo(2880, 3840), 6), 0, false)
+	half := convert(t, withOrientation(j, 1), Options{MaxLongEdge: 1920})
+	budget := int64(len(half.Data)) * 3 / 2
 	for _, c := range []struct {
 		in           []byte
 		wantW, wantH int
@@ -190,7 +194,7 @@ func TestPhotoSizeFollowsTheView(t *testing.T) {
 		{jpegWithExif(t, photo(2592, 1944), 1, false), 2592, 1944}, // 5 MP: a half would be below the view
 		{jpegWithExif(t, photo(2400, 2400), 1, false), 2400, 2400}, // square: whole
 	} {
-		r := convert(t, c.in, Options{})
+		r := convert(t, c.in, Options{Budget: budget})
 		if r.Width != c.wantW || r.Height != c.wantH || r.Quality < 80 {
 			t.Errorf("got %dx%d q%d, want %dx%d at q80 or better", r.Width, r.Height, r.Quality, c.wantW, c.wantH)
 		}
@@ -198,6 +202,13 @@ func TestPhotoSizeFollowsTheView(t *testing.T) {
 			checkUpright(t, pagesOf(t, r)[0])
 		}
 	}
+	// A generous budget buys detail: when the half-size decode fits at
+	// the top quality in under half the budget, the photo is decoded whole.
+	big := convert(t, withOrientation(j, 6), Options{Budget: int64(len(half.Data)) * 6})
+	if big.Width != 2880 || big.Height != 3840 {
+		t.Errorf("generous budget: got %dx%d q%d, want the whole 2880x3840", big.Width, big.Height, big.Quality)
+	}
+	checkUpright(t, pagesOf(t, big)[0])
 }
 
 // withOrientation inserts an EXIF orientation into a JPEG that has none.

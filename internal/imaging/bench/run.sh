@@ -99,7 +99,8 @@ timed() {
 
 verdict=()
 for IN_NAME in $INPUTS; do
-  IN=$(ls "$I/$IN_NAME".jpg "$I/$IN_NAME".png 2>/dev/null | head -1)
+  IN=$I/$IN_NAME.jpg
+  [ -f "$IN" ] || IN=$I/$IN_NAME.png
   R="$OUT/res/$IN_NAME"
   rm -f "$R"-*.t
   # Our output decides the size and quality the others are run at.
