@@ -117,7 +117,7 @@ func TestHostileCorpus(t *testing.T) {
 			case hostile.Parked:
 				ok = ok && it.State == localapi.StateParked
 			case hostile.Sent:
-				ok = ok && (it.State == localapi.StateSent || titleTooLong(c, it))
+				ok = ok && it.State == localapi.StateSent
 			}
 			if !ok {
 				missing = append(missing, fmt.Sprintf("%s (%s %q)", c.ID, it.State, it.Reason))
@@ -166,13 +166,6 @@ func TestHostileCorpus(t *testing.T) {
 				}
 				t.Logf("parked: %s", it.Reason)
 			case hostile.Sent:
-				if it := items[jsonName(c.Name)]; titleTooLong(c, it) {
-					t.Logf("parked until titles are shortened (issue 13, titles): %s", it.Reason)
-					if _, err := os.Lstat(p); err != nil {
-						t.Errorf("original not kept in place: %v", err)
-					}
-					return
-				}
 				if _, err := os.Lstat(filepath.Join(watched, originals.SentDir, c.Name)); err != nil {
 					t.Errorf("original not in Sent: %v", err)
 				}
@@ -215,13 +208,6 @@ func TestHostileCorpus(t *testing.T) {
 	if strings.Contains(logs.String(), "ZZZ0016") || strings.Contains(logs.String(), "ZZZ0024") {
 		t.Error("the agent's output names a test patient")
 	}
-}
-
-// titleTooLong: the 242-character name is sent with its title shortened once the
-// titles part of issue 13 is on main; until then it is parked with a reason about
-// the title, its original kept, which is also an acceptable end.
-func titleTooLong(c hostile.Case, it localapi.Item) bool {
-	return c.ID == "name-242" && it.State == localapi.StateParked && strings.Contains(it.Reason, "title")
 }
 
 // jsonName is a file name as it comes back through the local API: JSON replaces
