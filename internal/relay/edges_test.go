@@ -310,6 +310,11 @@ func TestConnectionsPerAddressAreCapped(t *testing.T) {
 	if err := healthz(extra); err == nil {
 		t.Fatal("a sixth connection from one address was served")
 	}
+	// The refusal is counted as the listener drops the connection, which the client
+	// can see before the count lands.
+	testutil.WaitFor(t, "the refusal counted", 10*time.Second, 10*time.Millisecond, func() bool {
+		return e.metric("clinicpro_relay_connections_refused_total", nil) >= 1
+	})
 	if got := e.metric("clinicpro_relay_connections_refused_total", nil); got != 1 {
 		t.Errorf("connections_refused_total = %v, want 1", got)
 	}
