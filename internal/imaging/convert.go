@@ -696,7 +696,7 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 			continue
 		}
 		m := applyTransform(scaledPhoto(s.img, e), s.orient)
-		src := newJPEGSource(m)
+		src := newJPEGSample(m) // the DCT of its sample only, until the size is chosen
 		if est := src.estimate(opt.GoodQuality); est > budget {
 			skipAbove = float64(e) * math.Sqrt(float64(budget)/float64(est))
 			if fallback == 0 && src.estimate(opt.MinQuality) <= budget {
@@ -704,6 +704,7 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 			}
 			continue
 		}
+		src.transform()
 		f, floorSize, err := jpegAt(m, src, opt.GoodQuality)
 		if err != nil {
 			return nil, err
@@ -729,6 +730,12 @@ func fitPage(ctx context.Context, s *source, opt Options, budget int) (*fitted, 
 // of a few hundredths of a dB, so the time goes to the speed target instead.
 const trellisMaxQuality = 90
 
+// trellisMaxPixels is where trellis stops paying for the same reason: its
+// time grows with the blocks and their nonzero coefficients; on a 2.8 MP
+// output (the 24 MP benchmark photo) it was a quarter of the conversion
+// for about 0.1 dB, and on a 5.5 MP one a third.
+const trellisMaxPixels = 2_000_000
+
 // searchQuality returns the highest JPEG quality in [lo, hi] whose encoding
 // fits the budget. The search runs on size predictions (jpegsize.go), which
 // cost an eighth of an encode, and is confirmed by real encodes: the answer,
@@ -740,7 +747,7 @@ func searchQuality(ctx context.Context, src *jpegSource, lo, hi, budget int) (in
 	// answer, and kept only if it fits and is no larger. A photo that fits
 	// at the top quality is not budget-bound and skips it.
 	final := func(q int, plain []byte) (int, []byte) {
-		if q >= trellisMaxQuality {
+		if q >= trellisMaxQuality || src.w*src.h > trellisMaxPixels {
 			return q, plain
 		}
 		if q < hi {

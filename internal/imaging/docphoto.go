@@ -563,12 +563,10 @@ func isDocumentPage(m image.Image, q quad) bool {
 				bright++
 			case v <= 0.55:
 				dark++
-				// Ink comes in strokes: paper is never far away.
-				near := false
-				for d := 1; d <= r && !near; d++ {
-					near = flat.at(x-d, y) >= 0.8 || flat.at(x+d, y) >= 0.8 || flat.at(x, y-d) >= 0.8 || flat.at(x, y+d) >= 0.8
-				}
-				if near {
+				// Ink comes in strokes: paper on both sides of it, across
+				// or down, within a few pixels (the dark edge of a desk
+				// or wall next to a pale card has paper on one side only).
+				if paperBothSides(flat, x, y, r, 1, 0) || paperBothSides(flat, x, y, r, 0, 1) {
 					thin++
 				}
 				rows[(y-my0)*8/(h-2*my0)]++
@@ -735,4 +733,18 @@ func mostlyColour(m image.Image) bool {
 		}
 	}
 	return coloured*100 > 85*grid*grid
+}
+
+// paperBothSides reports whether paper (>= 0.8 of its level) lies within r
+// pixels of (x, y) in both directions along (dx, dy).
+func paperBothSides(p *fplane, x, y, r, dx, dy int) bool {
+	found := func(sign int) bool {
+		for d := 1; d <= r; d++ {
+			if p.at(x+sign*d*dx, y+sign*d*dy) >= 0.8 {
+				return true
+			}
+		}
+		return false
+	}
+	return found(1) && found(-1)
 }

@@ -73,3 +73,15 @@ func TestTwinLetterPhotosComeOutAlike(t *testing.T) {
 		t.Errorf("twin photos became pages of %v and %v", dims[0], dims[1])
 	}
 }
+
+// Nor is a family of photos with almost no colour: concrete or fabric
+// under uneven light, bare or with a blank pale card on it.
+func TestGreyPhotosAreNeverDocuments(t *testing.T) {
+	for seed := uint64(1); seed <= 16; seed++ {
+		for _, sign := range []bool{false, true} {
+			if doc, _ := findDocument(synth.Grey(seed, 400, 300, sign)); doc {
+				t.Errorf("seed %d sign=%v: treated as a document", seed, sign)
+			}
+		}
+	}
+}

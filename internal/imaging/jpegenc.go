@@ -25,6 +25,10 @@ type jpegSource struct {
 	// quantising and counting again.
 	lens map[[2][64]int32][4][256]uint8
 	est  map[int]int // size predictions by quality (jpegsize.go)
+	// planes are the YCbCr (or grey) samples; mw x mh MCUs cover them.
+	planes [3]plane
+	mw, mh int
+	sample []sampledMCU // the MCUs size predictions count, transformed once
 }
 
 // zigzag[i] is the natural (row-major) index of the i-th zigzag coefficient.
@@ -51,58 +55,88 @@ var baseQuant = [2][64]int{
 // newJPEGSource converts m to YCbCr 4:2:0 planes (or gray) and transforms
 // every 8x8 block once.
 func newJPEGSource(m image.Image) *jpegSource {
+	s := newJPEGSample(m)
+	s.transform()
+	return s
+}
+
+// newJPEGSample prepares m's planes without transforming them: enough to
+// predict sizes (jpegsize.go), which transforms only its sample. The budget
+// search judges each size this way before paying for the whole DCT.
+func newJPEGSample(m image.Image) *jpegSource {
 	b := m.Bounds()
 	s := &jpegSource{w: b.Dx(), h: b.Dy()}
-	var planes [3]plane
 	switch t := m.(type) {
 	case *image.Gray:
 		s.gray = true
-		planes[0] = plane{t.Pix, t.Stride, s.w, s.h}
+		s.planes[0] = plane{t.Pix, t.Stride, s.w, s.h}
 	case *image.YCbCr:
 		if t.SubsampleRatio == image.YCbCrSubsampleRatio420 {
 			cw, ch := chromaSize(t)
-			planes = [3]plane{{t.Y, t.YStride, s.w, s.h}, {t.Cb, t.CStride, cw, ch}, {t.Cr, t.CStride, cw, ch}}
+			s.planes = [3]plane{{t.Y, t.YStride, s.w, s.h}, {t.Cb, t.CStride, cw, ch}, {t.Cr, t.CStride, cw, ch}}
 			break
 		}
-		planes = rgbPlanes(m)
+		s.planes = rgbPlanes(m)
 	default:
-		planes = rgbPlanes(m)
+		s.planes = rgbPlanes(m)
 	}
 	mcu := 16
 	if s.gray {
 		mcu = 8
 	}
-	mw, mh := (s.w+mcu-1)/mcu, (s.h+mcu-1)/mcu
+	s.mw, s.mh = (s.w+mcu-1)/mcu, (s.h+mcu-1)/mcu
+	return s
+}
+
+// mcuBlocks transforms MCU (mx, my) into dst: one block for grey, else
+// Y00 Y10 Y01 Y11, Cb, Cr (scan order).
+func (s *jpegSource) mcuBlocks(mx, my int, dst [][]float32) {
+	if s.gray {
+		fdct(s.planes[0], mx*8, my*8, dst[0])
+		return
+	}
+	for k := range 4 {
+		fdct(s.planes[0], mx*16+8*(k&1), my*16+8*(k>>1), dst[k])
+	}
+	fdct(s.planes[1], mx*8, my*8, dst[4])
+	fdct(s.planes[2], mx*8, my*8, dst[5])
+}
+
+// transform computes every block's DCT once; each quality then only
+// re-quantises.
+func (s *jpegSource) transform() {
+	mw, mh := s.mw, s.mh
 	if s.gray {
 		s.nBlks[0] = mw * mh
 		s.coef[0] = make([]float32, 64*mw*mh)
 		parallelRows(mh, func(y0, y1 int) {
 			for my := y0; my < y1; my++ {
 				for mx := 0; mx < mw; mx++ {
-					fdct(planes[0], mx*8, my*8, s.coef[0][64*(my*mw+mx):])
+					i := 64 * (my*mw + mx)
+					s.mcuBlocks(mx, my, [][]float32{s.coef[0][i : i+64]})
 				}
 			}
 		})
-		return s
+		return
 	}
-	// Scan order within an MCU: Y00 Y10 Y01 Y11, Cb, Cr.
 	s.nBlks = [3]int{4 * mw * mh, mw * mh, mw * mh}
 	for c := range 3 {
 		s.coef[c] = make([]float32, 64*s.nBlks[c])
 	}
 	parallelRows(mh, func(y0, y1 int) {
+		dst := make([][]float32, 6)
 		for my := y0; my < y1; my++ {
 			for mx := 0; mx < mw; mx++ {
 				i := my*mw + mx
 				for k := range 4 {
-					fdct(planes[0], mx*16+8*(k&1), my*16+8*(k>>1), s.coef[0][64*(4*i+k):])
+					dst[k] = s.coef[0][64*(4*i+k) : 64*(4*i+k)+64]
 				}
-				fdct(planes[1], mx*8, my*8, s.coef[1][64*i:])
-				fdct(planes[2], mx*8, my*8, s.coef[2][64*i:])
+				dst[4] = s.coef[1][64*i : 64*i+64]
+				dst[5] = s.coef[2][64*i : 64*i+64]
+				s.mcuBlocks(mx, my, dst)
 			}
 		}
 	})
-	return s
 }
 
 type plane struct {

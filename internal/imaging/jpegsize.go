@@ -27,25 +27,109 @@ func (s *jpegSource) estimate(q int) int {
 	return e
 }
 
+// sampledMCU is one MCU of the size sample: its blocks' coefficients and
+// the DC coefficients of the blocks coded before it (per component), for
+// the DC differences.
+type sampledMCU struct {
+	blocks [6][64]float32
+	prevDC [3]float32
+}
+
+// samples transforms (once) the MCUs the prediction counts: one in every
+// sampleEvery, on a diagonal pattern so every row and column of the picture
+// is represented (every MCU of a small image).
+func (s *jpegSource) samples() []sampledMCU {
+	if s.sample != nil {
+		return s.sample
+	}
+	every := sampleEvery
+	if s.mw*s.mh < 64*sampleEvery {
+		every = 1
+	}
+	var at [][2]int
+	for my := 0; my < s.mh; my++ {
+		for mx := (3 * my) % every; mx < s.mw; mx += every {
+			at = append(at, [2]int{mx, my})
+		}
+	}
+	out := make([]sampledMCU, len(at))
+	nb := 6
+	if s.gray {
+		nb = 1
+	}
+	parallelRows(len(at), func(i0, i1 int) {
+		dst := make([][]float32, nb)
+		for i := i0; i < i1; i++ {
+			mx, my := at[i][0], at[i][1]
+			o := &out[i]
+			for k := range dst {
+				dst[k] = o.blocks[k][:]
+			}
+			if s.coef[0] != nil {
+				s.copyMCU(mx, my, dst)
+			} else {
+				s.mcuBlocks(mx, my, dst)
+			}
+			if mx == 0 && my == 0 {
+				continue
+			}
+			// The blocks coded just before: the previous MCU's last luma
+			// block and its chroma blocks. A DC coefficient is the block's
+			// sum of samples (less 128 each) over 8.
+			px, py := mx-1, my
+			if px < 0 {
+				px, py = s.mw-1, my-1
+			}
+			if s.gray {
+				o.prevDC[0] = blockDC(s.planes[0], px*8, py*8)
+			} else {
+				o.prevDC[0] = blockDC(s.planes[0], px*16+8, py*16+8)
+				o.prevDC[1] = blockDC(s.planes[1], px*8, py*8)
+				o.prevDC[2] = blockDC(s.planes[2], px*8, py*8)
+			}
+		}
+	})
+	s.sample = out
+	return out
+}
+
+// copyMCU reads an MCU's blocks from the full transform.
+func (s *jpegSource) copyMCU(mx, my int, dst [][]float32) {
+	i := my*s.mw + mx
+	if s.gray {
+		copy(dst[0], s.coef[0][64*i:64*i+64])
+		return
+	}
+	for k := range 4 {
+		copy(dst[k], s.coef[0][64*(4*i+k):64*(4*i+k)+64])
+	}
+	copy(dst[4], s.coef[1][64*i:64*i+64])
+	copy(dst[5], s.coef[2][64*i:64*i+64])
+}
+
+// blockDC is the DC coefficient of the 8x8 block at (x0, y0), as fdct
+// computes it (edges replicated).
+func blockDC(p plane, x0, y0 int) float32 {
+	var sum float32
+	for y := 0; y < 8; y++ {
+		row := p.pix[min(y0+y, p.h-1)*p.stride:]
+		for x := 0; x < 8; x++ {
+			sum += float32(row[min(x0+x, p.w-1)]) - 128
+		}
+	}
+	return float32(sum * aanDescale[0])
+}
+
 func (s *jpegSource) predict(q int) int {
 	qt := quantTables(q)
 	inv := [2][64]float32{reciprocals(&qt[0]), reciprocals(&qt[1])}
-	mcu := 16
-	if s.gray {
-		mcu = 8
-	}
-	mw, mh := (s.w+mcu-1)/mcu, (s.h+mcu-1)/mcu
-	every := sampleEvery
-	if mw*mh < 64*sampleEvery {
-		every = 1 // small images: count everything
-	}
+	sample := s.samples()
 	type tally struct {
-		freq    [4][257]int
-		extra   int
-		sampled int
+		freq  [4][257]int
+		extra int
 	}
 	parts := make(chan tally, 8)
-	parallelRows(mh, func(y0, y1 int) {
+	parallelRows(len(sample), func(i0, i1 int) {
 		var t tally
 		var blk [64]int16
 		count := func(c int, coef []float32, prevDC *int32) {
@@ -78,42 +162,27 @@ func (s *jpegSource) predict(q int) int {
 				t.freq[tbl+1][0]++
 			}
 		}
-		dcOf := func(c int, coef []float32) int32 {
-			return int32(math.Round(float64(coef[0] * inv[min(c, 1)][0])))
-		}
-		// One MCU in every sampleEvery, on a diagonal pattern so every row
-		// and column of the picture is represented; each takes its DC
-		// predictor from the MCU before it, as in the real scan.
-		for my := y0; my < y1; my++ {
-			for mx := (3 * my) % every; mx < mw; mx += every {
-				i := my*mw + mx
-				var prev [3]int32
-				if i > 0 {
-					if s.gray {
-						prev[0] = dcOf(0, s.coef[0][64*(i-1):])
-					} else {
-						prev[0] = dcOf(0, s.coef[0][64*(4*(i-1)+3):])
-						prev[1] = dcOf(1, s.coef[1][64*(i-1):])
-						prev[2] = dcOf(2, s.coef[2][64*(i-1):])
-					}
-				}
-				if s.gray {
-					count(0, s.coef[0][64*i:64*i+64], &prev[0])
-				} else {
-					for k := range 4 {
-						count(0, s.coef[0][64*(4*i+k):64*(4*i+k)+64], &prev[0])
-					}
-					count(1, s.coef[1][64*i:64*i+64], &prev[1])
-					count(2, s.coef[2][64*i:64*i+64], &prev[2])
-				}
-				t.sampled++
+		for i := i0; i < i1; i++ {
+			o := &sample[i]
+			var prev [3]int32
+			for c := range prev {
+				prev[c] = int32(math.Round(float64(o.prevDC[c] * inv[min(c, 1)][0])))
 			}
+			if s.gray {
+				count(0, o.blocks[0][:], &prev[0])
+				continue
+			}
+			for k := range 4 {
+				count(0, o.blocks[k][:], &prev[0])
+			}
+			count(1, o.blocks[4][:], &prev[1])
+			count(2, o.blocks[5][:], &prev[2])
 		}
 		parts <- t
 	})
 	close(parts)
 	var freq [4][257]int
-	extra, sampled := 0, 0
+	extra := 0
 	for t := range parts {
 		for k := range t.freq {
 			for i, v := range t.freq[k] {
@@ -121,8 +190,9 @@ func (s *jpegSource) predict(q int) int {
 			}
 		}
 		extra += t.extra
-		sampled += t.sampled
 	}
+	sampled := len(sample)
+	mw, mh := s.mw, s.mh
 	bits := extra
 	header := 2 + 4 + 65*2 + 19 + 14 + 2
 	for k := 0; k < 4; k++ {

@@ -258,3 +258,46 @@ func Skin(seed uint64, w, h int, dressing, label bool) *image.RGBA {
 	}
 	return m
 }
+
+// Grey is a photo with almost no colour that is not a document either: a
+// concrete or fabric texture under uneven light, with sensor noise, and,
+// when sign is set, a plain pale rectangle on it (a blank card or a
+// plaster). Low colour is not enough to make a page.
+func Grey(seed uint64, w, h int, sign bool) *image.RGBA {
+	r := rand.New(rand.NewPCG(seed, 0x6e7))
+	base := 90 + r.Float64()*110
+	falloff := r.Float64() * 0.5
+	noiseSD := r.Float64() * 8
+	fx0, fy0 := r.Float64()*0.3, r.Float64()*0.3
+	var sq geom.Mat3
+	if sign {
+		c := [4][2]float64{}
+		cx, cy := float64(w)*(0.3+0.4*r.Float64()), float64(h)*(0.3+0.4*r.Float64())
+		s := float64(min(w, h)) * (0.2 + 0.2*r.Float64())
+		for i, p := range [][2]float64{{-1, -0.8}, {1, -0.8}, {1, 0.8}, {-1, 0.8}} {
+			c[i] = [2]float64{cx + p[0]*s, cy + p[1]*s}
+		}
+		sq = geom.SquareTo(c).Inverse()
+	}
+	m := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			fx, fy := float64(x), float64(y)
+			light := 1 - falloff*fy/float64(h)
+			// Aggregate and pits: a few octaves of blotches.
+			v := base * (1 + 0.12*math.Sin(fx*(0.05+fx0)+2*math.Sin(fy*0.07)) + 0.08*math.Sin(fy*(0.09+fy0)+fx*0.02) + 0.1*math.Sin((fx-fy)*0.013))
+			if sign {
+				if u, vv := sq.Apply(fx, fy); u >= 0 && u <= 1 && vv >= 0 && vv <= 1 {
+					v = 238
+				}
+			}
+			o := m.Pix[y*m.Stride+4*x:]
+			for i := 0; i < 3; i++ {
+				tint := 1 + 0.02*float64(i-1)
+				o[i] = uint8(max(0, min(255, math.Round(v*tint*light+r.NormFloat64()*noiseSD))))
+			}
+			o[3] = 255
+		}
+	}
+	return m
+}
