@@ -379,11 +379,11 @@ func TestEveryFieldReachesTheDocumentReference(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	photo, err := s.api.AddFile(s.ctx, sess.ID, "knee.jpg", bytes.NewReader(withEXIFDate(smallPhoto(t, 1), "2026:11:20 14:05:06")))
+	photo, err := s.api.AddFile(s.ctx, sess.ID, localapi.NewFile{Name: "knee.jpg"}, bytes.NewReader(withEXIFDate(smallPhoto(t, 1), "2026:11:20 14:05:06")))
 	if err != nil {
 		t.Fatal(err)
 	}
-	letter, err := s.api.AddFile(s.ctx, sess.ID, "referral.pdf", bytes.NewReader(demo.PDF(1)))
+	letter, err := s.api.AddFile(s.ctx, sess.ID, localapi.NewFile{Name: "referral.pdf"}, bytes.NewReader(demo.PDF(1)))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -395,7 +395,7 @@ func TestWebLaunchReachesOnlyTheCallersTray(t *testing.T) {
 	if err != nil || s.Banner.NHI != localapitest.TestNHI {
 		t.Fatalf("Session by its opener = %+v, %v", s, err)
 	}
-	if _, err := e.a.AddFile(ctx, id, "a.jpg", bytes.NewReader(localapitest.JPEG(t))); err != nil {
+	if _, err := e.a.AddFile(ctx, id, localapi.NewFile{Name: "a.jpg"}, bytes.NewReader(localapitest.JPEG(t))); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range []localapi.Peer{{User: "S-1-5-21-1-2-3-1105", Session: me.Session + 1}, {User: me.User, Session: me.Session + 2}, {}} {
@@ -549,14 +549,14 @@ func TestAddFileRefusesNonImages(t *testing.T) {
 		"empty.jpg": nil,
 		"doc.docx":  []byte("PK\x03\x04 office document"),
 	} {
-		if _, err := e.a.AddFile(ctx, s.ID, name, bytes.NewReader(body)); !errors.Is(err, localapi.ErrBadRequest) {
+		if _, err := e.a.AddFile(ctx, s.ID, localapi.NewFile{Name: name}, bytes.NewReader(body)); !errors.Is(err, localapi.ErrBadRequest) {
 			t.Errorf("%s: err = %v, want bad request", name, err)
 		}
 	}
 	// HEIC where the PC cannot read it (here: no Windows codec) is refused
 	// with the converter's sentence: how to get the codec, or set the iPhone.
 	heic := append([]byte("\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic"), make([]byte, 64)...)
-	if _, err := e.a.AddFile(ctx, s.ID, "IMG_0001.HEIC", bytes.NewReader(heic)); !errors.Is(err, localapi.ErrBadRequest) ||
+	if _, err := e.a.AddFile(ctx, s.ID, localapi.NewFile{Name: "IMG_0001.HEIC"}, bytes.NewReader(heic)); !errors.Is(err, localapi.ErrBadRequest) ||
 		!strings.Contains(err.Error(), "Most Compatible") {
 		t.Errorf("HEIC: err = %v, want bad request saying how", err)
 	}
@@ -647,7 +647,7 @@ func TestIdleSessionsExpire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dropped, err := e.a.AddFile(ctx, s.ID, "drop.jpg", bytes.NewReader(localapitest.UniqueJPEG(t)))
+	dropped, err := e.a.AddFile(ctx, s.ID, localapi.NewFile{Name: "drop.jpg"}, bytes.NewReader(localapitest.UniqueJPEG(t)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -663,7 +663,7 @@ func TestIdleSessionsExpire(t *testing.T) {
 	}
 	clk.Add(13 * time.Hour)
 	agent.ExpireSessions(e.a, ctx)
-	if _, err := e.a.AddFile(ctx, s.ID, "late.jpg", bytes.NewReader(localapitest.UniqueJPEG(t))); !errors.Is(err, localapi.ErrNotFound) {
+	if _, err := e.a.AddFile(ctx, s.ID, localapi.NewFile{Name: "late.jpg"}, bytes.NewReader(localapitest.UniqueJPEG(t))); !errors.Is(err, localapi.ErrNotFound) {
 		t.Fatalf("AddFile to an expired session: err = %v, want not found", err)
 	}
 	if _, err := e.a.Item(ctx, dropped.ID); !errors.Is(err, localapi.ErrNotFound) {

@@ -265,7 +265,10 @@ var (
 // AddFile stages a dropped, picked or captured file in the session's window. Its
 // type is checked from its first bytes so a GP learns at once, not after Save, that
 // a file cannot be sent.
-func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (localapi.Item, error) {
+func (a *Agent) AddFile(ctx context.Context, sessionID string, f localapi.NewFile, r io.Reader) (localapi.Item, error) {
+	if err := api.ValidateSource(f.Source); err != nil {
+		return localapi.Item{}, localapi.NewError(localapi.CodeBadRequest, err.Error()+".")
+	}
 	s, err := a.use(sessionID)
 	if err != nil {
 		return localapi.Item{}, err
@@ -291,7 +294,7 @@ func (a *Agent) AddFile(ctx context.Context, sessionID, fileName string, r io.Re
 		taken = a.opt.Now()
 	}
 	it, err := a.q.AddReader(ctx, queue.New{
-		Source: api.SourceDrop, FileName: cleanName(fileName), Patient: s.patient(), Facility: s.Facility,
+		Source: f.SourceOrDrop(), FileName: cleanName(f.Name), Patient: s.patient(), Facility: s.Facility,
 		State: queue.StateStaged, Taken: taken,
 	}, br)
 	if errors.Is(err, queue.ErrDuplicate) {

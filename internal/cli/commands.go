@@ -14,6 +14,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/nhi"
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/version"
 )
 
@@ -139,7 +140,7 @@ func cmdSend(ctx context.Context, env Env, c *common, args []string) int {
 		if err != nil {
 			return fail(env, c, fmt.Errorf("cannot read %s: %w", filepath.Base(path), errors.Unwrap(err)))
 		}
-		it, err := cl.AddFile(ctx, s.ID, filepath.Base(path), f)
+		it, err := cl.AddFile(ctx, s.ID, localapi.NewFile{Name: filepath.Base(path), Source: api.SourceDrop}, f)
 		f.Close()
 		if err != nil {
 			return fail(env, c, fmt.Errorf("%s: %w", redact.String(filepath.Base(path)), err))

@@ -131,11 +131,11 @@ func (c *Client) CloseSession(ctx context.Context, sessionID string) error {
 }
 
 // AddFile streams r to the agent without holding the whole file in memory.
-func (c *Client) AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (Item, error) {
+func (c *Client) AddFile(ctx context.Context, sessionID string, f NewFile, r io.Reader) (Item, error) {
 	pr, pw := io.Pipe()
 	mw := multipart.NewWriter(pw)
 	go func() {
-		fw, err := mw.CreateFormFile("file", fileName)
+		fw, err := mw.CreateFormFile("file", f.Name)
 		if err == nil {
 			_, err = io.Copy(fw, r)
 		}
@@ -144,7 +144,11 @@ func (c *Client) AddFile(ctx context.Context, sessionID, fileName string, r io.R
 		}
 		pw.CloseWithError(err)
 	}()
-	resp, err := c.do(ctx, http.MethodPost, PathSessions+seg(sessionID)+"/items", pr, mw.FormDataContentType())
+	path := PathSessions + seg(sessionID) + "/items"
+	if f.Source != "" {
+		path += "?source=" + url.QueryEscape(f.Source)
+	}
+	resp, err := c.do(ctx, http.MethodPost, path, pr, mw.FormDataContentType())
 	// Unblock the writer goroutine if the agent answered before reading everything.
 	pr.CloseWithError(errors.New("request finished"))
 	if err != nil {

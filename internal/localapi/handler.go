@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/redact"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // MaxUpload bounds one AddFile body. Phone photos and scanned PDFs are well under
@@ -174,6 +175,12 @@ func (h *handler) addFile(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// How the file came, as the window says (?source=capture); drop when absent.
+	source := r.URL.Query().Get("source")
+	if err := api.ValidateSource(source); err != nil {
+		writeError(w, NewError(CodeBadRequest, err.Error()+"."))
+		return
+	}
 	r.Body = http.MaxBytesReader(w, r.Body, MaxUpload)
 	mr, err := r.MultipartReader()
 	if err != nil {
@@ -196,7 +203,7 @@ func (h *handler) addFile(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		body := &readErr{r: part}
-		it, err := h.svc.AddFile(r.Context(), id, part.FileName(), body)
+		it, err := h.svc.AddFile(r.Context(), id, NewFile{Name: part.FileName(), Source: source}, body)
 		_ = part.Close()
 		if err != nil {
 			var tooBig *http.MaxBytesError

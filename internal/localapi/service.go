@@ -22,8 +22,9 @@ type Service interface {
 	// Unassigned if they came from a watched folder.
 	CloseSession(ctx context.Context, sessionID string) error
 
-	// AddFile stages a file (dropped, picked or captured in the window) in a session.
-	AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (Item, error)
+	// AddFile stages a file (dropped, picked or captured in the window) in a session,
+	// with how it came (f.Source, relay/api's vocabulary; drop when empty).
+	AddFile(ctx context.Context, sessionID string, f NewFile, r io.Reader) (Item, error)
 	// Save queues a session's staged items for upload with the GP's edits.
 	Save(ctx context.Context, sessionID string, req SaveRequest) ([]Item, error)
 	// Remove takes a staged item out of its session (see CloseSession for where it goes).

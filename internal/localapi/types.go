@@ -121,6 +121,22 @@ type Item struct {
 	BodySiteCode string `json:"bodySiteCode,omitempty"`
 }
 
+// NewFile is a file a capture window stages (AddFile): its name, and how it came in
+// relay/api's vocabulary (api.SourceDrop for a dropped or picked file,
+// api.SourceCapture for one taken with the window's camera; empty is drop).
+type NewFile struct {
+	Name   string
+	Source string
+}
+
+// SourceOrDrop is f's source, drop when none was given (a tray from before sources).
+func (f NewFile) SourceOrDrop() string {
+	if f.Source == "" {
+		return api.SourceDrop
+	}
+	return f.Source
+}
+
 // SaveRequest sends a capture window's staged items to Medtech with the GP's edits.
 type SaveRequest struct {
 	Items []ItemEdit `json:"items"`

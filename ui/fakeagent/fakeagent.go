@@ -155,7 +155,7 @@ func (a *Agent) Progress(itemID string, state localapi.ItemState) {
 // Arrive stages a file in a session as the agent does for a watched folder or the
 // Camera Roll while a capture window is open (session routing).
 func (a *Agent) Arrive(sessionID, source, fileName string, data []byte) (localapi.Item, error) {
-	it, err := a.Fake.AddFile(context.Background(), sessionID, fileName, bytes.NewReader(data))
+	it, err := a.Fake.AddFile(context.Background(), sessionID, localapi.NewFile{Name: fileName}, bytes.NewReader(data))
 	if err != nil {
 		return it, err
 	}

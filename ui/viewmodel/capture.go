@@ -255,7 +255,7 @@ func (c *Capture) Add(ctx context.Context, fileName string, r io.Reader) error {
 	if !ok {
 		return errNoPatient
 	}
-	it, err := c.agent.AddFile(ctx, id, fileName, r)
+	it, err := c.agent.AddFile(ctx, id, localapi.NewFile{Name: fileName, Source: api.SourceDrop}, r)
 	if err != nil {
 		c.mu.Lock()
 		c.saveErr = Sentence(err)

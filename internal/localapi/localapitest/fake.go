@@ -199,7 +199,10 @@ func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
 	return nil
 }
 
-func (f *Fake) AddFile(ctx context.Context, sessionID, fileName string, r io.Reader) (localapi.Item, error) {
+func (f *Fake) AddFile(ctx context.Context, sessionID string, nf localapi.NewFile, r io.Reader) (localapi.Item, error) {
+	if err := api.ValidateSource(nf.Source); err != nil {
+		return localapi.Item{}, localapi.NewError(localapi.CodeBadRequest, err.Error()+".")
+	}
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return localapi.Item{}, err
@@ -215,8 +218,8 @@ func (f *Fake) AddFile(ctx context.Context, sessionID, fileName string, r io.Rea
 		return localapi.Item{}, localapi.NewError(localapi.CodeConflict, "No patient is selected in Medtech; open the patient and click the ClinicPro icon again.")
 	}
 	now := time.Now().UTC()
-	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: api.SourceDrop,
-		FileName: fileName, Size: int64(len(data)), Added: now, Updated: now}, data: data}
+	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: nf.SourceOrDrop(),
+		FileName: nf.Name, Size: int64(len(data)), Added: now, Updated: now}, data: data}
 	f.items[it.ID] = it
 	cp := it.Item
 	f.mu.Unlock()

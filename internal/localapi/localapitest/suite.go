@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 )
 
 // Harness is a Service under test plus the hooks the suite needs to create states
@@ -61,7 +62,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 	}
 	stage := func(t *testing.T, h Harness, s localapi.Session, name string) localapi.Item {
 		// Distinct content per file: the agent refuses the same photo twice for one patient.
-		it, err := h.Svc.AddFile(ctx(t), s.ID, name, bytes.NewReader(UniqueJPEG(t)))
+		it, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: name}, bytes.NewReader(UniqueJPEG(t)))
 		if err != nil {
 			t.Fatalf("AddFile: %v", err)
 		}
@@ -99,7 +100,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		if s.PatientSelected || s.Banner.NHI != "" {
 			t.Fatalf("session = %+v, want no patient", s)
 		}
-		if _, err := h.Svc.AddFile(ctx(t), s.ID, "a.jpg", bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrConflict) {
+		if _, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: "a.jpg"}, bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrConflict) {
 			t.Fatalf("AddFile without patient: err = %v, want conflict", err)
 		}
 	})
@@ -187,6 +188,27 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			t.Fatalf("second save: err = %v, want conflict", err)
 		}
 	})
+	// A window says how each file came: the tray's Camera label reads the item's
+	// source, so a photo taken in the window must not come back as dropped.
+	t.Run("AddFileKeepsItsSource", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		for _, c := range []struct{ give, want string }{{api.SourceCapture, api.SourceCapture}, {api.SourceDrop, api.SourceDrop}, {"", api.SourceDrop}} {
+			it, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: "photo.jpg", Source: c.give}, bytes.NewReader(UniqueJPEG(t)))
+			if err != nil {
+				t.Fatalf("AddFile with source %q: %v", c.give, err)
+			}
+			if it.Source != c.want {
+				t.Errorf("source %q: the item's source is %q, want %q", c.give, it.Source, c.want)
+			}
+			if got, err := h.Svc.Item(ctx(t), it.ID); err != nil || got.Source != c.want {
+				t.Errorf("source %q read back: %q %v", c.give, got.Source, err)
+			}
+		}
+		if _, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: "x.jpg", Source: "scanner"}, bytes.NewReader(UniqueJPEG(t))); !errors.Is(err, localapi.ErrBadRequest) {
+			t.Fatalf("AddFile with an unknown source: err = %v, want bad request", err)
+		}
+	})
 	t.Run("SaveRejectsBadRotation", func(t *testing.T) {
 		h := setup(t)
 		s := open(t, h)
@@ -232,7 +254,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		if _, err := h.Svc.Item(ctx(t), b.ID); !errors.Is(err, localapi.ErrNotFound) {
 			t.Fatalf("dropped item after close: err = %v, want not found", err)
 		}
-		if _, err := h.Svc.AddFile(ctx(t), s.ID, "c.jpg", bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrNotFound) {
+		if _, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: "c.jpg"}, bytes.NewReader(jpegBytes(t))); !errors.Is(err, localapi.ErrNotFound) {
 			t.Fatalf("AddFile to closed session: err = %v, want not found", err)
 		}
 		if err := h.Svc.CloseSession(ctx(t), s.ID); !errors.Is(err, localapi.ErrNotFound) {
