@@ -207,10 +207,12 @@ func fdct(p plane, x0, y0 int, out []float32) {
 		}
 	}
 	for i := 0; i < 8; i++ {
-		aan1D(&d, 8*i, 1) // rows
+		r := (*[8]float32)(d[8*i : 8*i+8])
+		r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = aan8(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7])
 	}
 	for i := 0; i < 8; i++ {
-		aan1D(&d, i, 8) // columns
+		d[i], d[8+i], d[16+i], d[24+i], d[32+i], d[40+i], d[48+i], d[56+i] =
+			aan8(d[i], d[8+i], d[16+i], d[24+i], d[32+i], d[40+i], d[48+i], d[56+i])
 	}
 	out = out[:64]
 	for i, n := range zigzag {
@@ -225,26 +227,27 @@ const (
 	c2pc6 = 1.306562964876376527 // cos(2pi/16) + cos(6pi/16)
 )
 
-func aan1D(d *[64]float32, o, st int) {
-	t0, t7 := d[o]+d[o+7*st], d[o]-d[o+7*st]
-	t1, t6 := d[o+st]+d[o+6*st], d[o+st]-d[o+6*st]
-	t2, t5 := d[o+2*st]+d[o+5*st], d[o+2*st]-d[o+5*st]
-	t3, t4 := d[o+3*st]+d[o+4*st], d[o+3*st]-d[o+4*st]
-	// Even part.
+// aan8 is the 8-point forward butterfly on values, so the compiler keeps
+// them in registers.
+func aan8(x0, x1, x2, x3, x4, x5, x6, x7 float32) (y0, y1, y2, y3, y4, y5, y6, y7 float32) {
+	t0, t7 := x0+x7, x0-x7
+	t1, t6 := x1+x6, x1-x6
+	t2, t5 := x2+x5, x2-x5
+	t3, t4 := x3+x4, x3-x4
 	t10, t13 := t0+t3, t0-t3
 	t11, t12 := t1+t2, t1-t2
-	d[o], d[o+4*st] = t10+t11, t10-t11
+	y0, y4 = t10+t11, t10-t11
 	z1 := float32((t12 + t13) * c4)
-	d[o+2*st], d[o+6*st] = t13+z1, t13-z1
-	// Odd part.
+	y2, y6 = t13+z1, t13-z1
 	t10, t11, t12 = t4+t5, t5+t6, t6+t7
 	z5 := float32((t10 - t12) * c6s)
 	z2 := float32(c2mc6*t10) + z5
 	z4 := float32(c2pc6*t12) + z5
 	z3 := float32(t11 * c4)
 	z11, z13 := t7+z3, t7-z3
-	d[o+5*st], d[o+3*st] = z13+z2, z13-z2
-	d[o+st], d[o+7*st] = z11+z4, z11-z4
+	y5, y3 = z13+z2, z13-z2
+	y1, y7 = z11+z4, z11-z4
+	return
 }
 
 // aanDescale[n] turns the AAN output at natural index n into the

@@ -84,20 +84,20 @@ func (s *jpegSource) countFreq(qc [][]int16) [4][257]int {
 	return freq
 }
 
-// writeScan appends the entropy-coded scan to out.
+// writeScan appends the entropy-coded scan to out, MCU by MCU.
 func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][256]uint8, out []byte) []byte {
 	w := scanWriter{buf: out}
-	n := s.scanLen()
-	for k := 0; k < n; k++ {
-		c, b := s.scanBlock(k)
+	var prev [3]int32
+	block := func(blk []int16, c int) {
+		blk = blk[:64]
 		tbl := 0
 		if c > 0 {
 			tbl = 2
 		}
 		dc, ac := &codes[tbl], &codes[tbl+1]
 		dl, al := &lens[tbl], &lens[tbl+1]
-		blk := qc[c][64*b : 64*b+64]
-		sz, e := magnitude(int32(blk[0]) - s.prevDC(qc, c, b))
+		sz, e := magnitude(int32(blk[0]) - prev[c])
+		prev[c] = int32(blk[0])
 		// A code and its extra bits go out together (at most 16 + 11 bits).
 		w.put(uint32(dc[sz])<<uint(sz)|e, uint(dl[sz])+uint(sz))
 		run := 0
@@ -112,13 +112,26 @@ func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][25
 				run -= 16
 			}
 			sz, e := magnitude(int32(v))
-			sym := run<<4 | sz
+			sym := (run<<4 | sz) & 0xFF
 			w.put(uint32(ac[sym])<<uint(sz)|e, uint(al[sym])+uint(sz))
 			run = 0
 		}
 		if run > 0 {
 			w.put(uint32(ac[0]), uint(al[0]))
 		}
+	}
+	if s.gray {
+		for b := 0; b < s.nBlks[0]; b++ {
+			block(qc[0][64*b:], 0)
+		}
+		return w.finish()
+	}
+	for i := 0; i < s.nBlks[1]; i++ {
+		for k := 0; k < 4; k++ {
+			block(qc[0][64*(4*i+k):], 0)
+		}
+		block(qc[1][64*i:], 1)
+		block(qc[2][64*i:], 2)
 	}
 	return w.finish()
 }

@@ -101,15 +101,12 @@ var aanScale = func() (s [8]float64) {
 	return s
 }()
 
+// clampPix rounds v to a pixel value. The clamp is on integers (min and
+// max compile to conditional moves; pixels are a coin toss for a branch
+// predictor). Values are bounded by the dequantised coefficients, far
+// inside int32.
 func clampPix(v float32) byte {
-	v += 0.5
-	if v <= 0 {
-		return 0
-	}
-	if v >= 255 {
-		return 255
-	}
-	return byte(v)
+	return byte(min(max(int32(v+0.5), 0), 255))
 }
 
 // idct8 is the full 8x8 inverse transform (Arai, Agui and Nakajima's
@@ -238,8 +235,15 @@ func idct4(coef []int16, t *idctTables, out []byte, stride int) {
 		k3 = 0.191341716 // 0.5 cos(3 pi/8)
 	)
 	var f [16]float32
-	for i := range f {
-		f[i] = float32(float32(coef[t.idx[i]]) * t.deq[i])
+	if !t.full {
+		c := coef[:16]
+		for i := range f {
+			f[i] = float32(float32(c[i]) * t.deq[i])
+		}
+	} else {
+		for i := range f {
+			f[i] = float32(float32(coef[t.idx[i]&63]) * t.deq[i])
+		}
 	}
 	var w [16]float32 // after the vertical pass: w[y*4+u]
 	for u := 0; u < 4; u++ {
