@@ -35,7 +35,8 @@ func (c ImagingConverter) Convert(ctx context.Context, req upload.ConvertRequest
 	case config.FormatPDF:
 		f = imaging.FormatPDF
 	}
-	res, err := imaging.Convert(ctx, b, imaging.Options{Budget: req.ByteBudget, Format: f, Rotate: req.Rotation / 90, PDF: pdfMode(c.PDF)})
+	res, err := imaging.Convert(ctx, b, imaging.Options{Budget: req.ByteBudget, Format: f, Rotate: req.Rotation / 90, PDF: pdfMode(c.PDF),
+		Crop: imaging.Crop{X: req.Crop.X, Y: req.Crop.Y, W: req.Crop.W, H: req.Crop.H}})
 	if err != nil {
 		return upload.Converted{}, err
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
+	"github.com/clinicpro/medtech-images/internal/profiles"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -67,17 +68,24 @@ type Options struct {
 	PollInterval time.Duration
 	// Phone is the relay's phone capture; nil when not enrolled (Phone refuses).
 	Phone PhoneRelay
+	// Profiles lists the signed-in users for folders in each user's profile
+	// (%USERPROFILE%, ~) and the public folder (%PUBLIC%); profiles.System() when nil.
+	Profiles profiles.Source
+	// UsersInterval is how often the signed-in users are listed; UsersInterval when zero.
+	UsersInterval time.Duration
 }
 
 // Agent implements localapi.Service.
 type Agent struct {
-	opt  Options
-	q    *queue.Queue
-	up   *upload.Uploader
-	w    *watch.Watcher
-	hub  *localapi.Hub
-	log  *slog.Logger
-	logs *doctor.Ring
+	opt Options
+	q   *queue.Queue
+	up  *upload.Uploader
+	w   *watch.Watcher
+	// users watches the folders in each signed-in user's profile.
+	users *userFolders
+	hub   *localapi.Hub
+	log   *slog.Logger
+	logs  *doctor.Ring
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -134,16 +142,23 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	if conv == nil {
 		conv = ImagingConverter{PDF: opt.Config.PDF}
 	}
+	if opt.Profiles == nil {
+		opt.Profiles = profiles.System()
+		a.opt.Profiles = opt.Profiles
+	}
+	shared, perUser := splitFolders(opt.Config.Folders, opt.Profiles)
+	wopt := watch.Options{
+		StabilityWindow: opt.Config.StabilityWindow.D(), ScanInterval: opt.Config.ScanInterval.D(),
+		PollInterval: opt.PollInterval, Handle: a.HandleFile, Open: opt.WatchOpener, Log: log.With("component", "watch"),
+	}
+	a.users = newUserFolders(opt.Profiles, perUser, wopt, opt.UsersInterval)
 	a.up = upload.New(upload.Options{
 		Queue: q, Converter: conv, Relay: opt.Uploads, ByteBudget: opt.Config.ByteBudget,
-		RejectedDir: opt.Paths.RejectedDir(), Roots: roots(opt.Config.Folders), Backoff: opt.Backoff, Breaker: opt.Breaker,
+		RejectedDir: opt.Paths.RejectedDir(), Roots: rootSet{shared: roots(shared), users: a.users}, Backoff: opt.Backoff, Breaker: opt.Breaker,
 		Now: opt.Now, Log: log.With("component", "upload"),
 	})
-	a.w = watch.New(watch.Options{
-		Folders: opt.Config.Folders, StabilityWindow: opt.Config.StabilityWindow.D(),
-		ScanInterval: opt.Config.ScanInterval.D(), PollInterval: opt.PollInterval,
-		Handle: a.HandleFile, Open: opt.WatchOpener, Log: log.With("component", "watch"),
-	})
+	wopt.Folders = shared
+	a.w = watch.New(wopt)
 	if _, err := os.Stat(a.pauseFile()); err == nil {
 		a.paused.Store(true)
 		a.up.Pause(true)
@@ -194,6 +209,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.opt.Phone != nil {
 		run(a.runPhone)
 	}
+	run(a.users.Run)
 	if a.opt.Uploads != nil {
 		run(func(ctx context.Context) {
 			if err := a.up.Run(ctx); err != nil {

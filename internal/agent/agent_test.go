@@ -23,6 +23,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/originals"
+	"github.com/clinicpro/medtech-images/internal/profiles"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -41,9 +42,8 @@ func (fakeRelay) Launch(ctx context.Context, c, sig string) (client.Launch, erro
 			Message: "Medtech did not accept this launch: click the ClinicPro icon in Medtech again.", Correlation: "corr-1"}
 	}
 	l := client.Launch{Facility: localapitest.TestFacility, ProviderID: "prov-1"}
-	if c == localapitest.ContextPatient {
-		l.Patient = &client.Patient{ID: "14e52e16edb7a435bfa05e307afd008b", NHI: localapitest.TestNHI, Name: localapitest.TestName, BirthDate: localapitest.TestBirthDate,
-			Family: localapitest.TestFamily, Given: localapitest.TestGiven, Sex: localapitest.TestSex}
+	if b, id, ok := localapitest.PatientOf(c); ok {
+		l.Patient = &client.Patient{ID: id, NHI: b.NHI, Name: b.Name, BirthDate: b.BirthDate, Family: b.Family, Given: b.Given, Sex: b.Sex}
 	}
 	return l, nil
 }
@@ -83,6 +83,9 @@ type env struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	phone   *fakePhoneRelay
+
+	mu     sync.Mutex
+	opened map[string]localapi.Peer // sessions a test opened, and as whom
 }
 
 type envOpt struct {
@@ -92,6 +95,10 @@ type envOpt struct {
 	noRun   bool
 	dir     string
 	now     func() time.Time
+	// profiles stands in for Windows' signed-in users; folders adds [[folder]] blocks.
+	profiles  profiles.Source
+	folders   string
+	converter upload.Converter
 }
 
 func newEnv(t *testing.T, o envOpt) *env {
@@ -122,7 +129,7 @@ routing = "nhi"
 path = '` + e.session + `'
 label = "Camera"
 routing = "session"
-`))
+` + o.folders))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -133,6 +140,7 @@ routing = "session"
 		Backoff:      upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Breaker:      upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
 		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second, Now: o.now,
+		Profiles: o.profiles, UsersInterval: 50 * time.Millisecond, Converter: o.converter,
 	}
 	if o.phone != nil {
 		opts.Phone = o.phone

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"strings"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/config"
@@ -31,7 +32,9 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	case r.NHI != "":
 		n.State, n.Patient = queue.StateQueued, queue.Patient{NHI: r.NHI.String()}
 	case r.Session:
-		if s := a.currentSession(); s != nil {
+		// A folder in a user's profile serves that user's windows only.
+		user, _ := a.users.owner(f.Folder.Path)
+		if s := a.currentSession(user); s != nil {
 			n.State, n.Patient, n.Facility = queue.StateStaged, s.patient(), s.Facility
 		} else {
 			n.State, n.Reason = queue.StateUnassigned, ReasonNoWindow
@@ -74,14 +77,18 @@ func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	return nil
 }
 
-// currentSession is the most recently used open session with a patient: the capture
-// window a GP is working in. Nil when none is open, so nothing is guessed.
-func (a *Agent) currentSession() *session {
+// currentSession is the capture window of the most recent launch with a patient
+// (of user, a SID, when not empty): the patient the GP opened last, not whichever
+// window was touched last. Nil when none is open, so nothing is guessed.
+func (a *Agent) currentSession(user string) *session {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	var best *session
 	for _, s := range a.sessions {
-		if s.window && s.PatientSelected && (best == nil || s.lastUsed.After(best.lastUsed)) {
+		if !s.window || !s.PatientSelected || user != "" && !strings.EqualFold(s.owner.User, user) {
+			continue
+		}
+		if best == nil || s.launched.After(best.launched) || s.launched.Equal(best.launched) && s.ID > best.ID {
 			best = s
 		}
 	}

@@ -7,7 +7,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"io"
+	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -27,6 +29,10 @@ type session struct {
 	localapi.Session
 	patientID string
 	lastUsed  time.Time
+	// launched is the session's most recent Medtech launch: a click on a patient
+	// whose window is open launches that window again. "Session" folders' files go
+	// to the most recent launch.
+	launched time.Time
 	// window is true for Medtech launches (a capture window is open); sessions opened
 	// by NHI for `clinicpro send` never receive files from "session" folders.
 	window bool
@@ -98,7 +104,7 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 	}
 	now := a.opt.Now().UTC()
 	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now},
-		lastUsed: now, window: req.NHI == ""}
+		lastUsed: now, launched: now, window: req.NHI == ""}
 	if s.Facility == "" {
 		s.Facility = a.opt.Facility
 	}
@@ -110,10 +116,83 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 		s.patientID = l.Patient.ID
 	}
 	a.mu.Lock()
+	if open := a.openWindow(s); open != nil {
+		// One window per patient: the GP clicked a patient whose window is open.
+		open.launched, open.lastUsed = now, now
+		out := open.Session
+		a.mu.Unlock()
+		a.log.Info("session launched again")
+		out.Items = a.windowItems(ctx, open)
+		return out, nil
+	}
 	a.sessions[s.ID] = s
 	a.mu.Unlock()
 	a.log.Info("session opened", "patientSelected", s.PatientSelected)
-	return s.Session, nil
+	out := s.Session
+	out.Items = a.windowItems(ctx, s)
+	return out, nil
+}
+
+// openWindow is the open capture window of s's patient for the same Windows user
+// and session, facility and provider, if any. Called with a.mu held.
+func (a *Agent) openWindow(s *session) *session {
+	if !s.window || !s.PatientSelected {
+		return nil
+	}
+	for _, o := range a.sessions {
+		if o.window && o.PatientSelected && o.patientID == s.patientID && o.Banner.NHI == s.Banner.NHI &&
+			o.Facility == s.Facility && o.ProviderID == s.ProviderID && sameOwner(o.owner, s.owner) {
+			return o
+		}
+	}
+	return nil
+}
+
+func sameOwner(a, b localapi.Peer) bool { return a.Same(b) || !a.Known() && !b.Known() }
+
+// maxWindowItems bounds what a window opening shows from earlier windows.
+const maxWindowItems = 50
+
+// windowItems is what a window shows as it opens: the session's own staged items,
+// and the patient's items saved from earlier capture windows that Medtech has not
+// confirmed, or confirmed within localapi.RecentWindow, so a GP who closed the
+// window while offline sees their progress when the patient is opened again.
+func (a *Agent) windowItems(ctx context.Context, s *session) []localapi.Item {
+	if !s.PatientSelected {
+		return nil
+	}
+	items, err := a.q.List(ctx, queue.StateStaged, queue.StateQueued, queue.StateUploading, queue.StateParked)
+	if err != nil {
+		a.log.Warn("could not list the patient's earlier items", "err", err)
+		return nil
+	}
+	sent, err := a.q.ListSentSince(ctx, a.opt.Now().Add(-localapi.RecentWindow))
+	if err == nil {
+		items = append(items, sent...)
+	}
+	var out []localapi.Item
+	for _, it := range items {
+		switch {
+		case it.State == queue.StateStaged:
+			if it.Patient.SessionID != s.ID {
+				continue
+			}
+		case it.Patient.SessionID == "" || it.Facility != s.Facility:
+			continue // not from a capture window, or another practice's
+		case it.Patient.PatientID != "" && s.patientID != "":
+			if it.Patient.PatientID != s.patientID {
+				continue
+			}
+		case it.Patient.NHI != s.Banner.NHI:
+			continue
+		}
+		out = append(out, apiItem(it))
+	}
+	slices.SortStableFunc(out, func(x, y localapi.Item) int { return x.Added.Compare(y.Added) })
+	if len(out) > maxWindowItems {
+		out = out[len(out)-maxWindowItems:]
+	}
+	return out
 }
 
 // OpenWebLaunch is the localapi.LaunchOpener for the loopback launch page: the
@@ -142,18 +221,21 @@ func (a *Agent) OpenWebLaunch(ctx context.Context, req localapi.LaunchRequest) (
 // over a shoulder does not show another GP's patient.
 func (a *Agent) Session(ctx context.Context, sessionID string) (localapi.Session, error) {
 	a.mu.Lock()
-	defer a.mu.Unlock()
 	s, ok := a.sessions[sessionID]
-	if !ok {
-		return localapi.Session{}, localapi.ErrNotFound
-	}
-	if s.owner.Known() {
+	if ok && s.owner.Known() {
 		if p, _ := localapi.PeerFrom(ctx); !s.owner.Same(p) {
-			return localapi.Session{}, localapi.ErrNotFound
+			ok = false
 		}
 	}
+	if !ok {
+		a.mu.Unlock()
+		return localapi.Session{}, localapi.ErrNotFound
+	}
 	s.lastUsed = a.opt.Now()
-	return s.Session, nil
+	out := s.Session
+	a.mu.Unlock()
+	out.Items = a.windowItems(ctx, s)
+	return out, nil
 }
 
 // relayError turns a relay client failure into the local API's answer. A refusal
@@ -338,13 +420,16 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 		if it.State != queue.StateStaged || it.Patient.SessionID != sessionID {
 			return nil, localapi.NewError(localapi.CodeConflict, "An item in this save is no longer waiting in this window: refresh and try again.")
 		}
+		if err := checkCrop(e.Crop, it.SpoolPath); err != nil {
+			return nil, err
+		}
 	}
 	out := make([]localapi.Item, 0, len(req.Items))
 	for _, e := range req.Items {
 		// Titles and body sites are cleaned and cut as the relay does, so what the GP
 		// sees queued is what is filed.
 		it, err := a.q.Save(ctx, e.ID, queue.Meta{Title: api.CleanTitle(e.Title), Rotation: e.Rotation, Laterality: e.Laterality,
-			BodySite: api.CleanText(e.BodySite, api.MaxBodySite), BodySiteCode: e.BodySiteCode, Kind: e.Kind})
+			BodySite: api.CleanText(e.BodySite, api.MaxBodySite), BodySiteCode: e.BodySiteCode, Kind: e.Kind, Crop: cropOf(e.Crop)})
 		if err != nil {
 			return out, queueError(err)
 		}
@@ -354,6 +439,34 @@ func (a *Agent) Save(ctx context.Context, sessionID string, req localapi.SaveReq
 	a.endPhoneForWindow(sessionID, false)
 	a.log.Info("items saved", "count", len(out))
 	return out, nil
+}
+
+// checkCrop refuses a crop outside the image, or on a PDF (a document is sent whole).
+func checkCrop(c *localapi.Crop, spool string) error {
+	if c == nil || c.Whole() {
+		return nil
+	}
+	if !c.Valid() {
+		return localapi.ErrBadCrop
+	}
+	f, err := os.Open(spool)
+	if err != nil {
+		return localapi.NewError(localapi.CodeNotFound, "The agent no longer holds this image: add it again.")
+	}
+	defer f.Close()
+	head := make([]byte, 512)
+	n, _ := io.ReadFull(f, head)
+	if t, _ := imaging.Sniff(head[:n]); t == imaging.TypePDF {
+		return localapi.ErrCropPDF
+	}
+	return nil
+}
+
+func cropOf(c *localapi.Crop) queue.Crop {
+	if c == nil || c.Whole() {
+		return queue.Crop{}
+	}
+	return queue.Crop{X: c.X, Y: c.Y, W: c.W, H: c.H}
 }
 
 // Remove takes a staged item out of its window.

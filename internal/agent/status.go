@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/localapi"
@@ -42,15 +43,48 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 		return localapi.Status{}, err
 	}
 	return localapi.Status{
-		Version:    version.Version,
-		Relay:      a.opt.RelayURL,
-		Facility:   a.opt.Facility,
-		Enrolled:   a.opt.Relay != nil,
-		Paused:     a.paused.Load(),
-		Counts:     apiCounts(counts),
-		LastUpload: last,
-		Health:     a.report(now),
+		Version:        version.Version,
+		Relay:          a.opt.RelayURL,
+		Facility:       a.opt.Facility,
+		Enrolled:       a.opt.Relay != nil,
+		Paused:         a.paused.Load(),
+		Counts:         apiCounts(counts),
+		LastUpload:     last,
+		Health:         a.report(now),
+		SessionFolders: a.sessionFolders(),
 	}, nil
+}
+
+// sessionFolders are the "session" folders and, for the shared ones, the session
+// their files go to now.
+func (a *Agent) sessionFolders() []localapi.SessionFolder {
+	var out []localapi.SessionFolder
+	for _, f := range a.opt.Config.Folders {
+		if f.Routing != config.RoutingSession {
+			continue
+		}
+		sf := localapi.SessionFolder{Label: f.Label, PerUser: f.PerUser(), CameraRoll: f.CameraRoll()}
+		if !sf.PerUser {
+			if s := a.currentSession(""); s != nil {
+				sf.Receiver = s.ID
+			}
+		}
+		out = append(out, sf)
+	}
+	return out
+}
+
+// Recheck runs the polled checks now and announces the result.
+func (a *Agent) Recheck(ctx context.Context) (localapi.Status, error) {
+	a.poll(ctx)
+	a.w.Rescan()
+	st, err := a.Status(ctx)
+	if err != nil {
+		return st, err
+	}
+	a.hub.Publish(localapi.Event{Type: localapi.EventStatus, Status: &st})
+	a.log.Info("health checked again on request")
+	return st, nil
 }
 
 // report folds the last health poll with the live checks of the uploader, the
@@ -64,6 +98,7 @@ func (a *Agent) report(now time.Time) health.Report {
 		cs = append(cs, a.up.Health())
 	}
 	cs = append(cs, a.w.Health()...)
+	cs = append(cs, a.users.Health(now)...)
 	for _, f := range a.opt.Checks {
 		cs = append(cs, f()...)
 	}

@@ -43,7 +43,15 @@ func apiItem(it queue.Item) localapi.Item {
 		Correlation:  it.Correlation,
 		Added:        it.Added,
 		Updated:      it.Updated,
+		Crop:         apiCrop(it.Meta.Crop),
 	}
+}
+
+func apiCrop(c queue.Crop) *localapi.Crop {
+	if c.Whole() {
+		return nil
+	}
+	return &localapi.Crop{X: c.X, Y: c.Y, W: c.W, H: c.H}
 }
 
 func apiItems(items []queue.Item) []localapi.Item {

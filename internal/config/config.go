@@ -260,9 +260,13 @@ func (c *Config) validate(data []byte) error {
 			return &Error{Line: line, Msg: "a [[folder]] has no path",
 				Fix: "Add path = 'C:\\Scans' (single quotes keep backslashes as they are), or remove the [[folder]] block."}
 		}
-		if !filepath.IsAbs(f.Path) && !isWindowsAbs(f.Path) {
+		if err := checkVars(f.Path); err != nil {
+			return &Error{Line: line, Msg: fmt.Sprintf("folder path %q: %v", f.Path, err),
+				Fix: "Start the path with %USERPROFILE% (each signed-in user's profile), ~ (the same) or %PUBLIC%, or give the whole path."}
+		}
+		if v, _ := splitVar(f.Path); v == "" && !filepath.IsAbs(f.Path) && !isWindowsAbs(f.Path) {
 			return &Error{Line: line, Msg: fmt.Sprintf("folder path %q is not a full path", f.Path),
-				Fix: "Give the whole path, starting with a drive letter or \\\\server\\share."}
+				Fix: "Give the whole path, starting with a drive letter, \\\\server\\share, %USERPROFILE%, ~ or %PUBLIC%."}
 		}
 		key := strings.ToLower(strings.TrimRight(strings.ReplaceAll(f.Path, `\`, "/"), "/"))
 		if j, dup := seen[key]; dup {

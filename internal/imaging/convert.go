@@ -34,6 +34,7 @@ type Options struct {
 	MaxInputBytes int64  // largest input accepted; default 200 MB
 	Format        Format // container
 	Rotate        int    // extra clockwise quarter turns the GP asked for, after EXIF orientation
+	Crop          Crop   // the part of the upright image to keep (images; a PDF is sent whole)
 	Treat         Kind   // KindAuto detects photo vs document; KindPhoto or KindDocument force it
 	// Photos: a JPEG is decoded at the smallest DCT-domain reduction that
 	// still covers a ViewEdge-pixel view (2016 px for a 12 MP phone, 2016
@@ -496,7 +497,7 @@ func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &source{img: normalize(m), orient: uprightTransform(orientationOf(in), opt.Rotate)}
+	s := &source{img: cropStored(normalize(m), orientationOf(in), opt.Crop), orient: uprightTransform(orientationOf(in), opt.Rotate)}
 	s.doc, s.page = isDocument(s.img, opt.Treat, false)
 	if s.doc && in.docScale != 0 && in.docScale < in.scale {
 		// A document keeps more pixels than a photo (small print): decode

@@ -233,6 +233,11 @@ func (c *Client) Pause(ctx context.Context, paused bool) (Status, error) {
 	return s, c.call(ctx, http.MethodPost, PathPause, PauseRequest{Paused: paused}, &s)
 }
 
+func (c *Client) Recheck(ctx context.Context) (Status, error) {
+	var s Status
+	return s, c.call(ctx, http.MethodPost, PathRecheck, nil, &s)
+}
+
 // Events opens the stream; the channel closes when ctx ends or the connection drops.
 // Use Watch for a stream that reconnects by itself.
 func (c *Client) Events(ctx context.Context) (<-chan Event, error) {

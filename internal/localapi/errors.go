@@ -72,6 +72,10 @@ var (
 	// ErrNotAgentAccount: only the account the agent runs as (SYSTEM for the service,
 	// which the installer's actions run as) may close every user's tray.
 	ErrNotAgentAccount = NewError(CodeForbidden, "Only the installer (running as the agent's account) may close every tray.")
+	// ErrBadCrop: a crop outside the image, or too small to be meant.
+	ErrBadCrop = NewError(CodeBadRequest, "The crop is outside the image or too small: draw it again, or use Reset to keep the whole image.")
+	// ErrCropPDF: PDFs are documents; only photos and scanned images can be cropped.
+	ErrCropPDF = NewError(CodeBadRequest, "A PDF cannot be cropped: only photos and scanned images can. Use Reset to send it whole.")
 	// ErrHost: a request over TCP named a host other than a loopback address.
 	ErrHost = NewError(CodeForbidden, "Requests must be addressed to 127.0.0.1 or [::1].")
 )

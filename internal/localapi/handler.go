@@ -52,6 +52,7 @@ func NewHandler(svc Service, log *slog.Logger) http.Handler {
 	m.HandleFunc("GET "+PathQueue, h.list(Service.Queue))
 	m.HandleFunc("GET "+PathUnassigned, h.list(Service.Unassigned))
 	m.HandleFunc("POST "+PathPause, h.pause)
+	m.HandleFunc("POST "+PathRecheck, h.recheck)
 	m.HandleFunc("GET "+PathEvents, h.events)
 	m.HandleFunc("GET "+PathDiagnosis, h.diagnostics)
 	m.HandleFunc("POST "+PathTraysClose, h.closeTrays)
@@ -324,6 +325,15 @@ func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := h.svc.Pause(r.Context(), req.Paused)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, st)
+}
+
+func (h *handler) recheck(w http.ResponseWriter, r *http.Request) {
+	st, err := h.svc.Recheck(r.Context())
 	if err != nil {
 		h.fail(w, r, err)
 		return

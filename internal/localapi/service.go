@@ -53,6 +53,9 @@ type Service interface {
 	Discard(ctx context.Context, itemID string) (Item, error)
 
 	Pause(ctx context.Context, paused bool) (Status, error)
+	// Recheck runs the agent's health checks now (the relay, ALEX, disk, queue,
+	// folders) instead of at the next poll, and returns the fresh Status.
+	Recheck(ctx context.Context) (Status, error)
 	// Events streams changes until ctx ends or the agent goes away; the channel is
 	// then closed. Clients reconnect and call Status to resynchronise.
 	Events(ctx context.Context) (<-chan Event, error)

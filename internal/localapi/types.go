@@ -25,6 +25,7 @@ const (
 	PathEvents     = "/v1/events"             // GET → newline-delimited JSON Events, until the client goes away
 	PathDiagnosis  = "/v1/diagnostics/bundle" // GET → application/zip, no patient data
 	PathTraysClose = "/v1/trays/close"        // POST → TraysClosed; only the agent's own account (the installer, as SYSTEM)
+	PathRecheck    = "/v1/recheck"            // POST → Status, once the agent has run its health checks again
 )
 
 // PreviewEdge bounds the long edge of Service.Preview's image: large enough to check
@@ -69,6 +70,43 @@ type Session struct {
 	ProviderID      string    `json:"providerId,omitempty"`
 	Facility        string    `json:"facility"`
 	Opened          time.Time `json:"opened"`
+	// Items are what the window shows as it opens: the session's own staged items (a
+	// launch for a patient whose window is open is that window's session), and the
+	// patient's items saved from earlier windows on this PC that Medtech has not
+	// confirmed yet or confirmed within RecentWindow, so a window opened again shows
+	// the progress of images kept while offline.
+	Items []Item `json:"items,omitempty"`
+}
+
+// RecentWindow is how long a confirmed item still shows in Session.Items.
+const RecentWindow = 12 * time.Hour
+
+// Crop is the part of an image to keep: a rectangle in fractions (0 to 1) of the
+// image standing upright (after the camera's EXIF orientation, before the GP's
+// Rotation). It is applied when the image is converted for Medtech; the original
+// file is never changed. The zero Crop keeps the whole image.
+type Crop struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
+}
+
+// MinCropSide is the smallest crop side, as a fraction of the image: anything
+// smaller is a slip of the mouse, not a clinical close-up.
+const MinCropSide = 0.05
+
+// Whole reports whether c keeps the whole image.
+func (c Crop) Whole() bool { return c == Crop{} || c == Crop{W: 1, H: 1} }
+
+// Valid reports whether c is a rectangle inside the image, no side under MinCropSide.
+func (c Crop) Valid() bool {
+	if c == (Crop{}) {
+		return true
+	}
+	const eps = 1e-9
+	return c.X >= 0 && c.Y >= 0 && c.W >= MinCropSide-eps && c.H >= MinCropSide-eps &&
+		c.X+c.W <= 1+eps && c.Y+c.H <= 1+eps
 }
 
 // ItemState is where an item is on its way to Medtech.
@@ -119,6 +157,8 @@ type Item struct {
 	// BodySiteCode is the SNOMED CT concept when BodySite was picked from the body-site
 	// list (relay/api.BodySites); empty for free text.
 	BodySiteCode string `json:"bodySiteCode,omitempty"`
+	// Crop is the part kept when converting; nil keeps the whole image.
+	Crop *Crop `json:"crop,omitempty"`
 }
 
 // NewFile is a file a capture window stages (AddFile): its name, and how it came in
@@ -156,6 +196,8 @@ type ItemEdit struct {
 	// Kind is photo or document (relay/api's KindPhoto, KindDocument); empty lets the
 	// agent decide from the converted file (a PDF is a document).
 	Kind string `json:"kind,omitempty"`
+	// Crop: see Item.Crop; the agent refuses one that is not Valid, or on a PDF.
+	Crop *Crop `json:"crop,omitempty"`
 }
 
 // AssignRequest routes an Unassigned item to the patient of an open session.
@@ -187,6 +229,24 @@ type Status struct {
 	Counts     Counts        `json:"counts"`
 	LastUpload time.Time     `json:"lastUpload,omitempty"`
 	Health     health.Report `json:"health"`
+	// SessionFolders are the watched folders whose files go to the capture window of
+	// the most recent launch, so the window can say which files will arrive in it.
+	SessionFolders []SessionFolder `json:"sessionFolders,omitempty"`
+}
+
+// SessionFolder is a watched folder with routing "session".
+type SessionFolder struct {
+	Label string `json:"label"`
+	// PerUser: the folder is in each signed-in user's profile (%USERPROFILE% or ~);
+	// its files go to the newest launch of that user only.
+	PerUser bool `json:"perUser,omitempty"`
+	// CameraRoll: it is each user's Pictures\Camera Roll, where the Windows Camera
+	// app saves photos.
+	CameraRoll bool `json:"cameraRoll,omitempty"`
+	// Receiver is the session its files go to now: for a shared folder the most
+	// recent launch with a patient, whoever opened it; empty for a per-user folder
+	// (each user's newest launch) or when no window is open.
+	Receiver string `json:"receiver,omitempty"`
 }
 
 // EventType names what changed.

@@ -130,13 +130,13 @@ func (q *Queue) add(ctx context.Context, n New, r io.Reader) (Item, error) {
 		(id, state, source, source_path, source_action, format, file_name, spool_name, size, sha256,
 		 nhi, patient_id, session_id, facility, idem_key, title, rotation, laterality, body_site,
 		 next_attempt, reason, correlation, added, updated,
-		 kind, taken, folder, provider_id, body_site_code)
-		VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?)`,
+		 kind, taken, folder, provider_id, body_site_code, crop)
+		VALUES (?,?,?,?,?,?,?,?,?,?, ?,?,?,?,?,?,?,?,?, ?,?,?,?,?, ?,?,?,?,?,?)`,
 		id, n.State, n.Source, n.SourcePath, n.SourceAction, n.Format, n.FileName, name, size, sum,
 		n.Patient.NHI, n.Patient.PatientID, n.Patient.SessionID, n.Facility, idem,
 		n.Meta.Title, n.Meta.Rotation, n.Meta.Laterality, n.Meta.BodySite,
 		now, reasonText(n.Reason), newCorrelation(), now, now,
-		n.Meta.Kind, taken, n.Folder, n.Patient.ProviderID, n.Meta.BodySiteCode)
+		n.Meta.Kind, taken, n.Folder, n.Patient.ProviderID, n.Meta.BodySiteCode, cropText(n.Meta.Crop))
 	if err != nil {
 		os.Remove(final)
 		if isUnique(err) {

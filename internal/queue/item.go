@@ -3,6 +3,7 @@ package queue
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"time"
 
@@ -64,6 +65,27 @@ type Meta struct {
 	BodySite     string
 	BodySiteCode string // SNOMED CT, when the body site was picked from the list
 	Kind         string // photo or document; "" decides by the converted file
+	// Crop is the part of the image sent; the zero Crop sends it whole.
+	Crop Crop
+}
+
+// Crop is the part of an image the GP kept: a rectangle in fractions (0 to 1) of
+// the image standing upright (after its EXIF orientation, before Meta.Rotation).
+// The agent checks it before it is stored; the zero Crop keeps the whole image.
+type Crop struct {
+	X float64 `json:"x"`
+	Y float64 `json:"y"`
+	W float64 `json:"w"`
+	H float64 `json:"h"`
+}
+
+// Whole reports whether c keeps the whole image.
+func (c Crop) Whole() bool { return c == Crop{} || c == Crop{W: 1, H: 1} }
+
+// Valid reports whether c lies inside the image (the agent checks the minimum size).
+func (c Crop) Valid() bool {
+	const eps = 1e-9
+	return c.X >= 0 && c.Y >= 0 && c.W > 0 && c.H > 0 && c.X+c.W <= 1+eps && c.Y+c.H <= 1+eps
 }
 
 // Item is one row of the queue.
@@ -121,6 +143,23 @@ func keyOfGen(key string, gen int) string {
 		return key
 	}
 	return fmt.Sprintf("%s.%d", key, gen)
+}
+
+// cropText is how a crop is stored: JSON, or empty for the whole image.
+func cropText(c Crop) string {
+	if c.Whole() {
+		return ""
+	}
+	b, _ := json.Marshal(c)
+	return string(b)
+}
+
+func parseCrop(s string) Crop {
+	var c Crop
+	if s != "" && json.Unmarshal([]byte(s), &c) == nil && c.Valid() {
+		return c
+	}
+	return Crop{}
 }
 
 // IdempotencyKey derives the key for content (hex SHA-256) sent to one patient at one

@@ -14,7 +14,7 @@ import (
 const columns = `id, state, source, source_path, source_action, format, file_name, spool_name, size, sha256,
 	nhi, patient_id, session_id, facility, COALESCE(idem_key, ''), title, rotation, laterality, body_site,
 	attempts, next_attempt, reason, correlation, document_id, added, updated, sent,
-	cause, key_gen, kind, taken, folder, provider_id, body_site_code`
+	cause, key_gen, kind, taken, folder, provider_id, body_site_code, crop`
 
 type scanner interface{ Scan(...any) error }
 
@@ -22,17 +22,19 @@ func (q *Queue) scan(s scanner) (Item, error) {
 	var it Item
 	var spool string
 	var next, added, updated, sent, taken int64
+	var crop string
 	err := s.Scan(&it.ID, &it.State, &it.Source, &it.SourcePath, &it.SourceAction, &it.Format, &it.FileName, &spool,
 		&it.Size, &it.SHA256, &it.Patient.NHI, &it.Patient.PatientID, &it.Patient.SessionID, &it.Facility,
 		&it.IdempotencyKey, &it.Meta.Title, &it.Meta.Rotation, &it.Meta.Laterality, &it.Meta.BodySite,
 		&it.Attempts, &next, &it.Reason, &it.Correlation, &it.DocumentID, &added, &updated, &sent,
-		&it.Cause, &it.KeyGen, &it.Meta.Kind, &taken, &it.Folder, &it.Patient.ProviderID, &it.Meta.BodySiteCode)
+		&it.Cause, &it.KeyGen, &it.Meta.Kind, &taken, &it.Folder, &it.Patient.ProviderID, &it.Meta.BodySiteCode, &crop)
 	if err != nil {
 		return Item{}, err
 	}
 	if taken != 0 {
 		it.Taken = time.Unix(0, taken)
 	}
+	it.Meta.Crop = parseCrop(crop)
 	it.SpoolPath = filepath.Join(q.spool, spool)
 	it.NextAttempt = time.Unix(0, next)
 	it.Added = time.Unix(0, added)
@@ -218,8 +220,8 @@ func (q *Queue) update(ctx context.Context, id string, to State, from []State, s
 // Save queues a staged item with the GP's edits.
 func (q *Queue) Save(ctx context.Context, id string, m Meta) (Item, error) {
 	return q.update(ctx, id, StateQueued, []State{StateStaged},
-		`title=?, rotation=?, laterality=?, body_site=?, body_site_code=?, kind=?, next_attempt=?`,
-		m.Title, m.Rotation, m.Laterality, m.BodySite, m.BodySiteCode, m.Kind, q.now().UnixNano())
+		`title=?, rotation=?, laterality=?, body_site=?, body_site_code=?, kind=?, crop=?, next_attempt=?`,
+		m.Title, m.Rotation, m.Laterality, m.BodySite, m.BodySiteCode, m.Kind, cropText(m.Crop), q.now().UnixNano())
 }
 
 // Assign gives an unassigned or parked item a patient and queues it: a file

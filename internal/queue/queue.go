@@ -177,8 +177,14 @@ UPDATE items SET folder=source, source='drop' WHERE source NOT IN ('drop','camer
 PRAGMA user_version = 2;
 `
 
+// schemaV3 keeps the crop the GP drew (JSON localapi.Crop; empty keeps the whole image).
+const schemaV3 = `
+ALTER TABLE items ADD COLUMN crop TEXT NOT NULL DEFAULT '';
+PRAGMA user_version = 3;
+`
+
 // schemaVersion is the newest schema this build writes.
-const schemaVersion = 2
+const schemaVersion = 3
 
 func (q *Queue) migrate(ctx context.Context) error {
 	var v int
@@ -193,19 +199,33 @@ func (q *Queue) migrate(ctx context.Context) error {
 			return fmt.Errorf("cannot prepare the queue database: %w", err)
 		}
 	}
-	if v < 2 {
-		// One transaction: a crash half-way leaves schema 1, which is upgraded again.
-		tx, err := q.db.BeginTx(ctx, nil)
-		if err != nil {
-			return fmt.Errorf("cannot upgrade the queue database: %w", err)
+	// Each upgrade is one transaction: a crash half-way leaves the schema before it,
+	// which is upgraded again.
+	for _, up := range []struct {
+		from int
+		sql  string
+	}{{2, schemaV2}, {3, schemaV3}} {
+		if v >= up.from {
+			continue
 		}
-		defer tx.Rollback()
-		if _, err := tx.ExecContext(ctx, schemaV2); err != nil {
-			return fmt.Errorf("cannot upgrade the queue database: %w", err)
+		if err := q.upgrade(ctx, up.sql); err != nil {
+			return err
 		}
-		if err := tx.Commit(); err != nil {
-			return fmt.Errorf("cannot upgrade the queue database: %w", err)
-		}
+	}
+	return nil
+}
+
+func (q *Queue) upgrade(ctx context.Context, sql string) error {
+	tx, err := q.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("cannot upgrade the queue database: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, sql); err != nil {
+		return fmt.Errorf("cannot upgrade the queue database: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("cannot upgrade the queue database: %w", err)
 	}
 	return nil
 }

@@ -587,6 +587,29 @@ func TestContractFieldsRoundTrip(t *testing.T) {
 	}
 }
 
+// TestCropIsKeptWithTheSave: the crop the GP drew is stored with the save and
+// survives a restart; the whole image is stored as no crop.
+func TestCropIsKeptWithTheSave(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	it, err := e.q.Add(ctx, New{Source: "drop", SourcePath: e.file("c.jpg", "c"), Patient: zzz, Facility: "F99669-C", State: StateStaged})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := Crop{X: 0.1, Y: 0.2, W: 0.5, H: 0.25}
+	if _, err := e.q.Save(ctx, it.ID, Meta{Crop: c}); err != nil {
+		t.Fatal(err)
+	}
+	e.reopen()
+	got, err := e.q.Get(ctx, it.ID)
+	if err != nil || got.Meta.Crop != c {
+		t.Fatalf("after reopening: crop %+v, %v", got.Meta.Crop, err)
+	}
+	if cropText(Crop{W: 1, H: 1}) != "" || parseCrop(`{"x":0.5,"y":0,"w":0.7,"h":1}`) != (Crop{}) {
+		t.Fatal("the whole image is stored as a crop, or a crop outside the image is read back")
+	}
+}
+
 // TestSendAgainMovesTheKeyOn: a parked item whose earlier attempt may be in Medtech
 // is sent again only under the next generation of its key, which names the one it
 // replaces.

@@ -22,6 +22,9 @@ type ConvertRequest struct {
 	Format     config.Format
 	ByteBudget int64
 	Rotation   int // extra clockwise degrees the GP asked for
+	// Crop is the part of the upright image to send (before Rotation); the zero
+	// Crop sends it whole.
+	Crop queue.Crop
 }
 
 // Converted is the converter's output.

@@ -30,7 +30,7 @@ type Options struct {
 	RejectedDir string
 	// Roots are the watched folders: an original is moved or deleted only inside
 	// the one it came from, and left alone when it is in none.
-	Roots   originals.Roots
+	Roots   RootFinder
 	Backoff Backoff
 	Breaker BreakerPolicy
 	// Workers is how many items are converted and sent at once; 1 when zero. More
@@ -45,6 +45,12 @@ type Options struct {
 	// crash, when set, is called between steps; a non-nil error makes the uploader
 	// stop at once as if the process died there. Tests use it.
 	crash func(step string) error
+}
+
+// RootFinder finds the watched folder an original is in: originals.Roots, or the
+// agent's set, which grows as users with a per-user folder sign in.
+type RootFinder interface {
+	Find(path string) (originals.Root, string, bool)
 }
 
 // Uploader drains the queue. Create with New, start with Run.
@@ -72,6 +78,9 @@ func New(opt Options) *Uploader {
 	}
 	if opt.ItemTimeout <= 0 {
 		opt.ItemTimeout = 5 * time.Minute
+	}
+	if opt.Roots == nil {
+		opt.Roots = originals.Roots(nil)
 	}
 	u := &Uploader{opt: opt, q: opt.Queue, now: opt.Now, log: opt.Log, poke: make(chan struct{}, 1),
 		rnd: rand.New(rand.NewPCG(rand.Uint64(), rand.Uint64()))}
@@ -249,7 +258,7 @@ func (u *Uploader) process(parent context.Context, it queue.Item) error {
 	db := context.WithoutCancel(parent)
 	conv, err := u.opt.Converter.Convert(ctx, ConvertRequest{
 		Path: it.SpoolPath, FileName: it.FileName, Format: it.Format,
-		ByteBudget: u.opt.ByteBudget, Rotation: it.Meta.Rotation,
+		ByteBudget: u.opt.ByteBudget, Rotation: it.Meta.Rotation, Crop: it.Meta.Crop,
 	})
 	if parent.Err() != nil {
 		return u.release(it)

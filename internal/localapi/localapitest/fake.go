@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -38,7 +39,35 @@ const (
 	TestBirthDate    = "1970-01-01"
 	TestSex          = "female"
 	TestFacility     = "F2N060-E"
+
+	// ContextOther opens a second test patient, for "another patient" cases.
+	ContextOther   = "ctx-other"
+	OtherNHI       = "ZAA0067"
+	OtherName      = "PATIENT, Other"
+	OtherFamily    = "PATIENT"
+	OtherGiven     = "Other"
+	OtherBirthDate = "1982-03-12"
+	OtherSex       = "male"
+	OtherPatientID = "b8d3c9a4e1f2a3b4c5d6e7f8a9b0c1d2"
+	TestPatientID  = "14e52e16edb7a435bfa05e307afd008b"
 )
+
+// Again returns another launch of the patient that launch context c opens: every
+// Medtech click is a new link, and the agent takes each link once.
+func Again(c string, n int) string { return fmt.Sprintf("%s#%d", c, n) }
+
+// PatientOf returns the patient a launch context opens, and ok false for a context
+// with no patient (ContextNoPatient) or one the fakes do not know.
+func PatientOf(c string) (b localapi.Banner, patientID string, ok bool) {
+	base, _, _ := strings.Cut(c, "#")
+	switch base {
+	case ContextPatient:
+		return localapi.Banner{Name: TestName, NHI: TestNHI, BirthDate: TestBirthDate, Family: TestFamily, Given: TestGiven, Sex: TestSex}, TestPatientID, true
+	case ContextOther:
+		return localapi.Banner{Name: OtherName, NHI: OtherNHI, BirthDate: OtherBirthDate, Family: OtherFamily, Given: OtherGiven, Sex: OtherSex}, OtherPatientID, true
+	}
+	return localapi.Banner{}, "", false
+}
 
 // SignatureFor returns the signature the Fake accepts for a launch context.
 func SignatureFor(context string) string { return "sig:" + context }
@@ -47,25 +76,59 @@ func SignatureFor(context string) string { return "sig:" + context }
 type Fake struct {
 	Hub *localapi.Hub
 
-	mu       sync.Mutex
-	paused   bool
-	sessions map[string]localapi.Session
-	owners   map[string]localapi.Peer // who opened each session, when the transport said
-	items    map[string]*fakeItem
-	phones   map[string]*localapi.PhoneSession // by capture session
+	mu        sync.Mutex
+	paused    bool
+	sessions  map[string]localapi.Session
+	owners    map[string]localapi.Peer // who opened each session, when the transport said
+	launched  map[string]time.Time     // each session's most recent launch
+	items     map[string]*fakeItem
+	folders   []localapi.SessionFolder
+	checkedAt time.Time
+	rechecks  int
+	phones    map[string]*localapi.PhoneSession // by capture session
 }
 
 type fakeItem struct {
 	localapi.Item
 	data []byte
+	nhi  string // the patient, kept after the session closed
 }
 
 var _ localapi.Service = (*Fake)(nil)
 
 // NewFake returns an empty, enrolled Fake.
 func NewFake() *Fake {
-	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, owners: map[string]localapi.Peer{}, items: map[string]*fakeItem{},
+	return &Fake{Hub: localapi.NewHub(64), sessions: map[string]localapi.Session{}, owners: map[string]localapi.Peer{},
+		launched: map[string]time.Time{}, items: map[string]*fakeItem{}, checkedAt: time.Now().UTC(),
 		phones: map[string]*localapi.PhoneSession{}}
+}
+
+// SetSessionFolders sets the "session" folders Status reports, as the agent's
+// configuration would.
+func (f *Fake) SetSessionFolders(fs []localapi.SessionFolder) {
+	f.mu.Lock()
+	f.folders = slices.Clone(fs)
+	f.mu.Unlock()
+}
+
+// Rechecks counts Recheck calls.
+func (f *Fake) Rechecks() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.rechecks
+}
+
+// receiverLocked is the session a shared "session" folder's files go to: the most
+// recent launch with a patient.
+func (f *Fake) receiverLocked() string {
+	var best string
+	var at time.Time
+	for id, s := range f.sessions {
+		if s.PatientSelected && (best == "" || f.launched[id].After(at)) {
+			best, at = id, f.launched[id]
+		}
+	}
+	return best
 }
 
 func newID() string {
@@ -120,8 +183,25 @@ func (f *Fake) statusLocked() localapi.Status {
 			st.Counts.SentToday++
 		}
 	}
-	st.Health = health.Aggregate(time.Now().UTC(), []health.Check{{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers."}})
+	st.Health = health.Aggregate(f.checkedAt, []health.Check{{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers.", Since: f.checkedAt}})
+	for _, sf := range f.folders {
+		if !sf.PerUser {
+			sf.Receiver = f.receiverLocked()
+		}
+		st.SessionFolders = append(st.SessionFolders, sf)
+	}
 	return st
+}
+
+// Recheck stamps the checks with the time they ran again and announces the status.
+func (f *Fake) Recheck(ctx context.Context) (localapi.Status, error) {
+	f.mu.Lock()
+	f.rechecks++
+	f.checkedAt = time.Now().UTC()
+	st := f.statusLocked()
+	f.mu.Unlock()
+	f.Hub.Publish(localapi.Event{Type: localapi.EventStatus, Status: &st})
+	return st, nil
 }
 
 func (f *Fake) Status(ctx context.Context) (localapi.Status, error) {
@@ -147,19 +227,65 @@ func (f *Fake) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi
 	if req.Context == "" || req.Signature != SignatureFor(req.Context) {
 		return localapi.Session{}, localapi.ErrLaunch
 	}
-	s := localapi.Session{ID: newID(), Facility: TestFacility, Opened: time.Now().UTC()}
-	if req.Context == ContextPatient {
-		s.PatientSelected = true
-		s.Banner = localapi.Banner{Name: TestName, NHI: TestNHI, BirthDate: TestBirthDate, Family: TestFamily, Given: TestGiven, Sex: TestSex}
-		s.ProviderID = "prov-1"
+	now := time.Now().UTC()
+	s := localapi.Session{ID: newID(), Facility: TestFacility, Opened: now}
+	if b, _, ok := PatientOf(req.Context); ok {
+		s.PatientSelected, s.Banner, s.ProviderID = true, b, "prov-1"
 	}
+	owner, _ := localapi.PeerFrom(ctx)
 	f.mu.Lock()
-	f.sessions[s.ID] = s
-	if p, ok := localapi.PeerFrom(ctx); ok {
-		f.owners[s.ID] = p
+	defer f.mu.Unlock()
+	// One window per patient: a launch for a patient whose window is open (for the
+	// same user and session) is that window's session, now the most recent launch.
+	if s.PatientSelected && req.NHI == "" {
+		for id, open := range f.sessions {
+			if open.PatientSelected && open.Banner.NHI == s.Banner.NHI && sameOwner(f.owners[id], owner) {
+				f.launched[id] = now
+				open.Items = f.itemsForLocked(open)
+				return open, nil
+			}
+		}
 	}
-	f.mu.Unlock()
+	f.sessions[s.ID] = s
+	f.launched[s.ID] = now
+	if owner.Known() {
+		f.owners[s.ID] = owner
+	}
+	s.Items = f.itemsForLocked(s)
 	return s, nil
+}
+
+func sameOwner(a, b localapi.Peer) bool { return a.Same(b) || !a.Known() && !b.Known() }
+
+// itemsForLocked is what a window opening for s shows: its own staged items, and
+// the patient's items from earlier windows not yet confirmed or confirmed lately.
+func (f *Fake) itemsForLocked(s localapi.Session) []localapi.Item {
+	if !s.PatientSelected {
+		return nil
+	}
+	var out []localapi.Item
+	cutoff := time.Now().Add(-localapi.RecentWindow)
+	for _, it := range f.items {
+		if it.nhi != s.Banner.NHI {
+			continue
+		}
+		switch it.State {
+		case localapi.StateStaged:
+			if it.SessionID != s.ID {
+				continue
+			}
+		case localapi.StateQueued, localapi.StateUploading, localapi.StateParked:
+		case localapi.StateSent:
+			if it.Updated.Before(cutoff) {
+				continue
+			}
+		default:
+			continue
+		}
+		out = append(out, it.Item)
+	}
+	slices.SortFunc(out, func(a, b localapi.Item) int { return a.Added.Compare(b.Added) })
+	return out
 }
 
 // Session returns an open session to the peer that opened it, as the agent does.
@@ -175,6 +301,7 @@ func (f *Fake) Session(ctx context.Context, sessionID string) (localapi.Session,
 			return localapi.Session{}, localapi.ErrNotFound
 		}
 	}
+	s.Items = f.itemsForLocked(s)
 	return s, nil
 }
 
@@ -187,6 +314,7 @@ func (f *Fake) CloseSession(ctx context.Context, sessionID string) error {
 	delete(f.sessions, sessionID)
 	delete(f.owners, sessionID)
 	delete(f.phones, sessionID)
+	delete(f.launched, sessionID)
 	for id, it := range f.items {
 		if it.SessionID == sessionID && it.State == localapi.StateStaged {
 			if it.Source == api.SourceCapture || it.Source == api.SourceDrop || it.Source == api.SourcePhone {
@@ -219,7 +347,7 @@ func (f *Fake) AddFile(ctx context.Context, sessionID string, nf localapi.NewFil
 	}
 	now := time.Now().UTC()
 	it := &fakeItem{Item: localapi.Item{ID: newID(), State: localapi.StateStaged, SessionID: sessionID, Source: nf.SourceOrDrop(),
-		FileName: nf.Name, Size: int64(len(data)), Added: now, Updated: now}, data: data}
+		FileName: nf.Name, Size: int64(len(data)), Added: now, Updated: now}, data: data, nhi: s.Banner.NHI}
 	f.items[it.ID] = it
 	cp := it.Item
 	f.mu.Unlock()
@@ -247,12 +375,21 @@ func (f *Fake) Save(ctx context.Context, sessionID string, req localapi.SaveRequ
 			f.mu.Unlock()
 			return nil, localapi.NewError(localapi.CodeBadRequest, upperFirst(err.Error())+".")
 		}
+		if e.Crop != nil && !e.Crop.Valid() {
+			f.mu.Unlock()
+			return nil, localapi.ErrBadCrop
+		}
 	}
 	var out []localapi.Item
 	now := time.Now().UTC()
 	for _, e := range req.Items {
 		it := f.items[e.ID]
 		it.Title, it.Rotation, it.Laterality, it.BodySite, it.BodySiteCode = e.Title, e.Rotation, e.Laterality, e.BodySite, e.BodySiteCode
+		it.Crop = nil
+		if e.Crop != nil && !e.Crop.Whole() {
+			c := *e.Crop
+			it.Crop = &c
+		}
 		it.State, it.Updated = localapi.StateQueued, now
 		out = append(out, it.Item)
 	}
@@ -369,7 +506,7 @@ func (f *Fake) Assign(ctx context.Context, itemID, sessionID string) (localapi.I
 	f.mu.Lock()
 	s, ok := f.sessions[sessionID]
 	if it, found := f.items[itemID]; ok && found && s.PatientSelected && (it.State == localapi.StateUnassigned || it.State == localapi.StateParked) {
-		it.SessionID = sessionID
+		it.SessionID, it.nhi = sessionID, s.Banner.NHI
 	}
 	f.mu.Unlock()
 	if !ok {

@@ -23,6 +23,9 @@ type Harness struct {
 	Svc localapi.Service
 	// Launches the Service accepts and refuses.
 	Patient, NoPatient, Tampered localapi.LaunchRequest
+	// PatientAgain is a second Medtech click on the test patient (a new link); Other
+	// opens another patient.
+	PatientAgain, Other localapi.LaunchRequest
 	// AddUnassigned makes an item appear in Unassigned, as a watched folder would.
 	AddUnassigned func(t *testing.T, fileName string, data []byte) localapi.Item
 	// Park drives a queued item to parked, as a permanent upload failure would.
@@ -34,10 +37,12 @@ type Harness struct {
 // FakeHarness returns a Harness around f; wrap Svc to test a transport.
 func FakeHarness(f *Fake) Harness {
 	return Harness{
-		Svc:       f,
-		Patient:   localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient)},
-		NoPatient: localapi.LaunchRequest{Context: ContextNoPatient, Signature: SignatureFor(ContextNoPatient)},
-		Tampered:  localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient) + "x"},
+		Svc:          f,
+		Patient:      localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient)},
+		NoPatient:    localapi.LaunchRequest{Context: ContextNoPatient, Signature: SignatureFor(ContextNoPatient)},
+		Tampered:     localapi.LaunchRequest{Context: ContextPatient, Signature: SignatureFor(ContextPatient) + "x"},
+		PatientAgain: localapi.LaunchRequest{Context: Again(ContextPatient, 2), Signature: SignatureFor(Again(ContextPatient, 2))},
+		Other:        localapi.LaunchRequest{Context: ContextOther, Signature: SignatureFor(ContextOther)},
 		AddUnassigned: func(t *testing.T, name string, data []byte) localapi.Item {
 			return f.AddUnassigned(name, data, "No NHI in the file name or folder.")
 		},
@@ -208,6 +213,92 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 		if _, err := h.Svc.AddFile(ctx(t), s.ID, localapi.NewFile{Name: "x.jpg", Source: "scanner"}, bytes.NewReader(UniqueJPEG(t))); !errors.Is(err, localapi.ErrBadRequest) {
 			t.Fatalf("AddFile with an unknown source: err = %v, want bad request", err)
 		}
+	})
+	t.Run("OneSessionPerPatient", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a := stage(t, h, s, "a.jpg")
+		o, err := h.Svc.Launch(ctx(t), h.Other)
+		if err != nil || o.ID == s.ID || o.Banner.NHI != OtherNHI {
+			t.Fatalf("another patient's launch = %+v, %v; want a session of its own", o, err)
+		}
+		again, err := h.Svc.Launch(ctx(t), h.PatientAgain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The same patient clicked again is the window already open, with what it holds.
+		if again.ID != s.ID || !hasIDs(again.Items, a.ID) {
+			t.Fatalf("second launch of the patient = %s with %v; want session %s with its staged item", again.ID, ids(again.Items), s.ID)
+		}
+	})
+	t.Run("ReopenedWindowShowsSavedItems", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a, b := stage(t, h, s, "a.jpg"), stage(t, h, s, "b.jpg")
+		if _, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID}}}); err != nil {
+			t.Fatal(err)
+		}
+		if err := h.Svc.CloseSession(ctx(t), s.ID); err != nil {
+			t.Fatal(err)
+		}
+		again, err := h.Svc.Launch(ctx(t), h.PatientAgain)
+		if err != nil || again.ID == s.ID {
+			t.Fatalf("launch after close = %+v, %v", again, err)
+		}
+		// The saved item shows with its progress; the one not saved was dropped.
+		if !hasIDs(again.Items, a.ID) || hasIDs(again.Items, b.ID) {
+			t.Fatalf("reopened window shows %v, want %s only", ids(again.Items), a.ID)
+		}
+		for _, it := range again.Items {
+			if it.State == localapi.StateStaged {
+				t.Fatalf("a saved item came back as staged: %+v", it)
+			}
+		}
+		if o, err := h.Svc.Launch(ctx(t), h.Other); err != nil || len(o.Items) != 0 {
+			t.Fatalf("another patient's window shows %v, %v", ids(o.Items), err)
+		}
+	})
+	t.Run("SaveKeepsCrop", func(t *testing.T) {
+		h := setup(t)
+		s := open(t, h)
+		a := stage(t, h, s, "a.jpg")
+		for _, bad := range []localapi.Crop{{X: 0.5, Y: 0, W: 0.6, H: 1}, {X: 0, Y: 0, W: 0.01, H: 1}, {X: -0.1, Y: 0, W: 0.5, H: 0.5}} {
+			_, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID, Crop: &bad}}})
+			if !errors.Is(err, localapi.ErrBadRequest) {
+				t.Fatalf("crop %+v: err = %v, want bad request", bad, err)
+			}
+		}
+		c := localapi.Crop{X: 0.25, Y: 0.1, W: 0.5, H: 0.6}
+		saved, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{{ID: a.ID, Crop: &c}}})
+		if err != nil || len(saved) != 1 || saved[0].Crop == nil || *saved[0].Crop != c {
+			t.Fatalf("Save with a crop = %+v, %v", saved, err)
+		}
+		if it, err := h.Svc.Item(ctx(t), a.ID); err != nil || it.Crop == nil || *it.Crop != c {
+			t.Fatalf("Item after save = %+v, %v; want crop %+v", it, err, c)
+		}
+	})
+	t.Run("RecheckRunsTheChecksNow", func(t *testing.T) {
+		h := setup(t)
+		before, err := h.Svc.Status(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		c, cancel := context.WithCancel(ctx(t))
+		defer cancel()
+		ch, err := h.Svc.Events(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := h.Svc.Recheck(ctx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(st.Health.Checks) == 0 || st.Health.At.Before(before.Health.At) {
+			t.Fatalf("Recheck = %+v, want the checks run again (before: %v)", st.Health, before.Health.At)
+		}
+		waitEvent(t, ch, func(e localapi.Event) bool {
+			return e.Type == localapi.EventStatus && !e.Status.Health.At.Before(st.Health.At)
+		})
 	})
 	t.Run("SaveRejectsBadRotation", func(t *testing.T) {
 		h := setup(t)
