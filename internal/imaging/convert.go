@@ -508,7 +508,7 @@ func prepare(ctx context.Context, in input, opt Options) (*source, error) {
 		if m, err = decodePixels(in); err != nil {
 			return nil, err
 		}
-		s.img = normalize(m)
+		s.img = cropStored(normalize(m), orientationOf(in), opt.Crop)
 		if s.page != nil {
 			f := float64(s.img.Bounds().Dx()) / float64(oldW)
 			for i := range s.page {

@@ -41,15 +41,16 @@ func TestCropIsInUprightFractions(t *testing.T) {
 	}
 }
 
-// TestCropOfADocument: a scanned page is cropped too (the document path may decode
-// again at another scale; the crop must survive that).
+// TestCropOfADocument: a scanned page is cropped too. The page is large enough that
+// a JPEG is first decoded at a photo's reduced scale and again at a document's;
+// the crop must survive that second decode.
 func TestCropOfADocument(t *testing.T) {
-	page := image.NewGray(image.Rect(0, 0, 2480, 3508))
+	page := image.NewGray(image.Rect(0, 0, 3000, 4243))
 	for i := range page.Pix {
 		page.Pix[i] = 250
 	}
-	for y := 200; y < 3300; y += 60 { // lines of "text"
-		for x := 200; x < 2280; x++ {
+	for y := 200; y < 4000; y += 60 { // lines of "text"
+		for x := 200; x < 2800; x++ {
 			if (x/7)%5 != 0 {
 				page.Pix[y*page.Stride+x] = 20
 				page.Pix[(y+1)*page.Stride+x] = 20
