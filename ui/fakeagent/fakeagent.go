@@ -20,6 +20,8 @@ import (
 var (
 	PatientURL   = "clinicpro://launch?context=" + localapitest.ContextPatient + "&signature=" + localapitest.SignatureFor(localapitest.ContextPatient)
 	NoPatientURL = "clinicpro://launch?context=" + localapitest.ContextNoPatient + "&signature=" + localapitest.SignatureFor(localapitest.ContextNoPatient)
+	// OtherPatientURL opens a second patient.
+	OtherPatientURL = "clinicpro://launch?context=" + localapitest.ContextOther + "&signature=" + localapitest.SignatureFor(localapitest.ContextOther)
 	// RefusedURL carries a signature ALEX would reject (tampered or expired).
 	RefusedURL = "clinicpro://launch?context=" + localapitest.ContextPatient + "&signature=forged"
 )

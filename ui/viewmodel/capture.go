@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/clinicpro/medtech-images/internal/launch"
@@ -98,12 +99,25 @@ type CaptureItem struct {
 	BodySite   string
 	// BodySiteCode is the SNOMED CT concept when BodySite was picked from the list.
 	BodySiteCode string
-	Status       ItemStatus
-	Message      string // why it was not saved, when Status is ItemParked or ItemFailed
+	// Crop is the part of the upright image that is sent (zero: all of it).
+	Crop    localapi.Crop
+	Status  ItemStatus
+	Message string // why it was not saved, when Status is ItemParked or ItemFailed
+	// Earlier: saved for this patient from a window closed before this one opened
+	// (kept on this PC while Medtech could not be reached); shown with its progress.
+	Earlier bool
 }
 
 // SourceLabel says where an item came from, shown under its thumbnail.
-func (it CaptureItem) SourceLabel() string { return sourceLabel(it.Source, it.Folder) }
+func (it CaptureItem) SourceLabel() string {
+	if it.Earlier {
+		return TextEarlier
+	}
+	return sourceLabel(it.Source, it.Folder)
+}
+
+// TextEarlier marks an item saved from an earlier window for this patient.
+const TextEarlier = "Saved earlier on this PC"
 
 // ItemSource is SourceLabel for an item of any list (Unassigned, Queue).
 func ItemSource(it localapi.Item) string { return sourceLabel(it.Source, it.Folder) }
@@ -141,6 +155,12 @@ type CaptureView struct {
 	CanSave, CanRetry bool
 	// CanAdd: the window has a patient, so files may be added.
 	CanAdd bool
+	// Routing says which watched folders' files arrive in this window, or that they
+	// go to the patient opened last instead; RoutingHere is true in the former case.
+	Routing     string
+	RoutingHere bool
+	// Camera is what the window says once the Camera app is opened.
+	Camera string
 }
 
 // Capture is one capture window: one launch, one patient, its items.
@@ -158,6 +178,10 @@ type Capture struct {
 	// offline: Medtech, the relay or the agent cannot be reached; saved items wait
 	// on this PC and the window says so.
 	offline bool
+	// folders are the agent's "session" folders; newest is true while this is the
+	// tray's window of the most recent launch.
+	folders []localapi.SessionFolder
+	newest  bool
 }
 
 // TextOffline is what the window says while images wait for Medtech or the relay:
@@ -180,6 +204,69 @@ func (c *Capture) SetOffline(offline bool) {
 	if changed {
 		c.changed()
 	}
+}
+
+// SetRouting tells the window which "session" folders the agent watches (from its
+// Status) and whether it is this tray's window of the most recent launch, which is
+// where their files go.
+func (c *Capture) SetRouting(folders []localapi.SessionFolder, newest bool) {
+	c.mu.Lock()
+	c.folders, c.newest = folders, newest
+	c.mu.Unlock()
+	c.changed()
+}
+
+// receivesLocked lists the labels of the folders whose files come to this window,
+// and of those that go elsewhere.
+func (c *Capture) receivesLocked() (here, elsewhere []string) {
+	for _, f := range c.folders {
+		mine := c.newest
+		if !f.PerUser && f.Receiver != "" {
+			mine = f.Receiver == c.session.ID
+		}
+		if mine {
+			here = append(here, f.Label)
+		} else {
+			elsewhere = append(elsewhere, f.Label)
+		}
+	}
+	return here, elsewhere
+}
+
+// RoutingText is the window's sentence about watched folders.
+func RoutingText(here, elsewhere []string) string {
+	switch {
+	case len(here) > 0:
+		return "New files from " + andList(here) + " come to this window: it is the patient opened last."
+	case len(elsewhere) > 0:
+		return "New files from " + andList(elsewhere) + " go to the patient opened last, not to this window."
+	}
+	return ""
+}
+
+// CameraText is what the window says once the Windows Camera app is open: where its
+// photos go, as the agent is configured, so nobody waits for photos that will not come.
+func CameraText(folders []localapi.SessionFolder, here bool) string {
+	for _, f := range folders {
+		if !f.CameraRoll {
+			continue
+		}
+		if here {
+			return "Take the photos in Camera: they are saved to your Camera Roll and appear in this window within a few seconds."
+		}
+		return "Take the photos in Camera: they are saved to your Camera Roll and go to the patient opened last. Open this patient again from Medtech to bring them here."
+	}
+	return "Take the photos in Camera: they are saved to your Pictures\\Camera Roll folder. This PC does not bring them here by itself: then use Add files (Ctrl+O) and pick them there."
+}
+
+func andList(s []string) string {
+	switch len(s) {
+	case 0:
+		return ""
+	case 1:
+		return s[0]
+	}
+	return strings.Join(s[:len(s)-1], ", ") + " and " + s[len(s)-1]
 }
 
 // NewCapture returns a window model in PhaseNoLaunch. onChange is called (without
@@ -223,14 +310,36 @@ func (c *Capture) Launch(ctx context.Context, rawURL string) error {
 // URL arrives as an event with its session).
 func (c *Capture) Adopt(s localapi.Session) {
 	c.mu.Lock()
+	items := s.Items
+	s.Items = nil
 	c.session, c.launchErr = s, ""
 	if s.PatientSelected {
 		c.phase = PhasePatient
 	} else {
 		c.phase = PhaseNoPatient
 	}
+	// What the session already holds (its staged items), and the patient's items
+	// saved from earlier windows, with their progress.
+	for _, in := range items {
+		if c.find(in.ID) != nil {
+			continue
+		}
+		it := newCaptureItem(in)
+		it.Earlier = in.SessionID != s.ID
+		c.items = append(c.items, it)
+		c.applyLocked(it, in)
+	}
 	c.mu.Unlock()
 	c.changed()
+}
+
+func newCaptureItem(in localapi.Item) *CaptureItem {
+	it := &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Folder: in.Folder, Title: in.Title,
+		Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite, BodySiteCode: in.BodySiteCode}
+	if in.Crop != nil {
+		it.Crop = *in.Crop
+	}
+	return it
 }
 
 // Session returns the window's session; ok is false before a launch resolved.
@@ -316,6 +425,18 @@ func (c *Capture) SetBodySite(id, site string) {
 	})
 }
 
+// SetCrop sets the part of the upright image to send; a crop that is not Valid is
+// ignored, the whole image (or the zero Crop) clears it.
+func (c *Capture) SetCrop(id string, cr localapi.Crop) {
+	if !cr.Valid() {
+		return
+	}
+	if cr.Whole() {
+		cr = localapi.Crop{}
+	}
+	c.edit(id, func(it *CaptureItem) { it.Crop = cr })
+}
+
 // PickBodySite codes the body site with a concept from the list.
 func (c *Capture) PickBodySite(id string, s api.BodySite) {
 	c.edit(id, func(it *CaptureItem) { it.BodySite, it.BodySiteCode = s.Term, s.Code })
@@ -363,8 +484,13 @@ func (c *Capture) Save(ctx context.Context) error {
 	var req localapi.SaveRequest
 	for _, it := range c.items {
 		if it.Editable() {
-			req.Items = append(req.Items, localapi.ItemEdit{ID: it.ID, Title: it.Title, Rotation: it.Rotation,
-				Laterality: it.Laterality, BodySite: it.BodySite, BodySiteCode: it.BodySiteCode})
+			e := localapi.ItemEdit{ID: it.ID, Title: it.Title, Rotation: it.Rotation,
+				Laterality: it.Laterality, BodySite: it.BodySite, BodySiteCode: it.BodySiteCode}
+			if !it.Crop.Whole() {
+				cr := it.Crop
+				e.Crop = &cr
+			}
+			req.Items = append(req.Items, e)
 			it.Status, it.Message = ItemSaving, ""
 		}
 	}
@@ -441,18 +567,19 @@ func (c *Capture) Retry(ctx context.Context) error {
 // routed to this session (a watched folder, the Camera Roll) appear, known ones move on.
 func (c *Capture) HandleItem(in localapi.Item) {
 	c.mu.Lock()
-	if c.session.ID == "" || in.SessionID != c.session.ID {
+	it := c.find(in.ID)
+	// Items shown here follow their progress whatever window saved them; new ones
+	// appear only when routed to this window's session.
+	if it == nil && (c.session.ID == "" || in.SessionID != c.session.ID) {
 		c.mu.Unlock()
 		return
 	}
-	it := c.find(in.ID)
 	if it == nil {
 		if in.State != localapi.StateStaged {
 			c.mu.Unlock()
 			return
 		}
-		it = &CaptureItem{ID: in.ID, FileName: in.FileName, Source: in.Source, Folder: in.Folder, Title: in.Title,
-			Rotation: in.Rotation, Laterality: in.Laterality, BodySite: in.BodySite, BodySiteCode: in.BodySiteCode}
+		it = newCaptureItem(in)
 		c.items = append(c.items, it)
 	}
 	c.applyLocked(it, in)
@@ -515,6 +642,15 @@ func (c *Capture) View() CaptureView {
 		v.Heading, v.Error = c.launchErr, true
 	case PhasePatient:
 		v.Banner, v.CanAdd = c.session.Banner, true
+		here, elsewhere := c.receivesLocked()
+		v.Routing, v.RoutingHere = RoutingText(here, elsewhere), len(here) > 0
+		camHere := false
+		for _, f := range c.folders {
+			if f.CameraRoll && slices.Contains(here, f.Label) {
+				camHere = true
+			}
+		}
+		v.Camera = CameraText(c.folders, camHere)
 	}
 	var staged, inFlight, sent, parked, failed int
 	var firstParked string

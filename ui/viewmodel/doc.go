@@ -28,6 +28,9 @@ const (
 const (
 	TitleMain    = "ClinicPro Images"
 	TitleCapture = "ClinicPro Images - Capture"
+	// TitleAnotherPatient heads the question asked when another patient is launched
+	// while a window holds unsaved images.
+	TitleAnotherPatient = "Open another patient?"
 )
 
 // agentDown is what a person reads when the agent's pipe does not answer.

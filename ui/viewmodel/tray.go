@@ -48,6 +48,14 @@ type Tray struct {
 	offlineSince time.Time
 	toldOffline  bool
 	lastParked   time.Time
+	// statusAt is when the last Status arrived; lostAt when the agent stopped
+	// answering (zero while connected).
+	statusAt time.Time
+	lostAt   time.Time
+	// rechecking while a Re-check now waits for the agent; recheckErr is why the
+	// last one failed.
+	rechecking bool
+	recheckErr string
 }
 
 // NewTray starts disconnected until the first Status arrives.
@@ -57,7 +65,7 @@ func NewTray() *Tray { return &Tray{} }
 func (t *Tray) SetStatus(st localapi.Status, now time.Time) []Notice {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.status, t.connected = st, true
+	t.status, t.connected, t.statusAt, t.lostAt = st, true, now, time.Time{}
 	if st.Health.State == health.Offline {
 		if t.offlineSince.IsZero() {
 			t.offlineSince = now
@@ -73,6 +81,9 @@ func (t *Tray) SetStatus(st localapi.Status, now time.Time) []Notice {
 func (t *Tray) Disconnected(now time.Time) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if t.connected || t.lostAt.IsZero() {
+		t.lostAt = now
+	}
 	t.connected = false
 }
 
