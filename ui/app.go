@@ -2,6 +2,7 @@ package ui
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -10,8 +11,11 @@ import (
 	"time"
 
 	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 
+	"github.com/clinicpro/medtech-images/internal/config"
+	"github.com/clinicpro/medtech-images/internal/doctor"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
@@ -35,6 +39,13 @@ type Options struct {
 	// PickerDir is where Add files opens first (the user's Pictures folder by default);
 	// later it opens where the GP last added from.
 	PickerDir string
+	// LocalDiagnostics writes the diagnostics zip from this PC's configuration and
+	// logs when the agent does not answer (doctor.WriteLocalBundle over the default
+	// paths and TrayLog by default).
+	LocalDiagnostics func(w io.Writer, last localapi.Status, lastAt time.Time) error
+	// Paths are the agent's configuration and data paths; TrayLog is this tray's log.
+	Paths   config.Paths
+	TrayLog string
 }
 
 // App is the running tray: its windows, the tray menu, and the event stream.
@@ -59,6 +70,9 @@ type App struct {
 	refresh   bool // a Status refresh is wanted after item events
 	fetching  bool
 	pickFrom  string // the folder Add files last added from
+	// launchSeq counts launches; each capture window keeps the number of its latest,
+	// so the window of the most recent launch is known.
+	launchSeq int
 }
 
 func (a *App) pickDir() string {
@@ -99,6 +113,18 @@ func New(fa fyne.App, agent localapi.Service, opt Options) *App {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Paths == (config.Paths{}) {
+		opt.Paths = config.DefaultPaths("")
+	}
+	if opt.LocalDiagnostics == nil {
+		opt.LocalDiagnostics = func(w io.Writer, last localapi.Status, lastAt time.Time) error {
+			var logs []string
+			if opt.TrayLog != "" {
+				logs = append(logs, opt.TrayLog)
+			}
+			return doctor.WriteLocalBundle(w, doctor.LocalInput{At: opt.Now(), Paths: opt.Paths, Logs: logs, Last: last.Health, LastAt: lastAt})
+		}
 	}
 	if opt.PickerDir == "" {
 		if home, err := os.UserHomeDir(); err == nil {
@@ -170,7 +196,15 @@ func (a *App) follow(ctx context.Context) {
 		}
 		a.tray.Disconnected(a.opt.Now())
 		a.tellOffline()
-		a.opt.Do(a.applyTray)
+		a.opt.Do(func() {
+			a.applyTray()
+			a.mu.Lock()
+			sw := a.stWin
+			a.mu.Unlock()
+			if sw != nil {
+				sw.refresh() // its results are now marked as not up to date
+			}
+		})
 		select {
 		case <-ctx.Done():
 			return
@@ -225,13 +259,18 @@ func (a *App) handle(ctx context.Context, e localapi.Event) {
 			a.opt.Log.Warn("a web launch could not be opened", "err", err)
 			return
 		}
-		a.opt.Do(func() { a.newCapture().adopt(s) })
+		a.opt.Do(func() {
+			c := a.newCapture()
+			c.adopt(s)
+			a.place(c)
+		})
 	}
 }
 
 func (a *App) setStatus(st localapi.Status) {
 	a.notify(a.tray.SetStatus(st, a.opt.Now()))
 	a.tellOffline()
+	a.route()
 	a.opt.Do(func() {
 		a.applyTray()
 		a.mu.Lock()
@@ -321,8 +360,83 @@ func (a *App) Launch(rawURL string) *CaptureWindow {
 			return
 		}
 		a.opt.Log.Info("launch resolved", "ms", time.Since(start).Milliseconds())
+		a.opt.Do(func() { a.place(c) })
 	}()
 	return c
+}
+
+// place decides what a resolved launch's window does: one window per patient, so
+// a launch of a patient whose window is open brings that window forward instead;
+// a launch of another patient while a window holds unsaved images asks first.
+func (a *App) place(c *CaptureWindow) {
+	s, ok := c.model.Session()
+	if !ok || c.closing {
+		return
+	}
+	var others []*CaptureWindow
+	var open []viewmodel.OpenWindow
+	for _, o := range a.captureList() {
+		if o != c {
+			others = append(others, o)
+			open = append(open, o.model.Window())
+		}
+	}
+	routed := len(a.tray.View().Status.SessionFolders) > 0
+	p := viewmodel.PlanLaunch(open, s, routed, a.opt.Now())
+	switch {
+	case p.Existing >= 0:
+		ex := others[p.Existing]
+		c.keepSession, c.discard = true, true // the session is ex's
+		c.win.Close()
+		ex.model.Adopt(s) // anything the session gained meanwhile
+		a.launched(ex)
+		ex.win.Show()
+		ex.win.RequestFocus()
+	case p.Ask >= 0:
+		back := others[p.Ask]
+		c.ask = dialog.NewCustomConfirm(viewmodel.TitleAnotherPatient, p.Open, p.Back, newWrappedLabel(p.Question), func(open bool) {
+			c.ask = nil
+			if open {
+				a.launched(c)
+				return
+			}
+			c.discard = true
+			c.win.Close()
+			back.win.Show()
+			back.win.RequestFocus()
+		}, c.win)
+		c.ask.Show()
+	default:
+		a.launched(c)
+	}
+}
+
+// launched records that c's session was launched last, and tells every window
+// where "session" folders' files now go.
+func (a *App) launched(c *CaptureWindow) {
+	a.mu.Lock()
+	a.launchSeq++
+	c.launchSeq = a.launchSeq
+	a.mu.Unlock()
+	a.route()
+}
+
+// route tells each capture window which "session" folders the agent watches and
+// whether it is the window of the most recent launch.
+func (a *App) route() {
+	folders := a.tray.View().Status.SessionFolders
+	cs := a.captureList()
+	var newest *CaptureWindow
+	a.mu.Lock()
+	for _, c := range cs {
+		if c.launchSeq > 0 && (newest == nil || c.launchSeq > newest.launchSeq) && c.model.HasPatient() {
+			newest = c
+		}
+	}
+	a.mu.Unlock()
+	for _, c := range cs {
+		c.model.SetRouting(folders, c == newest)
+	}
 }
 
 // ShowMain brings the latest capture window forward, or opens one that asks for a
@@ -359,6 +473,7 @@ func (a *App) forget(c *CaptureWindow) {
 	a.mu.Lock()
 	a.captures = slices.DeleteFunc(a.captures, func(x *CaptureWindow) bool { return x == c })
 	a.mu.Unlock()
+	a.route()
 	a.refreshUnassigned()
 	a.refreshAttention()
 }

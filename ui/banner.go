@@ -8,6 +8,7 @@ import (
 	"fyne.io/fyne/v2/container"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
 
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
@@ -80,3 +81,10 @@ func (b *patientBand) set(p viewmodel.PatientBanner) {
 
 // Text is everything the band shows, for tests and screen readers.
 func (b *patientBand) Text() string { return b.shown.String() }
+
+// newWrappedLabel is a label that wraps, for dialog questions.
+func newWrappedLabel(s string) *widget.Label {
+	l := widget.NewLabel(s)
+	l.Wrapping = fyne.TextWrapWord
+	return l
+}

@@ -57,9 +57,20 @@ type CaptureWindow struct {
 	order     []string
 	closing   bool
 	discard   bool // close without asking (Quit, or the GP already confirmed)
-	// confirm is the open "close without saving?" question, if any.
+	// confirm is the open "close without saving?" question, if any; ask the
+	// "open another patient?" one.
 	confirm  *dialog.ConfirmDialog
+	ask      *dialog.ConfirmDialog
 	lastView viewmodel.CaptureView
+	// routing says where watched folders' files go (under the band).
+	routing *widget.Label
+	// launchSeq is the App's count at this window's latest launch (0: none).
+	launchSeq int
+	// keepSession: the window closes without ending its session (another window of
+	// the same patient holds it).
+	keepSession bool
+	// crop is the open Crop dialog, if any.
+	crop *cropTool
 }
 
 func newCaptureWindow(a *App) *CaptureWindow {
@@ -73,6 +84,10 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.heading.SizeName = theme.SizeNameSubHeadingText
 	c.band = newPatientBand()
 	c.banner = c.band.box
+	c.routing = widget.NewLabel("")
+	c.routing.Wrapping = fyne.TextWrapWord
+	c.routing.SizeName = theme.SizeNameCaptionText
+	c.routing.Hide()
 	c.add = widget.NewButtonWithIcon("Add files… (Ctrl+O)", theme.FolderOpenIcon(), c.pick)
 	c.focusFrom = -1
 	c.camera = widget.NewButtonWithIcon("Camera", theme.MediaPhotoIcon(), c.openCamera)
@@ -87,7 +102,7 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.save.Importance = widget.HighImportance
 	closeBtn := widget.NewButton("Close", c.confirmClose)
 
-	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
+	top := container.NewVBox(container.NewStack(c.heading, c.banner), c.routing, widget.NewSeparator(),
 		container.NewHBox(c.add, c.camera, c.phoneBtn))
 	bottom := container.NewVBox(widget.NewSeparator(), c.summary,
 		container.NewHBox(layout.NewSpacer(), c.retry, closeBtn, c.save))
@@ -112,7 +127,9 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.win.SetOnClosed(func() {
 		c.closing = true
 		a.forget(c)
-		go func() { _ = c.model.Close(context.Background()) }()
+		if !c.keepSession {
+			go func() { _ = c.model.Close(context.Background()) }()
+		}
 	})
 	c.refresh()
 	return c
@@ -272,7 +289,7 @@ func (c *CaptureWindow) openCamera() {
 		c.notice(upperFirst(err.Error()) + ".")
 		return
 	}
-	c.summary.SetText("Take the photos in Camera; they appear here within a few seconds.")
+	c.summary.SetText(c.model.View().Camera)
 	c.summary.Importance = widget.MediumImportance
 	c.win.Content().Refresh()
 }
@@ -311,6 +328,17 @@ func (c *CaptureWindow) refresh() {
 		}
 		c.heading.Show()
 		c.heading.Refresh()
+	}
+	c.routing.SetText(v.Routing)
+	if v.Routing == "" {
+		c.routing.Hide()
+	} else {
+		c.routing.Importance = widget.MediumImportance
+		if v.RoutingHere {
+			c.routing.Importance = widget.HighImportance
+		}
+		c.routing.Show()
+		c.routing.Refresh()
 	}
 	setEnabled(c.add, v.CanAdd)
 	setEnabled(c.camera, v.CanAdd)
@@ -408,12 +436,14 @@ type itemCard struct {
 	img      *canvas.Image
 	thumb    image.Image
 	shown    int // rotation currently drawn
+	shownCut localapi.Crop
 	source   *widget.Label
 	file     *widget.Label
 	title    *fieldEntry
 	lat      *fieldSelect
 	site     *siteEntry
 	rotate   *tipButton
+	cropBtn  *tipButton
 	enlarge  *tipButton
 	remove   *tipButton
 	status   *widget.Label
@@ -459,6 +489,7 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.site.pick = func(s api.BodySite) { c.model.PickBodySite(k.id, s) }
 	k.site.resized = c.relayout
 	k.rotate = newTipButton(viewmodel.LabelRotate, theme.ContentRedoIcon(), viewmodel.TipRotate, func() { c.model.Rotate(k.id) })
+	k.cropBtn = newTipButton(viewmodel.LabelCrop, theme.ContentCutIcon(), viewmodel.TipCrop, func() { k.showCrop() })
 	k.enlarge = newTipButton(viewmodel.LabelEnlarge, theme.ZoomInIcon(), viewmodel.TipEnlarge, func() { k.showPreview() })
 	k.remove = newTipButton("", theme.DeleteIcon(), viewmodel.TipRemove, func() {
 		go func() { _ = c.model.Remove(context.Background(), k.id) }()
@@ -469,7 +500,7 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.box = widget.NewCard("", "", container.NewVBox(
 		img,
 		container.NewBorder(nil, nil, nil, k.remove, container.NewVBox(k.file, k.source)),
-		container.NewGridWithColumns(2, k.rotate, k.enlarge),
+		container.NewGridWithColumns(2, k.rotate, k.cropBtn), k.enlarge,
 		k.title, k.lat, k.site, k.site.list, k.status))
 	go k.load()
 	return k
@@ -516,14 +547,17 @@ func (k *itemCard) update(it viewmodel.CaptureItem) {
 	if l := viewmodel.LateralityLabel(it.Laterality); k.lat.Selected != l {
 		k.lat.SetSelected(l)
 	}
-	if k.thumb != nil && k.shown != it.Rotation {
-		k.img.Image = rotate(k.thumb, it.Rotation)
+	if k.thumb != nil && (k.shown != it.Rotation || k.shownCut != it.Crop) {
+		k.img.Image = rotate(cropUpright(k.thumb, it.Crop), it.Rotation)
 		k.img.Refresh()
-		k.shown = it.Rotation
+		k.shown, k.shownCut = it.Rotation, it.Crop
 	}
 	editable := it.Editable()
-	for _, w := range []fyne.Disableable{k.title, k.lat, k.site, k.rotate, k.remove} {
+	for _, w := range []fyne.Disableable{k.title, k.lat, k.site, k.rotate, k.cropBtn, k.remove} {
 		setEnabled(w, editable)
+	}
+	if it.Earlier {
+		k.remove.Hide()
 	}
 	text := it.Status.Label()
 	// A parked item's reason is its own; a refused save's sentence is the same for

@@ -50,6 +50,11 @@ type preview struct {
 // rotation; onShown runs once it is on screen (Unassigned waits for it before it
 // offers to file the item).
 func showPreview(a *App, win fyne.Window, itemID string, rotation int, title string, onShown func()) *preview {
+	return showCroppedPreview(a, win, itemID, localapi.Crop{}, rotation, title, onShown)
+}
+
+// showCroppedPreview is showPreview of the part c of the image: what is sent.
+func showCroppedPreview(a *App, win fyne.Window, itemID string, c localapi.Crop, rotation int, title string, onShown func()) *preview {
 	p := &preview{note: widget.NewLabel("Loading the image…")}
 	p.img = canvas.NewImageFromImage(image.NewNRGBA(image.Rect(0, 0, 4, 3)))
 	p.img.FillMode = canvas.ImageFillContain
@@ -67,7 +72,7 @@ func showPreview(a *App, win fyne.Window, itemID string, rotation int, title str
 				p.note.SetText(previewError(err))
 				return
 			}
-			p.img.Image = rotate(img, rotation)
+			p.img.Image = rotate(cropUpright(img, c), rotation)
 			p.img.Refresh()
 			p.note.Hide()
 			p.loaded = true
@@ -89,7 +94,7 @@ func previewError(err error) string {
 
 func (k *itemCard) showPreview() {
 	it := captureItemOf(k.c.model.View(), k.id)
-	showPreview(k.c.app, k.c.win, k.id, it.Rotation, it.FileName, nil)
+	showCroppedPreview(k.c.app, k.c.win, k.id, it.Crop, it.Rotation, it.FileName, nil)
 }
 
 // captureItemOf finds an item in a capture view.

@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -14,18 +13,27 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
 
-// statusWindow is for practice IT: the health model, relay and facility, diagnostics.
+// statusWindow is for practice IT: the verdict, the queue and the last upload at
+// the top, each check with since when, Re-check now, and Copy diagnostics, which
+// works whether or not the agent answers.
 type statusWindow struct {
 	app      *App
 	win      fyne.Window
 	sentence *widget.Label
+	state    *widget.Label
+	summary  *widget.Form
+	stale    *widget.Label
 	facts    *widget.Form
 	checks   *fyne.Container
 	copied   *widget.Label
+	recheck  *widget.Button
 	copyBtn  *widget.Button
+	note     *widget.Label
+	lastView viewmodel.StatusView
 }
 
 // ShowStatus opens (or brings forward) the Status window.
@@ -59,17 +67,29 @@ func newStatusWindow(a *App) *statusWindow {
 	s.win.SetIcon(appIcon)
 	s.sentence = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	s.sentence.Wrapping = fyne.TextWrapWord
+	s.sentence.SizeName = theme.SizeNameSubHeadingText
+	s.state = widget.NewLabel("")
+	s.summary = widget.NewForm()
+	s.stale = widget.NewLabel("")
+	s.stale.Wrapping = fyne.TextWrapWord
+	s.stale.Importance = widget.WarningImportance
+	s.stale.Hide()
 	s.facts = widget.NewForm()
 	s.checks = container.NewVBox()
 	s.copied = widget.NewLabel("")
 	s.copied.Wrapping = fyne.TextWrapWord
 	s.copied.Hide() // until Copy diagnostics has something to say
+	s.note = widget.NewLabel("")
+	s.note.Hide()
+	s.recheck = widget.NewButtonWithIcon(viewmodel.LabelRecheck, theme.ViewRefreshIcon(), s.doRecheck)
 	s.copyBtn = widget.NewButtonWithIcon("Copy diagnostics", theme.ContentCopyIcon(), s.copyDiagnostics)
-	// Checks with their fixes first: they are what practice IT opens this window for.
-	body := container.NewVBox(s.sentence, s.checks, widget.NewSeparator(), s.facts)
-	bottom := container.NewVBox(widget.NewSeparator(), s.copied, container.NewHBox(layout.NewSpacer(), s.copyBtn))
-	s.win.SetContent(container.NewBorder(nil, bottom, nil, nil, container.NewVScroll(body)))
-	s.win.Resize(fyne.NewSize(640, 560))
+	// The verdict and what it means for the queue first: what practice IT opens this
+	// window for; then each check with its fix; then the facts support asks for.
+	top := container.NewVBox(s.sentence, s.state, s.summary, s.stale, widget.NewSeparator())
+	body := container.NewVBox(s.checks, widget.NewSeparator(), s.facts)
+	bottom := container.NewVBox(widget.NewSeparator(), s.copied, container.NewHBox(s.note, layout.NewSpacer(), s.recheck, s.copyBtn))
+	s.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(body)))
+	s.win.Resize(fyne.NewSize(680, 620))
 	s.win.SetOnClosed(func() {
 		a.mu.Lock()
 		a.stWin = nil
@@ -84,9 +104,9 @@ func newStatusWindow(a *App) *statusWindow {
 }
 
 func (s *statusWindow) refresh() {
-	v := s.app.tray.View()
-	st := v.Status
-	s.sentence.SetText(v.Sentence)
+	v := s.app.tray.StatusView(s.app.opt.Now())
+	s.lastView = v
+	s.sentence.SetText(v.Verdict)
 	s.sentence.Importance = widget.MediumImportance
 	switch v.Icon {
 	case viewmodel.IconOffline:
@@ -97,41 +117,46 @@ func (s *statusWindow) refresh() {
 		s.sentence.Importance = widget.SuccessImportance
 	}
 	s.sentence.Refresh()
-	c := st.Counts
-	last := "never"
-	if !st.LastUpload.IsZero() {
-		last = st.LastUpload.Local().Format("2 Jan 2006 15:04")
+	s.state.SetText("Overall: " + v.State)
+	s.summary.Items = nil
+	s.summary.Append("Queue", widget.NewLabel(v.Queue))
+	s.summary.Append("Last upload", widget.NewLabel(v.LastUpload))
+	s.summary.Refresh()
+	s.stale.SetText(v.Stale)
+	if v.Stale == "" {
+		s.stale.Hide()
+	} else {
+		s.stale.Show()
 	}
 	s.facts.Items = nil
-	for _, f := range [][2]string{
-		{"Relay", orDash(st.Relay)},
-		{"Facility", orDash(st.Facility)},
-		{"Agent", orDash(st.Version)},
-		{"Queue", fmt.Sprintf("%d waiting, %d uploading, %d not saved, %d unassigned, %d sent today", c.Queued, c.Uploading, c.Parked, c.Unassigned, c.SentToday)},
-		{"Last upload", last},
-	} {
+	for _, f := range v.Facts {
 		s.facts.Append(f[0], widget.NewLabel(f[1]))
 	}
 	s.facts.Refresh()
-	rows := make([]fyne.CanvasObject, 0, len(st.Health.Checks))
-	for _, ch := range st.Health.Checks {
-		rows = append(rows, checkRow(ch))
+	rows := make([]fyne.CanvasObject, 0, len(v.Checks))
+	for _, ch := range v.Checks {
+		rows = append(rows, checkRow(ch, v.Stale != ""))
 	}
 	s.checks.Objects = rows
 	s.checks.Refresh()
-	setEnabled(s.copyBtn, v.Connected)
+	setEnabled(s.recheck, v.CanRecheck)
+	s.note.SetText(v.RecheckNote)
+	if v.RecheckNote == "" {
+		s.note.Hide()
+	} else {
+		s.note.Show()
+	}
+	s.note.Importance = widget.MediumImportance
+	if !v.Rechecking {
+		s.note.Importance = widget.DangerImportance
+	}
+	// Copy diagnostics works without the agent: the bundle is then made here.
+	s.copyBtn.Enable()
 	// Wrapped labels change height with their text: lay the window out again.
 	s.win.Content().Refresh()
 }
 
-func orDash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
-}
-
-func checkRow(ch health.Check) fyne.CanvasObject {
+func checkRow(ch viewmodel.CheckRow, stale bool) fyne.CanvasObject {
 	icon := widget.NewIcon(theme.ConfirmIcon())
 	switch ch.State {
 	case health.Offline:
@@ -143,11 +168,20 @@ func checkRow(ch health.Check) fyne.CanvasObject {
 	default:
 		icon.SetResource(theme.NewSuccessThemedResource(theme.ConfirmIcon()))
 	}
-	title := widget.NewLabelWithStyle(ch.Title+": "+viewmodel.StateLabel(ch.State), fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	if stale {
+		icon.SetResource(theme.QuestionIcon())
+	}
+	title := widget.NewLabelWithStyle(ch.Title, fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	head := container.NewHBox(title)
+	if ch.Since != "" {
+		since := widget.NewLabel(ch.Since)
+		since.Importance = widget.LowImportance
+		head.Add(since)
+	}
 	detail := widget.NewLabel(ch.Detail)
 	detail.Wrapping = fyne.TextWrapWord
-	body := container.NewVBox(title, detail)
-	if ch.Fix != "" && ch.State != health.OK {
+	body := container.NewVBox(head, detail)
+	if ch.Fix != "" {
 		fix := widget.NewLabel("Fix: " + ch.Fix)
 		fix.Wrapping = fyne.TextWrapWord
 		fix.Importance = widget.WarningImportance
@@ -156,8 +190,21 @@ func checkRow(ch health.Check) fyne.CanvasObject {
 	return container.NewBorder(nil, nil, container.NewVBox(icon), nil, body)
 }
 
-// copyDiagnostics writes the agent's bundle to a zip practice IT can attach, and puts
-// a readable summary on the clipboard for the body of the email.
+// doRecheck asks the agent to run its checks now (Re-check now).
+func (s *statusWindow) doRecheck() {
+	go func() {
+		_ = s.app.tray.Recheck(context.Background(), s.app.agent, s.app.opt.Now)
+		s.app.opt.Do(func() {
+			s.app.applyTray()
+			s.refresh()
+		})
+	}()
+	s.refresh() // shows "Checking again…" at once
+}
+
+// copyDiagnostics writes the agent's bundle (or, when the agent does not answer,
+// one made here from this PC's configuration and logs) to a zip practice IT can
+// attach, and puts a readable summary on the clipboard for the body of the email.
 func (s *statusWindow) copyDiagnostics() {
 	s.copyBtn.Disable()
 	s.copied.SetText("Collecting diagnostics…")
@@ -165,26 +212,34 @@ func (s *statusWindow) copyDiagnostics() {
 	go func() {
 		now := s.app.opt.Now()
 		path := filepath.Join(s.app.opt.DiagnosticsDir, "ClinicPro diagnostics "+now.Format("2006-01-02 150405")+".zip")
-		err := s.writeBundle(path)
 		st, stErr := s.app.agent.Status(context.Background())
-		if stErr != nil {
+		local := stErr != nil
+		if local {
 			st = s.app.tray.View().Status
 		}
+		err := s.writeBundle(path, local, st)
 		s.app.opt.Do(func() {
 			s.copyBtn.Enable()
-			if err != nil {
+			switch {
+			case err != nil:
 				s.copied.SetText("The diagnostics file could not be written to " + s.app.opt.DiagnosticsDir + ": the summary is on the clipboard; check the folder exists and try again.")
 				path = ""
-			} else {
+			case local:
+				s.copied.SetText("The agent is not answering, so the diagnostics were made on this PC from its configuration and logs. Saved " + path + " and copied a summary to the clipboard: paste it into your email to support and attach the file.")
+			default:
 				s.copied.SetText("Saved " + path + " and copied a summary to the clipboard: paste it into your email to support and attach the file.")
 			}
-			s.app.fa.Clipboard().SetContent(viewmodel.DiagnosticsSummary(st, path, now))
+			summary := viewmodel.DiagnosticsSummary(st, path, now)
+			if v := s.app.tray.StatusView(now); v.Stale != "" {
+				summary = v.Stale + "\n" + summary
+			}
+			s.app.fa.Clipboard().SetContent(summary)
 			s.win.Content().Refresh()
 		})
 	}()
 }
 
-func (s *statusWindow) writeBundle(path string) error {
+func (s *statusWindow) writeBundle(path string, local bool, last localapi.Status) error {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
@@ -194,7 +249,12 @@ func (s *statusWindow) writeBundle(path string) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := s.app.agent.DiagnosticsBundle(ctx, f); err != nil {
+	if local {
+		err = s.app.opt.LocalDiagnostics(f, last, s.app.tray.StatusAt())
+	} else {
+		err = s.app.agent.DiagnosticsBundle(ctx, f)
+	}
+	if err != nil {
 		f.Close()
 		os.Remove(path)
 		return err

@@ -84,17 +84,30 @@ type harness struct {
 
 func newHarness(t testing.TB, svc localapi.Service) *harness {
 	t.Helper()
+	return newHarnessWith(t, svc, Options{})
+}
+
+// newHarnessWith runs the tray on svc (a fresh fake agent when nil) with opt's
+// seams, the test's own filling the rest.
+func newHarnessWith(t testing.TB, svc localapi.Service, opt Options) *harness {
+	t.Helper()
 	h := &harness{t: t, fa: test.NewTempApp(t), q: &mainQueue{}, camera: &fakeCamera{}, diag: t.TempDir()}
-	if svc == nil {
+	switch a := svc.(type) {
+	case nil:
 		h.agent = fakeagent.New()
 		svc = h.agent
+	case *fakeagent.Agent:
+		h.agent = a
+	case *flakyAgent:
+		h.agent = a.Agent
 	}
-	h.app = New(h.fa, svc, Options{Do: h.q.do, Camera: h.camera, DiagnosticsDir: h.diag,
-		Notify: func(n viewmodel.Notice) {
-			h.mu.Lock()
-			h.notices = append(h.notices, n)
-			h.mu.Unlock()
-		}})
+	opt.Do, opt.Camera, opt.DiagnosticsDir = h.q.do, h.camera, h.diag
+	opt.Notify = func(n viewmodel.Notice) {
+		h.mu.Lock()
+		h.notices = append(h.notices, n)
+		h.mu.Unlock()
+	}
+	h.app = New(h.fa, svc, opt)
 	// The tray's streams carry its Windows session and user, as the agent's server
 	// would identify them, so launches addressed to it arrive.
 	ctx, cancel := context.WithCancel(localapi.WithPeer(context.Background(), trayPeer))
@@ -137,6 +150,14 @@ func (h *harness) patient() *CaptureWindow {
 	h.t.Helper()
 	c := h.launch(fakeagent.PatientURL)
 	h.eventually("banner", func() bool { return c.banner.Visible() && c.band.shown.Family == localapitest.TestFamily })
+	return c
+}
+
+// other launches the second test patient and waits for its band.
+func (h *harness) other() *CaptureWindow {
+	h.t.Helper()
+	c := h.launch(fakeagent.OtherPatientURL)
+	h.eventually("banner", func() bool { return c.banner.Visible() && c.band.shown.Family == localapitest.OtherFamily })
 	return c
 }
 
@@ -436,7 +457,7 @@ func TestEnterMovesOnCtrlEnterSavesEscapeCloses(t *testing.T) {
 	sendShortcut(cv, shortcutSave)
 	h.eventually("saved by Ctrl+Enter", func() bool { return strings.HasPrefix(c.summary.Text, "Saving") })
 
-	c2 := h.patient()
+	c2 := h.other()
 	h.drop(c2, "c.jpg")
 	s, _ := c2.model.Session()
 	c2.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})

@@ -80,7 +80,7 @@ func main() {
 	defer client.Close()
 
 	fa := app.NewWithID(AppID)
-	tray := ui.New(fa, client, ui.Options{Log: log})
+	tray := ui.New(fa, client, ui.Options{Log: log, Paths: config.DefaultPaths(*data), TrayLog: trayLogPath()})
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	tray.Start(ctx)
@@ -140,16 +140,25 @@ func ensureOpenGL(log *slog.Logger) bool {
 	return false
 }
 
+// trayLogPath is where newLogger writes ("" when the user has no cache folder).
+func trayLogPath() string {
+	dir, err := os.UserCacheDir()
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "ClinicPro", "tray.log")
+}
+
 // newLogger writes to the user's cache folder through the redaction handler: a GUI
 // binary has no console, and the log must never hold a patient identifier. The
 // log is per user, so only that user may read it; 5 MB with one old copy keeps a
 // tray that runs for months from filling the profile.
 func newLogger() *slog.Logger {
-	dir, err := os.UserCacheDir()
-	if err != nil {
+	p := trayLogPath()
+	if p == "" {
 		return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
-	f, err := logfile.Open(filepath.Join(dir, "ClinicPro", "tray.log"), 5<<20, 0o600)
+	f, err := logfile.Open(p, 5<<20, 0o600)
 	if err != nil {
 		return slog.New(redact.NewHandler(slog.NewTextHandler(os.Stderr, nil)))
 	}
