@@ -405,6 +405,7 @@ func (a *App) place(c *CaptureWindow) {
 			back.win.Show()
 			back.win.RequestFocus()
 		}, c.win)
+		c.ask.Resize(fyne.NewSize(560, 260))
 		c.ask.Show()
 	default:
 		a.launched(c)

@@ -102,8 +102,10 @@ func newCaptureWindow(a *App) *CaptureWindow {
 	c.save.Importance = widget.HighImportance
 	closeBtn := widget.NewButton("Close", c.confirmClose)
 
-	top := container.NewVBox(container.NewStack(c.heading, c.banner), c.routing, widget.NewSeparator(),
-		container.NewHBox(c.add, c.camera, c.phoneBtn))
+	// Where watched folders' files go sits beside Add files, Camera and Phone, the
+	// other ways files arrive, without taking a row from the images.
+	top := container.NewVBox(container.NewStack(c.heading, c.banner), widget.NewSeparator(),
+		container.NewBorder(nil, nil, container.NewHBox(c.add, c.camera, c.phoneBtn), nil, c.routing))
 	bottom := container.NewVBox(widget.NewSeparator(), c.summary,
 		container.NewHBox(layout.NewSpacer(), c.retry, closeBtn, c.save))
 	c.win.SetContent(container.NewBorder(top, bottom, nil, nil, container.NewVScroll(c.grid)))
@@ -490,7 +492,9 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	k.site.resized = c.relayout
 	k.rotate = newTipButton(viewmodel.LabelRotate, theme.ContentRedoIcon(), viewmodel.TipRotate, func() { c.model.Rotate(k.id) })
 	k.cropBtn = newTipButton(viewmodel.LabelCrop, theme.ContentCutIcon(), viewmodel.TipCrop, func() { k.showCrop() })
-	k.enlarge = newTipButton(viewmodel.LabelEnlarge, theme.ZoomInIcon(), viewmodel.TipEnlarge, func() { k.showPreview() })
+	// Enlarge sits by the file name, icon and tip only (a click on the picture does
+	// the same), so the card stays short enough for the fields below.
+	k.enlarge = newTipButton("", theme.ZoomInIcon(), viewmodel.LabelEnlarge+": "+viewmodel.TipEnlarge, func() { k.showPreview() })
 	k.remove = newTipButton("", theme.DeleteIcon(), viewmodel.TipRemove, func() {
 		go func() { _ = c.model.Remove(context.Background(), k.id) }()
 	})
@@ -499,8 +503,8 @@ func newItemCard(c *CaptureWindow, it viewmodel.CaptureItem) *itemCard {
 	img := newTappableImage(k.img, k.showPreview)
 	k.box = widget.NewCard("", "", container.NewVBox(
 		img,
-		container.NewBorder(nil, nil, nil, k.remove, container.NewVBox(k.file, k.source)),
-		container.NewGridWithColumns(2, k.rotate, k.cropBtn), k.enlarge,
+		container.NewBorder(nil, nil, nil, container.NewHBox(k.enlarge, k.remove), container.NewVBox(k.file, k.source)),
+		container.NewGridWithColumns(2, k.rotate, k.cropBtn),
 		k.title, k.lat, k.site, k.site.list, k.status))
 	go k.load()
 	return k

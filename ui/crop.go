@@ -58,18 +58,20 @@ func (k *itemCard) showCrop() {
 	t.apply = func(c localapi.Crop) { k.c.model.SetCrop(k.id, c) }
 	t.img = canvas.NewImageFromImage(image.NewNRGBA(image.Rect(0, 0, 4, 3)))
 	t.img.FillMode = canvas.ImageFillContain
-	t.img.SetMinSize(fyne.NewSize(560, 380))
+	t.img.SetMinSize(fyne.NewSize(520, 300))
 	if k.thumb != nil {
 		t.setImage(rotate(k.thumb, it.Rotation))
 	}
 	t.area = newCropArea(t)
-	names := [4]string{"Left edge", "Top edge", "Right edge", "Bottom edge"}
-	form := widget.NewForm()
+	names := [4]string{"Left", "Top", "Right", "Bottom"}
+	cells := make([]fyne.CanvasObject, 4)
 	for i := range t.sliders {
 		s := newCropSlider(t, viewmodel.Edge(i))
 		t.sliders[i] = s
-		form.Append(names[i], s)
+		cells[i] = container.NewBorder(nil, nil, widget.NewLabel(names[i]), nil, s)
 	}
+	// Left | right over top | bottom; Tab goes in that order.
+	form := container.NewGridWithColumns(2, cells[0], cells[2], cells[1], cells[3])
 	reset := widget.NewButtonWithIcon(viewmodel.LabelReset, theme.ViewRestoreIcon(), func() {
 		t.edit.Reset()
 		t.sync()
@@ -82,7 +84,7 @@ func (k *itemCard) showCrop() {
 			t.apply(t.edit.Crop())
 		}
 	}, k.c.win)
-	t.dlg.Resize(fyne.NewSize(640, 620))
+	t.dlg.Resize(fyne.NewSize(640, 540))
 	t.sync()
 	t.dlg.Show()
 	k.c.crop = t

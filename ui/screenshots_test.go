@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"encoding/json"
 	"image"
 	"image/color"
 	"image/png"
@@ -14,6 +15,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/theme"
 
+	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
@@ -59,6 +61,8 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 	fresh := func() *harness {
 		h := newHarness(t, nil)
 		h.fa.Settings().SetTheme(th)
+		// As a practice that watches each GP's Camera Roll is configured.
+		h.agent.SetSessionFolders([]localapi.SessionFolder{{Label: "Camera Roll", PerUser: true, CameraRoll: true}})
 		return h
 	}
 
@@ -103,6 +107,14 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 	shot(h, c.win, "05c-capture-enlarge")
 	c.win.Canvas().Overlays().Top().Hide()
 	c.win.Canvas().Overlays().Remove(c.win.Canvas().Overlays().Top())
+	test.Tap(h.card(c, 1).cropBtn)
+	c.crop.edit.Set(viewmodel.EdgeLeft, 20)
+	c.crop.edit.Set(viewmodel.EdgeTop, 15)
+	c.crop.edit.Set(viewmodel.EdgeRight, 70)
+	c.crop.edit.Set(viewmodel.EdgeBottom, 85)
+	c.crop.sync()
+	shot(h, c.win, "05e-capture-crop")
+	c.crop.close(true)
 	pickDir := t.TempDir()
 	for _, n := range []string{"IMG_2041.jpg", "IMG_2042.jpg", "IMG_2043.jpg", "scan-referral.pdf"} {
 		writeJPEG(t, pickDir, n)
@@ -144,6 +156,25 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 		Critical: true, Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline."}}))
 	h.eventually("offline", func() bool { return c.summary.Text == viewmodel.TextOffline(2) })
 	shot(h, c.win, "09b-capture-offline")
+
+	// The window opened again for the patient: the images kept while offline, with
+	// their progress.
+	c.discard = true
+	c.win.Close()
+	h.q.drain()
+	c = h.patient()
+	h.eventually("earlier images", func() bool { return len(c.order) == 2 })
+	shot(h, c.win, "09c-capture-reopened")
+
+	h = fresh()
+	c = h.patient()
+	h.drop(c, "wound.jpg")
+	o := h.app.Launch(fakeagent.OtherPatientURL)
+	h.eventually("the question", func() bool { return o.ask != nil })
+	shot(h, o.win, "15-another-patient")
+	test.Tap(findButton(t, o.win.Canvas().Overlays().Top(), "Open PATIENT, Other"))
+	h.eventually("both open", func() bool { return len(h.app.Captures()) == 2 })
+	shot(h, c.win, "16-capture-older-window")
 
 	h = fresh()
 	c = h.patient()
@@ -187,18 +218,42 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 	h.eventually("attention rows", func() bool { return len(w.list.Objects) == 3 && len(w.thumbs) == 3 })
 	shot(h, w.win, "14-needs-attention")
 
-	h = fresh()
-	h.agent.SetCounts(localapi.Counts{Queued: 3, Parked: 1, Unassigned: 2, SentToday: 14})
-	h.agent.SetHealth(health.Aggregate(time.Now(), []health.Check{
-		{Name: "relay", Title: "ClinicPro relay", State: health.OK, Detail: "The relay answers in 120 ms."},
-		{Name: "alex", Title: "Medtech ALEX", State: health.OK, Detail: "ALEX answers for facility F2N060-E."},
-		{Name: "hcm.service", Title: "Hybrid Connection Manager", State: health.Offline, Critical: true,
-			Detail: "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.", Fix: "Check that the PC running it is awake."},
-		{Name: "disk", Title: "Spool disk space", State: health.Unknown, Detail: "Not checked yet."},
-	}))
+	// The Status window draws a real agent's Status, recorded in the demo stack with
+	// the practice offline (internal/demo TestRecordedStatusIsTheRealAgents), its
+	// times moved to now.
+	f := &flakyAgent{Agent: fakeagent.New()}
+	h = newHarnessWith(t, f, Options{Paths: config.DefaultPaths(t.TempDir())})
+	h.fa.Settings().SetTheme(th)
+	f.SetStatus(recordedStatus(t, time.Now()))
 	h.eventually("status", func() bool { icon, _ := h.app.TrayIcon(); return icon == viewmodel.IconOffline })
 	h.app.ShowStatus()
 	shot(h, h.app.stWin.win, "13-status")
+	f.stop()
+	h.eventually("stale", func() bool { return h.app.stWin.stale.Visible() })
+	test.Tap(h.app.stWin.copyBtn)
+	h.eventually("copied", func() bool { return strings.HasPrefix(h.app.stWin.copied.Text, "The agent is not answering") })
+	shot(h, h.app.stWin.win, "13b-status-agent-gone")
+}
+
+// recordedStatus is the real agent's recorded Status with its times moved so that
+// it was checked at now.
+func recordedStatus(t *testing.T, now time.Time) localapi.Status {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "status-real.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st localapi.Status
+	if err := json.Unmarshal(b, &st); err != nil {
+		t.Fatal(err)
+	}
+	shift := now.Sub(st.Health.At)
+	st.Health.At = now
+	st.LastUpload = st.LastUpload.Add(shift)
+	for i := range st.Health.Checks {
+		st.Health.Checks[i].Since = st.Health.Checks[i].Since.Add(shift)
+	}
+	return st
 }
 
 func savePNG(t *testing.T, path string, img image.Image) {

@@ -50,7 +50,7 @@ func TestExampleFoldersParseWhenUncommented(t *testing.T) {
 		t.Fatalf("got %d folders", len(c.Folders))
 	}
 	cam, scan := c.Folders[0], c.Folders[1]
-	if cam.Routing != RoutingSession || cam.SourceAction != ActionMove || cam.Label != "Camera" {
+	if cam.Routing != RoutingSession || cam.SourceAction != ActionMove || cam.Label != "Camera Roll" || !cam.PerUser() || !cam.CameraRoll() {
 		t.Errorf("camera folder: %+v", cam)
 	}
 	if !scan.PollOnly || scan.Format != FormatAuto || scan.Path != `\\fileserver\scans\referrals` {

@@ -69,6 +69,9 @@ restart_grace = "2m"
 
 # Watched folders: copy a block per folder and remove the leading "# ".
 #
+# The folder's whole path, or one starting with %USERPROFILE% or ~ (the folder in each
+#                signed-in user's own profile, watched while they are signed in; its files go to
+#                that user's window only) or %PUBLIC% (C:\Users\Public).
 # routing:       "nhi"        the NHI in the file name (ZZZ0016 knee.jpg) or a folder name (ZZZ0016\knee.jpg)
 #                "session"    the patient open in the ClinicPro window when the file arrives
 #                "unassigned" always wait for a GP to choose the patient
@@ -81,9 +84,11 @@ restart_grace = "2m"
 # kind:          "document" for scanned paper, "photo" for photographs; by default a PDF is a
 #                document and an image a photo. The kind chooses Medtech's document type.
 #
+# Photos taken with the Windows Camera app (each GP's own Camera Roll), to the patient
+# opened last:
 # [[folder]]
-# path = 'C:\Users\Public\Pictures\Camera Roll'
-# label = "Camera"
+# path = '%USERPROFILE%\Pictures\Camera Roll'
+# label = "Camera Roll"
 # source = "camera"
 # routing = "session"
 # format = "auto"

@@ -36,6 +36,7 @@ type Agent struct {
 	saveErr     error
 	health      *health.Report
 	counts      *localapi.Counts
+	status      *localapi.Status
 	launches    int
 }
 
@@ -110,6 +111,14 @@ func (a *Agent) SetHealth(r health.Report) {
 	a.publishStatus()
 }
 
+// SetStatus replaces the whole Status (a real agent's, recorded) and announces it.
+func (a *Agent) SetStatus(st localapi.Status) {
+	a.mu.Lock()
+	a.status = &st
+	a.mu.Unlock()
+	a.publishStatus()
+}
+
 // SetCounts overrides the queue counts Status returns (for icon states) and announces them.
 func (a *Agent) SetCounts(c localapi.Counts) {
 	a.mu.Lock()
@@ -126,6 +135,9 @@ func (a *Agent) publishStatus() {
 func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 	st, err := a.Fake.Status(ctx)
 	a.mu.Lock()
+	if a.status != nil {
+		st = *a.status
+	}
 	if a.health != nil {
 		st.Health = *a.health
 	}

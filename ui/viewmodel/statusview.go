@@ -3,6 +3,7 @@ package viewmodel
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/health"
@@ -121,6 +122,9 @@ func (t *Tray) StatusView(now time.Time) StatusView {
 		}
 		sv.Checks = append(sv.Checks, row)
 	}
+	// What needs practice IT first: offline, then needs attention, then the rest.
+	rank := map[health.State]int{health.Offline: 0, health.Degraded: 1, health.Unknown: 2, health.OK: 3}
+	slices.SortStableFunc(sv.Checks, func(a, b CheckRow) int { return rank[a.State] - rank[b.State] })
 	checked := "-"
 	if !st.Health.At.IsZero() {
 		checked = st.Health.At.In(now.Location()).Format("2 Jan 2006 15:04:05")

@@ -39,7 +39,7 @@ func TestStatusViewPutsTheVerdictFirst(t *testing.T) {
 	if v.Stale != "" || !v.CanRecheck {
 		t.Fatalf("fresh status marked stale %q or without re-check", v.Stale)
 	}
-	relay, hcm := v.Checks[0], v.Checks[1]
+	hcm, relay := v.Checks[0], v.Checks[1] // failing checks first
 	if relay.Title != "ClinicPro relay: OK" || relay.Since != "since 1 Dec 10:30" || relay.Fix != "" {
 		t.Fatalf("relay row %+v", relay)
 	}

@@ -2,6 +2,8 @@ package viewmodel
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -108,5 +110,24 @@ func TestReopenedWindowShowsProgress(t *testing.T) {
 	}
 	if localapitest.Contains(v.Summary) {
 		t.Fatal("the summary names the patient")
+	}
+}
+
+// TestRolloutQuotesTheWindow: docs/rollout.md quotes what the capture window says
+// about the Camera Roll; the quotes must be the window's words.
+func TestRolloutQuotesTheWindow(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "docs", "rollout.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := strings.Join(strings.Fields(string(b)), " ")
+	roll := []localapi.SessionFolder{{Label: "Camera Roll", PerUser: true, CameraRoll: true}}
+	for _, quote := range []string{
+		strings.TrimSuffix(CameraText(roll, true), "."),
+		strings.TrimSuffix(strings.SplitAfter(RoutingText([]string{"Camera Roll"}, nil), ":")[0], ":"),
+	} {
+		if !strings.Contains(doc, quote) {
+			t.Errorf("docs/rollout.md does not quote the window: %q", quote)
+		}
 	}
 }
