@@ -233,7 +233,9 @@ func TestStatusWindowForPracticeIT(t *testing.T) {
 		t.Fatalf("agent gone: re-check enabled %v, copy disabled %v", !s.recheck.Disabled(), s.copyBtn.Disabled())
 	}
 	test.Tap(s.copyBtn)
-	h.eventually("copied", func() bool { return strings.HasPrefix(s.copied.Text, "The agent is not answering, so the diagnostics were made on this PC") })
+	h.eventually("copied", func() bool {
+		return strings.HasPrefix(s.copied.Text, "The agent is not answering, so the diagnostics were made on this PC")
+	})
 	files, _ := filepath.Glob(filepath.Join(h.diag, "ClinicPro diagnostics *.zip"))
 	if len(files) != 1 {
 		t.Fatalf("bundles %v", files)

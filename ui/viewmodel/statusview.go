@@ -33,9 +33,9 @@ type StatusView struct {
 
 // CheckRow is one health check as the window shows it.
 type CheckRow struct {
-	Title string // "Hybrid Connection Manager: Offline"
-	State health.State
-	Since string // "since 09:12", "since 2 Dec 17:40"; empty when unknown
+	Title       string // "Hybrid Connection Manager: Offline"
+	State       health.State
+	Since       string // "since 09:12", "since 2 Dec 17:40"; empty when unknown
 	Detail, Fix string
 }
 
