@@ -82,6 +82,8 @@ func renderScreens(t *testing.T, out string, th fyne.Theme) {
 	h = fresh()
 	c := h.patient()
 	shot(h, c.win, "04-capture-patient-empty")
+	test.Tap(c.camera) // the Camera Roll is watched: photos come to this window
+	shot(h, c.win, "04b-capture-camera")
 	h.drop(c, "ZZZ0016 left shin.jpg", "wound-close-up.jpg", "referral-scan.pdf.jpg")
 	h.eventually("thumbnails", func() bool {
 		for _, id := range c.order {
