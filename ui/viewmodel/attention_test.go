@@ -73,6 +73,8 @@ func TestNeedsAttentionOffersWhatEachCauseAllows(t *testing.T) {
 		t.Fatalf("discarded: %s", it.State)
 	}
 	eventually(t, "empty", func() bool { return n.Count() == 0 })
+	// The discarded image leaves the capture window too (its event is asynchronous).
+	eventually(t, "discarded gone from the window", func() bool { return len(c.View().Items) == 2 })
 	// Without a patient window nothing can be given, and the GP is told what to do.
 	fourth := parkedItem(t, a, c, "d.jpg", api.CauseRefused)
 	if err := n.Give(context.Background(), fourth, NewCapture(a, nil)); err == nil {
