@@ -18,10 +18,20 @@ func (d *Demo) PhoneLink(ctx context.Context, nhi string) (localapi.Session, loc
 	}
 	c := d.Agent()
 	defer c.Close()
+	// A click on a patient whose window is open is that window (one window per
+	// patient): close the one the last call opened, as a GP closing the window
+	// would, so each call has a capture session of its own.
+	d.phoneMu.Lock()
+	defer d.phoneMu.Unlock()
+	if d.phoneSession != "" {
+		_ = c.CloseSession(ctx, d.phoneSession)
+		d.phoneSession = ""
+	}
 	s, err := c.Launch(ctx, localapi.LaunchRequest{URL: launch})
 	if err != nil {
 		return s, localapi.PhoneSession{}, fmt.Errorf("the agent did not open the test patient: %w", err)
 	}
+	d.phoneSession = s.ID
 	ps, err := c.OpenPhone(ctx, s.ID)
 	if err != nil {
 		return s, ps, fmt.Errorf("the agent did not open a phone session: %w", err)

@@ -63,6 +63,9 @@ type Demo struct {
 	stopMu    sync.Mutex
 	stop      chan struct{}
 	wg        sync.WaitGroup
+
+	phoneMu      sync.Mutex
+	phoneSession string // the capture session the last PhoneLink opened
 }
 
 // Start builds nothing: it starts the binaries in opt.BinDir and returns once each
