@@ -143,13 +143,22 @@ func (u *userFolders) refresh(ctx context.Context) {
 		slices.Sort(ns)
 	}
 	u.users = names
+	var stopped []*userWatch
 	for p, w := range u.running {
 		if _, ok := want[p]; !ok {
+			stopped = append(stopped, w)
+			delete(u.running, p)
+		}
+	}
+	if len(stopped) > 0 {
+		// Waited for without the lock: a file being taken asks owner() for its user.
+		u.mu.Unlock()
+		for _, w := range stopped {
 			w.cancel()
 			<-w.done
-			delete(u.running, p)
-			u.log.Info("stopped watching a signed-out user's folder", "folder", w.w.Health()[0].Title)
+			u.log.Info("stopped watching a signed-out user's folder")
 		}
+		u.mu.Lock()
 	}
 	for p, wf := range want {
 		if _, ok := u.running[p]; ok {
