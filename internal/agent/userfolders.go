@@ -214,7 +214,7 @@ func (u *userFolders) Health(now time.Time) []health.Check {
 		out = append(out, u.running[p].w.Health()...)
 	}
 	for _, f := range u.folders {
-		c := health.Check{Name: "watch." + f.Label + ".users", Title: "Watched folder " + f.Label + " (each signed-in user)"}
+		c := health.Check{Name: health.FolderCheckName(f.Label + " (each signed-in user)"), Title: "Watched folder " + f.Label + " (each signed-in user)"}
 		names := u.users[f.Label]
 		switch {
 		case !u.listed:

@@ -146,7 +146,7 @@ routing = "session"
 `})
 	ctx := context.Background()
 	waitFor(t, "both users' Camera Rolls watched", func() bool {
-		return checkDetail(e, "watch.Camera Roll.users", "2 signed-in user(s): drjones, drsmith")
+		return checkDetail(e, health.FolderCheckName("Camera Roll (each signed-in user)"), "2 signed-in user(s): drjones, drsmith")
 	})
 	st, _ := e.a.Status(ctx)
 	var roll localapi.SessionFolder
@@ -177,7 +177,7 @@ routing = "session"
 	// B signs out: B's folder is no longer watched.
 	users.set(users.users[:1])
 	waitFor(t, "only A's Camera Roll watched", func() bool {
-		return checkDetail(e, "watch.Camera Roll.users", "1 signed-in user(s): drsmith")
+		return checkDetail(e, health.FolderCheckName("Camera Roll (each signed-in user)"), "1 signed-in user(s): drsmith")
 	})
 	if err := os.WriteFile(filepath.Join(rollB, "b2.jpg"), localapitest.UniqueJPEG(t), 0o644); err != nil {
 		t.Fatal(err)
