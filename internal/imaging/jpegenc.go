@@ -402,6 +402,10 @@ func (s *jpegSource) encodeRD(qt [2][64]int32, lambda float64) []byte {
 		}
 		out.Write(vals[k])
 	}
+	// DRI: the scan's restart segments (jpegscan.go).
+	if ri := s.restartInterval(); ri < s.mw*s.mh {
+		out.Write([]byte{0xFF, 0xDD, 0, 4, byte(ri >> 8), byte(ri)})
+	}
 	// SOS
 	if s.gray {
 		out.Write([]byte{0xFF, 0xDA, 0, 8, 1, 1, 0x00, 0, 63, 0})

@@ -8,6 +8,8 @@ import (
 	"image/jpeg"
 	"math"
 	"testing"
+
+	"github.com/clinicpro/medtech-images/internal/imaging/jpegdec"
 )
 
 // psnr compares two images of the same size on R, G and B.
@@ -268,5 +270,53 @@ func TestEstimateCloseToEncode(t *testing.T) {
 				t.Errorf("%s q%d: estimated %d bytes, encoded %d (%.1f%% off)", name, q, est, real, 100*e)
 			}
 		}
+	}
+}
+
+// From 1024 MCUs the scan is written as two restart segments of whole MCU
+// rows (DRI, one RST0): image/jpeg and our decoder read it back alike, at
+// least as close to the source as image/jpeg's own encoding at the same
+// quality.
+func TestRestartSegmentsReadBack(t *testing.T) {
+	col := noisy(700, 520) // 4:2:0, 44x33 MCUs: 17 rows then 16
+	g := image.NewGray(image.Rect(0, 0, 300, 270))
+	for i := range g.Pix {
+		g.Pix[i] = col.Pix[4*i+1]
+	}
+	for _, tc := range []struct {
+		m  image.Image
+		ri int
+	}{
+		{col, 17 * 44},
+		{g, 17 * 38},
+	} {
+		j := newJPEGSource(tc.m).encode(90)
+		i := bytes.Index(j, []byte{0xFF, 0xDD, 0, 4})
+		if i < 0 || int(j[i+4])<<8|int(j[i+5]) != tc.ri {
+			t.Fatalf("%T: no DRI of %d MCUs", tc.m, tc.ri)
+		}
+		if n := bytes.Count(j, []byte{0xFF, 0xD0}); n != 1 {
+			t.Fatalf("%T: %d RST0 markers, want 1", tc.m, n)
+		}
+		std, err := jpeg.Decode(bytes.NewReader(j))
+		if err != nil {
+			t.Fatalf("%T: image/jpeg: %v", tc.m, err)
+		}
+		own, err := jpegdec.Decode(j, 1)
+		if err != nil {
+			t.Fatalf("%T: jpegdec: %v", tc.m, err)
+		}
+		var ref bytes.Buffer
+		jpeg.Encode(&ref, tc.m, &jpeg.Options{Quality: 90})
+		rd, _ := jpeg.Decode(&ref)
+		ps, po, pr := psnr(tc.m, std), psnr(tc.m, own), psnr(tc.m, rd)
+		t.Logf("%T: image/jpeg %.2f dB, jpegdec %.2f dB, image/jpeg's own encoding %.2f dB", tc.m, ps, po, pr)
+		if ps < pr-1 || math.Abs(ps-po) > 0.3 {
+			t.Fatalf("%T: image/jpeg reads %.2f dB, jpegdec %.2f dB; image/jpeg's own encoding %.2f dB", tc.m, ps, po, pr)
+		}
+	}
+	// Below 1024 MCUs: one segment, no DRI.
+	if j := newJPEGSource(noisy(300, 200)).encode(90); bytes.Contains(j, []byte{0xFF, 0xDD}) {
+		t.Fatal("a small image got restart markers")
 	}
 }

@@ -1,5 +1,7 @@
 package imaging
 
+import "sync"
+
 // The encoder's entropy pass, specialised. It used to walk the blocks once
 // with a callback per Huffman symbol for counting and again for writing;
 // the calls cost more than the coding (a quarter of a 24 MP conversion).
@@ -27,13 +29,35 @@ func (s *jpegSource) scanBlock(k int) (c, b int) {
 	return r - 3, i
 }
 
-// prevBlock is the block of the same component coded before block b, -1 at
-// the start.
+// prevDC is the DC of the block of the same component coded before block
+// b: 0 at the start of the scan and of each restart segment.
 func (s *jpegSource) prevDC(qc [][]int16, c, b int) int32 {
-	if b == 0 {
+	mcu, first := b, true
+	if !s.gray && c == 0 {
+		mcu, first = b/4, b%4 == 0
+	}
+	if b == 0 || first && mcu%s.restartInterval() == 0 {
 		return 0
 	}
 	return int32(qc[c][64*(b-1)])
+}
+
+// restartInterval is the MCUs per restart segment. The scan is cut into
+// whole rows of MCUs, two segments for a photo-sized image (more only when
+// a segment would pass DRI's 65535 MCUs), so the two halves are written,
+// and read back, on two cores. It depends on the image's size alone: the
+// bytes must not depend on the machine.
+func (s *jpegSource) restartInterval() int {
+	n := s.mw * s.mh
+	if n < 1024 {
+		return n // one segment: no marker
+	}
+	segs := max(2, (n+65534)/65535)
+	rows := (s.mh + segs - 1) / segs
+	for rows*s.mw > 65535 {
+		rows--
+	}
+	return rows * s.mw
 }
 
 // countFreq counts the Huffman symbols of the quantised blocks.
@@ -84,9 +108,34 @@ func (s *jpegSource) countFreq(qc [][]int16) [4][257]int {
 	return freq
 }
 
-// writeScan appends the entropy-coded scan to out, MCU by MCU.
+// writeScan appends the entropy-coded scan to out, MCU by MCU, each
+// restart segment on its own goroutine, joined with RSTn markers.
 func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][256]uint8, out []byte) []byte {
-	w := scanWriter{buf: out}
+	n := s.mw * s.mh
+	ri := s.restartInterval()
+	segs := (n + ri - 1) / ri
+	parts := make([][]byte, segs)
+	var wg sync.WaitGroup
+	for g := 0; g < segs; g++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			parts[g] = s.writeSegment(qc, codes, lens, g*ri, min(n, (g+1)*ri))
+		}()
+	}
+	wg.Wait()
+	for g, p := range parts {
+		if g > 0 {
+			out = append(out, 0xFF, byte(0xD0+(g-1)%8))
+		}
+		out = append(out, p...)
+	}
+	return out
+}
+
+// writeSegment codes MCUs [m0, m1), its DC predictions starting from zero.
+func (s *jpegSource) writeSegment(qc [][]int16, codes *[4][256]uint16, lens *[4][256]uint8, m0, m1 int) []byte {
+	w := scanWriter{buf: make([]byte, 0, (m1-m0)*64)}
 	var prev [3]int32
 	block := func(blk []int16, c int) {
 		blk = blk[:64]
@@ -120,13 +169,11 @@ func (s *jpegSource) writeScan(qc [][]int16, codes *[4][256]uint16, lens *[4][25
 			w.put(uint32(ac[0]), uint(al[0]))
 		}
 	}
-	if s.gray {
-		for b := 0; b < s.nBlks[0]; b++ {
-			block(qc[0][64*b:], 0)
+	for i := m0; i < m1; i++ {
+		if s.gray {
+			block(qc[0][64*i:], 0)
+			continue
 		}
-		return w.finish()
-	}
-	for i := 0; i < s.nBlks[1]; i++ {
 		for k := 0; k < 4; k++ {
 			block(qc[0][64*(4*i+k):], 0)
 		}

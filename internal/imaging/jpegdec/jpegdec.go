@@ -135,6 +135,8 @@ type decoder struct {
 	// no bound), so a caller's memory budget holds whatever the scans are.
 	maxAlloc int64
 	ratio    image.YCbCrSubsampleRatio
+	// segments counts the restart segments decoded side by side.
+	segments int
 }
 
 // done reports whether every MCU of a sequential file was decoded.

@@ -7,10 +7,12 @@ import (
 	"image/color"
 	"image/jpeg"
 	"image/png"
+	"io"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"runtime"
 	"testing"
 )
 
@@ -308,4 +310,62 @@ func FuzzDecode(f *testing.F) {
 			t.Fatalf("decoded %v, header says %dx%d at 1/%d", m.Bounds(), h.Width, h.Height, scale)
 		}
 	})
+}
+
+// A file whose restart segments are whole MCU rows (restartrows.jpg: 13
+// MCUs a row, a restart every 13) is decoded one goroutine a segment, and
+// gives exactly the pixels of the serial decoder, at every scale; cut short
+// or with a segment's marker out of order, it is not decoded side by side
+// and fails or reads as the serial decoder does.
+func TestRestartSegmentsDecodeInParallel(t *testing.T) {
+	b, err := os.ReadFile("testdata/restartrows.jpg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	decode := func(b []byte, scale, procs int) (image.Image, int, error) {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
+		d := &decoder{b: b, scale: scale}
+		if err := d.readMarkers(false); err != nil {
+			return nil, d.segments, err
+		}
+		if !d.sawEOI && !d.done() {
+			return nil, d.segments, io.ErrUnexpectedEOF
+		}
+		m, err := d.image()
+		return m, d.segments, err
+	}
+	for _, scale := range []int{1, 2, 4, 8} {
+		serial, n, err := decode(b, scale, 1)
+		if err != nil || n != 0 {
+			t.Fatalf("scale %d serial: %v, %d segments side by side", scale, err, n)
+		}
+		par, n, err := decode(b, scale, 4)
+		if err != nil {
+			t.Fatalf("scale %d parallel: %v", scale, err)
+		}
+		if n != 10 {
+			t.Fatalf("scale %d: %d segments decoded side by side, want the file's 10", scale, n)
+		}
+		s, p := serial.(*image.YCbCr), par.(*image.YCbCr)
+		if !bytes.Equal(s.Y, p.Y) || !bytes.Equal(s.Cb, p.Cb) || !bytes.Equal(s.Cr, p.Cr) {
+			t.Fatalf("scale %d: parallel pixels differ from serial ones", scale)
+		}
+	}
+	// Truncated inside the fourth segment.
+	rst := bytes.Index(b, []byte{0xFF, 0xD3})
+	if _, _, err := decode(b[:rst-40], 1, 4); err == nil {
+		t.Fatal("a file cut inside a segment decoded")
+	}
+	// RST2 swapped for RST5: the segments no longer count up.
+	bad := bytes.Clone(b)
+	i := bytes.Index(bad, []byte{0xFF, 0xD2})
+	bad[i+1] = 0xD5
+	_, n, errPar := decode(bad, 1, 4)
+	_, _, errSer := decode(bad, 1, 1)
+	if n != 0 {
+		t.Fatalf("a file with restart markers out of order was split into %d segments", n)
+	}
+	if (errPar == nil) != (errSer == nil) {
+		t.Fatalf("out-of-order markers: %v side by side, %v serially", errPar, errSer)
+	}
 }

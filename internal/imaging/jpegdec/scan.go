@@ -1,8 +1,10 @@
 package jpegdec
 
 import (
+	"bytes"
 	"io"
 	"runtime"
+	"sync"
 )
 
 // readScan decodes one scan (JPEG Annex G for progressive scans) into the
@@ -474,6 +476,67 @@ func (d *decoder) streamScan(r *bitReader, scomps []*component) error {
 			}
 		}
 	}
+	// Restart segments of whole MCU rows (what many cameras write, and
+	// what our encoder writes) are decoded side by side, one goroutine a
+	// segment, each with its own reader over its own bytes.
+	if segs := d.rowSegments(r.pos); segs != nil && runtime.GOMAXPROCS(0) > 1 {
+		rows := d.ri / d.mcux
+		errs := make([]error, len(segs))
+		readers := make([]*bitReader, len(segs))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+		for g, seg := range segs {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				sr := &bitReader{data: d.b[:seg[1]], pos: seg[0]}
+				readers[g] = sr
+				b := newBuf()
+				var ws [64]float32
+				var pred [4]int32
+				for my := g * rows; my < min(d.mcuy, (g+1)*rows); my++ {
+					b.my = my
+					for i := range b.coef {
+						clear(b.coef[i])
+					}
+					for mx := 0; mx < d.mcux; mx++ {
+						for i, c := range scomps {
+							dct, act := &d.dc[c.td], &d.ac[c.ta]
+							for v := 0; v < c.v; v++ {
+								for h := 0; h < c.h; h++ {
+									k := (v*c.bw + mx*c.h + h) * d.stride
+									if err := sr.block(dct, act, &pred[i], b.coef[i][k:k+d.stride], &keep); err != nil {
+										errs[g] = err
+										return
+									}
+								}
+							}
+						}
+					}
+					transform(b, &ws)
+				}
+				if sr.overrun() {
+					errs[g] = FormatError("restart segment shorter than its MCUs")
+					if sr.atEOF && g == len(segs)-1 {
+						errs[g] = io.ErrUnexpectedEOF
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return err
+			}
+		}
+		last := readers[len(readers)-1]
+		r.pos, r.atEOF = last.pos, last.atEOF
+		d.decoded = d.mcux * d.mcuy
+		d.segments += len(segs)
+		return nil
+	}
 	parallel := runtime.GOMAXPROCS(0) > 1 && d.mcuy > 4
 	var work, free chan *rowBuf
 	done := make(chan struct{})
@@ -541,4 +604,53 @@ rows:
 	}
 	d.decoded = units
 	return err
+}
+
+// rowSegments finds the restart segments of an interleaved sequential scan
+// starting at pos, when each is a whole number of MCU rows: their [start,
+// end) byte ranges, or nil (no restarts, other intervals, or markers that
+// do not match the rows, which the serial decoder then handles).
+func (d *decoder) rowSegments(pos int) [][2]int {
+	if d.ri == 0 || d.ri%d.mcux != 0 {
+		return nil
+	}
+	rows := d.ri / d.mcux
+	want := (d.mcuy + rows - 1) / rows
+	if want < 2 {
+		return nil
+	}
+	b := d.b
+	var segs [][2]int
+	start := pos
+	for i := pos; i+1 < len(b); {
+		j := bytes.IndexByte(b[i:len(b)-1], 0xFF)
+		if j < 0 {
+			break
+		}
+		i += j
+		m := b[i+1]
+		switch {
+		case m == 0:
+			i += 2
+			continue
+		case m >= 0xD0 && m <= 0xD7:
+			if m != byte(0xD0+len(segs)%8) {
+				return nil
+			}
+			segs = append(segs, [2]int{start, i})
+			start = i + 2
+			i += 2
+			continue
+		case m == 0xFF:
+			i++
+			continue
+		}
+		// Another marker: the scan ends here.
+		segs = append(segs, [2]int{start, i})
+		break
+	}
+	if len(segs) != want {
+		return nil
+	}
+	return segs
 }
