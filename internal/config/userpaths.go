@@ -66,10 +66,11 @@ func (f Folder) Expand(profile, public string) (string, error) {
 	if rest == "" {
 		return base, nil
 	}
-	// One configuration serves every PC: the rest takes the separator of the base.
+	// One configuration serves every PC: the rest takes the separator of the base
+	// (a Windows path's, a Unix path's, else this system's).
 	sep := "/"
 	rest = strings.ReplaceAll(rest, `\`, "/")
-	if isWindowsAbs(base) || filepath.Separator == '\\' {
+	if isWindowsAbs(base) || !strings.HasPrefix(base, "/") && filepath.Separator == '\\' {
 		sep = `\`
 		rest = strings.ReplaceAll(rest, "/", `\`)
 	}
