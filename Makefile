@@ -107,7 +107,7 @@ clean:
 # Packages whose Windows test binaries run under Wine: hcm and eventlog exercise the
 # service manager and the event log for real; launch runs its named-pipe hand-off
 # (Wine's first pipe instance never answers; launch retries an unwritten hand-off).
-WINE_PKGS ?= ./internal/originals ./internal/profiles ./internal/hcm ./internal/eventlog ./internal/nhi ./internal/redact ./internal/health ./internal/health/checks ./internal/doctor ./internal/imaging ./internal/config ./internal/queue ./internal/watch ./internal/alex ./internal/upload ./internal/localapi ./internal/peer ./internal/glprobe ./internal/launch ./internal/secret ./internal/datadir ./internal/agent ./internal/rollout ./internal/logfile ./internal/relay/client ./internal/testutil
+WINE_PKGS ?= ./internal/originals ./internal/profiles ./internal/hcm ./internal/eventlog ./internal/nhi ./internal/redact ./internal/health ./internal/health/checks ./internal/doctor ./internal/agent/diagnostics ./internal/agent/daemon ./internal/imaging ./internal/config ./internal/queue ./internal/watch ./internal/alex ./internal/upload ./internal/localapi ./internal/peer ./internal/glprobe ./internal/launch ./internal/secret ./internal/datadir ./internal/agent ./internal/rollout ./internal/logfile ./internal/relay/client ./internal/testutil
 
 .PHONY: test-wine
 test-wine: ## run Windows test binaries under Wine (installs a test service); needs SETUP_EXTRA=wine .ci/setup

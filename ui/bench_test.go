@@ -17,6 +17,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
+	"github.com/clinicpro/medtech-images/internal/upload"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 	"github.com/clinicpro/medtech-images/ui/viewmodel"
 )
@@ -98,7 +99,12 @@ func BenchmarkLaunchToBannerOverSocket(b *testing.B) {
 
 // slowRelay answers launches for the test patient after relayLatency, as the relay
 // does once it has asked ALEX for the launch context and the Patient.
-type slowRelay struct{}
+// Only launches are measured: nothing is uploaded and no phone code is opened, so
+// those parts of the relay are never called.
+type slowRelay struct {
+	agent.PhoneRelay
+	upload.Relay
+}
 
 func (slowRelay) Launch(ctx context.Context, _, _ string) (client.Launch, error) {
 	t := time.NewTimer(relayLatency)
@@ -133,7 +139,7 @@ func BenchmarkLaunchToBannerRealAgent(b *testing.B) {
 		b.Fatal(err)
 	}
 	ag, err := agent.New(context.Background(), agent.Options{Paths: config.DefaultPaths(dir), Config: cfg,
-		Relay: slowRelay{}, RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility})
+		Enrolment: &agent.Enrolment{Relay: slowRelay{}, URL: "http://127.0.0.1:1", Facility: localapitest.TestFacility}})
 	if err != nil {
 		b.Fatal(err)
 	}

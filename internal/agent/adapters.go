@@ -74,17 +74,17 @@ func titleFrom(name string) string {
 	return stem
 }
 
-// RelayUploads is the uploader's Relay backed by the relay client. It holds no
+// relayUploads is the uploader's Relay backed by the relay client. It holds no
 // state: the relay's read-back reports the SHA-256 of what ALEX holds, which the
 // uploader compares with what it sent, so a restart between upload and read-back
 // needs nothing remembered.
-type RelayUploads struct {
-	C *client.Client
+type relayUploads struct {
+	c *client.Client
 }
 
-func (r *RelayUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
+func (r relayUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
 	ctx = client.WithCorrelation(ctx, d.Correlation)
-	res, err := r.C.UploadDocument(ctx, client.DocumentUpload{
+	res, err := r.c.UploadDocument(ctx, client.DocumentUpload{
 		IdempotencyKey: d.IdempotencyKey, Supersedes: d.Supersedes, PatientID: d.Patient.PatientID, NHI: nhiIfNoID(d),
 		ProviderID: d.Patient.ProviderID, Title: d.Title, Kind: d.Kind, Source: d.Source, Laterality: d.Laterality,
 		BodySite: d.BodySite, BodySiteCode: d.BodySiteCode, ClinicalDate: d.Taken,
@@ -105,9 +105,9 @@ func nhiIfNoID(d upload.Document) string {
 	return d.Patient.NHI
 }
 
-func (r *RelayUploads) ReadBack(ctx context.Context, documentID, correlation string) (upload.Stored, error) {
+func (r relayUploads) ReadBack(ctx context.Context, documentID, correlation string) (upload.Stored, error) {
 	ctx = client.WithCorrelation(ctx, correlation)
-	doc, err := r.C.ReadDocument(ctx, documentID)
+	doc, err := r.c.ReadDocument(ctx, documentID)
 	if err != nil {
 		return upload.Stored{}, uploadError(err)
 	}

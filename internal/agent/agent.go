@@ -1,6 +1,6 @@
 // Package agent is the ClinicPro agent: it composes the durable queue, watched-folder
-// ingest, the relay client and health into the localapi.Service that the tray and the
-// CLI use. cmd/clinicpro only wires it to a transport and to the OS service manager.
+// ingest, the relay and its check catalogue into the localapi.Service that the tray
+// and the CLI use. internal/agent/daemon builds its dependencies and serves it.
 package agent
 
 import (
@@ -13,9 +13,10 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent/diagnostics"
 	"github.com/clinicpro/medtech-images/internal/config"
-	"github.com/clinicpro/medtech-images/internal/doctor"
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/health/checks"
 	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/originals"
@@ -27,38 +28,59 @@ import (
 	"github.com/clinicpro/medtech-images/internal/watch"
 )
 
-// Relay is the part of the relay client the agent itself calls; the uploader uses
-// the full client. An interface so tests can stand in a failing relay.
+// Relay is the relay as the agent uses it: launches, patient lookups and health,
+// phone capture, and documents as the uploader sends and reads them back.
+// NewEnrolment makes one of the relay client; tests stand in their own.
 type Relay interface {
 	Launch(ctx context.Context, launchContext, signature string) (client.Launch, error)
 	LookupPatient(ctx context.Context, nhi string) (client.Patient, error)
 	Health(ctx context.Context) (client.Health, error)
+	PhoneRelay
+	upload.Relay
+}
+
+// Enrolment is this PC's connection to the relay, which `clinicpro enrol` or the
+// installer's code made. The agent holds one, or none when the PC is not enrolled:
+// "enrolled" is that one nil check everywhere.
+type Enrolment struct {
+	Relay    Relay
+	URL      string // the relay's address, as status shows it
+	Facility string // the HPI facility the relay bound this PC to
+}
+
+// NewEnrolment is the Enrolment of the relay client c.
+func NewEnrolment(c *client.Client, url, facility string) *Enrolment {
+	return &Enrolment{Relay: clientRelay{c, relayUploads{c}}, URL: url, Facility: facility}
+}
+
+type clientRelay struct {
+	*client.Client
+	relayUploads
 }
 
 // Options configure an Agent.
 type Options struct {
 	Paths  config.Paths
 	Config *config.Config
-	// Relay is nil when the PC is not enrolled: the agent still takes files in and
-	// queues them, and says how to enrol.
-	Relay    Relay
-	RelayURL string
-	Facility string
+	// Enrolment is nil when the PC is not enrolled: the agent still takes files in
+	// and queues them, and says how to enrol.
+	Enrolment *Enrolment
 	// Log must not be nil in production; New wraps it in the redacting handler.
 	Log *slog.Logger
 	Now func() time.Time
 	// SessionIdle ends a capture session nobody has touched for this long; 12 h
 	// when zero (a GP may leave a window open all day).
 	SessionIdle time.Duration
-	// HealthInterval is how often the relay's health is polled; 30 s when zero.
+	// HealthInterval is how often the costly checks (relay, disk, queue) run; 30 s
+	// when zero.
 	HealthInterval time.Duration
-	// Checks are other health sources (the HCM monitor), called for every Status.
-	Checks []func() []health.Check
+	// Checks are the checks the daemon owns (HCM on its host, the installer's
+	// enrolment); New adds the agent's own (relay or enrolment, disk, queue,
+	// uploads, folders) and builds the catalogue once.
+	Checks checks.Deps
 
-	// Converter and Uploads feed the uploader; with Uploads nil (not enrolled)
-	// items are taken and queued but wait.
+	// Converter feeds the uploader (ImagingConverter when nil).
 	Converter upload.Converter
-	Uploads   upload.Relay
 	Backoff   upload.Backoff
 	Breaker   upload.BreakerPolicy
 	// WatchOpener overrides how the watcher opens a stable file (tests); nil:
@@ -66,8 +88,6 @@ type Options struct {
 	WatchOpener watch.Opener
 	// PollInterval is how often poll-only folders are scanned; 5 s when zero.
 	PollInterval time.Duration
-	// Phone is the relay's phone capture; nil when not enrolled (Phone refuses).
-	Phone PhoneRelay
 	// Profiles lists the signed-in users for folders in each user's profile
 	// (%USERPROFILE%, ~) and the public folder (%PUBLIC%); profiles.System() when nil.
 	Profiles profiles.Source
@@ -85,7 +105,9 @@ type Agent struct {
 	users *userFolders
 	hub   *localapi.Hub
 	log   *slog.Logger
-	logs  *doctor.Ring
+	logs  *diagnostics.Ring
+	// relay is the enrolment's relay, nil when not enrolled.
+	relay Relay
 
 	mu       sync.Mutex
 	sessions map[string]*session
@@ -94,10 +116,13 @@ type Agent struct {
 	// phoneWake cuts the phone long poll short when the set of sessions changed.
 	phoneWake chan struct{}
 
-	paused  atomic.Bool
-	polled  sync.Mutex
-	polls   []health.Check // relay, disk and backlog checks from the last health poll
-	tracker health.Tracker
+	paused atomic.Bool
+	// catalogue is every check the agent makes, built once in New; the costly
+	// ones' last results are in polls, by index.
+	catalogue []health.Probe
+	polled    sync.Mutex
+	polls     map[int][]health.Check
+	tracker   health.Tracker
 
 	statusDirty chan struct{}
 }
@@ -119,7 +144,7 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	if opt.HealthInterval <= 0 {
 		opt.HealthInterval = 30 * time.Second
 	}
-	logs := doctor.NewRing(300)
+	logs := diagnostics.NewRing(300)
 	base := opt.Log
 	if base == nil {
 		base = slog.New(slog.DiscardHandler)
@@ -127,7 +152,7 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 	// Every line goes through redaction, and a copy is kept for the diagnostics bundle.
 	log := slog.New(redact.NewHandler(teeHandler{base.Handler(), slog.NewTextHandler(logs, nil)}))
 	a := &Agent{
-		opt: opt, hub: localapi.NewHub(256), log: log, logs: logs,
+		opt: opt, hub: localapi.NewHub(256), log: log, logs: logs, polls: map[int][]health.Check{},
 		sessions:    map[string]*session{},
 		phones:      map[string]*phoneSession{},
 		phoneWake:   make(chan struct{}, 1),
@@ -152,8 +177,13 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 		PollInterval: opt.PollInterval, Handle: a.HandleFile, Open: opt.WatchOpener, Log: log.With("component", "watch"),
 	}
 	a.users = newUserFolders(opt.Profiles, perUser, wopt, opt.UsersInterval)
+	var uploads upload.Relay
+	if opt.Enrolment != nil {
+		a.relay = opt.Enrolment.Relay
+		uploads = a.relay
+	}
 	a.up = upload.New(upload.Options{
-		Queue: q, Converter: conv, Relay: opt.Uploads, ByteBudget: opt.Config.ByteBudget,
+		Queue: q, Converter: conv, Relay: uploads, ByteBudget: opt.Config.ByteBudget,
 		RejectedDir: opt.Paths.RejectedDir(), Roots: rootSet{shared: roots(shared), users: a.users}, Backoff: opt.Backoff, Breaker: opt.Breaker,
 		Now: opt.Now, Log: log.With("component", "upload"),
 	})
@@ -163,9 +193,7 @@ func New(ctx context.Context, opt Options) (*Agent, error) {
 		a.paused.Store(true)
 		a.up.Pause(true)
 	}
-	if opt.Relay == nil {
-		a.polls = []health.Check{notEnrolledCheck()}
-	}
+	a.catalogue = checks.Catalogue(a.checkDeps())
 	return a, nil
 }
 
@@ -178,15 +206,23 @@ func roots(folders []config.Folder) originals.Roots {
 	return rs
 }
 
-// Items is the durable queue, for the uploader and the folder watcher to share.
-func (a *Agent) Items() *queue.Queue { return a.q }
-
-// Log is the agent's redacting logger, for the components cmd/clinicpro wires in.
+// Log is the agent's redacting logger, for the local API the daemon serves it on.
 func (a *Agent) Log() *slog.Logger { return a.log }
 
 // Paused reports whether uploads are paused (Pause also tells the uploader, which
 // then starts no new item).
 func (a *Agent) Paused() bool { return a.paused.Load() }
+
+// enrolled reports the one thing every "is this PC enrolled" question asks.
+func (a *Agent) enrolled() bool { return a.opt.Enrolment != nil }
+
+// facility is the HPI facility this PC is bound to; empty when not enrolled.
+func (a *Agent) facility() string {
+	if a.opt.Enrolment == nil {
+		return ""
+	}
+	return a.opt.Enrolment.Facility
+}
 
 // Close closes the queue.
 func (a *Agent) Close() error { return a.q.Close() }
@@ -206,11 +242,9 @@ func (a *Agent) Run(ctx context.Context) error {
 			a.log.Error("the folder watcher stopped", "err", err)
 		}
 	})
-	if a.opt.Phone != nil {
-		run(a.runPhone)
-	}
 	run(a.users.Run)
-	if a.opt.Uploads != nil {
+	if a.relay != nil {
+		run(a.runPhone)
 		run(func(ctx context.Context) {
 			if err := a.up.Run(ctx); err != nil {
 				a.log.Error("the uploader stopped", "err", err)

@@ -24,7 +24,6 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
 	"github.com/clinicpro/medtech-images/internal/originals"
 	"github.com/clinicpro/medtech-images/internal/profiles"
-	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/testutil"
@@ -73,6 +72,34 @@ func (refusingUploads) ReadBack(ctx context.Context, id, corr string) (upload.St
 	return upload.Stored{}, errors.New("never called")
 }
 
+// holdingUploads never finishes an upload: an enrolled agent whose items wait,
+// for tests about everything but sending.
+type holdingUploads struct{}
+
+func (holdingUploads) Upload(ctx context.Context, d upload.Document) (upload.Receipt, error) {
+	<-ctx.Done()
+	return upload.Receipt{}, ctx.Err()
+}
+
+func (holdingUploads) ReadBack(ctx context.Context, id, corr string) (upload.Stored, error) {
+	<-ctx.Done()
+	return upload.Stored{}, ctx.Err()
+}
+
+// launcher is the part of the relay the launch tests stand in.
+type launcher interface {
+	Launch(ctx context.Context, launchContext, signature string) (client.Launch, error)
+	LookupPatient(ctx context.Context, nhi string) (client.Patient, error)
+	Health(ctx context.Context) (client.Health, error)
+}
+
+// testRelay is an enrolled agent's relay made of the parts a test stands in.
+type testRelay struct {
+	launcher
+	upload.Relay
+	agent.PhoneRelay
+}
+
 type env struct {
 	a       *agent.Agent
 	dir     string
@@ -89,7 +116,7 @@ type env struct {
 }
 
 type envOpt struct {
-	relay   agent.Relay
+	relay   launcher // nil: not enrolled
 	phone   *fakePhoneRelay
 	uploads upload.Relay
 	noRun   bool
@@ -135,15 +162,21 @@ routing = "session"
 	}
 	log := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	opts := agent.Options{
-		Paths: config.DefaultPaths(e.dir), Config: cfg, Relay: o.relay, Uploads: o.uploads,
-		RelayURL: "http://127.0.0.1:1", Facility: localapitest.TestFacility, Log: log,
+		Paths: config.DefaultPaths(e.dir), Config: cfg, Log: log,
 		Backoff:      upload.Backoff{Base: 10 * time.Millisecond, Max: 50 * time.Millisecond},
 		Breaker:      upload.BreakerPolicy{Cooldown: 10 * time.Millisecond, MaxCooldown: 50 * time.Millisecond},
 		PollInterval: 200 * time.Millisecond, HealthInterval: time.Second, Now: o.now,
 		Profiles: o.profiles, UsersInterval: 50 * time.Millisecond, Converter: o.converter,
 	}
-	if o.phone != nil {
-		opts.Phone = o.phone
+	if o.relay != nil {
+		r := testRelay{launcher: o.relay, Relay: o.uploads, PhoneRelay: o.phone}
+		if r.Relay == nil {
+			r.Relay = holdingUploads{}
+		}
+		if o.phone == nil {
+			r.PhoneRelay = newFakePhoneRelay()
+		}
+		opts.Enrolment = &agent.Enrolment{Relay: r, URL: "http://127.0.0.1:1", Facility: localapitest.TestFacility}
 	}
 	a, err := agent.New(context.Background(), opts)
 	if err != nil {
@@ -282,8 +315,9 @@ func TestWatchedFoldersRoute(t *testing.T) {
 	for _, n := range []string{"ZZZ0016 knee.jpg", "elbow.jpg", "ZZZ0017 typo.jpg"} {
 		waitFor(t, n+" to be taken", find(n))
 	}
-	if it := state("ZZZ0016 knee.jpg"); it.State != localapi.StateQueued {
-		t.Errorf("NHI-named file is %s, want queued (not enrolled: it waits)", it.State)
+	// The relay here never finishes an upload, so the item waits on its way.
+	if it := state("ZZZ0016 knee.jpg"); it.State != localapi.StateQueued && it.State != localapi.StateUploading {
+		t.Errorf("NHI-named file is %s, want it on its way to the patient (queued or uploading)", it.State)
 	}
 	if it := state("elbow.jpg"); it.State != localapi.StateUnassigned || it.Reason != watch.ReasonNoNHI {
 		t.Errorf("file without NHI: %+v", it)
@@ -694,18 +728,18 @@ func TestAgentPrunesSentItemsPastTheRetention(t *testing.T) {
 	ctx := context.Background()
 	var sent localapi.Item
 	waitFor(t, "the photo sent", func() bool {
-		items, _ := e.a.Items().List(ctx, queue.StateSent)
-		if len(items) == 1 {
-			sent = localapi.Item{ID: items[0].ID}
+		items, _ := e.a.Queue(ctx)
+		if len(items) == 1 && items[0].State == localapi.StateSent {
+			sent = items[0]
 		}
-		return len(items) == 1
+		return sent.ID != ""
 	})
 	e.stop()
 	clk.Add(91 * 24 * time.Hour)
 	e = newEnv(t, envOpt{relay: fakeRelay{}, uploads: up, dir: dir, now: clk.Now})
 	waitFor(t, "the sent item pruned", func() bool {
-		_, err := e.a.Items().Get(ctx, sent.ID)
-		return errors.Is(err, queue.ErrNotFound)
+		_, err := e.a.Item(ctx, sent.ID)
+		return errors.Is(err, localapi.ErrNotFound)
 	})
 	// The log line follows the delete, so it may trail the item's disappearance.
 	waitFor(t, "the pruning logged", func() bool { return strings.Contains(e.logs.String(), "pruned sent items") })

@@ -6,10 +6,10 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/clinicpro/medtech-images/internal/doctor"
+	"github.com/clinicpro/medtech-images/internal/agent/diagnostics"
 )
 
-// DiagnosticsBundle writes the support zip through internal/doctor: versions, the
+// DiagnosticsBundle writes the support zip (internal/agent/diagnostics): versions, the
 // configuration, health and recent log lines, all scrubbed. Item lists are left out
 // on purpose: file names carry NHIs and patient names.
 func (a *Agent) DiagnosticsBundle(ctx context.Context, w io.Writer) error {
@@ -17,9 +17,9 @@ func (a *Agent) DiagnosticsBundle(ctx context.Context, w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	return doctor.WriteBundle(w, doctor.BundleInput{
+	return diagnostics.WriteBundle(w, diagnostics.BundleInput{
 		At: a.opt.Now(), Report: st.Health, Config: a.opt.Config, LogLines: a.logs.Lines(), Loc: time.Local,
-		Versions: map[string]string{"relay": a.opt.RelayURL, "facility": a.opt.Facility},
+		Versions: map[string]string{"relay": st.Relay, "facility": st.Facility},
 	})
 }
 

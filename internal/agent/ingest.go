@@ -25,7 +25,7 @@ const ReasonNoWindow = "No ClinicPro capture window was open when the file arriv
 func (a *Agent) HandleFile(ctx context.Context, f watch.File) error {
 	n := queue.New{
 		Source: f.Folder.Source, Folder: f.Folder.Label, SourcePath: f.Path, SourceAction: f.Folder.SourceAction,
-		Format: f.Folder.Format, Facility: a.opt.Facility, Meta: queue.Meta{Kind: f.Folder.Kind},
+		Format: f.Folder.Format, Facility: a.facility(), Meta: queue.Meta{Kind: f.Folder.Kind},
 	}
 	r := watch.RouteFile(f.Folder, f.Rel)
 	switch {

@@ -51,7 +51,7 @@ func (a *Agent) OpenPhone(ctx context.Context, sessionID string) (localapi.Phone
 	if !s.PatientSelected {
 		return localapi.PhoneSession{}, errNoPatient
 	}
-	if a.opt.Phone == nil {
+	if a.relay == nil {
 		return localapi.PhoneSession{}, errPhoneOff
 	}
 	a.mu.Lock()
@@ -61,7 +61,7 @@ func (a *Agent) OpenPhone(ctx context.Context, sessionID string) (localapi.Phone
 		return out, nil
 	}
 	a.mu.Unlock()
-	rs, err := a.opt.Phone.OpenPhone(ctx, sessionID)
+	rs, err := a.relay.OpenPhone(ctx, sessionID)
 	if err != nil {
 		a.log.Warn("phone session refused", "err", err)
 		return localapi.PhoneSession{}, relayError(err, localapi.CodeConflict)
@@ -102,7 +102,7 @@ func (a *Agent) ClosePhone(ctx context.Context, sessionID string) error {
 	}
 	a.endPhone(sessionID, localapi.PhoneClosed)
 	if p.relayID != "" {
-		if err := a.opt.Phone.ClosePhone(ctx, p.relayID); err != nil {
+		if err := a.relay.ClosePhone(ctx, p.relayID); err != nil {
 			a.log.Warn("could not end the phone session at the relay; it ends by itself within 30 minutes", "err", err)
 		}
 	}
@@ -148,13 +148,13 @@ func (a *Agent) endPhoneForWindow(sessionID string, forget bool) {
 }
 
 func (a *Agent) endPhoneAtRelay(p *phoneSession) {
-	if a.opt.Phone == nil || p.relayID == "" {
+	if a.relay == nil || p.relayID == "" {
 		return
 	}
 	go func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
-		if err := a.opt.Phone.ClosePhone(ctx, p.relayID); err != nil {
+		if err := a.relay.ClosePhone(ctx, p.relayID); err != nil {
 			a.log.Warn("could not end the phone session at the relay; it ends by itself within 30 minutes", "err", err)
 		}
 	}()
@@ -197,7 +197,7 @@ func (a *Agent) runPhone(ctx context.Context) {
 			case <-pctx.Done():
 			}
 		}()
-		up, err := a.opt.Phone.PollPhone(pctx, known, api.PhoneMaxWait)
+		up, err := a.relay.PollPhone(pctx, known, api.PhoneMaxWait)
 		cancel()
 		select {
 		case <-woken:
@@ -307,7 +307,7 @@ func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo ap
 		return nil
 	}
 	if !done {
-		d, err := a.opt.Phone.DownloadPhoto(ctx, photo.ID)
+		d, err := a.relay.DownloadPhoto(ctx, photo.ID)
 		if err != nil {
 			return err
 		}
@@ -336,7 +336,7 @@ func (a *Agent) takePhoto(ctx context.Context, capture, relayID string, photo ap
 		a.publishPhone(out)
 		a.log.Info("phone photo received", "bytes", d.Size)
 	}
-	return a.opt.Phone.AckPhoto(ctx, photo.ID)
+	return a.relay.AckPhoto(ctx, photo.ID)
 }
 
 // exactly reads r and fails unless it gives exactly n bytes: a download cut short

@@ -11,7 +11,6 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
-	"github.com/clinicpro/medtech-images/internal/queue"
 
 	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
@@ -215,19 +214,17 @@ func TestPhonePhotosReachTheirWindow(t *testing.T) {
 
 func (e *env) stagedIn(t *testing.T, sessionID string) []localapi.Item {
 	t.Helper()
-	items, err := e.a.Items().List(context.Background(), queue.StateStaged)
+	ids, err := e.a.StagedIDs(context.Background(), sessionID)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var out []localapi.Item
-	for _, it := range items {
-		if it.Patient.SessionID == sessionID {
-			wire, err := e.a.Item(context.Background(), it.ID)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, wire)
+	for _, id := range ids {
+		wire, err := e.a.Item(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
 		}
+		out = append(out, wire)
 	}
 	return out
 }

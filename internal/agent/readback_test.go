@@ -69,12 +69,12 @@ func TestReadBackAfterRestartNeedsNoMemory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	connect := func() *agent.RelayUploads {
+	connect := func() upload.Relay {
 		c, err := client.New(url, client.Credentials{ClientID: creds.ClientID, Secret: creds.Secret, Facility: creds.Facility})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return &agent.RelayUploads{C: c}
+		return agent.NewEnrolment(c, url, creds.Facility).Relay
 	}
 	data := []byte("%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
 	rec, err := connect().Upload(ctx, upload.Document{

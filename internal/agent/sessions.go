@@ -69,7 +69,7 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 	if req.NHI == "" && (req.Context == "" || req.Signature == "") {
 		return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, launch.ErrIncomplete.Error())
 	}
-	if a.opt.Relay == nil {
+	if a.relay == nil {
 		return localapi.Session{}, localapi.ErrNotEnrolled
 	}
 	var l client.Launch
@@ -78,12 +78,12 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 		if err != nil {
 			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, "That is not a valid NHI number: check it and try again.")
 		}
-		p, err := a.opt.Relay.LookupPatient(ctx, n.String())
+		p, err := a.relay.LookupPatient(ctx, n.String())
 		if err != nil {
 			a.log.Warn("patient lookup failed", "err", err)
 			return localapi.Session{}, relayError(err, localapi.CodeNotFound)
 		}
-		l = client.Launch{Patient: &p, Facility: a.opt.Facility}
+		l = client.Launch{Patient: &p, Facility: a.facility()}
 	} else {
 		// Claimed before asking the relay, so two copies of one link racing each other
 		// cannot both open the patient.
@@ -93,7 +93,7 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 			return localapi.Session{}, errLaunchUsed
 		}
 		var err error
-		if l, err = a.opt.Relay.Launch(ctx, req.Context, req.Signature); err != nil {
+		if l, err = a.relay.Launch(ctx, req.Context, req.Signature); err != nil {
 			a.log.Warn("launch refused", "err", err)
 			rerr := relayError(err, localapi.CodeLaunch)
 			if errors.Is(rerr, localapi.ErrUnavailable) {
@@ -106,7 +106,7 @@ func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localap
 	s := &session{Session: localapi.Session{ID: newSessionID(), ProviderID: l.ProviderID, Facility: l.Facility, Opened: now},
 		lastUsed: now, launched: now, window: req.NHI == ""}
 	if s.Facility == "" {
-		s.Facility = a.opt.Facility
+		s.Facility = a.facility()
 	}
 	s.owner, _ = localapi.PeerFrom(ctx)
 	if l.Patient != nil {

@@ -10,24 +10,9 @@ import (
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/queue"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/upload"
 	"github.com/clinicpro/medtech-images/internal/version"
 )
-
-// CheckEnrolled is the check that stands in for the relay's while the PC is not enrolled.
-const CheckEnrolled = "agent.enrolled"
-
-// MinFreeSpool is the free space below which the spool's disk is reported.
-const MinFreeSpool = 500 << 20
-
-// FixNotEnrolled is the one sentence, in status and in doctor, for a PC with no
-// relay credentials.
-const FixNotEnrolled = "Run `clinicpro enrol --relay URL --code CODE` as an administrator."
-
-func notEnrolledCheck() health.Check {
-	return health.Check{Name: CheckEnrolled, Title: "Enrolment", State: health.Offline, Critical: true,
-		Detail: "This PC is not connected to the ClinicPro relay.",
-		Fix:    FixNotEnrolled}
-}
 
 // Status is the agent at a glance: counts from the queue, and every health source
 // folded into one report.
@@ -42,17 +27,19 @@ func (a *Agent) Status(ctx context.Context) (localapi.Status, error) {
 	if err != nil {
 		return localapi.Status{}, err
 	}
-	return localapi.Status{
+	st := localapi.Status{
 		Version:        version.Version,
-		Relay:          a.opt.RelayURL,
-		Facility:       a.opt.Facility,
-		Enrolled:       a.opt.Relay != nil,
+		Enrolled:       a.enrolled(),
 		Paused:         a.paused.Load(),
 		Counts:         apiCounts(counts),
 		LastUpload:     last,
-		Health:         a.report(now),
+		Health:         a.report(ctx, now),
 		SessionFolders: a.sessionFolders(),
-	}, nil
+	}
+	if e := a.opt.Enrolment; e != nil {
+		st.Relay, st.Facility = e.URL, e.Facility
+	}
+	return st, nil
 }
 
 // sessionFolders are the "session" folders and, for the shared ones, the session
@@ -87,20 +74,39 @@ func (a *Agent) Recheck(ctx context.Context) (localapi.Status, error) {
 	return st, nil
 }
 
-// report folds the last health poll with the live checks of the uploader, the
-// watcher and the other sources. Polls that cost I/O (relay, disk, backlog age)
-// run on a timer instead of on every Status, which the tray asks for often.
-func (a *Agent) report(now time.Time) health.Report {
-	a.polled.Lock()
-	cs := append([]health.Check(nil), a.polls...)
-	a.polled.Unlock()
-	if a.opt.Uploads != nil {
-		cs = append(cs, a.up.Health())
+// checkDeps are the agent's parts as the catalogue looks at them, with the
+// daemon's own checks (HCM, the installer's enrolment).
+func (a *Agent) checkDeps() checks.Deps {
+	d := a.opt.Checks
+	if a.relay != nil {
+		d.Relay = a.relay
+		d.Uploads = health.Probe{Name: upload.CheckName, Title: "Sending to Medtech", Run: func(context.Context) []health.Check {
+			return []health.Check{a.up.Health()}
+		}}
 	}
-	cs = append(cs, a.w.Health()...)
-	cs = append(cs, a.users.Health(now)...)
-	for _, f := range a.opt.Checks {
-		cs = append(cs, f()...)
+	d.Queue = a.queueState
+	d.SpoolDir = a.opt.Paths.SpoolDir()
+	// The watchers' own view of every folder, the shared ones and each signed-in
+	// user's.
+	d.Folders = nil
+	d.Watcher = func() []health.Check { return append(a.w.Health(), a.users.Health(a.opt.Now())...) }
+	return d
+}
+
+// report is the catalogue in its order: the costly probes' results from the last
+// health poll, the others read now. Polls that cost I/O (relay, disk, queue) run on
+// a timer instead of on every Status, which the tray asks for often.
+func (a *Agent) report(ctx context.Context, now time.Time) health.Report {
+	a.polled.Lock()
+	polls := a.polls
+	a.polled.Unlock()
+	var cs []health.Check
+	for i, p := range a.catalogue {
+		if p.Costly {
+			cs = append(cs, polls[i]...)
+		} else {
+			cs = append(cs, p.Run(ctx)...)
+		}
 	}
 	cs, _ = a.tracker.Update(now, cs)
 	return health.Aggregate(now, cs)
@@ -119,26 +125,32 @@ func (a *Agent) runHealth(ctx context.Context) {
 	}
 }
 
-// poll runs the checks that cost I/O and publishes a status event when any changed.
+// pollTimeout bounds each costly probe: one that does not answer (a relay, a
+// network share) is Unknown for this round rather than holding up the others.
+const pollTimeout = 20 * time.Second
+
+// poll runs the costly probes together and publishes a status event when any
+// changed.
 func (a *Agent) poll(ctx context.Context) {
-	var cs []health.Check
-	if a.opt.Relay != nil {
-		cctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		cs = checks.Relay(cctx, a.opt.Relay)
-		cancel()
-	} else {
-		cs = []health.Check{notEnrolledCheck()}
+	var idx []int
+	var costly []health.Probe
+	for i, p := range a.catalogue {
+		if p.Costly {
+			idx, costly = append(idx, i), append(costly, p)
+		}
 	}
+	results := health.RunProbes(ctx, pollTimeout, costly)
 	if ctx.Err() != nil {
 		return
 	}
-	cs = append(cs, checks.Disk(ctx, a.opt.Paths.SpoolDir(), MinFreeSpool))
-	if qs, err := a.queueState(ctx); err == nil {
-		cs = append(cs, checks.Queue(a.opt.Now(), qs, checks.QueueLimits{})...)
-	}
+	polls := map[int][]health.Check{}
+	changed := false
 	a.polled.Lock()
-	changed := !sameStates(a.polls, cs)
-	a.polls = cs
+	for j, cs := range results {
+		polls[idx[j]] = cs
+		changed = changed || !sameStates(a.polls[idx[j]], cs)
+	}
+	a.polls = polls
 	a.polled.Unlock()
 	if changed {
 		a.markStatus()

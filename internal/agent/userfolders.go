@@ -62,6 +62,14 @@ func newUserFolders(src profiles.Source, folders []config.Folder, base watch.Opt
 		running: map[string]*userWatch{}, owners: map[string]string{}, users: map[string][]string{}}
 }
 
+// SharedFolders are the folders watched for every user alike, with %PUBLIC%
+// expanded as the agent watches them: what `clinicpro doctor` looks at when the
+// agent is down.
+func SharedFolders(fs []config.Folder, src profiles.Source) []config.Folder {
+	shared, _ := splitFolders(fs, src)
+	return shared
+}
+
 // splitFolders returns the folders watched for every user alike, with %PUBLIC%
 // expanded, and the per-user ones.
 func splitFolders(fs []config.Folder, src profiles.Source) (shared, perUser []config.Folder) {

@@ -124,7 +124,7 @@ func upTo(t *testing.T, url, secret string) (clientErr, uploaderErr error) {
 	data := []byte("II*\x00")
 	_, clientErr = c.UploadDocument(context.Background(), client.DocumentUpload{IdempotencyKey: "k-000001", NHI: "ZZZ0016",
 		Title: "Knee", ContentType: api.ContentTypeTIFF, Size: int64(len(data)), Body: bytes.NewReader(data)})
-	r := &agent.RelayUploads{C: c}
+	r := agent.NewEnrolment(c, url, "F2N060-E").Relay
 	_, uploaderErr = r.Upload(context.Background(), upload.Document{IdempotencyKey: "k-000001", Correlation: "corr-1",
 		Patient: queue.Patient{NHI: "ZZZ0016"}, Title: "Knee", ContentType: api.ContentTypeTIFF, Data: data})
 	return clientErr, uploaderErr

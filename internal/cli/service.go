@@ -10,6 +10,7 @@ import (
 
 	"github.com/kardianos/service"
 
+	"github.com/clinicpro/medtech-images/internal/agent/daemon"
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/redact"
 )
@@ -46,7 +47,7 @@ func serviceConfig(c *common, rf runFlags) *service.Config {
 	}
 }
 
-// program adapts runAgent to kardianos/service's Start/Stop.
+// program adapts daemon.Run to kardianos/service's Start/Stop.
 type program struct {
 	paths  config.Paths
 	rf     runFlags
@@ -66,7 +67,7 @@ func (p *program) Start(s service.Service) error {
 	p.cancel, p.done = cancel, make(chan error, 1)
 	ready := make(chan struct{})
 	go func() {
-		err := runAgent(ctx, p.paths, p.rf, p.stderr, func() { close(ready) })
+		err := daemon.Run(ctx, p.rf.options(p.paths, p.stderr), func() { close(ready) })
 		p.done <- err
 	}()
 	select {
@@ -77,7 +78,7 @@ func (p *program) Start(s service.Service) error {
 			err = errors.New("the agent stopped while starting")
 		}
 		fmt.Fprintln(p.stderr, "clinicpro: "+redact.String(err.Error()))
-		reportStartFailure(err)
+		daemon.ReportStartFailure(err)
 		return err
 	}
 	go func() {
@@ -87,7 +88,7 @@ func (p *program) Start(s service.Service) error {
 		p.done <- err
 		if err != nil && ctx.Err() == nil {
 			fmt.Fprintln(p.stderr, "clinicpro: "+redact.String(err.Error()))
-			reportStartFailure(err)
+			daemon.ReportStartFailure(err)
 			os.Exit(ExitFailed)
 		}
 	}()

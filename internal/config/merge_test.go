@@ -66,3 +66,19 @@ func TestApplyMergeRefusesToBreakTheFile(t *testing.T) {
 		t.Fatalf("file changed: %q", b)
 	}
 }
+
+// TestApplyMergeReplacesRelayURL: enrolling again with another relay replaces
+// relay_url in place, keeping the file's comments.
+func TestApplyMergeReplacesRelayURL(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "config.toml")
+	for _, url := range []string{"https://relay.example.nz", "http://127.0.0.1:9"} {
+		if _, err := ApplyMerge(path, Merge{RelayURL: url}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b, _ := os.ReadFile(path)
+	if strings.Count(string(b), "relay_url =") != 1 || !strings.Contains(string(b), `relay_url = "http://127.0.0.1:9"`) ||
+		!strings.Contains(string(b), "# Watched folders") {
+		t.Fatalf("second edit:\n%s", b)
+	}
+}

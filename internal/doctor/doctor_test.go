@@ -4,12 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
+	"github.com/clinicpro/medtech-images/internal/health/checks"
+	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
 var at = time.Date(2026, 11, 27, 10, 30, 0, 0, time.UTC)
@@ -21,29 +22,6 @@ func report() health.Report {
 			Detail: "The Hybrid Connection Manager has no connection to Azure Relay on port 443.", Fix: hcm.FixTunnelDown},
 		{Name: "clock", Title: "System clock", State: health.Unknown, Since: at, Detail: "Could not compare this PC's clock with the relay.", Fix: hcm.FixClockUnread},
 	})
-}
-
-func TestRender(t *testing.T) {
-	var b bytes.Buffer
-	if err := Render(&b, report(), time.UTC); err != nil {
-		t.Fatal(err)
-	}
-	want := "✓ Hybrid Connection Manager: running (since 09:12)\n" +
-		"✗ Azure Relay tunnel: The Hybrid Connection Manager has no connection to Azure Relay on port 443 (since 10:28)\n" +
-		"    Fix: " + hcm.FixTunnelDown + "\n" +
-		"? System clock: Could not compare this PC's clock with the relay\n" +
-		"    Fix: " + hcm.FixClockUnread + "\n" +
-		"\nOverall: offline. The Hybrid Connection Manager has no connection to Azure Relay on port 443. " + hcm.FixTunnelDown + "\n"
-	if b.String() != want {
-		t.Fatalf("got:\n%s\nwant:\n%s", b.String(), want)
-	}
-	r := report()
-	r.Checks[0].Since = at.Add(-26 * time.Hour)
-	b.Reset()
-	Render(&b, r, time.UTC)
-	if !strings.Contains(b.String(), "(since 26 Nov 08:30)") {
-		t.Fatalf("older since: %s", b.String())
-	}
 }
 
 func TestJSON(t *testing.T) {
@@ -60,31 +38,31 @@ func TestJSON(t *testing.T) {
 	}
 }
 
-func TestRunBoundsSlowProbes(t *testing.T) {
-	fast := Probe{Name: "fast", Run: func(context.Context) []health.Check {
-		return []health.Check{{Name: "fast", State: health.OK, Detail: "fine"}}
-	}}
-	release := make(chan struct{})
-	defer close(release)
-	stuck := Probe{Name: "relay.reachable", Title: "ClinicPro relay", Run: func(ctx context.Context) []health.Check {
-		<-release // ignores ctx, like a misbehaving check
-		return nil
-	}}
-	r := Run(context.Background(), at, 2*time.Second, fast, stuck)
-	if len(r.Checks) != 2 || r.Checks[0].Name != "fast" || r.Checks[1].Name != "relay.reachable" || r.Checks[1].State != health.Unknown || r.Checks[1].Fix != FixTimeout {
-		t.Fatalf("%+v", r.Checks)
+// TestExamine: with the agent up, its own checks after agent.running; with it down,
+// the checkup's, and the checkup is not run while the agent answers.
+func TestExamine(t *testing.T) {
+	ctx := context.Background()
+	ran := 0
+	checkup := func(context.Context) []health.Check {
+		ran++
+		return []health.Check{{Name: checks.NameEnrolled, State: health.Offline, Critical: true, Detail: "not enrolled"}}
 	}
-	if r.Checks[0].Since != at {
-		t.Fatalf("since not stamped: %v", r.Checks[0].Since)
+	up := fakeAgent{st: localapi.Status{Health: report()}}
+	r, isUp := Examine(ctx, up, checkup)
+	if !isUp || ran != 0 || len(r.Checks) != 4 || r.Checks[0].Name != checks.NameAgent || r.Checks[0].State != health.OK ||
+		r.Checks[2].Name != "hcm.tunnel" || r.State != health.Offline {
+		t.Fatalf("agent up: %v %d %+v", isUp, ran, r)
+	}
+	r, isUp = Examine(ctx, fakeAgent{err: localapi.ErrAgentDown}, checkup)
+	if isUp || ran != 1 || len(r.Checks) != 2 || r.Checks[0].State != health.Offline || r.Checks[0].Fix != checks.FixAgent ||
+		r.Checks[1].Name != checks.NameEnrolled || r.Checks[1].Since.IsZero() {
+		t.Fatalf("agent down: %v %d %+v", isUp, ran, r)
 	}
 }
 
-func TestRing(t *testing.T) {
-	r := NewRing(3)
-	r.Write([]byte("a\nb\n"))
-	r.Write([]byte("c\nd"))
-	r.Write([]byte("\ne\n"))
-	if got := strings.Join(r.Lines(), ","); got != "c,d,e" {
-		t.Fatalf("lines %q", got)
-	}
+type fakeAgent struct {
+	st  localapi.Status
+	err error
 }
+
+func (f fakeAgent) Status(context.Context) (localapi.Status, error) { return f.st, f.err }

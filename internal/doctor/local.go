@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/clinicpro/medtech-images/internal/agent/diagnostics"
 	"github.com/clinicpro/medtech-images/internal/config"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
@@ -50,12 +51,12 @@ func WriteLocalBundle(w io.Writer, in LocalInput) error {
 	}
 	cs := []health.Check{{Name: checks.NameAgent, Title: "ClinicPro agent", State: health.Offline, Critical: true,
 		Detail: "The ClinicPro agent did not answer when this bundle was made.", Fix: checks.FixAgent}}
-	cfgCheck := health.Check{Name: "config", Title: "Configuration file", Critical: true}
+	cfgCheck := health.Check{Name: checks.NameConfig, Title: "Configuration file", Critical: true}
 	cfg, err := config.Load(in.Paths.ConfigFile)
 	var cfgOut any
 	if err != nil {
 		cfgCheck.State, cfgCheck.Detail = health.Offline, err.Error()
-		cfgCheck.Fix = "Correct the line named above, then start the agent again."
+		cfgCheck.Fix = checks.FixConfig
 		cfgOut = map[string]string{"unreadable": redact.String(err.Error())}
 	} else {
 		cfgCheck.State, cfgCheck.Detail = health.OK, "valid"
@@ -77,7 +78,7 @@ func WriteLocalBundle(w io.Writer, in LocalInput) error {
 		}
 		lines = append(lines, ls...)
 	}
-	return WriteBundle(w, BundleInput{At: in.At, Report: health.Aggregate(in.At, cs), Config: cfgOut, LogLines: lines, Loc: in.Loc,
+	return diagnostics.WriteBundle(w, diagnostics.BundleInput{At: in.At, Report: health.Aggregate(in.At, cs), Config: cfgOut, LogLines: lines, Loc: in.Loc,
 		Versions: map[string]string{"made by": "the tray, without the agent"}})
 }
 

@@ -17,6 +17,9 @@ import (
 // TestLocalBundleWithoutTheAgent: with no agent to ask, the bundle is made from
 // this PC's configuration and logs: it says the agent did not answer and what it
 // last reported, carries the ends of both logs, and no patient data.
+// forbidden are the test patients' identifiers and the secrets a bundle must never hold.
+var forbidden = []string{"ZZZ0016", "zzz0016", "ZZZ0024", "ZAC5361", "ZHW58CZ", "TESTING", "Testing", "Grace", "1980-04-07", "s3cret-value", "SharedAccessKey=abc"}
+
 func TestLocalBundleWithoutTheAgent(t *testing.T) {
 	dir := t.TempDir()
 	paths := config.DefaultPaths(dir)

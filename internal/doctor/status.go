@@ -4,37 +4,58 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"time"
+	"text/tabwriter"
 
+	"github.com/clinicpro/medtech-images/internal/hcm"
+	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
-// RenderStatus writes `clinicpro status`: one screen with the agent's state, the
-// queue and every check (the same lines as doctor, from the agent's last round).
-func RenderStatus(w io.Writer, s localapi.Status, loc *time.Location) error {
-	if loc == nil {
-		loc = time.Local
+// RenderStatus writes `clinicpro status`: the agent, its relay, uploads, queue and
+// HCM at a glance, and every failing check with its fix.
+func RenderStatus(w io.Writer, st localapi.Status) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	conn := "not enrolled (run `clinicpro enrol`)"
+	if st.Enrolled {
+		conn = fmt.Sprintf("%s, facility %s", st.Relay, st.Facility)
 	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "ClinicPro Images %s: %s\n", s.Version, s.Health.State)
-	switch {
-	case !s.Enrolled:
-		b.WriteString("Not enrolled: run `clinicpro enrol` with the code from ClinicPro support.\n")
-	default:
-		fmt.Fprintf(&b, "Relay %s, facility %s\n", s.Relay, s.Facility)
+	fmt.Fprintf(tw, "ClinicPro agent\t%s\n", st.Version)
+	fmt.Fprintf(tw, "Overall\t%s: %s\n", strings.ToUpper(string(st.Health.State)), st.Health.Summary)
+	fmt.Fprintf(tw, "Relay\t%s\n", conn)
+	uploads := "running"
+	if st.Paused {
+		uploads = "PAUSED (resume in the tray menu)"
 	}
-	up := "running"
-	if s.Paused {
-		up = "paused"
+	fmt.Fprintf(tw, "Uploads\t%s\n", uploads)
+	fmt.Fprintf(tw, "Queue\t%d waiting, %d uploading, %d sent today\n", st.Counts.Queued, st.Counts.Uploading, st.Counts.SentToday)
+	fmt.Fprintf(tw, "Parked\t%d%s\n", st.Counts.Parked, map[bool]string{true: " (see `clinicpro queue list`)", false: ""}[st.Counts.Parked > 0])
+	fmt.Fprintf(tw, "Unassigned\t%d\n", st.Counts.Unassigned)
+	last := "never"
+	if !st.LastUpload.IsZero() {
+		last = st.LastUpload.Local().Format("Mon 2 Jan 15:04")
 	}
-	fmt.Fprintf(&b, "Uploads %s: %d queued, %d uploading, %d need attention, %d unassigned, %d sent today",
-		up, s.Counts.Queued, s.Counts.Uploading, s.Counts.Parked, s.Counts.Unassigned, s.Counts.SentToday)
-	if !s.LastUpload.IsZero() {
-		fmt.Fprintf(&b, " (last at %s)", since(s.LastUpload.In(loc), s.Health.At.In(loc)))
+	fmt.Fprintf(tw, "Last upload\t%s\n", last)
+	hcmLine := "not monitored on this PC"
+	for _, ch := range st.Health.Checks {
+		if ch.Name == hcm.CheckService {
+			hcmLine = fmt.Sprintf("%s: %s", ch.State, ch.Detail)
+		}
 	}
-	b.WriteString("\n\n")
-	if _, err := io.WriteString(w, b.String()); err != nil {
-		return err
+	fmt.Fprintf(tw, "HCM\t%s\n", hcmLine)
+	tw.Flush()
+	var bad []health.Check
+	for _, ch := range st.Health.Checks {
+		if ch.State == health.Degraded || ch.State == health.Offline {
+			bad = append(bad, ch)
+		}
 	}
-	return Render(w, s.Health, loc)
+	if len(bad) > 0 {
+		fmt.Fprintln(w, "\nNeeds attention:")
+		for _, ch := range bad {
+			fmt.Fprintf(w, "  ✗ %s: %s\n", ch.Title, ch.Detail)
+			if ch.Fix != "" {
+				fmt.Fprintf(w, "    → %s\n", ch.Fix)
+			}
+		}
+	}
 }

@@ -6,10 +6,12 @@ import (
 	"github.com/clinicpro/medtech-images/internal/config"
 )
 
-// FromConfig builds the Monitor's Config from the agent's configuration. ok is false
-// when this PC is not the HCM host, in which case the agent runs no Monitor (the
-// relay's facility check still says when the practice is offline).
-func FromConfig(c *config.Config) (cfg Config, ok bool) {
+// FromConfig builds the Monitor's Config from the agent's configuration and the
+// relay this PC uses (relayURL, empty when not enrolled), whose /healthz the clock
+// is compared with. ok is false when this PC is not the HCM host, in which case the
+// agent runs no Monitor (the relay's facility check still says when the practice is
+// offline).
+func FromConfig(c *config.Config, relayURL string) (cfg Config, ok bool) {
 	if !c.HCM.Host {
 		return Config{}, false
 	}
@@ -24,9 +26,9 @@ func FromConfig(c *config.Config) (cfg Config, ok bool) {
 	if c.HCM.KeepAwake {
 		cfg.ClinicHours = c.ClinicHours
 	}
-	if c.RelayURL != "" {
+	if relayURL != "" {
 		// /healthz needs no credentials and, like every answer, carries Date.
-		cfg.ClockURL = strings.TrimRight(c.RelayURL, "/") + "/healthz"
+		cfg.ClockURL = strings.TrimRight(relayURL, "/") + "/healthz"
 	}
 	return cfg, true
 }

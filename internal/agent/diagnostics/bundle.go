@@ -1,4 +1,9 @@
-package doctor
+// Package diagnostics is the agent's side of support: the ring of recent log lines,
+// the tail of the agent's log file, and the diagnostics bundle (a zip with versions,
+// the configuration, the health report and the log lines, all scrubbed of patient
+// data and secrets). The agent writes it through the local API; `clinicpro doctor
+// --bundle` writes it through internal/agent/daemon when the agent is down.
+package diagnostics
 
 import (
 	"archive/zip"
@@ -67,7 +72,7 @@ func WriteBundle(w io.Writer, in BundleInput) error {
 		return err
 	}
 	var txt bytes.Buffer
-	_ = Render(&txt, rep, in.Loc)
+	_ = health.WriteText(&txt, rep, in.Loc)
 	var logs strings.Builder
 	for _, l := range in.LogLines {
 		logs.WriteString(ScrubLogLine(l))
