@@ -39,10 +39,11 @@ windows: ## cross-compile every binary for windows/amd64 into bin/windows/, with
 	$(GO) run ./installer/pecheck -version $$(installer/version.sh --file) $(WINBIN)/clinicpro.exe $(WINBIN)/clinicpro-tray.exe
 	GOOS=windows GOARCH=amd64 CGO_ENABLED=0 $(GO) vet $$($(GO) list ./internal/... )
 
-lint: ## gofmt, go vet, staticcheck
+lint: ## gofmt, go vet, staticcheck, and no exported identifier that nothing uses
 	@out=$$(gofmt -l cmd internal ui 2>/dev/null); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+	$(GO) run ./internal/tools/unusedexports .
 
 .PHONY: alexsim
 alexsim: ## run the ALEX sandbox on 127.0.0.1:8089 (docs/alexsim.md); `go run ./cmd/alexsim launch` prints a launch URL

@@ -33,7 +33,7 @@ func (s *Sim) admin(w http.ResponseWriter, r *http.Request) {
 		s.SetFaults(Faults{})
 		writeJSON(w, http.StatusOK, s.Faults())
 	case p == "tokens/expire" && r.Method == http.MethodPost:
-		s.ExpireTokens()
+		s.expireTokens()
 		w.WriteHeader(http.StatusNoContent)
 	case p == "launch" && r.Method == http.MethodPost:
 		var in struct{ Facility, NHI, Provider string }

@@ -80,8 +80,8 @@ func (s *Sim) authorised(r *http.Request) bool {
 	return ok && s.opts.Now().Before(exp)
 }
 
-// ExpireTokens invalidates every token issued so far, as if they had all run out.
-func (s *Sim) ExpireTokens() {
+// expireTokens invalidates every token issued so far, as if they had all run out.
+func (s *Sim) expireTokens() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	clear(s.tokens)

@@ -42,7 +42,7 @@ type Faults struct {
 // SetFaults replaces the active faults.
 func (s *Sim) SetFaults(f Faults) {
 	if f.ExpireTokens {
-		s.ExpireTokens()
+		s.expireTokens()
 		f.ExpireTokens = false
 	}
 	s.mu.Lock()

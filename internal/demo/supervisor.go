@@ -127,9 +127,6 @@ func (sv *Supervisor) Stop() {
 	}
 }
 
-// StopProc stops one child's group, as an operator stopping a service would.
-func (sv *Supervisor) StopProc(p *Proc) { sv.stop(p) }
-
 // stop sends SIGTERM to the child's whole group, then SIGKILL after the grace
 // period; the group is killed even when the leader exited by itself, because a
 // grandchild may still hold the group (and a port) open.

@@ -14,8 +14,6 @@ const (
 	HPIFacilitySystem = "https://standards.digital.health.nz/ns/hpi-facility-id"
 	// MediaTypeSystem is the R4 code system of Media.type.
 	MediaTypeSystem = "http://terminology.hl7.org/CodeSystem/media-type"
-	// LOINC is the LOINC code system URI.
-	LOINC = "http://loinc.org"
 	// ContentType is the FHIR JSON media type sent on writes.
 	ContentType = "application/fhir+json"
 )

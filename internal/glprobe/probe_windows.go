@@ -159,12 +159,12 @@ func Probe(exe string) Result {
 	return r
 }
 
-// SoftwareDir is where the installer puts Mesa's software OpenGL, beside the tray.
-func SoftwareDir(exe string) string { return filepath.Join(filepath.Dir(exe), "mesa") }
+// softwareDir is where the installer puts Mesa's software OpenGL, beside the tray.
+func softwareDir(exe string) string { return filepath.Join(filepath.Dir(exe), "mesa") }
 
 // Shipped reports whether a software OpenGL is installed for the tray.
 func Shipped(exe string) bool {
-	_, err := os.Stat(filepath.Join(SoftwareDir(exe), "opengl32.dll"))
+	_, err := os.Stat(filepath.Join(softwareDir(exe), "opengl32.dll"))
 	return err == nil
 }
 
@@ -172,7 +172,7 @@ func Shipped(exe string) bool {
 // needs) before the toolkit starts: GLFW then asks for "opengl32.dll" by name and
 // Windows hands it the module already loaded.
 func LoadSoftware(exe string) error {
-	path := filepath.Join(SoftwareDir(exe), "opengl32.dll")
+	path := filepath.Join(softwareDir(exe), "opengl32.dll")
 	_, err := windows.LoadLibraryEx(path, 0, windows.LOAD_WITH_ALTERED_SEARCH_PATH)
 	if err != nil {
 		return fmt.Errorf("loading the software OpenGL %s: %w", path, err)

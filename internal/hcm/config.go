@@ -18,7 +18,7 @@ func FromConfig(c *config.Config, relayURL string) (cfg Config, ok bool) {
 	cfg.ServiceName = c.HCM.ServiceName
 	cfg.Interval = c.HCM.PollInterval.D()
 	cfg.TunnelPort = c.HCM.TunnelPort
-	cfg.Recovery = DefaultPolicy()
+	cfg.Recovery = defaultPolicy()
 	cfg.Recovery.Enabled = c.HCM.Recovery != config.RecoveryReport
 	if g := c.HCM.RestartGrace.D(); g > 0 {
 		cfg.Recovery.Grace = g
@@ -40,5 +40,5 @@ func ServiceFromConfig(c *config.Config) ServiceMonitor {
 	if len(c.HCM.StandInCommand) > 0 {
 		return &StandIn{ServiceName: c.HCM.ServiceName, PIDFile: c.HCM.StandInPIDFile, Command: c.HCM.StandInCommand}
 	}
-	return NewSystemMonitor()
+	return newSystemMonitor()
 }

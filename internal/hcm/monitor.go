@@ -373,7 +373,7 @@ func (m *Monitor) detectSleep(now time.Time) {
 
 func (m *Monitor) clockCheck(ctx context.Context) health.Check {
 	c := health.Check{Name: CheckClock, Title: "System clock"}
-	skew, err := ClockSkew(ctx, m.cfg.HTTPClient, m.cfg.ClockURL)
+	skew, err := clockSkew(ctx, m.cfg.HTTPClient, m.cfg.ClockURL)
 	if err != nil {
 		c.State, c.Detail, c.Fix = health.Unknown, "Could not compare this PC's clock with the relay.", FixClockUnread
 		return c

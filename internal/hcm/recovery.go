@@ -14,8 +14,8 @@ type Policy struct {
 	MaxPerHour int
 }
 
-// DefaultPolicy is the policy used when the configuration says nothing.
-func DefaultPolicy() Policy { return Policy{Enabled: true, Grace: 2 * time.Minute, MaxPerHour: 3} }
+// defaultPolicy is the policy used when the configuration says nothing.
+func defaultPolicy() Policy { return Policy{Enabled: true, Grace: 2 * time.Minute, MaxPerHour: 3} }
 
 // recovery applies a Policy to successive readings of one service.
 type recovery struct {

@@ -21,8 +21,8 @@ import (
 // needs SERVICE_START on the service, which only the agent (LocalSystem) has.
 type SCM struct{}
 
-// NewSystemMonitor returns the host's ServiceMonitor: the service control manager.
-func NewSystemMonitor() ServiceMonitor { return SCM{} }
+// newSystemMonitor returns the host's ServiceMonitor: the service control manager.
+func newSystemMonitor() ServiceMonitor { return SCM{} }
 
 func (SCM) State(_ context.Context, name string) (Status, error) {
 	m, err := windows.OpenSCManager(nil, nil, windows.SC_MANAGER_CONNECT)

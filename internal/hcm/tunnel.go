@@ -80,11 +80,11 @@ func Probe(ctx context.Context, r Resolver, host string, port int, cfg *tls.Conf
 	return tc.Close()
 }
 
-// ClockSkew returns how far this machine's clock is ahead of (positive) or behind
+// clockSkew returns how far this machine's clock is ahead of (positive) or behind
 // the server at url, read from its Date header and measured against the middle of
 // the request so network time does not count. Azure Relay rejects SAS tokens from
 // a badly wrong clock, which looks like a dead tunnel.
-func ClockSkew(ctx context.Context, client *http.Client, url string) (time.Duration, error) {
+func clockSkew(ctx context.Context, client *http.Client, url string) (time.Duration, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodHead, url, nil)
 	if err != nil {
 		return 0, err

@@ -15,9 +15,9 @@ import (
 // that is acceptable because it only stands in for the Windows HCM in the demo.
 type Unit struct{}
 
-// NewSystemMonitor returns the host's ServiceMonitor: a systemd unit here, the
+// newSystemMonitor returns the host's ServiceMonitor: a systemd unit here, the
 // service control manager on Windows.
-func NewSystemMonitor() ServiceMonitor { return Unit{} }
+func newSystemMonitor() ServiceMonitor { return Unit{} }
 
 func (Unit) svc(name string) (service.Service, error) {
 	return service.New(noop{}, &service.Config{Name: name})

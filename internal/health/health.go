@@ -33,8 +33,8 @@ func (s State) rank() int {
 	return 2
 }
 
-// Worse reports whether s is worse than t.
-func (s State) Worse(t State) bool { return s.rank() > t.rank() }
+// worseThan reports whether s is worse than t.
+func (s State) worseThan(t State) bool { return s.rank() > t.rank() }
 
 // Check is one named check's latest result.
 type Check struct {
@@ -72,7 +72,7 @@ func Aggregate(at time.Time, checks []Check) Report {
 		if s == Unknown {
 			continue
 		}
-		if s.Worse(r.State) {
+		if s.worseThan(r.State) {
 			r.State = s
 			worst = c
 		}

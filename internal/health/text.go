@@ -34,7 +34,7 @@ func WriteText(w io.Writer, r Report, loc *time.Location) error {
 		}
 		fmt.Fprintf(&b, "%s %s: %s", mark(c.State), title, strings.TrimSuffix(c.Detail, "."))
 		if !c.Since.IsZero() && !c.Since.Equal(r.At) {
-			fmt.Fprintf(&b, " (since %s)", When(c.Since.In(loc), r.At.In(loc)))
+			fmt.Fprintf(&b, " (since %s)", shortTime(c.Since.In(loc), r.At.In(loc)))
 		}
 		b.WriteString("\n")
 		if c.State != OK && c.Fix != "" {
@@ -46,9 +46,9 @@ func WriteText(w io.Writer, r Report, loc *time.Location) error {
 	return err
 }
 
-// When is t as a person reads it beside now: the time alone on the same day, with
+// shortTime is t as a person reads it beside now: the time alone on the same day, with
 // the date otherwise.
-func When(t, now time.Time) string {
+func shortTime(t, now time.Time) string {
 	if y, m, d := t.Date(); y == now.Year() && m == now.Month() && d == now.Day() {
 		return t.Format("15:04")
 	}

@@ -55,9 +55,9 @@ func Parse(raw string) (Launch, error) {
 	return Launch{Context: ctx, Signature: sig}, nil
 }
 
-// IsLaunchURL reports whether s is worth handing to Parse: used on the command line to
+// isLaunchURL reports whether s is worth handing to Parse: used on the command line to
 // tell a launch apart from other arguments without reporting errors.
-func IsLaunchURL(s string) bool {
+func isLaunchURL(s string) bool {
 	_, err := Parse(s)
 	return err == nil || errors.Is(err, ErrIncomplete)
 }
@@ -139,7 +139,7 @@ func printable(s string) bool {
 // FromArgs returns the first launch URL among command-line arguments, if any.
 func FromArgs(args []string) (string, bool) {
 	for _, a := range args {
-		if IsLaunchURL(a) {
+		if isLaunchURL(a) {
 			return a, true
 		}
 	}

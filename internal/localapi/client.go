@@ -205,7 +205,7 @@ func (c *Client) Unassigned(ctx context.Context) ([]Item, error) {
 
 func (c *Client) Assign(ctx context.Context, itemID, sessionID string) (Item, error) {
 	var it Item
-	return it, c.call(ctx, http.MethodPost, PathItems+seg(itemID)+"/assign", AssignRequest{SessionID: sessionID}, &it)
+	return it, c.call(ctx, http.MethodPost, PathItems+seg(itemID)+"/assign", assignRequest{SessionID: sessionID}, &it)
 }
 
 func (c *Client) Reject(ctx context.Context, itemID string) (Item, error) {
@@ -230,7 +230,7 @@ func (c *Client) Discard(ctx context.Context, itemID string) (Item, error) {
 
 func (c *Client) Pause(ctx context.Context, paused bool) (Status, error) {
 	var s Status
-	return s, c.call(ctx, http.MethodPost, PathPause, PauseRequest{Paused: paused}, &s)
+	return s, c.call(ctx, http.MethodPost, PathPause, pauseRequest{Paused: paused}, &s)
 }
 
 func (c *Client) Recheck(ctx context.Context) (Status, error) {

@@ -46,8 +46,8 @@ func (e *APIError) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
-// HTTPStatus is the status the handler answers with for this error.
-func (e *APIError) HTTPStatus() int {
+// httpStatus is the status the handler answers with for this error.
+func (e *APIError) httpStatus() int {
 	if s, ok := codeStatus[e.Code]; ok {
 		return s
 	}

@@ -95,7 +95,7 @@ func (h *handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 }
 
 func writeError(w http.ResponseWriter, ae *APIError) {
-	writeJSON(w, ae.HTTPStatus(), Error{Error: ae.Code, Message: ae.Message, Correlation: ae.Correlation})
+	writeJSON(w, ae.httpStatus(), Error{Error: ae.Code, Message: ae.Message, Correlation: ae.Correlation})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -278,7 +278,7 @@ func (h *handler) assign(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	var req AssignRequest
+	var req assignRequest
 	if !readJSON(w, r, &req) {
 		return
 	}
@@ -320,7 +320,7 @@ func (h *handler) list(f func(Service, ctxT) ([]Item, error)) http.HandlerFunc {
 }
 
 func (h *handler) pause(w http.ResponseWriter, r *http.Request) {
-	var req PauseRequest
+	var req pauseRequest
 	if !readJSON(w, r, &req) {
 		return
 	}

@@ -200,13 +200,13 @@ type ItemEdit struct {
 	Crop *Crop `json:"crop,omitempty"`
 }
 
-// AssignRequest routes an Unassigned item to the patient of an open session.
-type AssignRequest struct {
+// assignRequest routes an Unassigned item to the patient of an open session.
+type assignRequest struct {
 	SessionID string `json:"sessionId"`
 }
 
-// PauseRequest pauses or resumes uploads (the queue keeps accepting items).
-type PauseRequest struct {
+// pauseRequest pauses or resumes uploads (the queue keeps accepting items).
+type pauseRequest struct {
 	Paused bool `json:"paused"`
 }
 

@@ -54,12 +54,12 @@ const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ"
 
 var weights = [6]int{7, 6, 5, 4, 3, 2}
 
-// Normalize trims surrounding space and upper-cases s without validating it.
-func Normalize(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
+// normalize trims surrounding space and upper-cases s without validating it.
+func normalize(s string) string { return strings.ToUpper(strings.TrimSpace(s)) }
 
 // Parse normalises s and validates it as an NHI in either format.
 func Parse(s string) (NHI, error) {
-	s = Normalize(s)
+	s = normalize(s)
 	if len(s) != 7 {
 		return "", ErrLength
 	}
@@ -135,7 +135,7 @@ var ErrNotFound = errors.New("no NHI number in the name")
 func Find(text string) (NHI, error) {
 	var firstErr error
 	for _, tok := range tokens(text) {
-		if len(tok) != 7 || !shaped(Normalize(tok)) {
+		if len(tok) != 7 || !shaped(normalize(tok)) {
 			continue
 		}
 		got, err := Parse(tok)

@@ -1,8 +1,7 @@
 // Package profiles finds the Windows users signed in to this PC and their profile
 // folders, so the agent (which runs as LocalSystem, whose own profile is not any
 // GP's) can watch a folder in each GP's profile, such as the Camera Roll the
-// Windows Camera app saves to. The OS part sits behind Source; Fake stands in for
-// it in tests.
+// Windows Camera app saves to. The OS part sits behind Source, which tests stand in for.
 package profiles
 
 import (
@@ -30,17 +29,6 @@ type Source interface {
 	// Public is the folder shared by every user (%PUBLIC%, C:\Users\Public).
 	Public() (string, error)
 }
-
-// Fake is a Source with a fixed answer, for tests.
-type Fake struct {
-	Users     []User
-	PublicDir string
-	Err       error
-}
-
-func (f *Fake) SignedIn() ([]User, error) { return slices.Clone(f.Users), f.Err }
-
-func (f *Fake) Public() (string, error) { return f.PublicDir, f.Err }
 
 // merge folds users signed in to several sessions into one entry each, sorted by SID
 // so callers compare lists cheaply.

@@ -33,10 +33,10 @@ var pg struct {
 	stopped sync.Once
 }
 
-// PostgresBinDir finds PostgreSQL's server programs: on PATH, else in Debian's
+// postgresBinDir finds PostgreSQL's server programs: on PATH, else in Debian's
 // /usr/lib/postgresql/<version>/bin (the newest), where the postgresql package puts
 // them without linking them onto PATH.
-func PostgresBinDir() (string, error) {
+func postgresBinDir() (string, error) {
 	if p, err := exec.LookPath("initdb"); err == nil {
 		return filepath.Dir(p), nil
 	}
@@ -93,7 +93,7 @@ func PostgresAvailable() bool {
 }
 
 func startPostgres() {
-	bin, err := PostgresBinDir()
+	bin, err := postgresBinDir()
 	if err != nil {
 		pg.skip = err.Error()
 		return

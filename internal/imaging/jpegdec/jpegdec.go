@@ -35,9 +35,6 @@ type Header struct {
 	H, V [4]int
 }
 
-// MaxScale is the largest reduction: 1/8, one pixel per 8x8 block.
-const MaxScale = 8
-
 // ScaledSize is the size of a w x h image decoded at 1/scale (rounded up,
 // as libjpeg does).
 func ScaledSize(w, h, scale int) (int, int) {
@@ -58,18 +55,18 @@ func ReadHeader(b []byte) (Header, error) {
 }
 
 // Decode decodes b at 1/scale of its size (scale 1, 2, 4 or 8).
-func Decode(b []byte, scale int) (image.Image, error) { return DecodeLimited(b, scale, 0) }
+func Decode(b []byte, scale int) (image.Image, error) { return decodeLimited(b, scale, 0) }
 
 // ErrTooLarge is returned when a file's scans need a coefficient store
-// larger than DecodeLimited's limit.
+// larger than decodeLimited's limit.
 var ErrTooLarge = errors.New("jpegdec: coefficients over the memory limit")
 
-// DecodeLimited is Decode with a bound on the coefficient store: a
+// decodeLimited is Decode with a bound on the coefficient store: a
 // progressive file keeps every coefficient of the image until its last scan
 // (int16, 128 bytes a block), and so does a sequential file whose components
 // come in separate scans. A single interleaved sequential scan (what cameras
 // and phones write) is decoded MCU row by MCU row and needs no store.
-func DecodeLimited(b []byte, scale int, maxAlloc int64) (image.Image, error) {
+func decodeLimited(b []byte, scale int, maxAlloc int64) (image.Image, error) {
 	switch scale {
 	case 1, 2, 4, 8:
 	default:

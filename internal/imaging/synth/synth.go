@@ -79,10 +79,10 @@ func (l Letter) Corners() [4][2]float64 {
 	return out
 }
 
-// Page is the letter as printed, grey, 0 ink to 255 paper, w pixels wide
+// letterPage is the letter as printed, grey, 0 ink to 255 paper, w pixels wide
 // and w*sqrt(2) tall: a letterhead, an address, a date, paragraphs of
 // text, a signature and a footer rule.
-func Page(w int) *image.Gray {
+func letterPage(w int) *image.Gray {
 	h := int(float64(w) * math.Sqrt2)
 	// Text is set in a 7x13 bitmap font at a fraction of the size and
 	// enlarged, so strokes are a few pixels wide whatever w is.
@@ -150,7 +150,7 @@ func (l Letter) Draw() *image.RGBA {
 	// The page is rendered at about the size it covers, so strokes keep a
 	// realistic width, and sampled bilinearly (a lens is never sharper).
 	side := math.Hypot(c[1][0]-c[0][0], c[1][1]-c[0][1])
-	page := Page(max(200, int(side)))
+	page := letterPage(max(200, int(side)))
 	hinv := geom.SquareTo(c).Inverse()
 	pw, ph := float64(page.Rect.Dx()), float64(page.Rect.Dy())
 	m := image.NewRGBA(image.Rect(0, 0, l.W, l.H))
@@ -222,7 +222,7 @@ func Skin(seed uint64, w, h int, dressing, label bool) *image.RGBA {
 	}
 	var lab *image.Gray
 	if label {
-		lab = Page(120)
+		lab = letterPage(120)
 		c := [4][2]float64{}
 		cx, cy := float64(w)*0.75, float64(h)*0.75
 		s := float64(min(w, h)) * 0.09

@@ -17,9 +17,6 @@ import (
 //go:embed bodysite.tsv
 var bodySiteTSV string
 
-// BodySiteSource names where the list comes from (see bodysite.tsv's header).
-const BodySiteSource = "DICOM PS3.16 CID 4031 (20250709), CID 4030 (20170914), CID 4 (20250401), CID 4029 (20240913); SNOMED CT International Edition concept ids"
-
 // SNOMEDSystem is the FHIR system of SNOMED CT codes.
 const SNOMEDSystem = "http://snomed.info/sct"
 

@@ -147,15 +147,15 @@ func (c Cause) Fix() string {
 	return causes[CauseRefused].fix
 }
 
-// Causer is an error that knows its Cause; *client.Error is one.
-type Causer interface {
+// causer is an error that knows its Cause; *client.Error is one.
+type causer interface {
 	RelayCause() Cause
 }
 
 // CauseOf returns the Cause an error carries (through any wrapping), or "" when it
 // carries none: an error nobody classified.
 func CauseOf(err error) Cause {
-	var c Causer
+	var c causer
 	if errors.As(err, &c) {
 		return c.RelayCause()
 	}

@@ -46,9 +46,6 @@ const (
 	// MaxConnectorBytes bounds the bytes one PC's sessions hold at the relay, counted
 	// by the sizes the phone declared for photos not yet taken by the PC.
 	MaxConnectorBytes = 256 << 20
-	// TakeBy is how long a photo may wait at the relay for its PC once complete; a
-	// session ends no later than PairedTTL anyway, so this only names "minutes".
-	TakeBy = PairedTTL
 )
 
 // State is where a session is.

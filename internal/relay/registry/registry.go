@@ -96,8 +96,8 @@ var (
 
 var facilityRe = regexp.MustCompile(`^F[0-9A-Z]{2}[0-9]{3}-[A-Z]$`)
 
-// ValidFacility reports whether s has the shape of an HPI facility id.
-func ValidFacility(s string) bool { return facilityRe.MatchString(s) }
+// validFacility reports whether s has the shape of an HPI facility id.
+func validFacility(s string) bool { return facilityRe.MatchString(s) }
 
 // Store is what the registry keeps. Every method that spends a code or changes a
 // connector's status is atomic in the store, so relays sharing one store never
@@ -170,7 +170,7 @@ func (r *Registry) forget() {
 
 func normalFacility(f string) (string, error) {
 	f = strings.ToUpper(strings.TrimSpace(f))
-	if !ValidFacility(f) {
+	if !validFacility(f) {
 		return "", ErrBadFacility
 	}
 	return f, nil
@@ -273,7 +273,7 @@ func (r *Registry) Practices(ctx context.Context) ([]Practice, error) { return r
 func (r *Registry) Enrol(ctx context.Context, code, hostname string) (Connector, string, error) {
 	secret := newSecret()
 	now := r.now()
-	pc := Connector{ID: newConnectorID(), Name: HostName(hostname)}
+	pc := Connector{ID: newConnectorID(), Name: hostName(hostname)}
 	c, err := r.st.Redeem(ctx, hash(NormalizeCode(code)), hash(secret), pc, now)
 	if err != nil {
 		// A refused practice code comes back with its practice and facility set.
@@ -349,10 +349,10 @@ func (r *Registry) TokenConnector(ctx context.Context, token string) (Connector,
 // Ping checks the store answers, for readiness.
 func (r *Registry) Ping(ctx context.Context) error { return r.st.Ping(ctx) }
 
-// HostName makes a PC's reported host name fit to show in the operator's list: the
+// hostName makes a PC's reported host name fit to show in the operator's list: the
 // letters, digits, dots, dashes and underscores of a host name, at most 63 of them,
 // or "unnamed PC".
-func HostName(s string) string {
+func hostName(s string) string {
 	var b strings.Builder
 	for _, r := range strings.TrimSpace(s) {
 		if r < unicode.MaxASCII && (unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune(".-_", r)) {

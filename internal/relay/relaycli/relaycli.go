@@ -220,7 +220,7 @@ func practiceCmd(st *daemon.Stores, args []string, out io.Writer) error {
 		fmt.Fprintf(out, "Practice %s for facility %s\nPractice code: %s\n", p.ID, p.Facility, code)
 		fmt.Fprintf(out, "Enrols up to %d PCs until %s; each PC gets its own credentials, named after its host name.\n", p.PCs, p.Expires.Local().Format(time.RFC1123))
 		fmt.Fprintf(out, "Roll out one package to every PC with: msiexec /i ClinicProImages.msi /qn RELAYURL=<relay-url> ENROLCODE=%s\n", code)
-		fmt.Fprintf(out, "or on one PC: %s\n", EnrolCommand(code))
+		fmt.Fprintf(out, "or on one PC: %s\n", enrolCommand(code))
 	case "list":
 		list, err := reg.Practices(ctx)
 		if err != nil {
@@ -300,11 +300,11 @@ func migrateStoreCmd(cfg config.Config, args []string, out io.Writer) error {
 func printCode(out io.Writer, id, facility, code string) {
 	fmt.Fprintf(out, "Connector %s for facility %s\nEnrolment code: %s\n", id, facility, code)
 	fmt.Fprintf(out, "Valid once, until %s. On the practice PC run, as an administrator:\n", time.Now().Add(registry.CodeTTL).Format(time.RFC1123))
-	fmt.Fprintf(out, "  %s\n", EnrolCommand(code))
+	fmt.Fprintf(out, "  %s\n", enrolCommand(code))
 }
 
-// EnrolCommand is the command a practice runs with a code, in the one form
+// enrolCommand is the command a practice runs with a code, in the one form
 // `clinicpro enrol` accepts; <relay-url> stands for this relay's public address.
-func EnrolCommand(code string) string {
+func enrolCommand(code string) string {
 	return "clinicpro enrol --relay <relay-url> --code " + code
 }

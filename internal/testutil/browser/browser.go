@@ -25,8 +25,8 @@ var shared struct {
 	err     error
 }
 
-// Path finds Chromium: Debian installs it as chromium.
-func Path() string {
+// chromiumPath finds Chromium: Debian installs it as chromium.
+func chromiumPath() string {
 	for _, n := range []string{"chromium", "chromium-browser"} {
 		if p, err := exec.LookPath(n); err == nil {
 			return p
@@ -46,7 +46,7 @@ func start() {
 	}
 	shared.dataDir = dir
 	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(Path()), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.ExecPath(chromiumPath()), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.NoDefaultBrowserCheck, chromedp.UserDataDir(dir),
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
