@@ -560,7 +560,7 @@ func (f *flakyRelay) Launch(ctx context.Context, c, sig string) (client.Launch, 
 
 func TestTamperedLaunchCarriesRelaySentenceAndCorrelation(t *testing.T) {
 	e := newEnv(t, envOpt{relay: fakeRelay{}})
-	_, err := e.a.Launch(context.Background(), localapi.LaunchRequest{URL: "clinicpro://launch?context=x&signature=forged"})
+	_, err := e.a.Launch(context.Background(), localapi.LaunchRequest{Context: "x", Signature: "forged"})
 	var ae *localapi.APIError
 	if !errors.As(err, &ae) || ae.Code != localapi.CodeLaunch || ae.Correlation != "corr-1" || !strings.Contains(ae.Message, "Medtech did not accept") {
 		t.Fatalf("err = %#v", err)

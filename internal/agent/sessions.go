@@ -59,13 +59,6 @@ var errNoPatient = localapi.NewError(localapi.CodeConflict,
 
 // Launch resolves a toolbar launch through the relay and opens a session.
 func (a *Agent) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi.Session, error) {
-	if req.URL != "" {
-		l, err := launch.Parse(req.URL)
-		if err != nil {
-			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, err.Error())
-		}
-		req.Context, req.Signature = l.Context, l.Signature
-	}
 	if req.NHI == "" && (req.Context == "" || req.Signature == "") {
 		return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, launch.ErrIncomplete.Error())
 	}

@@ -1,6 +1,10 @@
 package config
 
-import "path/filepath"
+import (
+	"path/filepath"
+
+	"github.com/clinicpro/medtech-images/internal/originals"
+)
 
 // Paths are where the agent keeps its configuration and data.
 type Paths struct {
@@ -23,8 +27,9 @@ func (p Paths) QueueDB() string { return filepath.Join(p.DataDir, "queue.db") }
 // SpoolDir holds the agent's own copy of every queued file.
 func (p Paths) SpoolDir() string { return filepath.Join(p.DataDir, "spool") }
 
-// RejectedDir receives discarded items that have no source folder (captures, drops).
-func (p Paths) RejectedDir() string { return filepath.Join(p.DataDir, "Rejected") }
+// RejectedDir receives discarded items that have no source folder (captures, drops),
+// under the name a watched folder's Rejected subfolder has.
+func (p Paths) RejectedDir() string { return filepath.Join(p.DataDir, originals.RejectedDir) }
 
 // LogDir holds the agent's (redacted) logs.
 func (p Paths) LogDir() string { return filepath.Join(p.DataDir, "logs") }

@@ -31,6 +31,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/hcm"
 	"github.com/clinicpro/medtech-images/internal/health"
 	"github.com/clinicpro/medtech-images/internal/health/checks"
+	"github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/redact"
 	relayapi "github.com/clinicpro/medtech-images/internal/relay/api"
@@ -281,7 +282,11 @@ func TestEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := api.Launch(ctx, localapi.LaunchRequest{URL: launchURL})
+	l, err := launch.Parse(launchURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := api.Launch(ctx, localapi.LaunchRequest{Context: l.Context, Signature: l.Signature})
 	if err != nil {
 		t.Fatal(err)
 	}

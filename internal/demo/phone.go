@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 
+	launchurl "github.com/clinicpro/medtech-images/internal/launch"
 	"github.com/clinicpro/medtech-images/internal/localapi"
 )
 
@@ -27,7 +28,12 @@ func (d *Demo) PhoneLink(ctx context.Context, nhi string) (localapi.Session, loc
 		_ = c.CloseSession(ctx, d.phoneSession)
 		d.phoneSession = ""
 	}
-	s, err := c.Launch(ctx, localapi.LaunchRequest{URL: launch})
+	l, err := launchurl.Parse(launch)
+	if err != nil {
+		return localapi.Session{}, localapi.PhoneSession{}, err
+	}
+	// As the tray does with the URL Medtech hands it.
+	s, err := c.Launch(ctx, localapi.LaunchRequest{Context: l.Context, Signature: l.Signature})
 	if err != nil {
 		return s, localapi.PhoneSession{}, fmt.Errorf("the agent did not open the test patient: %w", err)
 	}

@@ -46,15 +46,14 @@ type Banner struct {
 	Sex    string `json:"sex,omitempty"`
 }
 
-// LaunchRequest carries a Medtech toolbar launch: either the whole URL that Windows
-// handed to the tray (clinicpro://launch?... or http://127.0.0.1:port/launch?...), or
-// its two parameters.
+// LaunchRequest carries a Medtech toolbar launch: the two parameters of the URL
+// Windows handed to the tray (clinicpro://launch?... or
+// http://127.0.0.1:port/launch?...), which the tray reads with launch.Parse.
 //
 // NHI is the third form, for `clinicpro send` and scripts that have no Medtech launch:
 // the agent looks the patient up at this facility through the relay and opens a
 // session for them, so files still go through AddFile and Save like any other.
 type LaunchRequest struct {
-	URL       string `json:"url,omitempty"`
 	Context   string `json:"context,omitempty"`
 	Signature string `json:"signature,omitempty"`
 	NHI       string `json:"nhi,omitempty"`

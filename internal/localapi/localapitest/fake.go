@@ -15,7 +15,6 @@ import (
 	"image/color"
 	"image/jpeg"
 	"io"
-	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -211,13 +210,6 @@ func (f *Fake) Status(ctx context.Context) (localapi.Status, error) {
 }
 
 func (f *Fake) Launch(ctx context.Context, req localapi.LaunchRequest) (localapi.Session, error) {
-	if req.URL != "" {
-		u, err := url.Parse(req.URL)
-		if err != nil {
-			return localapi.Session{}, localapi.NewError(localapi.CodeBadRequest, "That is not a Medtech launch link.")
-		}
-		req.Context, req.Signature = u.Query().Get("context"), u.Query().Get("signature")
-	}
 	if req.NHI != "" {
 		if req.NHI != TestNHI {
 			return localapi.Session{}, localapi.NewError(localapi.CodeNotFound, "No patient with that NHI number at this practice: check the number.")

@@ -500,7 +500,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 				if !ok {
 					t.Fatal("the event stream ended")
 				}
-				if ev.Type == localapi.EventItem && ev.Item.Source == "phone" && ev.Item.SessionID == s.ID && ev.Item.State == localapi.StateStaged {
+				if ev.Type == localapi.EventItem && ev.Item.Source == api.SourcePhone && ev.Item.SessionID == s.ID && ev.Item.State == localapi.StateStaged {
 					item = *ev.Item
 				}
 			case <-c.Done():
