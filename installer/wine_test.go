@@ -276,6 +276,12 @@ func TestWineInstallUpgradeUninstall(t *testing.T) {
 func realAgent(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
+	// With its version resource, as `make windows` builds it (build-msi.sh refuses an
+	// exe without one); on a clean clone `make windows` has not run yet. The .syso is
+	// written where make windows writes it, git-ignored.
+	if out, err := run(t, nil, "./winres.sh", "clinicpro"); err != nil {
+		t.Fatalf("generating clinicpro.exe's resources: %v\n%s", err, out)
+	}
 	if out, err := run(t, []string{"GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0"},
 		"go", "build", "-o", filepath.Join(dir, "clinicpro.exe"), "../cmd/clinicpro"); err != nil {
 		t.Fatalf("building clinicpro.exe: %v\n%s", err, out)

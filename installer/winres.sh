@@ -83,6 +83,8 @@ BEGIN
 END
 RC
 	(cd "$work" && "$windres" -O coff -F pe-x86-64 -i "$name.rc" -o "$name.syso") || die "windres failed on $name's resources."
-	cp "$work/$name.syso" "$out/rsrc_windows_amd64.syso"
+	# Renamed into place, so a build reading the folder meanwhile sees the old or the new file whole.
+	cp "$work/$name.syso" "$out/.rsrc_windows_amd64.syso.tmp"
+	mv -f "$out/.rsrc_windows_amd64.syso.tmp" "$out/rsrc_windows_amd64.syso"
 	echo "winres: $out/rsrc_windows_amd64.syso ($file_version)" >&2
 done
