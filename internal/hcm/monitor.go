@@ -25,7 +25,7 @@ const (
 
 // Fix sentences, also listed in docs/troubleshooting.md.
 const (
-	FixServiceStopped   = "Medtech is not reachable: the practice's Hybrid Connection Manager is offline. Check that the PC running it is awake and start the \"Azure Hybrid Connection Manager Service\" in Services."
+	FixServiceStopped   = "Start the \"Azure Hybrid Connection Manager Service\" in Services on this PC (the agent starts it by itself after a minute, unless its restarts are used up)."
 	FixServiceMissing   = "Install the Azure Hybrid Connection Manager on this PC, or set host = false under [hcm] in the agent's configuration if HCM runs on another PC."
 	FixServiceUnread    = "Run `clinicpro doctor` as an administrator, and check that the ClinicPro agent service runs as LocalSystem."
 	FixRestartsUsedUp   = "The agent stopped restarting it after too many tries this hour: open the Hybrid Connection Manager's event log (Microsoft-ServiceBus-Client) to see why it stops."
@@ -237,7 +237,7 @@ func (m *Monitor) serviceCheck(ctx context.Context, now time.Time) (Status, heal
 		c.State, c.Detail, c.Fix = health.Unknown, "The state of the Hybrid Connection Manager service is unknown.", FixServiceUnread
 	default: // stopped, stopping, paused, pausing
 		c.State = health.Offline
-		c.Detail = fmt.Sprintf("The Hybrid Connection Manager service is %s.", st.State)
+		c.Detail = fmt.Sprintf("The Hybrid Connection Manager service is %s, so Medtech cannot reach this practice.", st.State)
 		c.Fix = FixServiceStopped
 		switch {
 		case m.restartErr != nil && now.Sub(m.lastRestart) < time.Hour:

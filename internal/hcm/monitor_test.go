@@ -89,7 +89,7 @@ func TestServiceStoppedIsOfflineThenRestartedByPolicy(t *testing.T) {
 	if svc.State != health.Offline || svc.Fix != FixServiceStopped || !strings.HasSuffix(svc.Detail, "The agent will start it after a minute stopped.") {
 		t.Fatalf("stopped service: %+v", svc)
 	}
-	if r := health.Aggregate(clk.t, cs); r.State != health.Offline || !strings.Contains(r.Summary, "Medtech is not reachable: the practice's Hybrid Connection Manager is offline.") {
+	if r := health.Aggregate(clk.t, cs); r.State != health.Offline || !strings.Contains(r.Summary, "so Medtech cannot reach this practice") {
 		t.Fatalf("aggregate: %+v", r)
 	}
 	if f.Starts(DefaultServiceName) != 0 {
