@@ -341,7 +341,7 @@ func TestDropEditSaveToSaved(t *testing.T) {
 		t.Fatal("saved item still editable")
 	}
 	got, _ := h.agent.Item(context.Background(), first.id)
-	if got.Title != "Left shin wound" || got.Laterality != localapi.LateralityLeft || got.BodySite != "Shin" || got.Rotation != 90 {
+	if got.Title != "Left shin wound" || got.Laterality != api.LateralityLeft || got.BodySite != "Shin" || got.Rotation != 90 {
 		t.Fatalf("agent got %+v", got)
 	}
 	for _, id := range c.order {

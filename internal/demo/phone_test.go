@@ -26,6 +26,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/relay/phonepage"
 	"github.com/clinicpro/medtech-images/internal/relay/sqlitedb"
 	"github.com/clinicpro/medtech-images/internal/testutil/browser"
@@ -262,7 +263,7 @@ func TestPhoneCapture(t *testing.T) {
 					t.Errorf("the tall photo's top is not red: orientation was not applied")
 				}
 			}
-			edits = append(edits, localapi.ItemEdit{ID: it.ID, Title: fmt.Sprintf("Phone test %d", i+1), Laterality: localapi.LateralityLeft})
+			edits = append(edits, localapi.ItemEdit{ID: it.ID, Title: fmt.Sprintf("Phone test %d", i+1), Laterality: api.LateralityLeft})
 		}
 		for _, tk := range taken {
 			if !seen[tk] {

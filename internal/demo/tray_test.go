@@ -157,7 +157,7 @@ func TestTrayViewModelsAgainstTheRealAgent(t *testing.T) {
 	}
 	knee := capture.View().Items[len(capture.View().Items)-1].ID
 	capture.SetTitle(knee, "Left knee wound")
-	capture.SetLaterality(knee, localapi.LateralityLeft)
+	capture.SetLaterality(knee, relayapi.LateralityLeft)
 	sites := viewmodel.BodySiteChoices("knee")
 	if len(sites) == 0 || sites[0].Term != "Knee" {
 		t.Fatalf("body site choices for knee: %+v", sites)

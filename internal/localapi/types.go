@@ -121,16 +121,6 @@ const (
 	StateRejected   ItemState = "rejected" // moved to the Rejected folder by a person
 )
 
-// Laterality values offered in the capture window (SNOMED CT coded by the relay):
-// relay/api's, the one declaration.
-const (
-	LateralityNone      = api.LateralityNone
-	LateralityRight     = api.LateralityRight
-	LateralityLeft      = api.LateralityLeft
-	LateralityBilateral = api.LateralityBilateral
-	LateralityNA        = api.LateralityNA
-)
-
 // Item is one image or document.
 type Item struct {
 	ID          string    `json:"id"`

@@ -60,11 +60,11 @@ func (s ItemStatus) Label() string {
 // Lateralities offered in the window, in the order shown, with their labels. The
 // relay maps the localapi values to SNOMED CT codes.
 var Lateralities = []struct{ Value, Label string }{
-	{localapi.LateralityNone, "Laterality"},
-	{localapi.LateralityRight, "Right"},
-	{localapi.LateralityLeft, "Left"},
-	{localapi.LateralityBilateral, "Bilateral"},
-	{localapi.LateralityNA, "Not applicable"},
+	{api.LateralityNone, "Laterality"},
+	{api.LateralityRight, "Right"},
+	{api.LateralityLeft, "Left"},
+	{api.LateralityBilateral, "Bilateral"},
+	{api.LateralityNA, "Not applicable"},
 }
 
 // LateralityLabel returns the label for a localapi laterality value.
@@ -84,7 +84,7 @@ func LateralityValue(label string) string {
 			return l.Value
 		}
 	}
-	return localapi.LateralityNone
+	return api.LateralityNone
 }
 
 // CaptureItem is one thumbnail in the window with the GP's edits.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/clinicpro/medtech-images/internal/localapi"
 	"github.com/clinicpro/medtech-images/internal/localapi/localapitest"
+	"github.com/clinicpro/medtech-images/internal/relay/api"
 	"github.com/clinicpro/medtech-images/internal/testutil"
 	"github.com/clinicpro/medtech-images/ui/fakeagent"
 )
@@ -152,7 +153,7 @@ func TestEditsTravelWithTheSave(t *testing.T) {
 	c.Rotate(id)
 	c.Rotate(id) // four turns come back round: 90
 	c.SetTitle(id, "Left knee wound")
-	c.SetLaterality(id, localapi.LateralityLeft)
+	c.SetLaterality(id, api.LateralityLeft)
 	c.SetBodySite(id, "Knee")
 	if err := c.Save(context.Background()); err != nil {
 		t.Fatal(err)
@@ -162,7 +163,7 @@ func TestEditsTravelWithTheSave(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got.State != localapi.StateQueued || got.Rotation != 90 || got.Title != "Left knee wound" ||
-		got.Laterality != localapi.LateralityLeft || got.BodySite != "Knee" {
+		got.Laterality != api.LateralityLeft || got.BodySite != "Knee" {
 		t.Fatalf("agent got %+v", got)
 	}
 	// Saved items are no longer editable.
@@ -344,7 +345,7 @@ func TestLateralityLabels(t *testing.T) {
 			t.Errorf("round trip of %q", l.Value)
 		}
 	}
-	if LateralityValue("Sideways") != localapi.LateralityNone {
+	if LateralityValue("Sideways") != api.LateralityNone {
 		t.Error("unknown label mapped to a value")
 	}
 }

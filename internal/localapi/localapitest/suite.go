@@ -165,7 +165,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			t.Fatalf("preview of no item: %v", err)
 		}
 		saved, err := h.Svc.Save(ctx(t), s.ID, localapi.SaveRequest{Items: []localapi.ItemEdit{
-			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: localapi.LateralityLeft, BodySite: "Knee", BodySiteCode: "72696002"},
+			{ID: a.ID, Title: "Left knee wound", Rotation: 90, Laterality: api.LateralityLeft, BodySite: "Knee", BodySiteCode: "72696002"},
 			{ID: b.ID},
 		}})
 		if err != nil {
@@ -178,7 +178,7 @@ func Run(t *testing.T, setup func(t *testing.T) Harness) {
 			if it.State != localapi.StateQueued && it.State != localapi.StateUploading && it.State != localapi.StateSent {
 				t.Fatalf("saved item state = %s", it.State)
 			}
-			if it.ID == a.ID && (it.Title != "Left knee wound" || it.Rotation != 90 || it.Laterality != localapi.LateralityLeft || it.BodySiteCode != "72696002") {
+			if it.ID == a.ID && (it.Title != "Left knee wound" || it.Rotation != 90 || it.Laterality != api.LateralityLeft || it.BodySiteCode != "72696002") {
 				t.Fatalf("edits lost: %+v", it)
 			}
 		}
