@@ -14,7 +14,15 @@ wine=$(command -v wine || true)
 command -v x86_64-w64-mingw32-gcc >/dev/null || { echo "wine-setup: x86_64-w64-mingw32-gcc is missing: install gcc-mingw-w64-x86-64" >&2; exit 1; }
 
 if [ ! -f "$WINEPREFIX/system.reg" ]; then
-  "$wine" wineboot --init >/dev/null 2>&1 || { echo "wine-setup: wineboot --init failed" >&2; exit 1; }
+  # A first boot occasionally fails on a loaded machine (seen once in CI, in 0.1 s): try
+  # once more from a stopped wineserver, and show Wine's own words if that fails too.
+  log=$(mktemp)
+  if ! "$wine" wineboot --init >"$log" 2>&1; then
+    wineserver -k 2>/dev/null || true
+    sleep 1
+    "$wine" wineboot --init >"$log" 2>&1 || { echo "wine-setup: wineboot --init failed twice:" >&2; tail -20 "$log" >&2; rm -f "$log"; exit 1; }
+  fi
+  rm -f "$log"
   wineserver -w || true
 fi
 dll="$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll"

@@ -298,16 +298,29 @@ func TestWatchedFolderArrivalsShowTheirSource(t *testing.T) {
 		v := c.View()
 		return len(v.Items) == 1 && v.Items[0].SourceLabel() == "From Camera Roll"
 	})
-	// Items of other sessions never show here.
+	// Items of other sessions never show here. The other window is another patient's:
+	// a second launch of the same patient is this very session.
 	other := NewCapture(a, nil)
-	_ = other.Launch(context.Background(), fakeagent.PatientURL)
+	if err := other.Launch(context.Background(), fakeagent.OtherPatientURL); err != nil {
+		t.Fatal(err)
+	}
 	os, _ := other.Session()
+	if s2, _ := c.Session(); os.ID == s2.ID {
+		t.Fatal("another patient's launch reused this window's session")
+	}
 	if _, err := a.Arrive(os.ID, "Scans", "x.jpg", localapitest.JPEG(t)); err != nil {
 		t.Fatal(err)
 	}
 	add(t, c, "mine.jpg")
-	if n := len(c.View().Items); n != 2 {
-		t.Fatalf("%d items, want 2", n)
+	// Events arrive in order: once the marker (sent after x.jpg) shows, x.jpg would have.
+	if _, err := a.Arrive(s.ID, "Camera Roll", "marker.jpg", localapitest.JPEG(t)); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the marker", func() bool { return len(c.View().Items) >= 3 })
+	for _, it := range c.View().Items {
+		if it.FileName == "x.jpg" {
+			t.Fatal("another session's arrival shows in this window")
+		}
 	}
 }
 
