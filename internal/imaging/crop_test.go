@@ -49,12 +49,24 @@ func TestCropOfADocument(t *testing.T) {
 	for i := range page.Pix {
 		page.Pix[i] = 250
 	}
-	for y := 200; y < 4000; y += 60 { // lines of "text"
-		for x := 200; x < 2800; x++ {
-			if (x/7)%5 != 0 {
+	// Lines of "text": letter-sized boxes with strokes down and across, as
+	// letters have (a row of dashes is what striped cloth looks like).
+	ink := func(x0, y0, x1, y1 int) {
+		for y := y0; y < y1; y++ {
+			for x := x0; x < x1; x++ {
 				page.Pix[y*page.Stride+x] = 20
-				page.Pix[(y+1)*page.Stride+x] = 20
 			}
+		}
+	}
+	for y := 200; y+50 < 4000; y += 90 {
+		for x := 200; x+36 < 2800; x += 48 {
+			if (x/48)%7 == 0 {
+				continue // a space between words
+			}
+			ink(x, y, x+36, y+8)
+			ink(x, y+42, x+36, y+50)
+			ink(x, y, x+8, y+50)
+			ink(x+28, y, x+36, y+50)
 		}
 	}
 	in := jpegWithExif(t, page, 1, false)

@@ -3,6 +3,7 @@ package imaging
 import (
 	"image"
 	"math"
+	"math/bits"
 	"sort"
 
 	"github.com/clinicpro/medtech-images/internal/imaging/geom"
@@ -24,9 +25,11 @@ import (
 // Whether it is a document at all is judged on the page itself, rectified
 // and flattened (each colour channel divided by its own paper level, which
 // removes a tint and the light alike): mostly paper, some ink, few
-// mid-tones, almost no colour. A white dressing on skin is a bright
+// mid-tones, almost no colour, and the ink set as text is: short marks in
+// lines that repeat down the page. A white dressing on skin is a bright
 // quadrilateral too, but has no ink; a label with text is too small a part
-// of the frame to be the page.
+// of the frame to be the page; hair, pen marks and striped cloth run on in
+// long strokes; moles and stubble are short marks, but not in lines.
 
 // quad is a page's corners in image coordinates: top-left, top-right,
 // bottom-right, bottom-left of the page as it should be read.
@@ -523,9 +526,34 @@ const judgeEdge = 512
 // own tint is divided out. Mistaking a photo for a document would destroy it
 // (thresholding), so every test leans to "photo".
 func isDocumentPage(m image.Image, q quad) bool {
+	marks, text := judgePage(m, q, judgeEdge)
+	if !marks || text {
+		return marks && text
+	}
+	// Small print on a page that fills the frame: at 512 px a line of 10 pt
+	// text is four or five pixels and the lines run together, so no pitch
+	// shows. Where the photo has the pixels, the page is judged again at
+	// twice the size, every test passing again.
+	if pageLong(q) < 2*judgeEdge {
+		return false
+	}
+	marks, text = judgePage(m, q, 2*judgeEdge)
+	return marks && text
+}
+
+// pageLong is the longer of q's sides, in source pixels.
+func pageLong(q quad) float64 {
+	side := func(a, b int) float64 { return math.Hypot(q[a][0]-q[b][0], q[a][1]-q[b][1]) }
+	return max(side(0, 1), side(3, 2), side(0, 3), side(1, 2))
+}
+
+// judgePage judges q rectified to edge pixels on its long side: marks is
+// whether it is paper with thin dark marks spread over it, text whether
+// those marks are also set as text.
+func judgePage(m image.Image, q quad, edge int) (marks, text bool) {
 	side := func(a, b int) float64 { return math.Hypot(q[a][0]-q[b][0], q[a][1]-q[b][1]) }
 	pw, ph := max(side(0, 1), side(3, 2)), max(side(0, 3), side(1, 2))
-	f := judgeEdge / max(pw, ph)
+	f := float64(edge) / max(pw, ph)
 	w, h := max(16, int(pw*f)), max(16, int(ph*f))
 	rgb := rectifyRGB(m, q, w, h)
 	r := max(3, max(w, h)/60) // wider than a stroke of text, narrower than the light's changes
@@ -535,11 +563,17 @@ func isDocumentPage(m image.Image, q quad) bool {
 	// its paper level over the whole page (the 95th percentile).
 	lum := lumaOf(rgb)
 	bg := paperLevel(lum, r)
+	// Colour is judged a little blurred: a sensor's noise differs from
+	// channel to channel, pixel by pixel, and on the dim side of a page
+	// under heavy noise it looks like colour; a coloured object does not
+	// go away when blurred.
 	var wb [3]float32
+	var soft [3]*fplane
 	for c := range rgb {
 		wb[c] = max(percentile(rgb[c].v, 0.95), 24)
+		soft[c] = boxBlur(rgb[c], 1)
 	}
-	var bright, dark, mid, colourful, thin float64
+	var bright, dark, mid, colourful, thin, n float64
 	var rows [8]float64 // ink in horizontal bands, and vertical ones
 	var cols [4]float64
 	flat := &fplane{w: w, h: h, v: make([]float32, w*h)}
@@ -547,21 +581,27 @@ func isDocumentPage(m image.Image, q quad) bool {
 		flat.v[i] = v / max(bg.v[i], 24)
 	}
 	// A margin is left out: the edges of a found page carry a little of
-	// what is around it.
+	// what is around it. So is anything dark that reaches the edge (a
+	// sliver of desk where a page runs out of the frame, the dark border
+	// of a scan): text keeps its distance from the paper's edge.
 	mx0, my0 := w/40, h/40
-	n := float64((w - 2*mx0) * (h - 2*my0))
+	ink := inkMask(flat, mx0, my0)
 	for y := my0; y < h-my0; y++ {
 		for x := mx0; x < w-mx0; x++ {
 			i := y*w + x
 			v := flat.v[i]
-			c0, c1, c2 := rgb[0].v[i]/wb[0], rgb[1].v[i]/wb[1], rgb[2].v[i]/wb[2]
+			if v <= inkLevel && !ink[i] {
+				continue // not on the page
+			}
+			n++
+			c0, c1, c2 := soft[0].v[i]/wb[0], soft[1].v[i]/wb[1], soft[2].v[i]/wb[2]
 			if mx, mn := max(c0, c1, c2), min(c0, c1, c2); mx > 0.25 && (mx-mn) > 0.12*mx {
 				colourful++
 			}
 			switch {
 			case v >= 0.8:
 				bright++
-			case v <= 0.55:
+			case v <= inkLevel:
 				dark++
 				// Ink comes in strokes: paper on both sides of it, across
 				// or down, within a few pixels (the dark edge of a desk
@@ -587,8 +627,224 @@ func isDocumentPage(m image.Image, q quad) bool {
 		}
 		return k
 	}
-	return bright >= 0.55*n && dark >= 0.01*n && dark <= 0.35*n && mid <= 0.25*n &&
-		colourful <= 0.04*n && thin >= 0.6*dark && inked(rows[:]) >= 4 && inked(cols[:]) >= 3
+	// Mid-tones are few on a page of text once flattened: paper and ink,
+	// and the edges of strokes (at most 7% in the tests' families). Cloth
+	// woven finer than this scale averages into grey (15% to 25%).
+	if !(bright >= 0.55*n && dark >= 0.01*n && dark <= 0.35*n && mid <= 0.12*n &&
+		colourful <= 0.04*n && thin >= 0.6*dark && inked(rows[:]) >= 4 && inked(cols[:]) >= 3) {
+		return false, false
+	}
+	// What has passed so far is paper with thin dark marks spread over it,
+	// which hair on pale skin, pen marks round a lesion and striped cloth
+	// also are. Text is set in lines of short marks: the marks do not run
+	// on (hair, stripes and pen lines do), and the lines repeat at one
+	// pitch over the page. And letters have strokes both down and across,
+	// a pixel thick or more at this scale, where cloth woven finer than the
+	// judging scale breaks into dashes one pixel thick that also repeat.
+	return true, strokesBothWays(ink, w, h) && longMarks(ink, w, h) <= 0.25 && linesRepeat(ink, w, h)
+}
+
+// strokesBothWays reports whether at least a quarter of the ink has ink
+// directly below it, and a quarter ink directly beside it. Letters' strokes
+// run down and across (every letter in the tests' families scores 0.41 or
+// more both ways); a thin stripe, or a fine weave aliased into dashes,
+// has its ink in one direction only, or only diagonally (0.07 or less in
+// the striped-cloth photos that passed every other test).
+func strokesBothWays(ink []bool, w, h int) bool {
+	var total, below, beside int
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			if !ink[i] {
+				continue
+			}
+			total++
+			if y+1 < h && ink[i+w] {
+				below++
+			}
+			if x+1 < w && ink[i+1] {
+				beside++
+			}
+		}
+	}
+	return total > 0 && 4*below >= total && 4*beside >= total
+}
+
+// inkLevel is the flattened brightness (a fraction of the paper's) at or
+// below which a pixel is ink.
+const inkLevel = 0.55
+
+// inkMask marks the ink of a flattened page inside its margins, leaving
+// out every dark region that reaches the page's edge.
+func inkMask(flat *fplane, mx0, my0 int) []bool {
+	w, h := flat.w, flat.h
+	edge := make([]bool, w*h) // dark and connected to the edge
+	var stack []int
+	push := func(x, y int) {
+		if x < 0 || y < 0 || x >= w || y >= h {
+			return
+		}
+		if i := y*w + x; !edge[i] && flat.v[i] <= inkLevel {
+			edge[i] = true
+			stack = append(stack, i)
+		}
+	}
+	for x := 0; x < w; x++ {
+		push(x, 0)
+		push(x, h-1)
+	}
+	for y := 0; y < h; y++ {
+		push(0, y)
+		push(w-1, y)
+	}
+	for len(stack) > 0 {
+		i := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		x, y := i%w, i/w
+		for dy := -1; dy <= 1; dy++ {
+			for dx := -1; dx <= 1; dx++ {
+				push(x+dx, y+dy)
+			}
+		}
+	}
+	ink := make([]bool, w*h)
+	for y := my0; y < h-my0; y++ {
+		for x := mx0; x < w-mx0; x++ {
+			i := y*w + x
+			ink[i] = flat.v[i] <= inkLevel && !edge[i]
+		}
+	}
+	return ink
+}
+
+// longMarks is the fraction of ink that continues, across or down, for a
+// thirty-second of the page or more (a line of text's height), following
+// its own line as it drifts by up to one pixel a step: a stripe, a hair, a
+// pen line. Letters are shorter; only rules, a signature and letters that
+// touch run on (up to a fifth of a letter's ink in the tests' families).
+func longMarks(ink []bool, w, h int) float64 {
+	long := max(w, h) / 32
+	run := make([]int32, w*h)
+	total, runOn := 0, 0
+	count := func() {
+		for _, r := range run {
+			if r >= int32(long) { // ink's run is 0 only off the ink
+				runOn++
+			}
+		}
+	}
+	at := func(x, y int) int32 {
+		if x < 0 || y < 0 || x >= w || y >= h {
+			return 0
+		}
+		return run[y*w+x]
+	}
+	// Across: the length of the longest chain of ink starting at each
+	// pixel and going right, one column a step.
+	for x := w - 1; x >= 0; x-- {
+		for y := 0; y < h; y++ {
+			if i := y*w + x; ink[i] {
+				run[i] = 1 + max(at(x+1, y-1), at(x+1, y), at(x+1, y+1))
+			}
+		}
+	}
+	count()
+	across := runOn
+	runOn = 0
+	clear(run)
+	for y := h - 1; y >= 0; y-- {
+		for x := 0; x < w; x++ {
+			if i := y*w + x; ink[i] {
+				run[i] = 1 + max(at(x-1, y+1), at(x, y+1), at(x+1, y+1))
+			}
+		}
+	}
+	count()
+	for _, v := range ink {
+		if v {
+			total++
+		}
+	}
+	if total == 0 {
+		return 0
+	}
+	return float64(max(across, runOn)) / float64(total)
+}
+
+// linesRepeat reports whether the ink lies in repeating lines, as text
+// does: a good part of the ink has more ink one line pitch below it (or
+// beside it, for a page on its side), with fewer ink pairs at the offsets in
+// between, where the gap between lines falls. Offsets straight down are used
+// because they need no angle: lines tilted a few degrees, or converging a
+// little in a page un-tilted from a photo, are still a pitch apart locally.
+// Marks scattered at random (moles, stubble) have ink below them only as
+// often as ink is anywhere, at every offset alike.
+func linesRepeat(ink []bool, w, h int) bool {
+	for _, across := range []bool{false, true} {
+		if a := inkBelow(ink, w, h, across); lineRepeat(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// inkBelow returns, for each offset d up to an eighth of the page, the
+// fraction of ink pixels that have ink d pixels below them (or to their
+// right, across).
+func inkBelow(ink []bool, w, h int, across bool) []float64 {
+	// Rows as bit sets: a row and the row d below are compared a word at
+	// a time.
+	at := func(x, y int) bool { return ink[y*w+x] }
+	if across {
+		w, h = h, w
+		at = func(x, y int) bool { return ink[x*h+y] }
+	}
+	words := (w + 63) / 64
+	rows := make([]uint64, words*h)
+	total := 0
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if at(x, y) {
+				rows[y*words+x/64] |= 1 << (x % 64)
+				total++
+			}
+		}
+	}
+	c := make([]float64, h/8+1)
+	if total == 0 {
+		return c
+	}
+	for d := 1; d < len(c); d++ {
+		n := 0
+		for y := 0; y+d < h; y++ {
+			a, b := rows[y*words:(y+1)*words], rows[(y+d)*words:(y+d+1)*words]
+			for i := range a {
+				n += bits.OnesCount64(a[i] & b[i])
+			}
+		}
+		c[d] = float64(n) / float64(total)
+	}
+	return c
+}
+
+// lineRepeat looks in c (from inkBelow) for a line pitch: an offset of 4
+// pixels or more where c peaks at 0.15 or more, with a dip to 80% of that or
+// less between a quarter and three quarters of it. Text scores 0.2 to 0.35
+// at its pitch; scattered marks score their density, without a dip.
+func lineRepeat(c []float64) bool {
+	for l := 4; l+1 < len(c); l++ {
+		if c[l] < 0.15 || c[l] < c[l-1] || c[l] < c[l+1] {
+			continue
+		}
+		dip := c[l]
+		for d := l / 4; d <= 3*l/4; d++ {
+			dip = min(dip, c[d])
+		}
+		if dip <= 0.8*c[l] {
+			return true
+		}
+	}
+	return false
 }
 
 // frameQuad is the whole image as a quad.
@@ -641,18 +897,33 @@ func flattenGray(g *image.Gray) *image.Gray {
 	small := &fplane{w: lw, h: lh, v: make([]float32, lw*lh)}
 	for y := 0; y < lh; y++ {
 		for x := 0; x < lw; x++ {
-			var m uint8 // the brightest pixel of the cell: paper, if any is there
+			// The cell's paper, if any is there: the mean of its pixels at
+			// or above its mean (ink is below it). Its brightest pixel
+			// would be the paper plus the sensor noise's largest excursion,
+			// which on the dim side of a noisy page is a tenth of the level.
+			var sum, n, upper, nu int
 			for yy := y * f; yy < min(h, y*f+f); yy++ {
 				for _, v := range g.Pix[yy*g.Stride+x*f : yy*g.Stride+min(w, x*f+f)] {
-					m = max(m, v)
+					sum += int(v)
+					n++
 				}
 			}
-			small.v[y*lw+x] = float32(m)
+			for yy := y * f; yy < min(h, y*f+f); yy++ {
+				for _, v := range g.Pix[yy*g.Stride+x*f : yy*g.Stride+min(w, x*f+f)] {
+					if int(v)*n >= sum {
+						upper += int(v)
+						nu++
+					}
+				}
+			}
+			small.v[y*lw+x] = float32(upper) / float32(nu)
 		}
 	}
 	// The window is an eighth of the page: light changes more slowly than
-	// that, and a letterhead's solid block is smaller.
-	bg := paperLevel(small, 16)
+	// that, and a letterhead's solid block is smaller. The cells are
+	// smoothed a little first, for the same reason: the largest of many
+	// noisy cells is the noise's largest excursion.
+	bg := paperLevel(boxBlur(small, 2), 16)
 	out := image.NewGray(image.Rect(0, 0, w, h))
 	parallelRows(h, func(y0, y1 int) {
 		for y := y0; y < y1; y++ {

@@ -31,6 +31,7 @@ type Letter struct {
 	Fill    float64    // page height as a fraction of the frame height (0.6..0.95)
 	Turn    float64    // page rotation in the frame, radians
 	Skew    float64    // perspective: corner displacement as a fraction of the page (0..0.12)
+	Columns int        // page width in font pixels: 420 (0) is about 50 characters a line, 700 about 85 (10 pt)
 	Seed    uint64
 }
 
@@ -81,12 +82,13 @@ func (l Letter) Corners() [4][2]float64 {
 
 // letterPage is the letter as printed, grey, 0 ink to 255 paper, w pixels wide
 // and w*sqrt(2) tall: a letterhead, an address, a date, paragraphs of
-// text, a signature and a footer rule.
-func letterPage(w int) *image.Gray {
+// text, a signature and a footer rule. cols is the page's width in the
+// font's pixels (the smaller the print, the more).
+func letterPage(w, cols int) *image.Gray {
 	h := int(float64(w) * math.Sqrt2)
 	// Text is set in a 7x13 bitmap font at a fraction of the size and
 	// enlarged, so strokes are a few pixels wide whatever w is.
-	k := max(1, w/420)
+	k := max(1, w/cols)
 	small := image.NewGray(image.Rect(0, 0, w/k, h/k))
 	draw.Draw(small, small.Rect, image.White, image.Point{}, draw.Src)
 	sw := small.Rect.Dx()
@@ -150,7 +152,11 @@ func (l Letter) Draw() *image.RGBA {
 	// The page is rendered at about the size it covers, so strokes keep a
 	// realistic width, and sampled bilinearly (a lens is never sharper).
 	side := math.Hypot(c[1][0]-c[0][0], c[1][1]-c[0][1])
-	page := letterPage(max(200, int(side)))
+	cols := l.Columns
+	if cols == 0 {
+		cols = 420
+	}
+	page := letterPage(max(200, int(side)), cols)
 	hinv := geom.SquareTo(c).Inverse()
 	pw, ph := float64(page.Rect.Dx()), float64(page.Rect.Dy())
 	m := image.NewRGBA(image.Rect(0, 0, l.W, l.H))
@@ -222,7 +228,7 @@ func Skin(seed uint64, w, h int, dressing, label bool) *image.RGBA {
 	}
 	var lab *image.Gray
 	if label {
-		lab = letterPage(120)
+		lab = letterPage(120, 420)
 		c := [4][2]float64{}
 		cx, cy := float64(w)*0.75, float64(h)*0.75
 		s := float64(min(w, h)) * 0.09
