@@ -7,8 +7,9 @@
 // FIFO at any moment. Nothing here follows a link: a path is walked one component
 // at a time from the folder's root, each folder opened relative to the one before
 // without following links (O_NOFOLLOW on Unix, FILE_OPEN_REPARSE_POINT on Windows,
-// where any reparse point is refused), and every later step works on the handle
-// that was checked, never on the path again. A file must be a regular file with a
+// where a reparse point is refused unless it is the file itself, as a OneDrive file
+// is), and every later step works on the handle that was checked, never on the
+// path again. A file must be a regular file with a
 // single name, and its handle's resolved path must lie inside the root.
 package originals
 
@@ -118,7 +119,7 @@ func Describe(mode fs.FileMode) error {
 	case mode&fs.ModeSymlink != 0:
 		return refuse(ErrLink, "It is a symbolic link, and ClinicPro never follows links out of a watched folder: put the file itself in the folder.")
 	case mode&fs.ModeIrregular != 0:
-		return refuse(ErrLink, "It is a junction, link or online-only file (reparse point), which ClinicPro does not follow: put the file itself in the folder, or make it available offline.")
+		return refuse(ErrLink, "It is a junction, link or other reparse point, which ClinicPro does not follow: put the file itself in the folder.")
 	case mode&fs.ModeNamedPipe != 0:
 		return refuse(ErrNotRegular, "It is a named pipe (FIFO), not a file: remove it from the watched folder.")
 	case mode&fs.ModeSocket != 0:

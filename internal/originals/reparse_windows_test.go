@@ -12,31 +12,85 @@ import (
 	"golang.org/x/sys/windows"
 )
 
-// Every reparse point is refused, whatever else its attributes say: a junction is a
-// directory with the reparse attribute, and an online-only cloud file a regular file
-// with it.
+// A link, junction or mount point is refused whatever else its attributes say (a
+// junction is a directory with the reparse attribute); a OneDrive file or folder,
+// kept on the device or online-only, is the file or folder itself.
 func TestReparsePointsAreIrregular(t *testing.T) {
+	const reparse, cloud = windows.FILE_ATTRIBUTE_REPARSE_POINT, 0x9000001A
 	cases := []struct {
-		attrs, ft uint32
-		want      fs.FileMode
+		attrs, tag, ft uint32
+		want           fs.FileMode
 	}{
-		{windows.FILE_ATTRIBUTE_NORMAL, windows.FILE_TYPE_DISK, 0},
-		{windows.FILE_ATTRIBUTE_ARCHIVE, windows.FILE_TYPE_DISK, 0},
-		{windows.FILE_ATTRIBUTE_DIRECTORY, windows.FILE_TYPE_DISK, fs.ModeDir},
-		{windows.FILE_ATTRIBUTE_DIRECTORY | windows.FILE_ATTRIBUTE_REPARSE_POINT, windows.FILE_TYPE_DISK, fs.ModeIrregular},
-		{windows.FILE_ATTRIBUTE_REPARSE_POINT, windows.FILE_TYPE_DISK, fs.ModeIrregular},
-		{windows.FILE_ATTRIBUTE_REPARSE_POINT | windows.FILE_ATTRIBUTE_OFFLINE, windows.FILE_TYPE_DISK, fs.ModeIrregular},
-		{windows.FILE_ATTRIBUTE_NORMAL, windows.FILE_TYPE_PIPE, fs.ModeNamedPipe},
-		{windows.FILE_ATTRIBUTE_NORMAL, windows.FILE_TYPE_CHAR, fs.ModeDevice | fs.ModeCharDevice},
-		{windows.FILE_ATTRIBUTE_NORMAL, windows.FILE_TYPE_UNKNOWN, fs.ModeIrregular},
+		{windows.FILE_ATTRIBUTE_NORMAL, 0, windows.FILE_TYPE_DISK, 0},
+		{windows.FILE_ATTRIBUTE_ARCHIVE, 0, windows.FILE_TYPE_DISK, 0},
+		{windows.FILE_ATTRIBUTE_DIRECTORY, 0, windows.FILE_TYPE_DISK, fs.ModeDir},
+		{windows.FILE_ATTRIBUTE_DIRECTORY | reparse, windows.IO_REPARSE_TAG_MOUNT_POINT, windows.FILE_TYPE_DISK, fs.ModeIrregular},
+		{reparse, windows.IO_REPARSE_TAG_SYMLINK, windows.FILE_TYPE_DISK, fs.ModeIrregular},
+		{reparse, 0x8000001B, windows.FILE_TYPE_DISK, fs.ModeIrregular}, // an app execution alias
+		{reparse | windows.FILE_ATTRIBUTE_OFFLINE, 0x00001234, windows.FILE_TYPE_DISK, fs.ModeIrregular},
+		{reparse, cloud, windows.FILE_TYPE_DISK, 0},
+		{reparse | windows.FILE_ATTRIBUTE_RECALL_ON_DATA_ACCESS, cloud | 0x3000, windows.FILE_TYPE_DISK, 0},
+		{windows.FILE_ATTRIBUTE_DIRECTORY | reparse, cloud, windows.FILE_TYPE_DISK, fs.ModeDir},
+		{windows.FILE_ATTRIBUTE_NORMAL, 0, windows.FILE_TYPE_PIPE, fs.ModeNamedPipe},
+		{windows.FILE_ATTRIBUTE_NORMAL, 0, windows.FILE_TYPE_CHAR, fs.ModeDevice | fs.ModeCharDevice},
+		{windows.FILE_ATTRIBUTE_NORMAL, 0, windows.FILE_TYPE_UNKNOWN, fs.ModeIrregular},
 	}
 	for _, c := range cases {
-		if got := handleMode(c.attrs, c.ft); got != c.want {
-			t.Errorf("attrs %#x type %d: %v, want %v", c.attrs, c.ft, got, c.want)
+		got := handleMode(c.attrs, c.tag, c.ft)
+		if got != c.want {
+			t.Errorf("attrs %#x tag %#x type %d: %v, want %v", c.attrs, c.tag, c.ft, got, c.want)
 		}
-		if c.attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 && !errors.Is(Describe(handleMode(c.attrs, c.ft)), ErrLink) {
-			t.Errorf("attrs %#x: a reparse point was not refused as a link", c.attrs)
+		if c.attrs&reparse != 0 && !followable(c.tag) && !errors.Is(Describe(got), ErrLink) {
+			t.Errorf("attrs %#x tag %#x: a reparse point was not refused as a link", c.attrs, c.tag)
 		}
+	}
+}
+
+// A OneDrive file is opened a second time, through its filter; if another file
+// was put in its place between the two opens (a link, which the second open
+// follows), the identities differ and the open fails with ErrChanged.
+func TestSecondOpenMustBeTheSameFile(t *testing.T) {
+	root := t.TempDir()
+	write(t, filepath.Join(root, "a.jpg"), "the photo")
+	d, err := openRootDir(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	open := func(follow bool) (windows.Handle, error) {
+		return ntOpenFollow(windows.Handle(d.Fd()), "a.jpg", windows.FILE_READ_DATA, windows.FILE_SHARE_READ|windows.FILE_SHARE_DELETE,
+			windows.FILE_OPEN, windows.FILE_NON_DIRECTORY_FILE, follow)
+	}
+	h, err := open(false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, err := handleInfo(h)
+	windows.CloseHandle(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err = openSame(first.ID, open)
+	if err != nil {
+		t.Fatalf("the same file, opened again: %v", err)
+	}
+	f := os.NewFile(uintptr(h), "a.jpg")
+	b := make([]byte, 32)
+	n, _ := f.Read(b)
+	f.Close()
+	if string(b[:n]) != "the photo" {
+		t.Fatalf("read %q through the second handle", b[:n])
+	}
+	// Another file in its place.
+	if err := os.Rename(filepath.Join(root, "a.jpg"), filepath.Join(root, "old.jpg")); err != nil {
+		t.Fatal(err)
+	}
+	write(t, filepath.Join(root, "a.jpg"), "someone else's file")
+	if h, err := openSame(first.ID, open); !errors.Is(err, ErrChanged) {
+		if err == nil {
+			windows.CloseHandle(h)
+		}
+		t.Fatalf("another file in its place: %v, want ErrChanged", err)
 	}
 }
 

@@ -13,8 +13,11 @@ import (
 )
 
 // Every open here passes FILE_OPEN_REPARSE_POINT, so a symbolic link, junction or
-// mount point is opened as itself rather than followed, and any handle that turns
-// out to be a reparse point is refused (reparseMode). Folders below the root are
+// mount point is opened as itself rather than followed, and a handle that turns out
+// to be one is refused (handleMode). The exception is a reparse point that is the
+// file itself (followable: a OneDrive, deduplicated or compressed file), whose
+// bytes only its filter gives: a file is opened again through the filter, relative
+// to the same folder handle, and must be the same file. Folders below the root are
 // opened relative to their parent's handle (NtCreateFile with RootDirectory), so no
 // path is ever resolved twice.
 
@@ -24,7 +27,10 @@ func lstat(path string) (Info, error) {
 		return Info{}, err
 	}
 	i := Info{Mode: fi.Mode(), Size: fi.Size(), ModTime: fi.ModTime()}
-	if !i.Mode.IsRegular() {
+	// A symbolic link is said as one. Anything else Go calls irregular may be a
+	// reparse point that is the file itself (a OneDrive file), which only the
+	// handle's reparse tag tells.
+	if !i.Mode.IsRegular() && i.Mode&fs.ModeIrregular == 0 {
 		return i, nil
 	}
 	p, err := windows.UTF16PtrFromString(longPath(path))
@@ -52,8 +58,14 @@ func handleInfo(h windows.Handle) (Info, error) {
 	if err != nil {
 		return Info{}, err
 	}
+	var tag uint32
+	if d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
+		if tag, err = reparseTag(h); err != nil {
+			return Info{}, err
+		}
+	}
 	return Info{
-		Mode:    handleMode(d.FileAttributes, ft),
+		Mode:    handleMode(d.FileAttributes, tag, ft),
 		Size:    int64(d.FileSizeHigh)<<32 | int64(d.FileSizeLow),
 		ModTime: time.Unix(0, d.LastWriteTime.Nanoseconds()),
 		ID:      ID{Dev: uint64(d.VolumeSerialNumber), Ino: uint64(d.FileIndexHigh)<<32 | uint64(d.FileIndexLow)},
@@ -61,12 +73,22 @@ func handleInfo(h windows.Handle) (Info, error) {
 	}, nil
 }
 
-// handleMode maps what Windows says of a handle to a file mode. Any reparse point
-// (symbolic link, junction, mount point, and also online-only cloud files, whose
-// data is not really here) is irregular, so it is refused.
-func handleMode(attrs, fileType uint32) fs.FileMode {
+// reparseTag is the reparse tag of the entry h was opened on (with
+// FILE_OPEN_REPARSE_POINT, so the entry itself).
+func reparseTag(h windows.Handle) (uint32, error) {
+	var ti struct{ FileAttributes, ReparseTag uint32 } // FILE_ATTRIBUTE_TAG_INFO
+	if err := windows.GetFileInformationByHandleEx(h, windows.FileAttributeTagInfo, (*byte)(unsafe.Pointer(&ti)), uint32(unsafe.Sizeof(ti))); err != nil {
+		return 0, err
+	}
+	return ti.ReparseTag, nil
+}
+
+// handleMode maps what Windows says of a handle to a file mode. A reparse point
+// is irregular, so it is refused, unless its tag says it is the file or folder
+// itself (followable).
+func handleMode(attrs, tag, fileType uint32) fs.FileMode {
 	switch {
-	case attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0:
+	case attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 && !followable(tag):
 		return fs.ModeIrregular
 	case attrs&windows.FILE_ATTRIBUTE_DIRECTORY != 0:
 		return fs.ModeDir
@@ -124,6 +146,15 @@ func checkDir(h windows.Handle, what string) error {
 // ntOpen opens name relative to the folder handle dir, never following a reparse
 // point.
 func ntOpen(dir windows.Handle, name string, access, share, disposition, options uint32) (windows.Handle, error) {
+	return ntOpenFollow(dir, name, access, share, disposition, options, false)
+}
+
+// ntOpenFollow is ntOpen, or with follow an open through a reparse point's
+// filter (only for throughFilter, which checks what it got).
+func ntOpenFollow(dir windows.Handle, name string, access, share, disposition, options uint32, follow bool) (windows.Handle, error) {
+	if !follow {
+		options |= windows.FILE_OPEN_REPARSE_POINT
+	}
 	if strings.ContainsAny(name, `\/:`) {
 		return 0, refuse(ErrOutside, "The file's path leads out of the watched folder.")
 	}
@@ -137,7 +168,7 @@ func ntOpen(dir windows.Handle, name string, access, share, disposition, options
 	var iosb windows.IO_STATUS_BLOCK
 	err = windows.NtCreateFile(&h, access|windows.SYNCHRONIZE|windows.FILE_READ_ATTRIBUTES, oa, &iosb, nil,
 		windows.FILE_ATTRIBUTE_NORMAL, share, disposition,
-		options|windows.FILE_OPEN_REPARSE_POINT|windows.FILE_SYNCHRONOUS_IO_NONALERT, 0, 0)
+		options|windows.FILE_SYNCHRONOUS_IO_NONALERT, 0, 0)
 	if err != nil {
 		return 0, ntError(err)
 	}
@@ -187,12 +218,62 @@ func openFileAt(d *os.File, name string, forChange bool) (*os.File, error) {
 	if forChange {
 		access |= windows.DELETE
 	}
-	h, err := ntOpen(windows.Handle(d.Fd()), name, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_DELETE, windows.FILE_OPEN,
-		windows.FILE_NON_DIRECTORY_FILE|windows.FILE_SEQUENTIAL_ONLY)
+	dir := windows.Handle(d.Fd())
+	open := func(follow bool) (windows.Handle, error) {
+		return ntOpenFollow(dir, name, access, windows.FILE_SHARE_READ|windows.FILE_SHARE_DELETE, windows.FILE_OPEN,
+			windows.FILE_NON_DIRECTORY_FILE|windows.FILE_SEQUENTIAL_ONLY, follow)
+	}
+	h, err := open(false)
 	if err != nil {
 		return nil, err
 	}
+	if h, err = throughFilter(h, open); err != nil {
+		return nil, err
+	}
 	return os.NewFile(uintptr(h), name), nil
+}
+
+// throughFilter returns h itself unless it is a followable reparse point (a
+// OneDrive, deduplicated or compressed file): opened as itself, such a file reads
+// as its reparse data or not at all, so it is opened again through its filter. A
+// link put in its place in between would be followed by that second open, to
+// another file: the second handle must be the same file as the first (volume and
+// file index), or the open fails with ErrChanged and the file is looked at again.
+// h is closed when another handle is returned, and on error.
+func throughFilter(h windows.Handle, open func(follow bool) (windows.Handle, error)) (windows.Handle, error) {
+	first, err := handleInfo(h)
+	if err != nil {
+		windows.CloseHandle(h)
+		return 0, err
+	}
+	var d windows.ByHandleFileInformation
+	if err := windows.GetFileInformationByHandle(h, &d); err != nil {
+		windows.CloseHandle(h)
+		return 0, err
+	}
+	if d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT == 0 || first.Mode&fs.ModeIrregular != 0 {
+		return h, nil // an ordinary file, or a link the caller refuses
+	}
+	windows.CloseHandle(h)
+	return openSame(first.ID, open)
+}
+
+// openSame opens the file again through its filter and checks it is the file
+// whose identity is want.
+func openSame(want ID, open func(follow bool) (windows.Handle, error)) (windows.Handle, error) {
+	h, err := open(true)
+	if err != nil {
+		return 0, err
+	}
+	got, err := handleInfo(h)
+	if err == nil && got.ID != want {
+		err = ErrChanged
+	}
+	if err != nil {
+		windows.CloseHandle(h)
+		return 0, err
+	}
+	return h, nil
 }
 
 func finalPath(f *os.File) (string, error) {
