@@ -73,7 +73,10 @@ func helperMain() bool {
 		if err != nil {
 			os.Exit(6)
 		}
-		os.WriteFile(os.Getenv("DEMO_PIDS"), []byte(strconv.Itoa(p.Pid())), 0o644)
+		// Written beside it and renamed in, as the stubborn helper does: the
+		// test reads the file as soon as it exists, and must not find it empty.
+		os.WriteFile(os.Getenv("DEMO_PIDS")+".tmp", []byte(strconv.Itoa(p.Pid())), 0o644)
+		os.Rename(os.Getenv("DEMO_PIDS")+".tmp", os.Getenv("DEMO_PIDS"))
 		select {}
 	}
 	os.Exit(2)
