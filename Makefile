@@ -86,8 +86,8 @@ bench-hostile: ## imaging's peak RSS on the hostile corpus (bombs, PDF attacks),
 	internal/imaging/bench/hostile.sh
 
 .PHONY: bench-relay-ha
-bench-relay-ha: ## relay stores: 1,000 connectors, mixed load, SQLite vs PostgreSQL with one and two relays; audit bytes per million rows (needs postgresql)
-	$(GO) test -run '^$$' -bench 'Stores|AuditSize' -benchtime 1x -timeout 60m ./cmd/clinicpro-relay
+bench-relay-ha: ## relay stores: 1,000 connectors, mixed load, SQLite vs PostgreSQL with one and two relays; two relays against one with each held to a CPU quota; audit bytes per million rows (needs postgresql, root for the quota)
+	$(GO) test -run '^$$' -bench 'Stores|AuditSize|RelayScaling' -benchtime 1x -timeout 60m ./cmd/clinicpro-relay
 
 .PHONY: bench-relay
 bench-relay: ## relay vs direct vs nginx: added latency at 1/10/50 connectors (900 KB), peak RSS at 100 x 8 MB; installs nginx
