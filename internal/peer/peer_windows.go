@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"time"
 	"unsafe"
 
 	"golang.org/x/sys/windows"
@@ -80,16 +81,42 @@ var (
 	procGetExtendedTcpTable = iphlpapi.NewProc("GetExtendedTcpTable")
 )
 
-const tcpTableOwnerPIDConnections = 4 // TCP_TABLE_OWNER_PID_CONNECTIONS
+const (
+	tcpTableOwnerPIDConnections = 4 // TCP_TABLE_OWNER_PID_CONNECTIONS
+	tcpStateEstablished         = 5 // MIB_TCP_STATE_ESTAB
+)
 
 // tcpOwner finds the process that owns the client end of a loopback connection in
 // the system's TCP table (GetExtendedTcpTable): the row whose local end is our
-// remote end and whose remote end is our local end.
+// remote end and whose remote end is our local end. The table is read again a few
+// times, briefly, when the row is missing or has no owner yet: Wine builds it from
+// the host's socket list and has been seen to miss a connection just accepted,
+// which turned a GP's click into "could not tell who opened this link".
 func tcpOwner(c *net.TCPConn) (uint32, error) {
+	var err error
+	for attempt := range 5 {
+		var pid uint32
+		if pid, err = tcpOwnerOnce(c); err == nil && pid != 0 {
+			return pid, nil
+		}
+		if err == nil {
+			err = errors.New("the connection's owner is not known yet")
+		}
+		if errors.Is(err, errNotLoopback) {
+			return 0, err
+		}
+		time.Sleep(time.Duration(10*(attempt+1)) * time.Millisecond)
+	}
+	return 0, err
+}
+
+var errNotLoopback = errors.New("not a loopback connection")
+
+func tcpOwnerOnce(c *net.TCPConn) (uint32, error) {
 	local, err1 := netip.ParseAddrPort(c.LocalAddr().String())
 	remote, err2 := netip.ParseAddrPort(c.RemoteAddr().String())
 	if err1 != nil || err2 != nil || !remote.Addr().Unmap().IsLoopback() {
-		return 0, errors.New("not a loopback connection")
+		return 0, errNotLoopback
 	}
 	family, rowSize := uint32(windows.AF_INET), 24
 	if remote.Addr().Is6() && !remote.Addr().Is4In6() {
@@ -110,19 +137,23 @@ func tcpOwner(c *net.TCPConn) (uint32, error) {
 		}
 		row := buf[off : off+rowSize]
 		var l, r netip.AddrPort
-		var pid uint32
+		var pid, state uint32
 		if family == windows.AF_INET {
 			// MIB_TCPROW_OWNER_PID: state, local addr, local port, remote addr, remote port, pid.
 			l = netip.AddrPortFrom(netip.AddrFrom4([4]byte(row[4:8])), binary.BigEndian.Uint16(row[8:10]))
 			r = netip.AddrPortFrom(netip.AddrFrom4([4]byte(row[12:16])), binary.BigEndian.Uint16(row[16:18]))
 			pid = binary.LittleEndian.Uint32(row[20:24])
+			state = binary.LittleEndian.Uint32(row[0:4])
 		} else {
 			// MIB_TCP6ROW_OWNER_PID: local addr[16], scope, port, remote addr[16], scope, port, state, pid.
 			l = netip.AddrPortFrom(netip.AddrFrom16([16]byte(row[0:16])), binary.BigEndian.Uint16(row[20:22]))
 			r = netip.AddrPortFrom(netip.AddrFrom16([16]byte(row[24:40])), binary.BigEndian.Uint16(row[44:46]))
 			pid = binary.LittleEndian.Uint32(row[52:56])
+			state = binary.LittleEndian.Uint32(row[48:52])
 		}
-		if sameEnd(l, remote) && sameEnd(r, local) {
+		// A closed connection that used the same ports lingers in TIME_WAIT, owned
+		// by nobody: only the established one is this connection.
+		if state == tcpStateEstablished && sameEnd(l, remote) && sameEnd(r, local) {
 			return pid, nil
 		}
 	}
