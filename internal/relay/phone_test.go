@@ -255,16 +255,32 @@ func TestPhoneCaptureRoundTrip(t *testing.T) {
 		t.Fatalf("link after close: %d\n%s", resp.StatusCode, body)
 	}
 
-	// The audit has counts and sizes, and what each was.
-	recs, _ := e.aud.Recent(ctx, 50)
-	ops, out := map[string]int64{}, map[string]int64{}
-	for _, r := range recs {
-		if strings.HasPrefix(r.Operation, "phone_") && r.Outcome == "ok" {
-			ops[r.Operation] += r.BytesIn
-			out[r.Operation] += r.BytesOut
+	// The audit has counts and sizes, and what each was. A row is written after
+	// its answer has gone (the client does not wait on the audit), so under load
+	// the last ones may still be on their way.
+	wantOps := []string{"phone_open", "phone_pair", "phone_photo", "phone_download", "phone_ack", "phone_close"}
+	var ops, out map[string]int64
+	audited := func() bool {
+		recs, _ := e.aud.Recent(ctx, 50)
+		ops, out = map[string]int64{}, map[string]int64{}
+		for _, r := range recs {
+			if strings.HasPrefix(r.Operation, "phone_") && r.Outcome == "ok" {
+				ops[r.Operation] += r.BytesIn
+				out[r.Operation] += r.BytesOut
+			}
 		}
+		for _, op := range wantOps {
+			if _, ok := ops[op]; !ok {
+				return false
+			}
+		}
+		return true
 	}
-	for _, op := range []string{"phone_open", "phone_pair", "phone_photo", "phone_download", "phone_ack", "phone_close"} {
+	deadline := time.Now().Add(10 * time.Second)
+	for !audited() && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, op := range wantOps {
 		if _, ok := ops[op]; !ok {
 			t.Errorf("no audit row for %s: %v", op, ops)
 		}
