@@ -354,10 +354,17 @@ func TestCorrelationIDsAreUUIDOrHex(t *testing.T) {
 		{"9B2F0A3C1D4E4F5A8B6C7D8E9F0A1B2C", true},
 	} {
 		ctx := client.WithCorrelation(context.Background(), tc.sent)
+		before, err := e.aud.Count(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
 		if _, err := c.LookupPatient(ctx, "ZZZ0016"); err != nil {
 			t.Fatal(err)
 		}
-		recs, _ := e.aud.Recent(context.Background(), 1)
+		recs := e.auditWhere(1, func([]audit.Record) bool {
+			n, _ := e.aud.Count(context.Background())
+			return n > before
+		})
 		got := recs[0].Correlation
 		if (got == tc.sent) != tc.kept || !corrRe.MatchString(got) {
 			t.Errorf("sent %q, audit holds %q (kept %v, want %v)", tc.sent, got, got == tc.sent, tc.kept)
@@ -399,7 +406,16 @@ func TestAuditRetention(t *testing.T) {
 	if perr != nil || pruned != stale {
 		t.Fatalf("pruned %d (%v), want %d", pruned, perr, stale)
 	}
-	left, _ := e.aud.Recent(ctx, 1000)
+	uploadsIn := func(recs []audit.Record) int {
+		n := 0
+		for _, r := range recs {
+			if r.Operation == "upload" {
+				n++
+			}
+		}
+		return n
+	}
+	left := e.auditWhere(1000, func(recs []audit.Record) bool { return uploadsIn(recs) == 5 })
 	uploads := 0
 	for _, r := range left {
 		if r.At.Before(time.Now().Add(-365 * 24 * time.Hour)) {

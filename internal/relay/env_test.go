@@ -301,3 +301,22 @@ func mustPrefixes(ps ...string) []netip.Prefix {
 	}
 	return out
 }
+
+// auditWhere returns the n most recent audit rows once cond holds for them. The
+// relay writes a request's row after its answer has gone (the client never
+// waits on the audit), so the last request's row may still be on its way when
+// a test looks; after 10 s the rows are returned as they are, for the test to
+// fail on.
+func (e *env) auditWhere(n int, cond func([]audit.Record) bool) []audit.Record {
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		recs, err := e.aud.Recent(context.Background(), n)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if cond(recs) || time.Now().After(deadline) {
+			return recs
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

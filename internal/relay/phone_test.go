@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 	"github.com/clinicpro/medtech-images/internal/relay/phone"
 	"github.com/clinicpro/medtech-images/internal/testutil"
@@ -260,8 +261,7 @@ func TestPhoneCaptureRoundTrip(t *testing.T) {
 	// the last ones may still be on their way.
 	wantOps := []string{"phone_open", "phone_pair", "phone_photo", "phone_download", "phone_ack", "phone_close"}
 	var ops, out map[string]int64
-	audited := func() bool {
-		recs, _ := e.aud.Recent(ctx, 50)
+	e.auditWhere(50, func(recs []audit.Record) bool {
 		ops, out = map[string]int64{}, map[string]int64{}
 		for _, r := range recs {
 			if strings.HasPrefix(r.Operation, "phone_") && r.Outcome == "ok" {
@@ -275,11 +275,7 @@ func TestPhoneCaptureRoundTrip(t *testing.T) {
 			}
 		}
 		return true
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for !audited() && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	})
 	for _, op := range wantOps {
 		if _, ok := ops[op]; !ok {
 			t.Errorf("no audit row for %s: %v", op, ops)

@@ -21,6 +21,7 @@ import (
 	"github.com/clinicpro/medtech-images/internal/alexsim"
 	"github.com/clinicpro/medtech-images/internal/fhir"
 	"github.com/clinicpro/medtech-images/internal/relay/api"
+	"github.com/clinicpro/medtech-images/internal/relay/audit"
 	"github.com/clinicpro/medtech-images/internal/relay/client"
 )
 
@@ -128,13 +129,25 @@ func TestFullRun(t *testing.T) {
 	wantKind(t, err, client.Permanent, api.CodeNotFound)
 
 	// The audit trail has the operations, with patients only as keyed hashes.
-	recs, err := e.aud.Recent(ctx, 100)
-	if err != nil {
-		t.Fatal(err)
+	wantOps := []string{"enrol/ok", "token/ok", "launch/ok", "lookup/ok", "upload/ok", "upload/replayed", "upload/conflict", "read/ok", "read/not_found"}
+	count := func(recs []audit.Record) map[string]int {
+		ops := map[string]int{}
+		for _, r := range recs {
+			ops[r.Operation+"/"+r.Outcome]++
+		}
+		return ops
 	}
-	ops := map[string]int{}
+	recs := e.auditWhere(100, func(recs []audit.Record) bool {
+		ops := count(recs)
+		for _, w := range wantOps {
+			if ops[w] == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	ops := count(recs)
 	for _, r := range recs {
-		ops[r.Operation+"/"+r.Outcome]++
 		if r.PatientHash != "" && len(r.PatientHash) != 24 {
 			t.Fatalf("audit patient hash %q is not a keyed hash", r.PatientHash)
 		}
@@ -144,7 +157,7 @@ func TestFullRun(t *testing.T) {
 			}
 		}
 	}
-	for _, want := range []string{"enrol/ok", "token/ok", "launch/ok", "lookup/ok", "upload/ok", "upload/replayed", "upload/conflict", "read/ok", "read/not_found"} {
+	for _, want := range wantOps {
 		if ops[want] == 0 {
 			t.Errorf("no audit row for %s (have %v)", want, ops)
 		}
@@ -333,11 +346,16 @@ func TestSendAgainAfterARefusedSearchStoresOnce(t *testing.T) {
 	if n := len(e.documents()); n != 1 {
 		t.Fatalf("%d documents after Send again, want 1", n)
 	}
-	recs, _ := e.aud.Recent(ctx, 20)
-	released := false
-	for _, r := range recs {
-		released = released || (r.Operation == "send_again" && r.Outcome == "released")
+	releasedIn := func(recs []audit.Record) bool {
+		for _, r := range recs {
+			if r.Operation == "send_again" && r.Outcome == "released" {
+				return true
+			}
+		}
+		return false
 	}
+	recs := e.auditWhere(20, releasedIn)
+	released := releasedIn(recs)
 	if !released {
 		t.Fatalf("no send_again release in the audit: %+v", recs)
 	}
