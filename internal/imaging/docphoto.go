@@ -541,18 +541,24 @@ func isDocumentPage(m image.Image, q quad) bool {
 	return marks && text
 }
 
-// pageLong is the longer of q's sides, in source pixels.
-func pageLong(q quad) float64 {
+// pageSides is the page's width and height in source pixels: the longer of
+// each pair of opposite sides of q.
+func pageSides(q quad) (pw, ph float64) {
 	side := func(a, b int) float64 { return math.Hypot(q[a][0]-q[b][0], q[a][1]-q[b][1]) }
-	return max(side(0, 1), side(3, 2), side(0, 3), side(1, 2))
+	return max(side(0, 1), side(3, 2)), max(side(0, 3), side(1, 2))
+}
+
+// pageLong is the page's long side in source pixels.
+func pageLong(q quad) float64 {
+	pw, ph := pageSides(q)
+	return max(pw, ph)
 }
 
 // judgePage judges q rectified to edge pixels on its long side: marks is
 // whether it is paper with thin dark marks spread over it, text whether
 // those marks are also set as text.
 func judgePage(m image.Image, q quad, edge int) (marks, text bool) {
-	side := func(a, b int) float64 { return math.Hypot(q[a][0]-q[b][0], q[a][1]-q[b][1]) }
-	pw, ph := max(side(0, 1), side(3, 2)), max(side(0, 3), side(1, 2))
+	pw, ph := pageSides(q)
 	f := float64(edge) / max(pw, ph)
 	w, h := max(16, int(pw*f)), max(16, int(ph*f))
 	rgb := rectifyRGB(m, q, w, h)
@@ -856,8 +862,7 @@ func frameQuad(m image.Image) quad {
 // pageSize is the size a rectified page keeps: its longest sides in the
 // source, at most maxLong.
 func pageSize(q quad, maxLong int) (int, int) {
-	side := func(a, b int) float64 { return math.Hypot(q[a][0]-q[b][0], q[a][1]-q[b][1]) }
-	pw, ph := max(side(0, 1), side(3, 2)), max(side(0, 3), side(1, 2))
+	pw, ph := pageSides(q)
 	f := min(1, float64(maxLong)/max(pw, ph))
 	return max(1, int(math.Round(pw*f))), max(1, int(math.Round(ph*f)))
 }

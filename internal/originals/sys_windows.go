@@ -50,18 +50,24 @@ func lstat(path string) (Info, error) {
 func statHandle(f *os.File) (Info, error) { return handleInfo(windows.Handle(f.Fd())) }
 
 func handleInfo(h windows.Handle) (Info, error) {
+	i, _, err := handleInfoAttrs(h)
+	return i, err
+}
+
+// handleInfoAttrs is handleInfo with the handle's file attributes.
+func handleInfoAttrs(h windows.Handle) (Info, uint32, error) {
 	var d windows.ByHandleFileInformation
 	if err := windows.GetFileInformationByHandle(h, &d); err != nil {
-		return Info{}, err
+		return Info{}, 0, err
 	}
 	ft, err := windows.GetFileType(h)
 	if err != nil {
-		return Info{}, err
+		return Info{}, 0, err
 	}
 	var tag uint32
 	if d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT != 0 {
 		if tag, err = reparseTag(h); err != nil {
-			return Info{}, err
+			return Info{}, 0, err
 		}
 	}
 	return Info{
@@ -70,7 +76,7 @@ func handleInfo(h windows.Handle) (Info, error) {
 		ModTime: time.Unix(0, d.LastWriteTime.Nanoseconds()),
 		ID:      ID{Dev: uint64(d.VolumeSerialNumber), Ino: uint64(d.FileIndexHigh)<<32 | uint64(d.FileIndexLow)},
 		Links:   uint64(d.NumberOfLinks),
-	}, nil
+	}, d.FileAttributes, nil
 }
 
 // reparseTag is the reparse tag of the entry h was opened on (with
@@ -241,17 +247,12 @@ func openFileAt(d *os.File, name string, forChange bool) (*os.File, error) {
 // file index), or the open fails with ErrChanged and the file is looked at again.
 // h is closed when another handle is returned, and on error.
 func throughFilter(h windows.Handle, open func(follow bool) (windows.Handle, error)) (windows.Handle, error) {
-	first, err := handleInfo(h)
+	first, attrs, err := handleInfoAttrs(h)
 	if err != nil {
 		windows.CloseHandle(h)
 		return 0, err
 	}
-	var d windows.ByHandleFileInformation
-	if err := windows.GetFileInformationByHandle(h, &d); err != nil {
-		windows.CloseHandle(h)
-		return 0, err
-	}
-	if d.FileAttributes&windows.FILE_ATTRIBUTE_REPARSE_POINT == 0 || first.Mode&fs.ModeIrregular != 0 {
+	if attrs&windows.FILE_ATTRIBUTE_REPARSE_POINT == 0 || first.Mode&fs.ModeIrregular != 0 {
 		return h, nil // an ordinary file, or a link the caller refuses
 	}
 	windows.CloseHandle(h)
