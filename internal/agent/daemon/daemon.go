@@ -15,6 +15,7 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -230,17 +231,10 @@ func runOnce(ctx context.Context, opt Options, log *slog.Logger, first bool, rea
 // listenAPI accepts "tcp:127.0.0.1:PORT" for tests and tools; anything else is the
 // platform transport (named pipe or unix socket path).
 func listenAPI(addr string) (net.Listener, error) {
-	if rest, ok := cutPrefix(addr, "tcp:"); ok {
+	if rest, ok := strings.CutPrefix(addr, "tcp:"); ok {
 		return listenLoopback(rest)
 	}
 	return localapi.Listen(addr)
-}
-
-func cutPrefix(s, p string) (string, bool) {
-	if len(s) >= len(p) && s[:len(p)] == p {
-		return s[len(p):], true
-	}
-	return s, false
 }
 
 // listenLoopback refuses anything but a loopback address: these listeners have no
